@@ -1,0 +1,17 @@
+"""The registry of checks: one line per check, in the order reports list them."""
+
+from __future__ import annotations
+
+from gate.checks.base import Check, RuleDoc
+from gate.checks.env import EnvCheck
+from gate.policy import POLICY_RULES
+
+REGISTRY: dict[str, type[Check]] = {
+    EnvCheck.name: EnvCheck,
+}
+
+def rule_docs() -> dict[str, RuleDoc]:
+    """Every rule any check can raise, for `gate explain`, SARIF and the console."""
+    docs = {doc.id: doc for check in REGISTRY.values() for doc in check.rules}
+    docs.update({doc.id: doc for doc in POLICY_RULES})
+    return docs

@@ -1,0 +1,290 @@
+"""The `gate` command: parse options, call the library, map the outcome to an exit code.
+
+Heavy modules are imported inside commands so `gate --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from gate import __version__
+from gate.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GateError, InputError
+
+if TYPE_CHECKING:
+    from gate.checks.base import Check
+    from gate.config import Config, Override
+    from gate.runner import OutputRequest
+
+FORMATS = ("console", "json", "sarif", "junit")
+
+
+class Interrupted(GateError):
+    exit_code = EXIT_INTERNAL
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise Interrupted(f"stopped by signal {signal.Signals(signum).name} before the run finished; nothing was passed")
+
+
+def _echo_error(text: str) -> None:
+    from gate.redact import scrub
+
+    click.echo(scrub(text), err=True)
+
+
+def _is_interactive() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _progress_sink() -> Callable[[str, str, int | None, int | None], None] | None:
+    """On a terminal, one self-overwriting status line; in CI logs, silence."""
+    if not _is_interactive():
+        return None
+
+    def show(check: str, message: str, done: int | None, total: int | None) -> None:
+        from gate.redact import scrub
+
+        count = f" {done}/{total}" if done is not None and total else ""
+        click.echo(f"\r\033[K  {check}: {scrub(message)}{count}", err=True, nl=False)
+
+    return show
+
+
+def _parse_outputs(values: Sequence[str]) -> list[OutputRequest]:
+    from gate.runner import OutputRequest
+
+    requests = []
+    for value in values:
+        fmt, sep, path = value.partition("=")
+        if not sep or not path:
+            raise InputError(f"--output {value!r} is not FORMAT=PATH", hint="for example --output sarif=gate.sarif")
+        if fmt not in FORMATS:
+            raise InputError(f"--output format '{fmt}' is unknown", hint=f"use one of: {', '.join(FORMATS)}")
+        requests.append(OutputRequest(fmt, Path(path)))
+    return requests
+
+
+def _configure_logging(verbose: int) -> None:
+    from gate.redact import ScrubbingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubbingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING - 10 * min(verbose, 2))
+
+
+def _common(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml)."),
+        click.option("--preset", help="Stage whose budgets apply: prototype, demo or launch."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="console", show_default=True, help="Format printed on stdout."),
+        click.option("--output", "outputs", multiple=True, metavar="FORMAT=PATH", help="Also write a report (repeatable)."),
+        click.option("--color/--no-color", default=None, help="Colour the console report (default: on a terminal)."),
+        click.option("-v", "--verbose", count=True, help="Log what the gate does (-vv for debug)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_and_report(
+    *,
+    names: Sequence[str] | None,
+    config_path: Path | None,
+    preset: str | None,
+    fmt: str,
+    outputs: Sequence[str],
+    color: bool | None,
+    verbose: int,
+    overrides: Sequence[Override] = (),
+    environ: Mapping[str, str] | None = None,
+    search_from: Path | None = None,
+) -> int:
+    from gate.config import load_config
+    from gate.report import render
+    from gate.runner import execute, report_input, write_outputs
+
+    _configure_logging(verbose)
+    requests = _parse_outputs(outputs)
+    config: Config = load_config(config_path, preset=preset, overrides=overrides, search_from=search_from)
+    if config.path is None and names is None:
+        _echo_error(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
+    chosen = list(names) if names is not None else config.enabled_checks()
+    if not chosen:
+        raise InputError("no check is enabled", hint="enable one in gate.yml under checks.NAME.enabled: true")
+    verdict = execute(config, chosen, environ=environ, progress=_progress_sink())
+    if _is_interactive():
+        click.echo("\r\033[K", err=True, nl=False)
+    use_color = sys.stdout.isatty() if color is None else color
+    click.echo(render(fmt, report_input(verdict, color=use_color and fmt == "console")), nl=False)
+    try:
+        write_outputs(verdict, requests)
+    except OSError as error:
+        _echo_error(f"error: could not write a report ({error.strerror}: {error.filename}); failing closed")
+        return EXIT_INTERNAL
+    return verdict.exit_code
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="launch-gate")
+def cli() -> None:
+    """launch-gate: is this backend safe to launch?
+
+    Exit codes: 0 every budget holds, 1 a budget failed (release blocked), 2 bad input
+    (config, manifest, arguments), 3 internal failure or a check that could not finish.
+    """
+
+
+@cli.command()
+@_common
+def run(config_path: Path | None, preset: str | None, fmt: str, outputs: tuple[str, ...], color: bool | None, verbose: int) -> None:
+    """Run every check gate.yml enables and print one verdict."""
+    sys.exit(_run_and_report(names=None, config_path=config_path, preset=preset, fmt=fmt, outputs=outputs, color=color, verbose=verbose))
+
+
+class _CheckGroup(click.Group):
+    """`gate check NAME`: one subcommand per registered check, built only when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from gate.checks import REGISTRY
+
+        return list(REGISTRY)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from gate.checks import REGISTRY
+
+        check = REGISTRY.get(cmd_name)
+        return None if check is None else _check_command(check)
+
+
+def _check_command(check: type[Check]) -> click.Command:
+    def callback(config_path: Path | None, preset: str | None, fmt: str, outputs: tuple[str, ...], color: bool | None, verbose: int, **values: Any) -> None:
+        from gate.config import Override
+
+        overrides = []
+        for option in check.options:
+            value = values[option.key.replace(".", "_")]
+            if value is None or value is False or value == ():
+                continue
+            overrides.append(Override(check.name, option.key, list(value) if option.multiple else value, option.flag))
+        sys.exit(
+            _run_and_report(
+                names=[check.name], config_path=config_path, preset=preset, fmt=fmt,
+                outputs=outputs, color=color, verbose=verbose, overrides=overrides,
+            )
+        )
+
+    command = click.Command(name=check.name, callback=_common(callback), help=check.summary)
+    for option in check.options:
+        command.params.append(
+            click.Option(
+                [option.flag, option.key.replace(".", "_")],
+                is_flag=option.is_flag,
+                multiple=option.multiple,
+                metavar=option.metavar,
+                help=option.help,
+                default=None if not option.is_flag else False,
+            )
+        )
+    return command
+
+
+@cli.group(cls=_CheckGroup)
+def check() -> None:
+    """Run one check: gate check NAME [OPTIONS]."""
+
+
+@cli.command()
+@click.option("--preset", default="launch", show_default=True, help="prototype, demo or launch.")
+@click.option("--path", "target", type=click.Path(path_type=Path), default=Path("gate.yml"), show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(preset: str, target: Path, force: bool) -> None:
+    """Write a commented gate.yml for a stage."""
+    from gate.config.init import write_init
+
+    write_init(target, preset, force=force)
+    click.echo(f"wrote {target} for the '{preset}' preset; run `gate run` next")
+
+
+@cli.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Say what a rule means, why it matters for a launch, and how to fix it."""
+    import difflib
+    import textwrap
+
+    from gate.checks import rule_docs
+
+    docs = rule_docs()
+    doc = docs.get(rule_id)
+    if doc is None:
+        guess = difflib.get_close_matches(rule_id, list(docs), n=1)
+        raise InputError(f"unknown rule '{rule_id}'", hint=f"did you mean '{guess[0]}'?" if guess else "see `gate explain --list`")
+    wrap = textwrap.TextWrapper(width=88, initial_indent="  ", subsequent_indent="  ")
+    click.echo(f"{doc.id}: {doc.title} (default severity: {doc.severity})\n")
+    click.echo("Why it matters:\n" + wrap.fill(doc.why) + "\n")
+    click.echo("How to fix:\n" + wrap.fill(doc.fix))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of gate.yml (for editors and CI validation)."""
+    import json
+
+    from gate.config import full_schema
+
+    click.echo(json.dumps(full_schema(), indent=2))
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(path_type=Path), help="Build the sample project here and keep it.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="console", show_default=True)
+@click.option("--color/--no-color", default=None)
+def demo(keep: Path | None, fmt: str, color: bool | None) -> None:
+    """Build a sample project with planted problems, run the gate on it, show the real verdict."""
+    from gate.demo import demo_project
+
+    with demo_project(keep) as project:
+        click.echo(f"demo project: {project.root}", err=True)
+        sys.exit(
+            _run_and_report(
+                names=None, config_path=project.config, preset=None, fmt=fmt, outputs=(),
+                color=color, verbose=0, environ=project.environ,
+            )
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point: every failure becomes a message and an exit code, never a traceback."""
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="gate", standalone_mode=False)
+    except click.exceptions.Abort:
+        _echo_error("aborted; nothing was passed")
+        code = EXIT_INTERNAL
+    except click.ClickException as error:
+        error.show()
+        code = EXIT_BAD_INPUT if error.exit_code == 2 else error.exit_code
+    except GateError as error:
+        _echo_error(error.render())
+        code = error.exit_code
+    except KeyboardInterrupt:
+        _echo_error("interrupted; nothing was passed")
+        code = EXIT_INTERNAL
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else EXIT_INTERNAL
+    except Exception as error:  # noqa: BLE001 - a bug must still fail closed, without a traceback
+        _echo_error(f"internal error: {type(error).__name__}: {error}\nThe gate failed closed (exit 3). Please report this.")
+        code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,188 @@
+"""Loading gate.yml: parse with positions, merge over the preset, validate, and only then run."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gate.config import schema as schema_mod
+from gate.config.yamlpos import Located, load_file
+from gate.errors import InputError, InputErrors, Position
+from gate.model import Suppression
+from gate.rules import rules_dir
+
+CONFIG_NAMES = ("gate.yml", "gate.yaml", ".gate.yml")
+DEFAULT_PRESET = "launch"
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in (rules_dir() / "presets").glob("*.yml"))
+
+
+def preset_path(name: str) -> Path:
+    return rules_dir() / "presets" / f"{name}.yml"
+
+
+def full_schema() -> dict[str, Any]:
+    from gate.checks import REGISTRY
+
+    return schema_mod.build_schema(
+        {name: check.config_schema for name, check in REGISTRY.items()}, preset_names()
+    )
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` wins; mappings merge key by key; lists and scalars are replaced whole."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+@dataclass(frozen=True)
+class Override:
+    """A value set from the command line, e.g. `gate check secrets --history`."""
+
+    check: str
+    key: str
+    value: Any
+    flag: str
+
+
+@dataclass(frozen=True)
+class Config:
+    data: Mapping[str, Any]
+    preset: str
+    root: Path
+    path: Path | None
+    suppressions: tuple[Suppression, ...]
+
+    def section(self, check: str) -> Mapping[str, Any]:
+        checks: Mapping[str, Any] = self.data.get("checks", {})
+        return checks.get(check, {})
+
+    def enabled_checks(self) -> list[str]:
+        from gate.checks import REGISTRY
+
+        return [name for name in REGISTRY if self.section(name).get("enabled", False)]
+
+    def run_timeout(self) -> float:
+        from gate.config.units import seconds
+
+        return seconds(self.data.get("run", {}).get("timeout", "15m"))
+
+
+def find_config(start: Path) -> Path | None:
+    for name in CONFIG_NAMES:
+        candidate = start / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _raise_if(errors: Sequence[InputError]) -> None:
+    if errors:
+        raise InputErrors(list(errors))
+
+
+def _pick_preset(requested: str | None, doc: Located | None) -> str:
+    names = preset_names()
+    if requested is not None:
+        if requested not in names:
+            guess = schema_mod._suggest(requested, names)
+            raise InputError(
+                f"unknown preset '{requested}'; expected one of: {', '.join(names)}",
+                Position("--preset"),
+                hint=f"did you mean '{guess}'?" if guess else None,
+            )
+        return requested
+    if doc is not None and isinstance(doc.data, dict) and "preset" in doc.data:
+        return str(doc.data["preset"])
+    return DEFAULT_PRESET
+
+
+def _suppressions(entries: list[Mapping[str, Any]], source: str) -> tuple[Suppression, ...]:
+    return tuple(
+        Suppression(
+            reason=entry["reason"],
+            fingerprint=entry.get("fingerprint"),
+            rule=entry.get("rule"),
+            path=entry.get("path"),
+            expires=datetime.date.fromisoformat(entry["expires"]) if "expires" in entry else None,
+            reviewed_by=entry.get("reviewed_by"),
+            source=source,
+        )
+        for entry in entries
+    )
+
+
+def _apply_overrides(data: dict[str, Any], overrides: Sequence[Override]) -> dict[str, Any]:
+    for override in overrides:
+        section = data.setdefault("checks", {}).setdefault(override.check, {})
+        *parents, leaf = override.key.split(".")
+        for parent in parents:
+            section = section.setdefault(parent, {})
+        section[leaf] = override.value
+    return data
+
+
+def load_config(
+    path: Path | None,
+    *,
+    preset: str | None = None,
+    overrides: Sequence[Override] = (),
+    search_from: Path | None = None,
+    require_file: bool = False,
+) -> Config:
+    """Load, merge and validate; raises `InputErrors` naming every mistake at once."""
+    schema = full_schema()
+    if path is None:
+        path = find_config(search_from or Path.cwd())
+        if path is None and require_file:
+            raise InputError(
+                f"no gate.yml in {search_from or Path.cwd()}",
+                hint="run `gate init --preset launch` to write one, or pass --config PATH",
+            )
+    doc = load_file(path) if path is not None else None
+    if doc is not None:
+        if not isinstance(doc.data, dict):
+            raise InputError("gate.yml must be a mapping of keys at the top level", Position(doc.path, 1, 1))
+        _raise_if(schema_mod.validate(doc, schema))
+    chosen = _pick_preset(preset, doc)
+    preset_doc = load_file(preset_path(chosen))
+    _raise_if(schema_mod.validate(preset_doc, schema))
+    merged = deep_merge(preset_doc.data, doc.data if doc else {})
+    merged["preset"] = chosen
+    merged = _apply_overrides(merged, overrides)
+    if overrides:
+        flagged = Located(data=merged, path=Path("<command line>"))
+        problems = schema_mod.validate(flagged, schema)
+        for problem in problems:
+            problem.position = None
+            problem.message = f"command-line option: {problem.message}"
+        _raise_if(problems)
+    root = path.parent if path is not None else (search_from or Path.cwd())
+    project_root = merged.get("project", {}).get("root")
+    if project_root:
+        root = root / project_root
+    if not root.is_dir():
+        raise InputError(
+            f"project root {root} is not a directory",
+            doc.position(("project", "root")) if doc else None,
+        )
+    return Config(
+        data=merged,
+        preset=chosen,
+        root=root.resolve(),
+        path=path,
+        suppressions=_suppressions(
+            doc.data.get("suppressions", []) if doc else [], str(path.name if path else "gate.yml")
+        ),
+    )

@@ -1,0 +1,85 @@
+"""Test helpers: run the real CLI in-process, build real projects and git repositories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def gate(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Outcome:
+    """Run `gate ARGS` in-process the way the console script does, exit code included."""
+    from gate.cli import main
+
+    runner = CliRunner()
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with runner.isolation(env=dict(env or {})) as (out, err, _):
+            try:
+                main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 0
+            else:
+                code = 0
+            return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
+    finally:
+        os.chdir(old)
+
+
+def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    )
+    return completed.stdout
+
+
+def git_repo(root: Path, commits: Sequence[Mapping[str, str | bytes | None]] = ()) -> Path:
+    """A real repository; each commit writes (or, for None, deletes) the files given."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    for index, files in enumerate(commits):
+        for relative, content in files.items():
+            if content is None:
+                (root / relative).unlink()
+            else:
+                write_files(root, {relative: content})
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "--no-gpg-sign", "--allow-empty", "-m", f"commit {index}")
+    return root
