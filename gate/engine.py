@@ -106,9 +106,7 @@ async def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResu
     )
 
 
-def build_context(
-    config: Config, name: str, environ: Mapping[str, str], sink: ProgressSink | None
-) -> CheckContext:
+def build_context(config: Config, name: str, environ: Mapping[str, str], sink: ProgressSink | None) -> CheckContext:
     return CheckContext(
         root=config.root,
         config=config.section(name),
@@ -129,7 +127,9 @@ async def run_checks_async(
     registry: Mapping[str, type[Check]] | None = None,
 ) -> list[CheckResult]:
     if registry is None:
-        from gate.checks import REGISTRY as registry
+        from gate.checks import REGISTRY
+
+        registry = REGISTRY
     env: Mapping[str, str] = dict(os.environ) if environ is None else environ
     tasks: list[asyncio.Task[CheckResult]] = []
     for name in names:

@@ -30,9 +30,7 @@ def preset_path(name: str) -> Path:
 def full_schema() -> dict[str, Any]:
     from gate.checks import REGISTRY
 
-    return schema_mod.build_schema(
-        {name: check.config_schema for name, check in REGISTRY.items()}, preset_names()
-    )
+    return schema_mod.build_schema({name: check.config_schema for name, check in REGISTRY.items()}, preset_names())
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,7 +63,7 @@ class Config:
     suppressions: tuple[Suppression, ...]
 
     def section(self, check: str) -> Mapping[str, Any]:
-        checks: Mapping[str, Any] = self.data.get("checks", {})
+        checks: Mapping[str, Mapping[str, Any]] = self.data.get("checks", {})
         return checks.get(check, {})
 
     def enabled_checks(self) -> list[str]:

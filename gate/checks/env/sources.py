@@ -34,7 +34,7 @@ class BadLine:
 
 
 def _read_text(root: Path, relative: str) -> tuple[str, str]:
-    path = (root / relative)
+    path = root / relative
     shown = relative.replace("\\", "/")
     if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
         raise InputError(f"{shown} is a symlink out of the project; it is not read")
