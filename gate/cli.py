@@ -216,7 +216,7 @@ def _check_command(check: type[Check]) -> click.Command:
             )
         )
 
-    command = click.Command(name=check.name, callback=_common(callback), help=check.summary)
+    command = click.command(name=check.name, help=check.summary)(_common(callback))
     for option in check.options:
         command.params.append(
             click.Option(

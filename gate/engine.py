@@ -19,7 +19,7 @@ from typing import Any
 from gate.checks.base import Check, CheckContext, Progress, Result
 from gate.config import Config
 from gate.config.units import seconds
-from gate.errors import GateError
+from gate.errors import GateError, InputError, InputErrors
 from gate.model import CheckResult, Finding, Measurement
 from gate.redact import scrub
 
@@ -93,6 +93,9 @@ async def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResu
         await asyncio.wait_for(runner(check, ctx, sink), timeout)
     except TimeoutError:
         error = f"did not finish within its {timeout:g}s deadline"
+    except (InputError, InputErrors):
+        # Bad input found mid-run still means exit 2, not a failed check.
+        raise
     except asyncio.CancelledError:
         error = "cancelled before it finished (run deadline or interrupt)"
     except Exception as exc:  # noqa: BLE001 - every failure of a check fails the run closed
@@ -131,12 +134,24 @@ async def run_checks_async(
 
         registry = REGISTRY
     env: Mapping[str, str] = dict(os.environ) if environ is None else environ
-    tasks: list[asyncio.Task[CheckResult]] = []
+    prepared: list[tuple[Check, CheckContext]] = []
+    problems: list[InputError] = []
     for name in names:
         check = registry[name]()
         ctx = build_context(config, name, env, progress)
+        try:
+            check.prepare(ctx)
+        except InputErrors as errors:
+            problems.extend(errors.errors)
+        except InputError as error:
+            problems.append(error)
+        prepared.append((check, ctx))
+    if problems:
+        raise InputErrors(problems)
+    tasks: list[asyncio.Task[CheckResult]] = []
+    for check, ctx in prepared:
         timeout = seconds(ctx.config.get("timeout", DEFAULT_CHECK_TIMEOUT))
-        tasks.append(asyncio.create_task(_run_one(check, ctx, timeout), name=name))
+        tasks.append(asyncio.create_task(_run_one(check, ctx, timeout), name=check.name))
     finished, pending = await asyncio.wait(tasks, timeout=config.run_timeout()) if tasks else (set(), set())
     results: dict[str, CheckResult] = {task.get_name(): task.result() for task in finished}
     for task in pending:

@@ -137,17 +137,11 @@ def load_config(
     preset: str | None = None,
     overrides: Sequence[Override] = (),
     search_from: Path | None = None,
-    require_file: bool = False,
 ) -> Config:
     """Load, merge and validate; raises `InputErrors` naming every mistake at once."""
     schema = full_schema()
     if path is None:
         path = find_config(search_from or Path.cwd())
-        if path is None and require_file:
-            raise InputError(
-                f"no gate.yml in {search_from or Path.cwd()}",
-                hint="run `gate init --preset launch` to write one, or pass --config PATH",
-            )
     doc = load_file(path) if path is not None else None
     if doc is not None:
         if not isinstance(doc.data, dict):

@@ -16,7 +16,14 @@ import yaml
 from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result, RuleDoc
 from gate.checks.env.manifest import Manifest, VariableSpec, load_manifest
-from gate.checks.env.sources import BadLine, Definition, read_dotenv, read_platform_export, read_process
+from gate.checks.env.sources import (
+    BadLine,
+    Definition,
+    read_dotenv,
+    read_platform_export,
+    read_process,
+    require_file,
+)
 from gate.checks.env.usage import CodePatterns, scan_tree
 from gate.checks.env.values import ValueRules, format_problem
 from gate.model import Location, Severity
@@ -179,9 +186,18 @@ class EnvCheck(Check):
         }
     }
 
+    def prepare(self, ctx: CheckContext) -> None:
+        self._rules = load_rules()
+        self._manifest = load_manifest(ctx.root, ctx.config, ctx.config_path)
+        for entry in ctx.config.get("targets", []):
+            for relative in [
+                *entry.get("files", []),
+                *([entry["platform_export"]] if "platform_export" in entry else []),
+            ]:
+                require_file(ctx.root, relative)
+
     def run(self, ctx: CheckContext) -> Iterator[Result]:
-        rules = load_rules()
-        manifest = load_manifest(ctx.root, ctx.config, ctx.config_path)
+        rules, manifest = self._rules, self._manifest
         value_rules = ValueRules(rules)
         ignored = set(rules["ignore_names"])
         ctx.progress.update("reading code for variable reads")
@@ -301,9 +317,7 @@ class EnvCheck(Check):
                 )
             latest[definition.name] = definition
         for name, spec in manifest.variables.items():
-            if env in spec.required_in and (
-                name not in latest or (spec.type == "non-empty" and not latest[name].value.strip())
-            ):
+            if env in spec.required_in and name not in latest:
                 where = ", ".join(target.sources) or "no source"
                 yield self.finding(
                     "env.missing-required",
