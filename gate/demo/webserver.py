@@ -22,6 +22,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Request:
+    """What the server received; header names are lower-cased."""
+
     method: str
     path: str
     host: str
@@ -50,8 +52,11 @@ class Site:
     fallback: Response | Handler = NOT_FOUND
     # Headers added to every response unless the response sets them itself.
     common_headers: tuple[tuple[str, str], ...] = ()
+    # Every request received, in order: what the demo's visitor (the gate) asked for.
+    requests: list[Request] = field(default_factory=list)
 
     def answer(self, request: Request) -> Response:
+        self.requests.append(request)
         target = self.routes.get(request.path.split("?", 1)[0], self.fallback)
         response = target if isinstance(target, Response) else target(request)
         own = {name.lower() for name, _ in response.headers}
@@ -66,7 +71,8 @@ def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
 
         def _serve(self) -> None:
-            request = Request(self.command, self.path, self.headers.get("host", ""), dict(self.headers.items()))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            request = Request(self.command, self.path, headers.get("host", ""), headers)
             response = site.answer(request)
             body = response.encoded()
             self.send_response_only(response.status)
@@ -81,7 +87,7 @@ def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the gate's output is the demo's output."""
 
     return _Handler

@@ -353,7 +353,8 @@ async def follow(client: httpx.AsyncClient, url: str, *, limits: Limits, max_bod
     """Follow redirects hop by hop, stopping at a loop or at the bound, and return every hop.
 
     The caller judges the chain: a loop shows as a last hop whose target was already visited,
-    a chain over the bound as a last hop that still redirects.
+    a downgrade as a last hop that points at http://, a chain over the bound as a last hop that
+    still redirects anywhere else.
     """
     chain: list[Page] = []
     visited: set[str] = set()
@@ -364,6 +365,9 @@ async def follow(client: httpx.AsyncClient, url: str, *, limits: Limits, max_bod
         chain.append(page)
         target = page.location
         if target is None or target in visited or len(chain) > limits.max_redirects:
+            return chain
+        if current.startswith("https://") and not target.startswith("https://"):
+            # A downgrade is reported from this hop alone; nothing is sent over plain HTTP.
             return chain
         current = target
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import importlib
 import json
 import re
@@ -67,6 +68,7 @@ class BundleRules:
     source_map_comment: re.Pattern[str]
 
     @classmethod
+    @functools.cache
     def load(cls) -> BundleRules:
         data: dict[str, Any] = yaml.safe_load(rules_file("http", "bundles.yml").read_text())
         return cls(

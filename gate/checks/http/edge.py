@@ -3,6 +3,7 @@ hashed static assets cached long, and a CDN in front where the preset asks for o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class EdgeRules:
     hashed_asset: re.Pattern[str]
 
     @classmethod
+    @functools.cache
     def load(cls) -> EdgeRules:
         data: dict[str, Any] = yaml.safe_load(rules_file("http", "edge.yml").read_text())
         return cls(

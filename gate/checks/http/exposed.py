@@ -8,6 +8,7 @@ that cannot exist, and (for non-HTML files) is not an HTML page.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
@@ -41,9 +42,10 @@ class ExposedFile:
         return self.match is None or self.match.search(page.text()) is not None
 
 
-def load_files() -> list[ExposedFile]:
+@functools.cache
+def load_files() -> tuple[ExposedFile, ...]:
     data: dict[str, Any] = yaml.safe_load(rules_file("http", "exposed.yml").read_text())
-    return [
+    return tuple(
         ExposedFile(
             id=entry["id"],
             path=entry["path"],
@@ -54,7 +56,7 @@ def load_files() -> list[ExposedFile]:
             html_ok=bool(entry.get("html_ok", False)),
         )
         for entry in data["files"]
-    ]
+    )
 
 
 def _shape(page: Page, path: str) -> str:

@@ -7,6 +7,7 @@ browser renders, so they are required on HTML only; HSTS and nosniff apply to bo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class HeaderRules:
     stack_traces: tuple[tuple[str, re.Pattern[str]], ...]
 
     @classmethod
+    @functools.cache
     def load(cls) -> HeaderRules:
         data: dict[str, Any] = yaml.safe_load(rules_file("http", "headers.yml").read_text())
         types = data["content_types"]

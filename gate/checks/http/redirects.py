@@ -36,7 +36,7 @@ def judge_chain(
                 location=location,
                 details={"chain": hops},
             )
-            break
+            return
     last = chain[-1]
     visited = {page.url for page in chain}
     if last.location is not None and last.location in visited:
