@@ -127,8 +127,8 @@ class Authority:
         return b"".join(blob.bytes() for blob in leaf.cert_chain_pems), leaf.private_key_pem.bytes()
 
 
-@pytest.fixture(scope="session")
-def authority(tmp_path_factory: pytest.TempPathFactory) -> Authority:
+@pytest.fixture(scope="session", name="authority")
+def authority_fixture(tmp_path_factory: pytest.TempPathFactory) -> Authority:
     ca = trustme.CA()
     pem = tmp_path_factory.mktemp("ca") / "preview-ca.pem"
     pem.write_bytes(ca.cert_pem.bytes())
@@ -164,7 +164,12 @@ class Preview:
         }
         if self.http_port is not None:
             section["http_port"] = self.http_port
-        section.update(overrides)
+        for key, value in overrides.items():
+            # None removes a key, to test what happens without it.
+            if value is None:
+                section.pop(key, None)
+            else:
+                section[key] = value
         path = self.root / "gate.yml"
         path.write_text(
             yaml.safe_dump({"version": 1, "preset": preset, "checks": {"env": {"enabled": False}, "http": section}})
@@ -242,8 +247,8 @@ def _stand_in_scan_text(text: str, path: str) -> list[Any]:
     return []
 
 
-@pytest.fixture
-def secrets_scanner(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(name="secrets_scanner")
+def secrets_scanner_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Until the secrets check (issue 4) is merged, bundles go to a stand-in that finds nothing.
 
     Once `gate.checks.secrets.scanner` exists, the real scanner is used and this does nothing.

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_sites import (
+from http_sites import (  # noqa: F401 - the fixtures register by being imported
     ABOUT,
     CSP,
     HTML,
@@ -21,14 +21,14 @@ from http_sites import (
     SECURITY,
     TOKEN,
     Authority,
+    authority_fixture,
     clean_site,
     preview,
+    secrets_scanner_fixture,
 )
 
 from gate.demo.webserver import Request, Response, Site
 
-# The fixtures (a trustme CA, the secrets-scanner stand-in) live with the preview helpers.
-pytest_plugins = ["http_sites"]
 pytestmark = pytest.mark.usefixtures("secrets_scanner")
 
 
