@@ -27,7 +27,10 @@ class Observation:
 def aggregate(observations: Iterable[Observation], make: MakeFinding) -> Iterator[Finding]:
     """Group by rule, host and key; the fingerprint ignores which URLs happened to show it."""
     groups: dict[tuple[str, str, str], list[Observation]] = {}
-    for item in sorted(observations, key=lambda o: (o.rule, o.url)):
+    # The gate's own random probe paths make poor examples: real pages are listed first.
+    for item in sorted(
+        observations, key=lambda o: (o.rule, "/gate-probe-" in o.url or "/.gate-probe-" in o.url, o.url)
+    ):
         groups.setdefault((item.rule, netloc(item.url), item.key), []).append(item)
     for (rule, host, key), items in groups.items():
         first = items[0]
