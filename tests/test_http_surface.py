@@ -372,9 +372,15 @@ def _redirect(location: str) -> Response:
             "http.redirect.loop",
         ),
         (lambda r, port: _redirect(f"http://localhost:{port}/"), "http.redirect.downgrade"),
+        (
+            lambda r, port: (
+                _redirect(f"https://127.0.0.1:{port}/home") if r.path == "/" else Response(200, INDEX, HTML)
+            ),
+            "http.redirect.not-canonical",
+        ),
         (lambda r, port: _redirect(f"https://127.0.0.1:{port}/{next(_HOPS)}"), "http.redirect.too-long"),
     ],
-    ids=["one-hop", "two-hops", "served-directly", "loop", "downgrade", "endless"],
+    ids=["one-hop", "two-hops", "served-directly", "loop", "downgrade", "elsewhere", "endless"],
 )
 def test_alias_hosts_must_reach_the_canonical_host_in_one_clean_hop(
     tmp_path: Path, authority: Authority, answer: Any, rule: str | None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from http_sites import (  # noqa: F401 - the fixtures register by being imported
     INDEX,
+    ROUTES,
     Authority,
     Preview,
     authority_fixture,
@@ -19,7 +20,7 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
 )
 
 from gate.demo import certs
-from gate.demo.webserver import Request, Response, Site
+from gate.demo.webserver import Request, Response, Site, serve
 
 pytestmark = pytest.mark.usefixtures("secrets_scanner")
 
@@ -232,3 +233,33 @@ def test_preview_url_from_a_github_deployment_status_event(tmp_path: Path, autho
             },
         )
     assert report.outcome.exit_code == 0 and report.findings == []
+
+
+def test_a_plain_http_preview_url_is_reported(tmp_path: Path, authority: Authority) -> None:
+    site = clean_site()
+    with serve(site) as port:
+        section = {"routes": ROUTES, "auth_token_env": "APP_TOKEN"}
+        report = Preview(tmp_path, port, authority, section=section).run("prototype", url=f"http://localhost:{port}/")
+    assert report.only("http.tls.no-https")["location"]["url"] == f"http://localhost:{port}/"
+    # The token for authenticated routes is never sent over plain HTTP.
+    assert "/api/me" in {r.path for r in site.requests}
+    assert all("authorization" not in r.headers for r in site.requests)
+
+
+def test_a_host_that_does_not_speak_tls_fails_the_handshake(tmp_path: Path, authority: Authority) -> None:
+    with preview(tmp_path, authority) as pv:
+        report = pv.run("launch", hosts=[pv.host, f"localhost:{pv.http_port}"])
+    finding = report.only("http.tls.handshake-failed")
+    assert f"localhost:{pv.http_port}" in finding["message"]
+
+
+def test_legacy_tls_is_said_to_be_untested_where_this_openssl_cannot_offer_it(
+    tmp_path: Path, authority: Authority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gate.checks.http import tls
+
+    monkeypatch.setattr(tls, "_legacy_context", lambda: None)
+    with preview(tmp_path, authority, legacy_tls=True) as pv:
+        report = pv.run("launch")
+    assert report.only("http.tls.legacy-untested")["blocking"] is False
+    assert "http.tls.legacy-protocol" not in report.rules

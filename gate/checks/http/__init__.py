@@ -199,6 +199,13 @@ class HttpCheck(Check):
                     location=Location(url=preview.base_url),
                 )
                 return
+            if not preview.base_url.startswith("https://"):
+                yield make(
+                    "http.tls.no-https",
+                    f"The preview URL {preview.base_url} is plain HTTP; HSTS, Secure cookies and everything "
+                    "sent to it travel unencrypted. Check the https:// URL users will get.",
+                    location=Location(url=preview.base_url, name=preview.base_host),
+                )
             ctx.progress.update("TLS on every declared host")
             trusted = True
             async for finding in self._tls(config, preview):
