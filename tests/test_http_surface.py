@@ -27,7 +27,7 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     secrets_scanner_fixture,
 )
 
-from gate.demo.webserver import Request, Response, Site
+from gate.demo.webserver import Request, Response, Site, serve
 
 pytestmark = pytest.mark.usefixtures("secrets_scanner")
 
@@ -408,3 +408,35 @@ def test_routes_section_keeps_a_shape_the_flow_check_can_extend(tmp_path: Path, 
         report = pv.run("launch", routes=[*ROUTES, {"path": "/api/x", "clas": "read"}])
     assert report.outcome.exit_code == 2
     assert "unknown key 'clas'" in report.outcome.stderr and "did you mean 'class'" in report.outcome.stderr
+
+
+def test_an_alias_redirecting_off_the_declared_hosts_is_not_followed(tmp_path: Path, authority: Authority) -> None:
+    elsewhere = Site(fallback=Response(200, INDEX, HTML))
+    with serve(elsewhere) as other_port:
+        port: list[int] = []
+        site = _alias_site(port, lambda r, p: _redirect(f"https://localhost:{other_port}/"))
+        with preview(tmp_path, authority, site) as pv:
+            port.append(pv.port)
+            report = pv.run("launch", canonical_host=pv.host, aliases=[f"127.0.0.1:{pv.port}"])
+    assert "outside the declared hosts" in report.only("http.redirect.not-canonical")["message"]
+    assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_preview_that_refuses_the_gate_cannot_be_passed(tmp_path: Path, authority: Authority, status: int) -> None:
+    site = clean_site(**{"/": Response(status, "Authentication required", (("content-type", "text/html"),))})
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("launch")
+    assert report.outcome.exit_code == 3
+    assert report.error is not None and f"HTTP {status}" in report.error and "bypass_header" in report.error
+
+
+def test_hsts_without_max_age_is_ignored_by_browsers(tmp_path: Path, authority: Authority) -> None:
+    site = clean_site()
+    site.common_headers = (
+        ("strict-transport-security", "includeSubDomains"),
+        *_without(SECURITY, "strict-transport-security"),
+    )
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("demo")
+    assert "no max-age" in report.only("http.headers.hsts-weak")["message"]

@@ -266,12 +266,28 @@ class HttpCheck(Check):
         self, config: Mapping[str, Any], preview: Preview, session: Session, graded: list[tuple[Page, str | None]]
     ) -> AsyncIterator[Finding]:
         limits = preview.limits
-        chain = await session.follow(preview.base_url)
+        chain = await session.follow(preview.base_url, stay_on=preview.is_own)
         for finding in redirects.judge_chain(
-            preview.base_url, chain, max_redirects=limits.max_redirects, canonical=None, make=self.finding
+            preview.base_url,
+            chain,
+            max_redirects=limits.max_redirects,
+            canonical=None,
+            own=preview.is_own,
+            make=self.finding,
         ):
             yield finding
-        graded.append((chain[-1], None))
+        landing = chain[-1]
+        if landing.status in (401, 403):
+            bypass = (
+                "the bypass header in checks.http.bypass_header was refused"
+                if preview.secret_headers
+                else ("if the platform protects previews, set checks.http.bypass_header")
+            )
+            raise CheckFailure(
+                f"{landing.url} answers HTTP {landing.status} to the gate, so the preview's surface cannot be "
+                f"checked; {bypass}"
+            )
+        graded.append((landing, None))
         if not config.get("canonical_host"):
             return
         canonical = netloc(f"https://{config['canonical_host']}")
@@ -279,15 +295,15 @@ class HttpCheck(Check):
             canonical, preview.hosts, [netloc(f"https://{a}") for a in config.get("aliases", [])]
         )
         try:
-            landing = (await session.follow(f"https://{canonical}/"))[-1]
+            canonical_page = (await session.follow(f"https://{canonical}/", stay_on=preview.is_own))[-1]
+            digest: str | None = redirects.body_digest(canonical_page)
         except RequestFailed:
             # The TLS rules already reported a canonical host that does not answer HTTPS.
-            landing = None
-        digest = redirects.body_digest(landing) if landing is not None else None
+            digest = None
         for alias in aliases:
             start = f"https://{alias}/"
             try:
-                alias_chain = await session.follow(start)
+                alias_chain = await session.follow(start, stay_on=preview.is_own)
             except RequestFailed:
                 continue
             for finding in redirects.judge_chain(
@@ -295,6 +311,7 @@ class HttpCheck(Check):
                 alias_chain,
                 max_redirects=limits.max_redirects,
                 canonical=canonical,
+                own=preview.is_own,
                 make=self.finding,
                 canonical_digest=digest,
             ):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -349,12 +349,20 @@ async def fetch(
         raise RequestFailed(url, reason, tls=tls) from error
 
 
-async def follow(client: httpx.AsyncClient, url: str, *, limits: Limits, max_body: int | None = None) -> list[Page]:
-    """Follow redirects hop by hop, stopping at a loop or at the bound, and return every hop.
+async def follow(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limits: Limits,
+    max_body: int | None = None,
+    stay_on: Callable[[str], bool] | None = None,
+) -> list[Page]:
+    """Follow redirects hop by hop, stopping at a loop, a downgrade, a URL `stay_on` refuses, or
+    the bound, and return every hop.
 
-    The caller judges the chain: a loop shows as a last hop whose target was already visited,
-    a downgrade as a last hop that points at http://, a chain over the bound as a last hop that
-    still redirects anywhere else.
+    The caller judges the chain from its last hop: a target already visited is a loop, an
+    http:// target a downgrade, a refused target a redirect away, anything else over the bound.
+    Untrusted pages choose the targets, so `stay_on` keeps the gate on the hosts it was given.
     """
     chain: list[Page] = []
     visited: set[str] = set()
@@ -368,6 +376,8 @@ async def follow(client: httpx.AsyncClient, url: str, *, limits: Limits, max_bod
             return chain
         if current.startswith("https://") and not target.startswith("https://"):
             # A downgrade is reported from this hop alone; nothing is sent over plain HTTP.
+            return chain
+        if stay_on is not None and not stay_on(target):
             return chain
         current = target
 
@@ -435,6 +445,8 @@ class Session:
         async with self._slots:
             return await fetch(self.client, url, method=method, headers=headers, limits=self.limits, max_body=max_body)
 
-    async def follow(self, url: str, *, max_body: int | None = None) -> list[Page]:
+    async def follow(
+        self, url: str, *, max_body: int | None = None, stay_on: Callable[[str], bool] | None = None
+    ) -> list[Page]:
         async with self._slots:
-            return await follow(self.client, url, limits=self.limits, max_body=max_body)
+            return await follow(self.client, url, limits=self.limits, max_body=max_body, stay_on=stay_on)

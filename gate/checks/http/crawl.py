@@ -128,7 +128,7 @@ async def crawl(
         if url in seen_pages or not preview.is_own(url):
             continue
         seen_pages.add(url)
-        chain = await session.follow(url)
+        chain = await session.follow(url, stay_on=preview.is_own)
         page = chain[-1]
         if not page.is_html or page.location is not None or not preview.is_own(page.url):
             continue

@@ -162,6 +162,8 @@ def static_asset(page: Page, rules: EdgeRules, policy: EdgePolicy) -> Iterator[O
     """A content-hashed asset should be cacheable for at least the preset's max-age, immutable at launch."""
     if page.status != 200 or not rules.hashed_asset.search(page.url.split("?")[0]):
         return
+    if policy.static_min_max_age == 0 and not policy.static_immutable:
+        return
     directives = cache_control(page)
     max_age = _seconds(directives.get("max-age"))
     problems = []

@@ -121,7 +121,9 @@ def _hsts(page: Page, policy: HeaderPolicy, route: str | None) -> Iterator[Obser
     match = re.search(r"max-age\s*=\s*\"?(\d+)", value, re.IGNORECASE)
     max_age = int(match.group(1)) if match else 0
     problems = []
-    if max_age < policy.hsts_min_max_age or match is None:
+    if match is None:
+        problems.append("it has no max-age, so browsers ignore it")
+    elif max_age < policy.hsts_min_max_age:
         problems.append(f"max-age is {max_age}s, below the preset's {policy.hsts_min_max_age}s")
     if policy.hsts_include_subdomains and "includesubdomains" not in directives:
         problems.append("includeSubDomains is missing")

@@ -4,7 +4,7 @@ downgrades or long chains, and no alias serves the site itself."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from gate.checks.http.client import Page, netloc
 from gate.checks.http.ruledocs import MakeFinding
@@ -21,10 +21,11 @@ def judge_chain(
     *,
     max_redirects: int,
     canonical: str | None,
+    own: Callable[[str], bool],
     make: MakeFinding,
     canonical_digest: str | None = None,
 ) -> Iterator[Finding]:
-    """Findings for one followed chain (as `client.follow` returns it) starting at `start`."""
+    """Findings for one chain `client.follow` returned (followed only while `own` accepted the hosts)."""
     location = Location(url=start, name=netloc(start))
     hops = " -> ".join([start, *(page.location or "" for page in chain if page.location)])
     for page in chain:
@@ -46,6 +47,17 @@ def judge_chain(
             location=location,
             details={"chain": hops},
         )
+        return
+    if last.location is not None and not own(last.location):
+        # Leaving the declared hosts is normal for a preview (a sign-in provider) but not for an alias.
+        if canonical is not None:
+            yield make(
+                "http.redirect.not-canonical",
+                f"{start} redirects to {netloc(last.location)}, outside the declared hosts, not to "
+                f"{canonical}: {hops}.",
+                location=location,
+                details={"chain": hops},
+            )
         return
     if last.location is not None:
         yield make(
