@@ -170,3 +170,28 @@ def test_secret_in_a_bundle_and_its_source_map_is_found_by_the_secrets_scanner(
     assert places == {"app-3f9a1c2b.js", "app-3f9a1c2b.js.map"}
     assert all(f["check"] == "http" and f["blocking"] for f in secrets)
     assert AWS_KEY not in report.outcome.output
+
+
+def test_page_parts_are_read_from_tolerant_html() -> None:
+    from gate.checks.http.markup import parse_page
+
+    html = """<html><head><base href="/app/">
+    <meta http-equiv="content-security-policy" content="default-src 'self'">
+    <link rel="modulepreload" href="chunk-1a2b3c4d.js"><link rel="icon" href="http://cdn.example.net/i.ico">
+    <link rel="preload" as="script" href="/pre.js"><link rel="stylesheet" href="site.css">
+    <script src="data:text/javascript,1"></script><script src="main.js"></script>
+    </head><body><iframe src="http://ads.example.net/"></iframe><img src="javascript:void(0)">
+    <a href="#top">top</a><a href="next">next</a><a href="mailto:a@b.c">mail</a>
+    <form action="http://forms.example.net/submit"></form><div <p>unclosed"""
+    parts = parse_page(html, "https://acme.test/index.html")
+    assert parts.scripts == [
+        "https://acme.test/app/chunk-1a2b3c4d.js",
+        "https://acme.test/pre.js",
+        "https://acme.test/app/main.js",
+    ]
+    assert parts.stylesheets == ["https://acme.test/app/site.css"]
+    assert parts.links == ["https://acme.test/app/next"]
+    assert parts.forms == ["http://forms.example.net/submit"]
+    assert parts.meta_csp == ["default-src 'self'"]
+    mixed = {(r.url, r.active) for r in parts.resources if r.url.startswith("http://")}
+    assert mixed == {("http://cdn.example.net/i.ico", False), ("http://ads.example.net/", True)}
