@@ -96,3 +96,14 @@ def test_exposed_file_probes_can_be_turned_off(tmp_path: Path, authority: Author
         report = pv.run("launch", exposed_files=False)
     assert report.findings == []
     assert "/.env" not in {r.path for r in site.requests}
+
+
+def test_fingerprints_survive_a_new_preview_url(tmp_path: Path, authority: Authority) -> None:
+    # Every deploy gets a new preview host; a reviewed suppression must still match.
+    site = clean_site(**{"/.env": Response(200, ENV_FILE, TEXT), "/about": Response(200, "<html></html>", HTML[:1])})
+    with preview(tmp_path, authority, site) as first, preview(tmp_path, authority, site) as second:
+        one = first.run("launch")
+        two = second.run("launch")
+    assert first.port != second.port
+    assert one.rules == two.rules and len(one.findings) >= 3
+    assert {f["fingerprint"] for f in one.findings} == {f["fingerprint"] for f in two.findings}

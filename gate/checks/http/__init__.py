@@ -32,10 +32,10 @@ from gate.checks.http.client import (
     wait_ready,
 )
 from gate.checks.http.observations import Observation, aggregate
-from gate.checks.http.ruledocs import RULES
+from gate.checks.http.ruledocs import RULES, MakeFinding
 from gate.config.units import seconds
 from gate.errors import CheckFailure
-from gate.model import Finding, Location
+from gate.model import Finding, Location, fingerprint_of
 
 ROUTE_CLASSES = ["read", "write", "heavy", "stream", "auth"]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -165,9 +165,27 @@ class HttpCheck(Check):
     options = (CheckOption("--url", "url", "Check this preview URL instead of gate.yml's.", metavar="URL"),)
     config_schema: ClassVar[Mapping[str, Any]] = CONFIG_SCHEMA
     _preview: Preview | None = None
+    _make: MakeFinding
 
     def prepare(self, ctx: CheckContext) -> None:
         self._preview = preview_from_context(ctx)
+
+    def _maker(self, preview: Preview) -> MakeFinding:
+        """`finding` with fingerprints that survive a new preview URL.
+
+        Every deploy gets a new preview host, so the preview's own host is replaced by a fixed
+        label before hashing: a reviewed suppression keeps matching the next preview's finding.
+        `where` names what a finding is about when its location's URL is only an example.
+        """
+
+        def make(rule_id: str, message: str, *, subject: str = "", where: str | None = None, **fields: Any) -> Finding:
+            location: Location = fields.get("location", Location())
+            place = where if where is not None else location.subject()
+            stable = place.replace(preview.base_host, "<preview>")
+            fields.setdefault("fingerprint", fingerprint_of(rule_id, f"{stable}\x1f{subject}"))
+            return self.finding(rule_id, message, **fields)
+
+        return make
 
     async def arun(self, ctx: CheckContext) -> AsyncIterator[Result]:
         preview = self._preview or preview_from_context(ctx)
@@ -179,7 +197,7 @@ class HttpCheck(Check):
 
     async def _surface(self, ctx: CheckContext, preview: Preview) -> AsyncIterator[Result]:
         config = ctx.config
-        make = self.finding
+        make = self._make = self._maker(preview)
         async with make_client(preview) as client:
             session = Session(client, preview.limits)
             wait = config.get("wait", {})
@@ -252,9 +270,9 @@ class HttpCheck(Check):
         now = datetime.datetime.now(datetime.UTC)
 
         async def one(host: str) -> list[Finding]:
-            found = [f async for f in tls.check_host(host, preview, verify, thresholds, self.finding, now)]
+            found = [f async for f in tls.check_host(host, preview, verify, thresholds, self._make, now)]
             found += [
-                f async for f in tls.check_plain_http(host, int(config.get("http_port", 80)), preview, self.finding)
+                f async for f in tls.check_plain_http(host, int(config.get("http_port", 80)), preview, self._make)
             ]
             return found
 
@@ -273,7 +291,7 @@ class HttpCheck(Check):
             max_redirects=limits.max_redirects,
             canonical=None,
             own=preview.is_own,
-            make=self.finding,
+            make=self._make,
         ):
             yield finding
         landing = chain[-1]
@@ -312,7 +330,7 @@ class HttpCheck(Check):
                 max_redirects=limits.max_redirects,
                 canonical=canonical,
                 own=preview.is_own,
-                make=self.finding,
+                make=self._make,
                 canonical_digest=digest,
             ):
                 yield finding
@@ -324,7 +342,7 @@ class HttpCheck(Check):
         # Error pages are where stack traces and leaking headers show.
         graded.extend((page, None) for page, _ in baseline.pages)
         for entry, page in await exposed.probe(session, preview, exposed.load_files(), baseline):
-            yield self.finding(
+            yield self._make(
                 "http.exposed.file",
                 f"{entry.path} is publicly served and really is the file ({entry.what}; {len(page.body)}"
                 f"{'+' if page.truncated else ''} bytes, content signature matched).",
@@ -347,12 +365,16 @@ class HttpCheck(Check):
             observations.extend(crawl.mixed_content(page, parts))
         for script in crawled.scripts:
             observations.extend(crawl.bundle_hosts(script, rules, preview, limits))
-        for script, source_map in crawled.source_maps:
-            yield self.finding(
+        if crawled.source_maps:
+            maps = [source_map.url for _, source_map in crawled.source_maps]
+            shown = ", ".join(maps[:3]) + (f" and {len(maps) - 3} more" if len(maps) > 3 else "")
+            # One finding for the build: map names carry content hashes that change every deploy.
+            yield self._make(
                 "http.exposed.source-map",
-                f"The source map of {script.url} is public at {source_map.url}.",
-                location=Location(url=source_map.url),
-                subject="source-map",
+                f"{len(maps)} client bundle(s) have public source maps: {shown}.",
+                location=Location(url=maps[0]),
+                where=preview.base_host,
+                details={"source_maps": maps},
             )
         for finding in await crawl.bundle_secrets(crawled):
             yield finding
@@ -364,7 +386,7 @@ class HttpCheck(Check):
         responses = [page for page, _ in crawled.pages] + assets
         cdn = next((name for name in map(edge_rules.cdn_of, responses) if name), None)
         if cdn is None and policy.require_cdn:
-            yield self.finding(
+            yield self._make(
                 "http.edge.no-cdn",
                 f"No response from {preview.base_host} carries the headers of a known CDN or edge network.",
                 location=Location(url=preview.base_url),
@@ -373,7 +395,7 @@ class HttpCheck(Check):
         if cdn is not None and hashed:
             again = await session.fetch(hashed[0].url, max_body=0)
             if edge_rules.cache_hit(again) is None:
-                yield self.finding(
+                yield self._make(
                     "http.edge.static-not-cached",
                     f"{hashed[0].url} was requested twice and {cdn} answered from the origin both times.",
                     location=Location(url=hashed[0].url),
@@ -411,7 +433,7 @@ class HttpCheck(Check):
         ):
             observations.extend(found)
         if authenticated and not token:
-            yield self.finding(
+            yield self._make(
                 "http.cache.private-unchecked",
                 f"{len(authenticated)} authenticated route(s) were requested without credentials, so their private "
                 "responses could not be checked for shared caching.",

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from gate.checks.http.client import netloc
 from gate.checks.http.ruledocs import MakeFinding
-from gate.model import Finding, Location, Severity, fingerprint_of
+from gate.model import Finding, Location, Severity
 
 _EXAMPLES = 3
 
@@ -46,6 +46,7 @@ def aggregate(observations: Iterable[Observation], make: MakeFinding) -> Iterato
             message,
             severity=max(severities) if severities else None,
             location=Location(url=first.url, route=first.route),
-            fingerprint=fingerprint_of(rule, f"{host}\x1f{key}"),
+            where=host,
+            subject=key,
             details={"urls": urls} if len(urls) > 1 else {},
         )
