@@ -26,7 +26,7 @@ from gate.checks.http.client import (
     RequestFailed,
     Session,
     make_client,
-    netloc,
+    normalise_host,
     preview_from_context,
     ssl_context,
     wait_ready,
@@ -308,10 +308,8 @@ class HttpCheck(Check):
         graded.append((landing, None))
         if not config.get("canonical_host"):
             return
-        canonical = netloc(f"https://{config['canonical_host']}")
-        aliases = redirects.aliases_of(
-            canonical, preview.hosts, [netloc(f"https://{a}") for a in config.get("aliases", [])]
-        )
+        canonical = normalise_host(config["canonical_host"])
+        aliases = redirects.aliases_of(canonical, preview.hosts, [normalise_host(a) for a in config.get("aliases", [])])
         try:
             canonical_page = (await session.follow(f"https://{canonical}/", stay_on=preview.is_own))[-1]
             digest: str | None = redirects.body_digest(canonical_page)
