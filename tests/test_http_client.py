@@ -21,6 +21,7 @@ from gate.checks.http.client import (
     make_client,
     netloc,
     normalise_host,
+    ssl_context,
     wait_ready,
 )
 from gate.demo.webserver import Request, Response, Site, serve, server_context
@@ -33,6 +34,7 @@ def _preview(authority: Authority, port: int, **limits: float) -> Preview:
         limits=Limits(**limits),  # type: ignore[arg-type]
         ca_bundle=authority.pem,
         secret_headers={"x-bypass": "s3cr3t-bypass-value"},
+        trust=ssl_context(authority.pem),
     )
 
 

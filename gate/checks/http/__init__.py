@@ -28,7 +28,6 @@ from gate.checks.http.client import (
     make_client,
     normalise_host,
     preview_from_context,
-    ssl_context,
     wait_ready,
 )
 from gate.checks.http.observations import Observation, aggregate
@@ -264,7 +263,7 @@ class HttpCheck(Check):
 
     async def _tls(self, config: Mapping[str, Any], preview: Preview) -> AsyncIterator[Finding]:
         hosts = [host for host in preview.hosts if host != preview.base_host or preview.base_url.startswith("https")]
-        verify = ssl_context(preview.ca_bundle)
+        verify = preview.trust
         raw = config.get("tls", {})
         thresholds = tls.Thresholds(int(raw.get("warn_days", 30)), int(raw.get("fail_days", 7)))
         now = datetime.datetime.now(datetime.UTC)

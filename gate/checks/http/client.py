@@ -64,6 +64,8 @@ class Preview:
     ca_bundle: Path | None = None
     secret_headers: Mapping[str, str] = field(default_factory=dict)
     auth_token: str | None = None
+    # Loading the system roots costs ~0.1 s, so one context serves every client and handshake.
+    trust: ssl.SSLContext = field(default_factory=lambda: ssl_context(None), repr=False)
 
     @property
     def base_host(self) -> str:
@@ -166,6 +168,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
     if not parts.path:
         url += "/"
     ca_bundle: Path | None = None
+    trust: ssl.SSLContext | None = None
     if section.get("ca_bundle"):
         base = ctx.config_path.parent if ctx.config_path else ctx.root
         ca_bundle = (base / section["ca_bundle"]).resolve()
@@ -176,7 +179,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
                 hint="give a PEM file of the CA certificates that signed the preview, relative to gate.yml",
             )
         try:
-            ssl_context(ca_bundle)
+            trust = ssl_context(ca_bundle)
         except (ssl.SSLError, OSError) as error:
             raise InputError(
                 f"checks.http.ca_bundle '{section['ca_bundle']}' is not a readable PEM bundle: {error}",
@@ -200,6 +203,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         ca_bundle=ca_bundle,
         secret_headers=secret_headers,
         auth_token=token,
+        trust=trust or ssl_context(None),
     )
 
 
@@ -228,7 +232,7 @@ def make_client(preview: Preview, *, verify: bool = True) -> httpx.AsyncClient:
 
     limits = preview.limits
     return httpx.AsyncClient(
-        verify=ssl_context(preview.ca_bundle) if verify else False,
+        verify=preview.trust if verify else False,
         # Redirects are followed by `follow`, which checks every hop; netrc and proxy variables
         # must not add credentials or hops the user did not declare.
         follow_redirects=False,
