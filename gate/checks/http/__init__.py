@@ -148,14 +148,6 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class _Route:
-    path: str
-    method: str
-    auth: bool
-    url: str
-
-
 class HttpCheck(Check):
     name = "http"
     summary = "The deployed preview's surface: TLS, redirects, headers, CORS, caching, exposed files, bundles."
@@ -407,33 +399,41 @@ class HttpCheck(Check):
         observations: list[Observation],
     ) -> AsyncIterator[Finding]:
         routes = [
-            _Route(r["path"], r.get("method", "GET"), bool(r.get("auth", False)), preview.url(r["path"]))
+            cors.Route(r["path"], r.get("method", "GET"), preview.url(r["path"]), bool(r.get("auth", False)))
             for r in config.get("routes", [])
         ]
         token = preview.auth_token if preview.base_url.startswith("https://") else None
         auth_headers = {"authorization": f"Bearer {token}"} if token else {}
+        refused: list[str] = []
         for route in routes:
             if route.method not in cors.SAFE_METHODS:
                 continue
             page = await session.fetch(route.url, method=route.method, headers=auth_headers if route.auth else {})
             graded.append((page, route.path))
-            if route.auth and token and 200 <= page.status < 300:
+            if not (route.auth and token):
+                continue
+            if 200 <= page.status < 300:
                 # Ask twice: a shared cache that kept the first answer shows itself on the second.
                 again = await session.fetch(route.url, method=route.method, headers=auth_headers)
                 observations.extend(edge.private_response(again, edge.EdgeRules.load(), route.path))
+            else:
+                refused.append(f"{route.path} (HTTP {page.status})")
         authenticated = [r for r in routes if r.auth]
-        for found in await asyncio.gather(
-            *(
-                cors.check_route(session, cors.Route(r.path, r.method, r.url, r.auth), auth_headers)
-                for r in authenticated
-            )
-        ):
+        for found in await asyncio.gather(*(cors.check_route(session, r, auth_headers) for r in authenticated)):
             observations.extend(found)
-        if authenticated and not token:
+        readable = [r for r in authenticated if r.method in cors.SAFE_METHODS]
+        if readable and not token:
             yield self._make(
                 "http.cache.private-unchecked",
-                f"{len(authenticated)} authenticated route(s) were requested without credentials, so their private "
-                "responses could not be checked for shared caching.",
+                f"No token was given (checks.http.auth_token_env), so the private responses of {len(readable)} "
+                "authenticated route(s) could not be checked for shared caching.",
+                location=Location(url=preview.base_url),
+            )
+        elif refused:
+            yield self._make(
+                "http.cache.private-unchecked",
+                f"The token was refused by {', '.join(refused)}, so those private responses could not be checked "
+                "for shared caching.",
                 location=Location(url=preview.base_url),
             )
 

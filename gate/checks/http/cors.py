@@ -17,6 +17,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 @dataclass(frozen=True)
 class Route:
+    """A route from gate.yml's `routes`, resolved against the preview URL."""
+
     path: str
     method: str
     url: str
