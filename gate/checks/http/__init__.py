@@ -353,7 +353,8 @@ class HttpCheck(Check):
         for page, parts in crawled.pages:
             observations.extend(crawl.mixed_content(page, parts))
         for script in crawled.scripts:
-            observations.extend(crawl.bundle_hosts(script, rules, preview, limits))
+            # Megabytes of regex work per bundle: off the event loop other network checks share.
+            observations.extend(await asyncio.to_thread(list, crawl.bundle_hosts(script, rules, preview, limits)))
         if crawled.source_maps:
             maps = [source_map.url for _, source_map in crawled.source_maps]
             shown = ", ".join(maps[:3]) + (f" and {len(maps) - 3} more" if len(maps) > 3 else "")
