@@ -138,7 +138,8 @@ def _run_and_report(
     if _is_interactive():
         click.echo("\r\033[K", err=True, nl=False)
     use_color = sys.stdout.isatty() if color is None else color
-    click.echo(render(fmt, report_input(verdict, color=use_color and fmt == "console")), nl=False)
+    colored = use_color and fmt == "console"
+    click.echo(render(fmt, report_input(verdict, color=colored)), nl=False, color=colored)
     try:
         write_outputs(verdict, requests)
     except OSError as error:

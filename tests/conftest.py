@@ -17,4 +17,5 @@ def shared() -> Path:
         pytest.fail(f"{SHARED} is missing: tests need ../shared beside the checkout")
     return SHARED
 
+
 from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files

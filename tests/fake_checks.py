@@ -34,15 +34,22 @@ class Planted(Check):
             yield self.finding("fake.note", "a note", location=Location(path=path, line=1))
         for route, value in ctx.config.get("latency", {}).items():
             yield Measurement(
-                "http.latency.p95", route, float(value), "ms", self.name,
+                "http.latency.p95",
+                route,
+                float(value),
+                "ms",
+                self.name,
                 samples=int(ctx.config.get("samples", 500)),
                 budget=Budget(limit=300.0, min_samples=100),
             )
         secret = ctx.config.get("secret")
         if secret:
             yield self.finding(
-                "fake.problem", "found a key", location=Location(path="key.txt", line=1),
-                evidence=redact.evidence(secret, "test key", 4), subject=redact.secret_id(secret),
+                "fake.problem",
+                "found a key",
+                location=Location(path="key.txt", line=1),
+                evidence=redact.evidence(secret, "test key", 4),
+                subject=redact.secret_id(secret),
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -61,7 +62,7 @@ def validate_report(fmt: str, text: str) -> None:
 def _formats(args: Sequence[str], cwd: Path) -> tuple[str, list[tuple[str, Path]]]:
     fmt = "console"
     files = []
-    for flag, value in zip(args, args[1:], strict=False):
+    for flag, value in itertools.pairwise(args):
         if flag == "--format":
             fmt = value
         elif flag == "--output" and "=" in value:

@@ -114,6 +114,8 @@ def test_expiry_is_judged_against_today() -> None:
 
     result = CheckResult("planted", (finding,), (), 0.1)
     suppression = Suppression(reason="r", rule="a.b", expires=datetime.date(2026, 11, 30))
-    common = dict(fail_on={}, suppressions=[suppression], preset="launch", target=Target(root="."), started_at="", duration_s=0)
+    common = dict(
+        fail_on={}, suppressions=[suppression], preset="launch", target=Target(root="."), started_at="", duration_s=0
+    )
     assert judge([result], today=datetime.date(2026, 11, 30), **common).exit_code == 0  # type: ignore[arg-type]
     assert judge([result], today=datetime.date(2026, 12, 1), **common).exit_code == 1  # type: ignore[arg-type]
