@@ -250,8 +250,9 @@ def init(preset: str, target: Path, force: bool) -> None:
 
 
 @cli.command()
-@click.argument("rule_id")
-def explain(rule_id: str) -> None:
+@click.argument("rule_id", required=False)
+@click.option("--list", "list_rules", is_flag=True, help="List every rule id with its title.")
+def explain(rule_id: str | None, list_rules: bool) -> None:
     """Say what a rule means, why it matters for a launch, and how to fix it."""
     import difflib
     import textwrap
@@ -259,6 +260,10 @@ def explain(rule_id: str) -> None:
     from gate.checks import rule_docs
 
     docs = rule_docs()
+    if list_rules or rule_id is None:
+        for doc in docs.values():
+            click.echo(f"{doc.id:<40} {doc.severity!s:<9} {doc.title}")
+        return
     doc = docs.get(rule_id)
     if doc is None:
         guess = difflib.get_close_matches(rule_id, list(docs), n=1)
