@@ -34,14 +34,16 @@ class SecretsProbe(Check):
         evidence = redact.evidence(CANARY, "GitHub token", public_prefix=4)
         yield self.finding(
             "secrets.probe-token",
-            f"A GitHub token ({CANARY}) is in the added lines: 100%, a,b: see below\nsecond line",
+            f"A GitHub token ({CANARY}) is in the added lines: 100%, a,b: see below\nsecond line\n::warning::forged",
             location=Location(path="src/config.py", line=12, column=9),
             evidence=evidence,
             subject="canary",
         )
         for index in range(int(ctx.config.get("findings", 0))):
             yield self.finding(
-                "secrets.probe-note", f"note {index}", location=Location(path="src/notes.py", line=index + 1),
+                "secrets.probe-note",
+                f"note {index}",
+                location=Location(path="src/notes.py", line=index + 1),
                 subject=str(index),
             )
 
@@ -55,6 +57,11 @@ class HttpProbe(Check):
         SEEN.append(dict(ctx.config))
         for route, value in (("/api/items", 180.0), ("/api/report", 2600.0)):
             yield Measurement(
-                name="latency.p95", subject=route, value=value, unit="ms", check=self.name, samples=50,
+                name="latency.p95",
+                subject=route,
+                value=value,
+                unit="ms",
+                check=self.name,
+                samples=50,
                 budget=Budget(limit=300.0 if route == "/api/items" else 2000.0),
             )

@@ -90,7 +90,7 @@ class ContractServer:
         self._ids = iter(range(4000, 10**9))
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -137,7 +137,9 @@ class ContractServer:
         example = None
         for value in media.get("examples", {}).values():
             ref = value.get("$ref")
-            example = copy.deepcopy(self.components["examples"][ref.rsplit("/", 1)[-1]]["value"] if ref else value["value"])
+            example = copy.deepcopy(
+                self.components["examples"][ref.rsplit("/", 1)[-1]]["value"] if ref else value["value"]
+            )
             break
         return schema, example
 
@@ -168,7 +170,9 @@ class ContractServer:
 
         return Handler
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         split = urllib.parse.urlsplit(raw_path)
         path = split.path.removeprefix("/api/v3")
         query = urllib.parse.parse_qs(split.query)
@@ -190,7 +194,15 @@ class ContractServer:
             problems = self._check(schema, body, f"{method} {op.template} body")
             if problems:
                 self.violations.extend(problems)
-                return 422, {}, {"message": "Validation Failed", "errors": [{"resource": "Body", "code": "invalid", "message": p} for p in problems][:5], "documentation_url": "https://docs.github.com/rest"}
+                return (
+                    422,
+                    {},
+                    {
+                        "message": "Validation Failed",
+                        "errors": [{"resource": "Body", "code": "invalid", "message": p} for p in problems][:5],
+                        "documentation_url": "https://docs.github.com/rest",
+                    },
+                )
         fault = self._fault(method, op.template)
         if fault is not None:
             return self._fault_response(fault)
@@ -222,13 +234,17 @@ class ContractServer:
             headers = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
             message = "API rate limit exceeded for installation ID 1."
             return 403, headers, {"message": message, "documentation_url": docs}
-        default = {403: "Resource not accessible by integration", 422: "Validation Failed"}.get(fault.status, "Server Error")
+        default = {403: "Resource not accessible by integration", 422: "Validation Failed"}.get(
+            fault.status, "Server Error"
+        )
         return fault.status, {}, {"message": fault.message or default, "documentation_url": docs}
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def _respond(self, op: Operation, params: list[str], body: Any, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+    def _respond(
+        self, op: Operation, params: list[str], body: Any, query: dict[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
         owner, repo = params[0], params[1]
         prefix = f"/repos/{owner}/{repo}"
         key = (op.method, op.template)
@@ -291,7 +307,16 @@ class ContractServer:
 
     def _apply_check_run(self, run: dict[str, Any], body: dict[str, Any], run_id: int, prefix: str) -> None:
         run.update(id=run_id, url=self._url(f"{prefix}/check-runs/{run_id}"))
-        for name in ("name", "head_sha", "status", "conclusion", "details_url", "started_at", "completed_at", "external_id"):
+        for name in (
+            "name",
+            "head_sha",
+            "status",
+            "conclusion",
+            "details_url",
+            "started_at",
+            "completed_at",
+            "external_id",
+        ):
             if name in body:
                 run[name] = body[name]
         if "conclusion" in body:

@@ -35,8 +35,13 @@ def _parse(line: str) -> tuple[str, dict[str, str], str]:
 
 def _finding(rule: str, severity: Severity, blocking: bool, **location: object) -> JudgedFinding:
     finding = Finding(
-        rule_id=rule, check="probe", severity=severity, title=f"Title {rule}", message=f"message {rule}",
-        fix="fix it", location=Location(**location),  # type: ignore[arg-type]
+        rule_id=rule,
+        check="probe",
+        severity=severity,
+        title=f"Title {rule}",
+        message=f"message {rule}",
+        fix="fix it",
+        location=Location(**location),  # type: ignore[arg-type]
     )
     return JudgedFinding(finding=finding, blocking=blocking)
 
@@ -73,7 +78,10 @@ def test_most_severe_first_ten_per_level_and_one_line_counts_the_rest(tmp_path: 
     judged = (
         [_finding(f"r.notice{i}", Severity.LOW, False, path="a.py", line=i + 1) for i in range(12)]
         + [_finding(f"r.warn{i}", Severity.MEDIUM, False, path="b.py", line=i + 1) for i in range(3)]
-        + [_finding(f"r.err{i}", Severity.CRITICAL if i == 14 else Severity.HIGH, True, path="c.py", line=i + 1) for i in range(15)]
+        + [
+            _finding(f"r.err{i}", Severity.CRITICAL if i == 14 else Severity.HIGH, True, path="c.py", line=i + 1)
+            for i in range(15)
+        ]
     )
     lines = commands.annotation_lines(judged, tmp_path, None, "the job summary")
     parsed = [_parse(line) for line in lines]

@@ -80,7 +80,9 @@ def test_a_fork_pull_request_is_recognised(tmp_path: Path, hooks: Webhooks) -> N
     assert "from a fork" in context.describe()
 
 
-def test_a_check_that_takes_no_diff_leaves_gate_yml_in_charge(tmp_path: Path, hooks: Webhooks, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_check_that_takes_no_diff_leaves_gate_yml_in_charge(
+    tmp_path: Path, hooks: Webhooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delitem(REGISTRY, "secrets", raising=False)
     context = read_context(_environ(tmp_path, "pull_request", _pull_request(hooks)))
     assert context is not None
@@ -89,12 +91,18 @@ def test_a_check_that_takes_no_diff_leaves_gate_yml_in_charge(tmp_path: Path, ho
     assert "does not take 'diff'" in plan.notes[0]
 
 
-def test_successful_deployment_points_the_http_check_at_the_preview(tmp_path: Path, hooks: Webhooks, probes: None) -> None:
+def test_successful_deployment_points_the_http_check_at_the_preview(
+    tmp_path: Path, hooks: Webhooks, probes: None
+) -> None:
     payload = hooks.event(
         "deployment-status-created",
         {
-            "deployment_status": {"state": "success", "environment_url": "https://app-git-feature.example.dev",
-                                  "target_url": "https://vercel.example.com/logs/1", "environment": "Preview"},
+            "deployment_status": {
+                "state": "success",
+                "environment_url": "https://app-git-feature.example.dev",
+                "target_url": "https://vercel.example.com/logs/1",
+                "environment": "Preview",
+            },
             "deployment": {"sha": HEAD, "ref": "feature", "environment": "Preview"},
         },
     )
@@ -102,14 +110,19 @@ def test_successful_deployment_points_the_http_check_at_the_preview(tmp_path: Pa
     assert context is not None
     assert context.head_sha == HEAD and context.deployment_url == "https://app-git-feature.example.dev"
     plan = plan_for(context)
-    assert [(o.check, o.key, o.value) for o in plan.overrides] == [("http", "url", "https://app-git-feature.example.dev")]
+    assert [(o.check, o.key, o.value) for o in plan.overrides] == [
+        ("http", "url", "https://app-git-feature.example.dev")
+    ]
     assert not plan.skip
 
 
 def test_target_url_is_the_fallback_when_there_is_no_environment_url(tmp_path: Path, hooks: Webhooks) -> None:
     payload = hooks.event(
         "deployment-status-created",
-        {"deployment_status": {"state": "success", "target_url": "https://preview.example.dev/"}, "deployment": {"sha": HEAD}},
+        {
+            "deployment_status": {"state": "success", "target_url": "https://preview.example.dev/"},
+            "deployment": {"sha": HEAD},
+        },
     )
     payload["deployment_status"].pop("environment_url", None)
     context = read_context(_environ(tmp_path, "deployment_status", payload))
@@ -120,7 +133,9 @@ def test_target_url_is_the_fallback_when_there_is_no_environment_url(tmp_path: P
 def test_a_deployment_that_did_not_succeed_skips_the_http_check_with_a_note(
     tmp_path: Path, hooks: Webhooks, probes: None, state: str
 ) -> None:
-    payload = hooks.event("deployment-status-created", {"deployment_status": {"state": state}, "deployment": {"sha": HEAD}})
+    payload = hooks.event(
+        "deployment-status-created", {"deployment_status": {"state": state}, "deployment": {"sha": HEAD}}
+    )
     context = read_context(_environ(tmp_path, "deployment_status", payload))
     assert context is not None
     plan = plan_for(context)
@@ -131,15 +146,26 @@ def test_a_deployment_that_did_not_succeed_skips_the_http_check_with_a_note(
 def test_a_plain_http_preview_url_is_refused(tmp_path: Path, hooks: Webhooks) -> None:
     payload = hooks.event(
         "deployment-status-created",
-        {"deployment_status": {"state": "success", "environment_url": "http://preview.example.dev"}, "deployment": {"sha": HEAD}},
+        {
+            "deployment_status": {"state": "success", "environment_url": "http://preview.example.dev"},
+            "deployment": {"sha": HEAD},
+        },
     )
     with pytest.raises(InputError, match="not an https URL"):
         read_context(_environ(tmp_path, "deployment_status", payload))
 
 
 def test_a_tag_push_is_a_release_that_scans_history(tmp_path: Path, probes: None) -> None:
-    payload = {"ref": "refs/tags/v1.4.0", "before": "0" * 40, "after": HEAD, "created": True, "deleted": False,
-               "forced": False, "base_ref": "refs/heads/main", "repository": {"full_name": "octo-org/app"}}
+    payload = {
+        "ref": "refs/tags/v1.4.0",
+        "before": "0" * 40,
+        "after": HEAD,
+        "created": True,
+        "deleted": False,
+        "forced": False,
+        "base_ref": "refs/heads/main",
+        "repository": {"full_name": "octo-org/app"},
+    }
     context = read_context(_environ(tmp_path, "push", payload, GITHUB_REF="refs/tags/v1.4.0", GITHUB_SHA=HEAD))
     assert context is not None and context.tag == "v1.4.0" and context.kind == "release"
     plan = plan_for(context)

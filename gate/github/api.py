@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,13 +32,15 @@ T = TypeVar("T")
 class ApiError(Exception):
     """A GitHub call failed after retries; `status` is the HTTP status when there was one."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, *, rate_limited: bool = False) -> None:
         super().__init__(scrub(message))
         self.status = status
+        self.rate_limited = rate_limited
 
     @property
     def forbidden(self) -> bool:
-        return self.status == 403
+        """Refused for lack of permission (GitHub also answers 403 to an exhausted rate limit)."""
+        return self.status == 403 and not self.rate_limited
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ApiOptions:
     max_rate_wait: float = 60.0
     # GitHub asks integrations to pause between writes to avoid secondary rate limits.
     write_interval: float = 1.0
+    request_interval: float = 0.25
     timeout: int = 20
 
 
@@ -63,7 +67,13 @@ def scrub_body(value: Any) -> Any:
 
 
 def _message(error: Exception) -> tuple[str, int | None]:
+    import requests
     from github import GithubException, RateLimitExceededException
+
+    if isinstance(error, requests.exceptions.RetryError):
+        answered = re.search(r"too many (\d{3}) error responses", str(error))
+        if answered:
+            return f"HTTP {answered.group(1)} on every try, retries exhausted", int(answered.group(1))
 
     if isinstance(error, RateLimitExceededException):
         return "GitHub's rate limit is exhausted and resets later than the gate waits", error.status
@@ -83,6 +93,8 @@ class GitHubApi:
 
         retry = GithubRetry(
             total=options.retries,
+            # urllib3 leaves PATCH out of its retried methods; the check run is completed by one.
+            allowed_methods=frozenset({"GET", "POST", "PATCH", "DELETE"}),
             backoff_factor=options.backoff,
             max_rate_limit_wait=options.max_rate_wait,
             secondary_rate_wait=min(60.0, options.max_rate_wait),
@@ -93,11 +105,12 @@ class GitHubApi:
             timeout=options.timeout,
             user_agent=f"launch-gate/{__version__}",
             retry=retry,
+            seconds_between_requests=options.request_interval or None,
             seconds_between_writes=options.write_interval or None,
             lazy=True,
             api_version=API_VERSION,
         )
-        self._repo = self._github.get_repo(repository, lazy=True)
+        self._repo = self._github.get_repo(repository)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         import requests
@@ -106,8 +119,11 @@ class GitHubApi:
         try:
             return action()
         except (GithubException, requests.RequestException) as error:
+            from github import RateLimitExceededException
+
             message, status = _message(error)
-            raise ApiError(f"{what} failed: {message}", status) from error
+            limited = isinstance(error, RateLimitExceededException)
+            raise ApiError(f"{what} failed: {message}", status, rate_limited=limited) from error
 
     def create_check_run(
         self, *, name: str, head_sha: str, title: str, summary: str, details_url: str | None, started_at: datetime

@@ -27,6 +27,8 @@ MAX_CHECK_RUN_ANNOTATIONS = 1000
 _CHECK_LEVEL = {"error": "failure", "warning": "warning", "notice": "notice"}
 _CONCLUSION = {"pass": "success", "warn": "success", "fail": "failure", "error": "failure"}
 Writer = Callable[[str], None]
+# Module-level so a test (or an embedding caller) can tune retries and pacing in one place.
+DEFAULT_API_OPTIONS = ApiOptions()
 
 
 def _now() -> datetime.datetime:
@@ -41,7 +43,7 @@ class Session:
     plan: Plan
     out: Writer
     err: Writer
-    api_options: ApiOptions = field(default_factory=ApiOptions)
+    api_options: ApiOptions = field(default_factory=lambda: DEFAULT_API_OPTIONS)
     api_factory: Callable[[GitHubContext, ApiOptions], GitHubApi] | None = None
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -57,10 +57,9 @@ def bar(value: float | None, limit: float | None) -> str:
         return ""
     scale = max(value, limit)
     filled = round(_BAR_WIDTH * value / scale)
-    mark = min(round(_BAR_WIDTH * limit / scale), _BAR_WIDTH)
+    mark = round(_BAR_WIDTH * limit / scale)
     cells = ["█" if i < filled else "░" for i in range(_BAR_WIDTH)]
-    if mark < _BAR_WIDTH:
-        cells.insert(mark, "│")
+    cells.insert(mark, "│")
     return "".join(cells)
 
 
