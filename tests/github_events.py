@@ -12,9 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator
-
 from github_server import _drop_discriminators
+from openapi_schema_validator import OAS30Validator
 
 _FORMATS = {
     "date-time": "2026-11-23T10:00:00Z",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from github_probe import CANARY
+from github_server import ContractServer, Fault
 
 from gate import redact
 from gate.checks import REGISTRY as _LOAD_CHECKS_FIRST  # noqa: F401 - gate.policy alone hits an import cycle
@@ -19,8 +21,6 @@ from gate.github.context import GitHubContext, Plan, Settings
 from gate.github.publish import STICKY_MARKER, Session
 from gate.model import CheckResult, Finding, Location, Severity, Target, Verdict
 from gate.policy import judge
-from github_probe import CANARY
-from github_server import ContractServer, Fault
 
 HEAD = "2" * 40
 MERGE = "3" * 40

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from github_events import Webhooks
+from github_probe import HttpProbe, SecretsProbe
 
 from gate.checks import REGISTRY
 from gate.errors import InputError
 from gate.github.context import plan_for, read_context
-from github_events import Webhooks
-from github_probe import HttpProbe, SecretsProbe
 
 BASE = "1" * 40
 HEAD = "2" * 40

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from gate.checks import REGISTRY
-from gate.github import publish
-from gate.github.api import ApiOptions
 from github_events import Webhooks
 from github_probe import CANARY, SEEN, HttpProbe, SecretsProbe
 from github_server import ContractServer, Fault
 from helpers import gate, write_files
+
+from gate.checks import REGISTRY
+from gate.github import publish
+from gate.github.api import ApiOptions
 
 BASE = "1" * 40
 HEAD = "2" * 40
