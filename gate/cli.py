@@ -139,7 +139,12 @@ def _run_and_report(
         raise InputError("no check is enabled", hint="enable one in gate.yml under checks.NAME.enabled: true")
     if session is not None:
         session.start()
-    verdict = execute(config, chosen, environ=environ, progress=_progress_sink())
+    try:
+        verdict = execute(config, chosen, environ=environ, progress=_progress_sink())
+    except BaseException as error:
+        if session is not None:
+            session.abandon(f"the run stopped before a verdict ({type(error).__name__})")
+        raise
     if _is_interactive():
         click.echo("\r\033[K", err=True, nl=False)
     use_color = sys.stdout.isatty() if color is None else color
@@ -152,7 +157,7 @@ def _run_and_report(
         _echo_error(f"error: could not write a report ({error.strerror}: {error.filename}); failing closed")
         code = EXIT_INTERNAL
     if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in requests})
+        session.finish(verdict, config.root, {r.fmt: r.path for r in requests}, exit_code=code)
     return code
 
 

@@ -147,3 +147,10 @@ def test_multiline_outputs_use_a_delimiter_absent_from_the_value() -> None:
     delimiter = head.split("<<", 1)[1]
     assert lines[2:5] == ["a", "GATE_EOF_x", "b"] and lines[5] == delimiter
     assert delimiter not in "a\nGATE_EOF_x\nb"
+
+
+def test_notices_already_printed_count_against_the_step_limit(tmp_path: Path) -> None:
+    judged = [_finding(f"r.n{i}", Severity.LOW, False, path="a.py", line=i + 1) for i in range(12)]
+    lines = commands.annotation_lines(judged, tmp_path, None, "the job summary", notices_used=2)
+    assert len(lines) == 8  # 7 findings and the closing line: 2 + 8 = the runner's 10
+    assert "5 more finding(s) (5 notices)" in _parse(lines[-1])[2]

@@ -253,3 +253,12 @@ def test_step_outputs_name_the_verdict_and_reports(server: ContractServer, tmp_p
         "json-report=.launch-gate/report.json",
         "sarif-report=.launch-gate/report.sarif",
     ]
+
+
+def test_a_run_stopped_before_its_verdict_cancels_the_check_run(server: ContractServer, tmp_path: Path) -> None:
+    session = _session(server, tmp_path, [], [])
+    session.start()
+    session.abandon("the run stopped before a verdict (Interrupted)")
+    [run] = server.state.check_runs.values()
+    assert run["status"] == "completed" and run["conclusion"] == "cancelled"
+    assert "nothing was passed" in run["output"]["summary"]

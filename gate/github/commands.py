@@ -120,24 +120,26 @@ def _rank(judged: JudgedFinding) -> tuple[int, int]:
 
 
 def annotation_lines(
-    findings: Iterable[JudgedFinding], root: Path, workspace: Path | None, elsewhere: str
+    findings: Iterable[JudgedFinding], root: Path, workspace: Path | None, elsewhere: str, notices_used: int = 0
 ) -> list[str]:
     """At most 10 per level, most severe first; one closing notice counts what did not fit.
 
-    `elsewhere` says where the rest can be read (job summary, check run, SARIF).
+    `elsewhere` says where the rest can be read (job summary, check run, SARIF); `notices_used`
+    is how many notices the step already printed, which count against the same limit.
     """
+    limits = {"error": PER_LEVEL_LIMIT, "warning": PER_LEVEL_LIMIT, "notice": max(PER_LEVEL_LIMIT - notices_used, 1)}
     active = sorted((j for j in findings if not j.suppressed), key=_rank)
     shown: Counter[str] = Counter()
     hidden: Counter[str] = Counter()
     chosen: list[JudgedFinding] = []
     for judged in active:
         level = level_of(judged)
-        if shown[level] < PER_LEVEL_LIMIT:
+        if shown[level] < limits[level]:
             shown[level] += 1
             chosen.append(judged)
         else:
             hidden[level] += 1
-    if hidden and shown["notice"] == PER_LEVEL_LIMIT:
+    if hidden and shown["notice"] and shown["notice"] == limits["notice"]:
         # The closing line is itself a notice; make room for it so the runner shows it.
         dropped = next(j for j in reversed(chosen) if level_of(j) == "notice")
         chosen.remove(dropped)

@@ -102,9 +102,26 @@ class Session:
         return commands.guarded(text) if self.context.in_actions else text
 
     # -- after the run ----------------------------------------------------------------------
-    def finish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path]) -> None:
+    def finish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path], exit_code: int | None = None) -> None:
+        """Publish everything; `exit_code` is the run's when it differs from the verdict's."""
         self._publish(verdict, root, reports)
-        self._write_outputs(verdict.outcome, str(verdict.exit_code), reports)
+        self._write_outputs(verdict.outcome, str(verdict.exit_code if exit_code is None else exit_code), reports)
+        self._say_problems()
+
+    def abandon(self, reason: str) -> None:
+        """The run stopped before a verdict: never leave the check run "in progress" for ever."""
+        if self._check_run_id is None or self._api is None:
+            return
+        text = f"## 🛑 launch-gate: stopped\n\n{summary.md(reason)}; nothing was passed.\n"
+        try:
+            self._api.update_check_run(
+                self._check_run_id,
+                output={"title": "Stopped before a verdict", "summary": text},
+                conclusion="cancelled",
+                completed_at=_now(),
+            )
+        except ApiError as error:
+            self.problems.append(str(error))
         self._say_problems()
 
     def finish_skipped(self) -> None:
@@ -131,13 +148,13 @@ class Session:
         annotated_in_run = False
         if self._check_run_id is not None:
             annotated_in_run = self._complete_check_run(verdict, root)
-        if settings.annotations and not annotated_in_run:
-            for line in commands.annotation_lines(
-                verdict.findings, root, self.context.workspace, self._elsewhere(reports)
-            ):
-                self.out(line)
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate", note))
+        if settings.annotations and not annotated_in_run:
+            elsewhere = self._elsewhere(reports)
+            workspace = self.context.workspace
+            for line in commands.annotation_lines(verdict.findings, root, workspace, elsewhere, len(self.notes)):
+                self.out(line)
         if settings.summary:
             self._append_summary(self._summary(verdict, summary.STEP_SUMMARY_LIMIT))
         if settings.comment:
