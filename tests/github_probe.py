@@ -21,8 +21,16 @@ SEEN: list[Mapping[str, Any]] = []
 class SecretsProbe(Check):
     name = "secrets"
     summary = "Probe standing in for the secrets check."
+    # The same shape as the real secrets check's section: sources.diff, sources.history.
     config_schema: ClassVar[Mapping[str, Any]] = {
-        "properties": {"diff": {"type": "string"}, "history": {"type": "boolean"}, "findings": {"type": "integer"}}
+        "properties": {
+            "sources": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"diff": {"type": "string"}, "history": {"type": "boolean"}},
+            },
+            "findings": {"type": "integer"},
+        }
     }
     rules = (
         RuleDoc("secrets.probe-token", "Token committed to the repository", Severity.CRITICAL, "why", "Rotate it."),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from github_events import Webhooks
@@ -71,7 +73,7 @@ def test_pull_request_gives_the_secrets_check_its_diff_range(tmp_path: Path, hoo
     # Reports go on the PR head, not on GitHub's test merge commit; SARIF keeps the merge ref.
     assert context.head_sha == HEAD and context.sha == MERGE and not context.fork
     plan = plan_for(context)
-    assert [(o.check, o.key, o.value) for o in plan.overrides] == [("secrets", "diff", f"{BASE}...{HEAD}")]
+    assert [(o.check, o.key, o.value) for o in plan.overrides] == [("secrets", "sources.diff", f"{BASE}...{HEAD}")]
 
 
 def test_a_fork_pull_request_is_recognised(tmp_path: Path, hooks: Webhooks) -> None:
@@ -169,7 +171,7 @@ def test_a_tag_push_is_a_release_that_scans_history(tmp_path: Path, probes: None
     context = read_context(_environ(tmp_path, "push", payload, GITHUB_REF="refs/tags/v1.4.0", GITHUB_SHA=HEAD))
     assert context is not None and context.tag == "v1.4.0" and context.kind == "release"
     plan = plan_for(context)
-    assert [(o.check, o.key, o.value) for o in plan.overrides] == [("secrets", "history", True)]
+    assert [(o.check, o.key, o.value) for o in plan.overrides] == [("secrets", "sources.history", True)]
 
 
 @pytest.mark.parametrize(
@@ -198,3 +200,16 @@ def test_the_token_input_is_registered_for_scrubbing(tmp_path: Path) -> None:
     context = read_context({"GITHUB_ACTIONS": "true", "INPUT_GITHUB-TOKEN": token})
     assert context is not None and context.token == token
     assert token not in scrub(f"Authorization: token {token}")
+
+
+class FlatSecrets(SecretsProbe):
+    config_schema: ClassVar[Mapping[str, Any]] = {"properties": {"diff": {"type": "string"}}}
+
+
+def test_a_check_with_a_flat_diff_key_gets_it_there(
+    tmp_path: Path, hooks: Webhooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(REGISTRY, "secrets", FlatSecrets)
+    context = read_context(_environ(tmp_path, "pull_request", _pull_request(hooks)))
+    assert context is not None
+    assert [(o.key, o.value) for o in plan_for(context).overrides] == [("diff", f"{BASE}...{HEAD}")]

@@ -97,7 +97,7 @@ def test_pull_request_run_scans_the_diff_and_reports_on_the_pr_head(
     )
     result = gate("run", "--output", f"sarif={workspace / '.launch-gate' / 'report.sarif'}", cwd=workspace, env=env)
     assert result.exit_code == 1, result.output
-    assert SEEN[0]["diff"] == f"{BASE}...{HEAD}"
+    assert SEEN[0]["sources"]["diff"] == f"{BASE}...{HEAD}"
     [run] = server.state.check_runs.values()
     assert run["head_sha"] == HEAD and run["conclusion"] == "failure"
     [annotation] = server.state.annotations[run["id"]]
@@ -193,7 +193,7 @@ def test_a_tag_push_scans_the_whole_history(tmp_path: Path) -> None:
     }
     env = _env(tmp_path, workspace, "push", payload, GITHUB_REF="refs/tags/v2.0.0", GITHUB_SHA=HEAD)
     gate("run", cwd=workspace, env=env)
-    assert SEEN[0]["history"] is True
+    assert SEEN[0]["sources"]["history"] is True
 
 
 def test_outside_actions_github_reporting_stays_off(tmp_path: Path) -> None:

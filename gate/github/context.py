@@ -253,14 +253,22 @@ class Plan:
     notes: tuple[str, ...] = ()
 
 
-def _accepts(check: str, key: str) -> bool:
+def _accepted_key(check: str, keys: tuple[str, ...]) -> str | None:
+    """The first dotted key the registered check's schema declares (checks name them differently)."""
     from gate.checks import REGISTRY
 
     registered = REGISTRY.get(check)
     if registered is None:
-        return False
-    properties = registered.config_schema.get("properties", {})
-    return key in properties
+        return None
+    for key in keys:
+        schema: Mapping[str, Any] = registered.config_schema
+        for part in key.split("."):
+            schema = schema.get("properties", {}).get(part) if isinstance(schema, Mapping) else None
+            if schema is None:
+                break
+        else:
+            return key
+    return None
 
 
 def plan_for(context: GitHubContext) -> Plan:
@@ -268,17 +276,18 @@ def plan_for(context: GitHubContext) -> Plan:
     skip: set[str] = set()
     notes: list[str] = []
 
-    def override(check: str, key: str, value: Any, what: str) -> None:
-        if _accepts(check, key):
+    def override(check: str, keys: tuple[str, ...], value: Any, what: str) -> None:
+        key = _accepted_key(check, keys)
+        if key is not None:
             overrides.append(Override(check, key, value, _SOURCE))
             notes.append(f"{what}: checks.{check}.{key} = {value}")
         else:
-            notes.append(f"{what}, but the {check} check does not take '{key}' here; it runs as gate.yml says")
+            notes.append(f"{what}, but the {check} check does not take '{keys[-1]}' here; it runs as gate.yml says")
 
     if context.pr_number is not None and context.base_sha and context.pr_head_sha:
         override(
             "secrets",
-            "diff",
+            ("sources.diff", "diff"),
             f"{context.base_sha}...{context.pr_head_sha}",
             f"pull request #{context.pr_number}: scanning the lines it adds",
         )
@@ -290,11 +299,13 @@ def plan_for(context: GitHubContext) -> Plan:
                 "(there is no working preview to test)"
             )
         elif context.deployment_url:
-            override("http", "url", context.deployment_url, "testing the deployed preview")
+            override("http", ("url",), context.deployment_url, "testing the deployed preview")
         else:
             notes.append(
                 "the deployment reported success without an environment_url; the http check uses gate.yml's url"
             )
     if context.tag is not None:
-        override("secrets", "history", True, f"release tag {context.tag}: scanning the whole history")
+        override(
+            "secrets", ("sources.history", "history"), True, f"release tag {context.tag}: scanning the whole history"
+        )
     return Plan(overrides=tuple(overrides), skip=frozenset(skip), notes=tuple(notes))
