@@ -5,6 +5,7 @@ Heavy modules are imported inside commands so `gate --help` starts fast.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -122,7 +123,10 @@ def _run_and_report(
 
     _configure_logging(verbose)
     requests = _parse_outputs(outputs)
-    session = open_session(os.environ, force=github, out=click.echo, err=_echo_error)
+    # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
+    # machine-readable report that may be redirected to a file.
+    commands_out = click.echo if fmt == "console" else functools.partial(click.echo, err=True)
+    session = open_session(os.environ, force=github, out=commands_out, err=_echo_error)
     if session is not None:
         # The event's values come first so a flag or action input given explicitly still wins.
         overrides = [*session.plan.overrides, *overrides]
@@ -149,7 +153,7 @@ def _run_and_report(
         click.echo("\r\033[K", err=True, nl=False)
     use_color = sys.stdout.isatty() if color is None else color
     text = render(fmt, report_input(verdict, color=use_color and fmt == "console"))
-    click.echo(session.guard(text) if session is not None else text, nl=False)
+    click.echo(session.guard(text) if session is not None and fmt == "console" else text, nl=False)
     code = verdict.exit_code
     try:
         write_outputs(verdict, requests)

@@ -7,6 +7,7 @@ import gzip
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -262,3 +263,19 @@ def test_a_run_stopped_before_its_verdict_cancels_the_check_run(server: Contract
     [run] = server.state.check_runs.values()
     assert run["status"] == "completed" and run["conclusion"] == "cancelled"
     assert "nothing was passed" in run["output"]["summary"]
+
+
+def test_a_fork_pull_request_without_comment_rights_gets_a_note_not_an_error(
+    server: ContractServer, tmp_path: Path
+) -> None:
+    server.fail_always("POST", RUNS, Fault(403))
+    server.fail_always("POST", COMMENTS, Fault(403))
+    out: list[str] = []
+    err: list[str] = []
+    session = _session(server, tmp_path, out, err, comment=True)
+    session.context = replace(session.context, fork=True)
+    session.start()
+    session.finish(_verdict(tmp_path), tmp_path, {})
+    assert err == []
+    summary = (tmp_path / "summary.md").read_text()
+    assert "checks: write" in summary and "from a fork is read-only" in summary

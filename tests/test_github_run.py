@@ -226,3 +226,12 @@ def test_a_bad_action_input_is_bad_input(tmp_path: Path, hooks: Webhooks) -> Non
     result = gate("action", cwd=workspace, env=env)
     assert result.exit_code == 2
     assert "input 'fail-on'" in result.stderr and "critical" in result.stderr
+
+
+def test_with_a_json_report_on_stdout_workflow_commands_go_to_stderr(tmp_path: Path, hooks: Webhooks) -> None:
+    workspace = _workspace(tmp_path)
+    env = _env(tmp_path, workspace, "pull_request", _pull_request(hooks))
+    result = gate("run", "--format", "json", cwd=workspace, env=env)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["verdict"] == "fail"
+    assert any(line.startswith("::error file=src/config.py") for line in result.stderr.splitlines())

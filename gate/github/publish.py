@@ -146,8 +146,14 @@ class Session:
     def _publish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path]) -> None:
         settings = self.context.settings
         annotated_in_run = False
+        # API calls first: what they learn (a fallback, a refused comment) belongs in the notes
+        # that the log and the job summary show.
         if self._check_run_id is not None:
             annotated_in_run = self._complete_check_run(verdict, root)
+        if settings.comment:
+            self._comment(verdict)
+        if settings.upload_sarif:
+            self._upload_sarif(verdict)
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate", note))
         if settings.annotations and not annotated_in_run:
@@ -157,10 +163,6 @@ class Session:
                 self.out(line)
         if settings.summary:
             self._append_summary(self._summary(verdict, summary.STEP_SUMMARY_LIMIT))
-        if settings.comment:
-            self._comment(verdict)
-        if settings.upload_sarif:
-            self._upload_sarif(verdict)
 
     def _elsewhere(self, reports: Mapping[str, Path]) -> str:
         places = ["the job summary"]
@@ -241,6 +243,10 @@ class Session:
         try:
             self._api.upsert_comment(self.context.pr_number, STICKY_MARKER, body)
         except ApiError as error:
+            if error.forbidden and self.context.fork:
+                # Expected: a fork's pull request never gets a token that may comment.
+                self.notes.append("no pull-request comment: the token of a pull request from a fork is read-only")
+                return
             hint = " (the token needs `pull-requests: write`)" if error.forbidden else ""
             self.problems.append(f"{error}{hint}")
 
