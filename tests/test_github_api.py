@@ -17,6 +17,7 @@ from github_server import ContractServer, Fault
 
 from gate import redact
 from gate.checks import REGISTRY as _LOAD_CHECKS_FIRST  # noqa: F401 - gate.policy alone hits an import cycle
+from gate.github import api, publish
 from gate.github.api import ApiOptions
 from gate.github.context import GitHubContext, Plan, Settings
 from gate.github.publish import STICKY_MARKER, Session
@@ -279,3 +280,26 @@ def test_a_fork_pull_request_without_comment_rights_gets_a_note_not_an_error(
     assert err == []
     summary = (tmp_path / "summary.md").read_text()
     assert "checks: write" in summary and "from a fork is read-only" in summary
+
+
+def test_annotations_past_the_cap_are_counted_not_sent(
+    server: ContractServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publish, "MAX_CHECK_RUN_ANNOTATIONS", 60)
+    session = _session(server, tmp_path, [], [])
+    session.start()
+    session.finish(_verdict(tmp_path, count=75), tmp_path, {})
+    [run] = server.state.check_runs.values()
+    assert len(server.state.annotations[run["id"]]) == 60
+    assert "15 more are in the job summary" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_sarif_log_over_the_upload_limit_is_not_sent_and_said(
+    server: ContractServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "MAX_SARIF_GZIP", 200)
+    err: list[str] = []
+    session = _session(server, tmp_path, [], err, check_run=False, upload_sarif=True)
+    session.finish(_verdict(tmp_path), tmp_path, {})
+    assert server.calls("POST", "/repos/{owner}/{repo}/code-scanning/sarifs") == []
+    assert len(err) == 1 and "over code scanning's 200-byte limit" in err[0]

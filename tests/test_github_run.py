@@ -235,3 +235,22 @@ def test_with_a_json_report_on_stdout_workflow_commands_go_to_stderr(tmp_path: P
     assert result.exit_code == 1
     assert json.loads(result.stdout)["verdict"] == "fail"
     assert any(line.startswith("::error file=src/config.py") for line in result.stderr.splitlines())
+
+
+def test_github_flag_reports_outside_actions(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path)
+    summary = tmp_path / "summary.md"
+    result = gate("run", "--github", cwd=workspace, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 1
+    assert any(line.startswith("::error file=src/config.py") for line in result.stdout.splitlines())
+    assert summary.read_text().startswith("## ❌ launch-gate: NO-GO")
+
+
+def test_no_github_flag_turns_reporting_off_inside_actions(tmp_path: Path, hooks: Webhooks) -> None:
+    workspace = _workspace(tmp_path)
+    result = gate(
+        "run", "--no-github", cwd=workspace, env=_env(tmp_path, workspace, "pull_request", _pull_request(hooks))
+    )
+    assert result.exit_code == 1 and "::error" not in result.output
+    assert not (tmp_path / "step_summary.md").exists()
+    assert "sources" not in SEEN[0]  # and the event changes nothing
