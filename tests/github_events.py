@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from github_server import _drop_discriminators
+from github_server import drop_discriminators
 from openapi_schema_validator import OAS30Validator
 
 _FORMATS = {
@@ -25,7 +25,7 @@ _FORMATS = {
 
 class Webhooks:
     def __init__(self, contract: Path) -> None:
-        spec = _drop_discriminators(json.loads(contract.read_text()))
+        spec = drop_discriminators(json.loads(contract.read_text()))
         self.components = spec["components"]
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:

@@ -30,11 +30,11 @@ from openapi_schema_validator import OAS30Validator
 API_VERSION = "2022-11-28"
 
 
-def _drop_discriminators(node: Any) -> Any:
+def drop_discriminators(node: Any) -> Any:
     if isinstance(node, dict):
-        return {key: _drop_discriminators(value) for key, value in node.items() if key != "discriminator"}
+        return {key: drop_discriminators(value) for key, value in node.items() if key != "discriminator"}
     if isinstance(node, list):
-        return [_drop_discriminators(item) for item in node]
+        return [drop_discriminators(item) for item in node]
     return node
 
 
@@ -73,7 +73,7 @@ class State:
 
 class ContractServer:
     def __init__(self, contract: Path, owner: str = "octo-org", repo: str = "app") -> None:
-        self.spec = _drop_discriminators(json.loads(contract.read_text()))
+        self.spec = drop_discriminators(json.loads(contract.read_text()))
         self.components = self.spec["components"]
         self.operations = [
             Operation(method.upper(), template, re.compile("^" + re.sub(r"\{[^}]+\}", r"([^/]+)", template) + "$"), op)

@@ -44,7 +44,6 @@ class Session:
     out: Writer
     err: Writer
     api_options: ApiOptions = field(default_factory=lambda: DEFAULT_API_OPTIONS)
-    api_factory: Callable[[GitHubContext, ApiOptions], GitHubApi] | None = None
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     _api: GitHubApi | None = None
@@ -85,8 +84,13 @@ class Session:
             self._check_run_failed(error)
 
     def _make_api(self) -> GitHubApi:
-        factory = self.api_factory or _default_api
-        return factory(self.context, self.api_options)
+        assert self.context.token and self.context.repository
+        return GitHubApi(
+            token=self.context.token,
+            repository=self.context.repository,
+            api_url=self.context.api_url,
+            options=self.api_options,
+        )
 
     def _check_run_failed(self, error: ApiError) -> None:
         self._check_run_id = None
@@ -254,11 +258,7 @@ class Session:
         if not (self.context.token and self.context.repository):
             self.problems.append("cannot write to GitHub: no token or GITHUB_REPOSITORY")
             return False
-        try:
-            self._api = self._make_api()
-        except ApiError as error:
-            self.problems.append(str(error))
-            return False
+        self._api = self._make_api()
         return True
 
     def _upload_sarif(self, verdict: Verdict) -> None:
@@ -338,7 +338,3 @@ class Session:
                 )
             )
 
-
-def _default_api(context: GitHubContext, options: ApiOptions) -> GitHubApi:
-    assert context.token and context.repository
-    return GitHubApi(token=context.token, repository=context.repository, api_url=context.api_url, options=options)
