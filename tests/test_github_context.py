@@ -157,6 +157,33 @@ def test_a_plain_http_preview_url_is_refused(tmp_path: Path, hooks: Webhooks) ->
         read_context(_environ(tmp_path, "deployment_status", payload))
 
 
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://app-git-x.vercel.app", True),
+        ("https://APP.vercel.app/", True),
+        ("https://attacker.example", False),
+        ("https://vercel.app.attacker.example", False),
+    ],
+)
+def test_preview_hosts_keep_the_http_check_on_the_expected_hosts(
+    tmp_path: Path, hooks: Webhooks, url: str, allowed: bool
+) -> None:
+    payload = hooks.event(
+        "deployment-status-created",
+        {"deployment_status": {"state": "success", "environment_url": url}, "deployment": {"sha": HEAD}},
+    )
+    environ = _environ(
+        tmp_path, "deployment_status", payload, **{"INPUT_PREVIEW-HOSTS": "*.vercel.app, preview.example.dev"}
+    )
+    if allowed:
+        context = read_context(environ)
+        assert context is not None and context.deployment_url == url
+    else:
+        with pytest.raises(InputError, match="not among the allowed preview hosts"):
+            read_context(environ)
+
+
 def test_a_tag_push_is_a_release_that_scans_history(tmp_path: Path, probes: None) -> None:
     payload = {
         "ref": "refs/tags/v1.4.0",

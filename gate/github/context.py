@@ -9,6 +9,7 @@ Outside Actions nothing here applies and flags and gate.yml decide.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import urllib.parse
@@ -173,14 +174,28 @@ def _sha(value: Any, what: str) -> str:
     return value
 
 
-def _https_url(value: Any, what: str) -> str:
+def _preview_url(value: Any, allowed_hosts: tuple[str, ...]) -> str:
+    """The deployment's URL, if it is https and (when the workflow lists hosts) on an allowed host.
+
+    Anyone who may create deployment statuses (often a third-party integration) chooses this
+    URL, and the gate sends requests to it from the runner; the allow-list keeps it on the
+    hosts the workflow expects.
+    """
     text = value if isinstance(value, str) else ""
     parsed = urllib.parse.urlsplit(text)
-    if parsed.scheme != "https" or not parsed.hostname:
+    host = (parsed.hostname or "").lower()
+    if parsed.scheme != "https" or not host:
         raise InputError(
-            f"the deployment's {what} is not an https URL: {text[:200]!r}",
+            f"the deployment's environment_url is not an https URL: {text[:200]!r}",
             Position(_SOURCE),
             hint="the gate only tests a preview over https; fix the deployment's environment_url",
+        )
+    if allowed_hosts and not any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allowed_hosts):
+        raise InputError(
+            f"the deployment's URL points at {host}, which is not among the allowed preview hosts "
+            f"({', '.join(allowed_hosts)})",
+            Position("input 'preview-hosts'"),
+            hint="add the host (a glob such as *.vercel.app) to the preview-hosts input if it is yours",
         )
     return text
 
@@ -238,7 +253,10 @@ def read_context(environ: Mapping[str, str], *, force: bool = False) -> GitHubCo
         if state == "success":
             url = _get(event, "deployment_status", "environment_url") or _get(event, "deployment_status", "target_url")
             if url:
-                fields["deployment_url"] = _https_url(url, "environment_url")
+                allowed = tuple(
+                    part.strip() for part in (action_input(environ, "preview-hosts") or "").split(",") if part.strip()
+                )
+                fields["deployment_url"] = _preview_url(url, allowed)
     elif event_name == "push" and (fields["ref"] or "").startswith("refs/tags/"):
         fields["tag"] = fields["ref"].removeprefix("refs/tags/")
     return GitHubContext(**fields)
