@@ -303,3 +303,14 @@ def test_a_sarif_log_over_the_upload_limit_is_not_sent_and_said(
     session.finish(_verdict(tmp_path), tmp_path, {})
     assert server.calls("POST", "/repos/{owner}/{repo}/code-scanning/sarifs") == []
     assert len(err) == 1 and "over code scanning's 200-byte limit" in err[0]
+
+
+def test_a_run_over_code_scannings_result_limit_is_trimmed_least_severe_last(
+    server: ContractServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "MAX_SARIF_RESULTS", 3)
+    session = _session(server, tmp_path, [], [], check_run=False, upload_sarif=True)
+    session.finish(_verdict(tmp_path, count=5), tmp_path, {})
+    [upload] = server.state.sarifs
+    assert len(upload["log"]["runs"][0]["results"]) == 3
+    assert "2 of launch-gate/secrets/ were left out of the upload" in (tmp_path / "summary.md").read_text()

@@ -23,6 +23,8 @@ API_VERSION = "2022-11-28"
 ANNOTATIONS_PER_REQUEST = 50
 # GitHub rejects a gzip-compressed SARIF file over 10 MB (docs, "sarif-limits").
 MAX_SARIF_GZIP = 10 * 1024 * 1024
+MAX_SARIF_RUNS = 20
+MAX_SARIF_RESULTS = 25_000
 MAX_COMMENT = 65_536
 # A PR with more comments than this is not worth paging through to find ours.
 MAX_COMMENTS_SCANNED = 1_000
@@ -214,6 +216,28 @@ class GitHubApi:
             return str(data.get("id", "")) if isinstance(data, Mapping) else ""
 
         return self._call("uploading SARIF to code scanning", upload)
+
+
+def fit_for_code_scanning(log: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Keep a SARIF log within what code scanning accepts; it rejects a file over any maximum.
+
+    Results are already ordered most severe first, so the ones cut are the least severe; the
+    SARIF report on disk keeps them all.
+    """
+    notes = []
+    runs = log.get("runs", [])
+    if len(runs) > MAX_SARIF_RUNS:
+        raise ApiError(f"the SARIF log has {len(runs)} runs; code scanning takes at most {MAX_SARIF_RUNS} per file")
+    for run in runs:
+        results = run.get("results", [])
+        if len(results) > MAX_SARIF_RESULTS:
+            category = run.get("automationDetails", {}).get("id", "a run")
+            notes.append(
+                f"code scanning takes {MAX_SARIF_RESULTS} results per run; {len(results) - MAX_SARIF_RESULTS} "
+                f"of {category} were left out of the upload (the SARIF report has them all)"
+            )
+            run["results"] = results[:MAX_SARIF_RESULTS]
+    return log, notes
 
 
 def batches(items: Sequence[T], size: int = ANNOTATIONS_PER_REQUEST) -> list[Sequence[T]]:

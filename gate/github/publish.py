@@ -10,13 +10,14 @@ workflow-command annotations instead, and that is said once.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gate.github import commands, summary
-from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHubApi, batches
+from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHubApi, batches, fit_for_code_scanning
 from gate.github.context import GitHubContext, Plan
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
@@ -275,8 +276,10 @@ class Session:
         assert self._api is not None
         checkout = f"file://{self.context.workspace.as_posix()}" if self.context.workspace else None
         try:
+            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict))))
+            self.notes.extend(notes)
             self._api.upload_sarif(
-                sarif=render("sarif", report_input(verdict)),
+                sarif=json.dumps(log),
                 commit_sha=self.context.sha,
                 ref=self.context.ref,
                 started_at=verdict.started_at,
