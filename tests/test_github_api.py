@@ -16,7 +16,6 @@ from github_probe import CANARY
 from github_server import ContractServer, Fault
 
 from gate import redact
-from gate.checks import REGISTRY as _LOAD_CHECKS_FIRST  # noqa: F401 - gate.policy alone hits an import cycle
 from gate.github import api, publish
 from gate.github.api import ApiOptions
 from gate.github.context import GitHubContext, Plan, Settings

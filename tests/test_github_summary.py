@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 
 from gate import redact
-from gate.checks import REGISTRY as _LOAD_CHECKS_FIRST  # noqa: F401 - gate.policy alone hits an import cycle
 from gate.github import summary
 from gate.model import Budget, CheckResult, Finding, Location, Measurement, Severity, Suppression, Target, Verdict
 from gate.policy import judge
