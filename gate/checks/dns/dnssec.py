@@ -1,0 +1,106 @@
+"""DNSSEC, one level: the parent's DS matches a key of the zone, and the zone's signatures hold.
+
+This is the chain a validating resolver walks from the parent into the zone. It is not a full
+validator from the root: the DS is trusted as the resolver reports it. That is enough to catch
+what takes a signed domain down (a key rolled without updating the DS, signatures left to
+expire), which is the failure that makes validating resolvers answer SERVFAIL for every name.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Iterator
+
+import dns.dnssec
+import dns.name
+import dns.rdtypes.ANY.DNSKEY
+import dns.rdtypes.ANY.DS
+import dns.rdtypes.ANY.RRSIG
+import dns.rrset
+
+from gate.checks.dns.resolver import GateResolver
+from gate.checks.dns.rules import DnsRules
+from gate.model import Finding
+
+SIGNED_AT_APEX = ("SOA", "A", "AAAA", "MX", "TXT")
+
+
+def _when(posix: int) -> str:
+    return datetime.datetime.fromtimestamp(posix, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _signature_problem(rrset: dns.rrset.RRset, sigs: list[dns.rrset.RRset], keys: dns.rrset.RRset, now: float) -> str | None:
+    """Why the record set does not validate with `keys`, or None when it does."""
+    if not sigs:
+        return "has no RRSIG"
+    for sig in (rdata for rrsig in sigs for rdata in rrsig):
+        assert isinstance(sig, dns.rdtypes.ANY.RRSIG.RRSIG)
+        if sig.expiration < now:
+            return f"has a signature (key tag {sig.key_tag}) that expired on {_when(sig.expiration)}"
+        if sig.inception > now:
+            return f"has a signature (key tag {sig.key_tag}) that is not valid before {_when(sig.inception)}"
+    problems = []
+    for rrsig in sigs:
+        try:
+            dns.dnssec.validate(rrset, rrsig, {keys.name: keys}, now=now)
+        except dns.dnssec.ValidationFailure as error:
+            problems.append(str(error))
+        else:
+            return None
+    return "has no signature that verifies with the zone's keys (" + "; ".join(problems) + ")"
+
+
+def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
+    ds = resolver.chase(zone, "DS").rrset
+    dnskey_res = resolver.chase(zone, "DNSKEY")
+    keys = dnskey_res.rrset
+    if ds is None:
+        how = (
+            "publishes DNSKEYs but its parent has no DS record, so validators treat it as unsigned"
+            if keys is not None else "is not signed (no DS at the parent)"
+        )
+        yield DnsRules.issue("dns.dnssec.unsigned", f"{zone} {how}.", name=zone, record="DS", current="(none)")
+        return
+    ds_text = " | ".join(sorted(r.to_text() for r in ds))
+    publish_ds = f"{zone}. DS <key tag> <algorithm> 2 <SHA-256 of the zone's current KSK> (at the registrar)"
+    if keys is None:
+        yield DnsRules.issue("dns.dnssec.broken", f"The parent of {zone} publishes a DS but the zone serves no DNSKEY.",
+                             name=zone, record="DS", current=ds_text, publish=f"(remove the DS at the registrar, or sign {zone} again)")
+        return
+    origin = dns.name.from_text(zone)
+    matched = []
+    for key in keys:
+        assert isinstance(key, dns.rdtypes.ANY.DNSKEY.DNSKEY)
+        for record in ds:
+            assert isinstance(record, dns.rdtypes.ANY.DS.DS)
+            try:
+                if dns.dnssec.make_ds(origin, key, record.digest_type) == record:
+                    matched.append(key)
+            except (dns.dnssec.UnsupportedAlgorithm, dns.dnssec.DeniedByPolicy, ValueError):
+                continue
+    if not matched:
+        tags = ", ".join(str(dns.dnssec.key_id(k)) for k in keys)  # type: ignore[arg-type]
+        yield DnsRules.issue(
+            "dns.dnssec.broken",
+            f"No DNSKEY of {zone} (key tags {tags}) matches the DS its parent publishes ({ds_text}): validating "
+            f"resolvers answer SERVFAIL for every name in {zone}.",
+            name=zone, record="DS", current=ds_text, publish=publish_ds,
+        )
+        return
+    now = time.time()
+    anchor = dns.rrset.from_rdata_list(origin, keys.ttl, matched)
+    problem = _signature_problem(keys, dnskey_res.signatures(), anchor, now)
+    if problem:
+        yield DnsRules.issue("dns.dnssec.broken", f"The DNSKEY set of {zone} {problem}: validating resolvers answer SERVFAIL for {zone}.",
+                             name=zone, record="DNSKEY", current=problem, publish=f"(re-sign {zone} with the key the DS names)")
+        return
+    for rdtype in SIGNED_AT_APEX:
+        res = resolver.chase(zone, rdtype)
+        if res.rrset is None or res.chain:
+            continue
+        problem = _signature_problem(res.rrset, res.signatures(), keys, now)
+        if problem:
+            yield DnsRules.issue("dns.dnssec.broken", f"The {rdtype} record set of {zone} {problem}: validating resolvers answer SERVFAIL for it.",
+                                 name=zone, record=rdtype, current=problem, publish=f"(re-sign {zone}; check the signer's refresh schedule)",
+                                 subject=rdtype)
