@@ -37,7 +37,7 @@ def free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def _config(workdir: Path, port: int, zones: Mapping[str, str]) -> str:
+def _config(workdir: Path, port: int, zones: Mapping[str, str | None]) -> str:
     lines = [
         "server:",
         f"  ip-address: 127.0.0.1@{port}",
@@ -63,9 +63,13 @@ def _config(workdir: Path, port: int, zones: Mapping[str, str]) -> str:
 
 
 class Nsd:
-    """One nsd process serving `zones` (origin -> zone file text) on 127.0.0.1:`port`."""
+    """One nsd process serving `zones` (origin -> zone file text) on 127.0.0.1:`port`.
 
-    def __init__(self, workdir: Path, zones: Mapping[str, str]) -> None:
+    A zone given as None is configured without a file: nsd answers SERVFAIL for every name in it,
+    which is how tests meet a server that cannot answer.
+    """
+
+    def __init__(self, workdir: Path, zones: Mapping[str, str | None]) -> None:
         self.workdir = workdir
         self.zones = {origin.rstrip("."): text for origin, text in zones.items()}
         self.port = 0
@@ -78,7 +82,8 @@ class Nsd:
     def start(self) -> Nsd:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for origin, text in self.zones.items():
-            (self.workdir / f"{origin}.zone").write_text(text)
+            if text is not None:
+                (self.workdir / f"{origin}.zone").write_text(text)
         for _attempt in range(3):
             self.port = free_port()
             conf = self.workdir / "nsd.conf"
@@ -86,7 +91,9 @@ class Nsd:
             check = subprocess.run([f"{NSD}-checkconf", str(conf)], capture_output=True, text=True, timeout=30)
             if check.returncode != 0:
                 raise RuntimeError(f"nsd-checkconf rejected the test config: {check.stderr}")
-            self._process = subprocess.Popen([NSD, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._process = subprocess.Popen(
+                [NSD, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
             if self._wait_ready():
                 return self
             self.stop()
@@ -95,14 +102,16 @@ class Nsd:
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_S
-        pending = set(self.zones)
+        pending = {origin for origin, text in self.zones.items() if text is not None}
         while pending and time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
                 return False
             for origin in list(pending):
                 try:
-                    reply = dns.query.udp(dns.message.make_query(origin, "SOA"), "127.0.0.1", port=self.port, timeout=0.5)
+                    reply = dns.query.udp(
+                        dns.message.make_query(origin, "SOA"), "127.0.0.1", port=self.port, timeout=0.5
+                    )
                 except (OSError, dns.exception.Timeout):
                     continue
                 if reply.rcode() == dns.rcode.NOERROR and reply.answer:

@@ -52,6 +52,9 @@ def zones(zonedata: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
             records[_origin(name)].append(line)
     texts = {}
     for origin, lines in records.items():
-        head = [f"{origin}. 300 IN SOA ns.{origin}. hostmaster.{origin}. 1 3600 600 86400 300", f"{origin}. 300 IN NS ns.{origin}."]
+        head = [
+            f"{origin}. 300 IN SOA ns.{origin}. hostmaster.{origin}. 1 3600 600 86400 300",
+            f"{origin}. 300 IN NS ns.{origin}.",
+        ]
         texts[origin] = "\n".join(head + lines) + "\n"
     return texts

@@ -24,11 +24,26 @@ HOSTNAME = r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-
 ADDRESS_HINT = "write the resolver as IP or IP:PORT, e.g. 127.0.0.1:5353 or [::1]:5353"
 SCHEMA: dict[str, Any] = {
     "properties": {
-        "domain": {"type": "string", "pattern": HOSTNAME, "description": "The registered domain (zone apex), e.g. example.com."},
+        "domain": {
+            "type": "string",
+            "pattern": HOSTNAME,
+            "description": "The registered domain (zone apex), e.g. example.com.",
+        },
         "canonical": {"type": "string", "description": "The host visitors end up on: '@' (the apex) or 'www'."},
-        "resolver": {"type": "string", "description": "DNS server to ask, IP or IP:PORT (default: the system's resolvers)."},
-        "query_timeout": {"$ref": "#/$defs/duration", "description": "Wait this long for each DNS answer (default 2s)."},
-        "retries": {"type": "integer", "minimum": 0, "maximum": 5, "description": "Ask again this many times after a timeout or SERVFAIL."},
+        "resolver": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+            "description": "DNS server(s) to ask, IP or IP:PORT, in order (default: the system's resolvers).",
+        },
+        "query_timeout": {
+            "$ref": "#/$defs/duration",
+            "description": "Wait this long for each DNS answer (default 2s).",
+        },
+        "retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 5,
+            "description": "Ask again this many times after a timeout or SERVFAIL.",
+        },
         "dnssec": {"type": "boolean", "description": "Check the DNSSEC chain of the domain (default true)."},
         "hosts": {
             "type": "object",
@@ -42,7 +57,10 @@ SCHEMA: dict[str, Any] = {
                         "items": {"type": "string", "minLength": 1},
                         "description": "Host names (globs allowed), IP addresses or CIDR ranges; any one must match.",
                     },
-                    "exists": {"type": "boolean", "description": "false: the name must not resolve (old staging, previews)."},
+                    "exists": {
+                        "type": "boolean",
+                        "description": "false: the name must not resolve (old staging, previews).",
+                    },
                     "environment": {"type": "string", "description": "production (default) forbids private addresses."},
                 },
             },
@@ -51,7 +69,11 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "issuers": {"type": "array", "items": {"type": "string"}, "description": "CA domains you use, e.g. letsencrypt.org."},
+                "issuers": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "CA domains you use, e.g. letsencrypt.org.",
+                },
                 "required": {"type": "boolean", "description": "A missing CAA record is medium (true) or low (false)."},
             },
         },
@@ -59,9 +81,15 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "sends": {"type": "boolean", "description": "The domain sends mail: MX and DKIM are required (default true)."},
+                "sends": {
+                    "type": "boolean",
+                    "description": "The domain sends mail: MX and DKIM are required (default true).",
+                },
                 "dkim_selectors": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+$"}},
-                "spf_all": {"enum": ["softfail", "fail"], "description": "Weakest SPF `all` accepted: ~all (softfail) or -all (fail)."},
+                "spf_all": {
+                    "enum": ["softfail", "fail"],
+                    "description": "Weakest SPF `all` accepted: ~all (softfail) or -all (fail).",
+                },
                 "dmarc_policy": {"enum": ["none", "quarantine", "reject"], "description": "Weakest DMARC p= accepted."},
                 "require_mta_sts": {"type": "boolean", "description": "MTA-STS and TLS-RPT records are required."},
             },
@@ -80,7 +108,9 @@ class DnsCheck(DnsRules):
     summary = "Domain map, dangling CNAMEs, CAA, SPF/DKIM/DMARC/MX/MTA-STS and DNSSEC of a domain."
     rules = RULES
     options = (
-        CheckOption("--domain", "domain", "Check this domain (apex, www, mail records) without a gate.yml.", metavar="NAME"),
+        CheckOption(
+            "--domain", "domain", "Check this domain (apex, www, mail records) without a gate.yml.", metavar="NAME"
+        ),
         CheckOption("--resolver", "resolver", "DNS server to ask, IP or IP:PORT.", metavar="ADDR"),
     )
     config_schema: ClassVar[Mapping[str, Any]] = SCHEMA
@@ -97,11 +127,16 @@ class DnsCheck(DnsRules):
         domain = self._domain(ctx)
         try:
             resolver = GateResolver(
-                config.get("resolver"), timeout=seconds(config.get("query_timeout", "2s")), retries=config.get("retries", 2)
+                config.get("resolver"),
+                timeout=seconds(config.get("query_timeout", "2s")),
+                retries=config.get("retries", 2),
             )
         except ValueError as error:
-            raise InputError(f"checks.dns.resolver '{config.get('resolver')}' is not an address ({error})",
-                             Position(ctx.config_path or "gate.yml"), hint=ADDRESS_HINT) from None
+            raise InputError(
+                f"checks.dns.resolver '{config.get('resolver')}' is not an address ({error})",
+                Position(ctx.config_path or "gate.yml"),
+                hint=ADDRESS_HINT,
+            ) from None
         except ResolutionFailed as failure:
             raise CheckFailure(f"dns: {failure.reason}") from None
         # checkdmarc caches answers per process by name and type, whatever server gave them.
@@ -121,8 +156,12 @@ class DnsCheck(DnsRules):
             yield from mail.run()
             if mail.spf_lookups is not None:
                 yield Measurement(
-                    name="dns.spf.lookups", subject=domain, value=float(mail.spf_lookups), unit="lookups",
-                    check=self.name, budget=Budget(limit=10),
+                    name="dns.spf.lookups",
+                    subject=domain,
+                    value=float(mail.spf_lookups),
+                    unit="lookups",
+                    check=self.name,
+                    budget=Budget(limit=10),
                 )
             if config.get("dnssec", True):
                 ctx.progress.update("checking DNSSEC")

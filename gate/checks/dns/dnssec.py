@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import dns.dnssec
+import dns.exception
 import dns.name
 import dns.rdtypes.ANY.DNSKEY
 import dns.rdtypes.ANY.DS
@@ -30,7 +31,9 @@ def _when(posix: int) -> str:
     return datetime.datetime.fromtimestamp(posix, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _signature_problem(rrset: dns.rrset.RRset, sigs: list[dns.rrset.RRset], keys: dns.rrset.RRset, now: float) -> str | None:
+def _signature_problem(
+    rrset: dns.rrset.RRset, sigs: list[dns.rrset.RRset], keys: dns.rrset.RRset, now: float
+) -> str | None:
     """Why the record set does not validate with `keys`, or None when it does."""
     if not sigs:
         return "has no RRSIG"
@@ -44,7 +47,7 @@ def _signature_problem(rrset: dns.rrset.RRset, sigs: list[dns.rrset.RRset], keys
     for rrsig in sigs:
         try:
             dns.dnssec.validate(rrset, rrsig, {keys.name: keys}, now=now)
-        except dns.dnssec.ValidationFailure as error:
+        except dns.exception.ValidationFailure as error:
             problems.append(str(error))
         else:
             return None
@@ -58,15 +61,22 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
     if ds is None:
         how = (
             "publishes DNSKEYs but its parent has no DS record, so validators treat it as unsigned"
-            if keys is not None else "is not signed (no DS at the parent)"
+            if keys is not None
+            else "is not signed (no DS at the parent)"
         )
         yield DnsRules.issue("dns.dnssec.unsigned", f"{zone} {how}.", name=zone, record="DS", current="(none)")
         return
     ds_text = " | ".join(sorted(r.to_text() for r in ds))
     publish_ds = f"{zone}. DS <key tag> <algorithm> 2 <SHA-256 of the zone's current KSK> (at the registrar)"
     if keys is None:
-        yield DnsRules.issue("dns.dnssec.broken", f"The parent of {zone} publishes a DS but the zone serves no DNSKEY.",
-                             name=zone, record="DS", current=ds_text, publish=f"(remove the DS at the registrar, or sign {zone} again)")
+        yield DnsRules.issue(
+            "dns.dnssec.broken",
+            f"The parent of {zone} publishes a DS but the zone serves no DNSKEY.",
+            name=zone,
+            record="DS",
+            current=ds_text,
+            publish=f"(remove the DS at the registrar, or sign {zone} again)",
+        )
         return
     origin = dns.name.from_text(zone)
     matched = []
@@ -77,23 +87,32 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             try:
                 if dns.dnssec.make_ds(origin, key, record.digest_type) == record:
                     matched.append(key)
-            except (dns.dnssec.UnsupportedAlgorithm, dns.dnssec.DeniedByPolicy, ValueError):
+            except (dns.exception.UnsupportedAlgorithm, dns.exception.DeniedByPolicy, ValueError):
                 continue
     if not matched:
-        tags = ", ".join(str(dns.dnssec.key_id(k)) for k in keys)  # type: ignore[arg-type]
+        tags = ", ".join(str(dns.dnssec.key_id(k)) for k in keys if isinstance(k, dns.rdtypes.ANY.DNSKEY.DNSKEY))
         yield DnsRules.issue(
             "dns.dnssec.broken",
             f"No DNSKEY of {zone} (key tags {tags}) matches the DS its parent publishes ({ds_text}): validating "
             f"resolvers answer SERVFAIL for every name in {zone}.",
-            name=zone, record="DS", current=ds_text, publish=publish_ds,
+            name=zone,
+            record="DS",
+            current=ds_text,
+            publish=publish_ds,
         )
         return
     now = time.time()
     anchor = dns.rrset.from_rdata_list(origin, keys.ttl, matched)
     problem = _signature_problem(keys, dnskey_res.signatures(), anchor, now)
     if problem:
-        yield DnsRules.issue("dns.dnssec.broken", f"The DNSKEY set of {zone} {problem}: validating resolvers answer SERVFAIL for {zone}.",
-                             name=zone, record="DNSKEY", current=problem, publish=f"(re-sign {zone} with the key the DS names)")
+        yield DnsRules.issue(
+            "dns.dnssec.broken",
+            f"The DNSKEY set of {zone} {problem}: validating resolvers answer SERVFAIL for {zone}.",
+            name=zone,
+            record="DNSKEY",
+            current=problem,
+            publish=f"(re-sign {zone} with the key the DS names)",
+        )
         return
     for rdtype in SIGNED_AT_APEX:
         res = resolver.chase(zone, rdtype)
@@ -101,6 +120,12 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             continue
         problem = _signature_problem(res.rrset, res.signatures(), keys, now)
         if problem:
-            yield DnsRules.issue("dns.dnssec.broken", f"The {rdtype} record set of {zone} {problem}: validating resolvers answer SERVFAIL for it.",
-                                 name=zone, record=rdtype, current=problem, publish=f"(re-sign {zone}; check the signer's refresh schedule)",
-                                 subject=rdtype)
+            yield DnsRules.issue(
+                "dns.dnssec.broken",
+                f"The {rdtype} record set of {zone} {problem}: validating resolvers answer SERVFAIL for it.",
+                name=zone,
+                record=rdtype,
+                current=problem,
+                publish=f"(re-sign {zone}; check the signer's refresh schedule)",
+                subject=rdtype,
+            )

@@ -21,8 +21,17 @@ from gate.rules import rules_file
 PRIVATE_NETWORKS = tuple(
     ipaddress.ip_network(net)
     for net in (
-        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-        "169.254.0.0/16", "0.0.0.0/8", "::1/128", "::/128", "fc00::/7", "fe80::/10",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+        "::1/128",
+        "::/128",
+        "fc00::/7",
+        "fe80::/10",
     )
 )
 
@@ -86,7 +95,9 @@ def _matches_target(target: str, chain: Sequence[str], addresses: Sequence[str])
         network = ipaddress.ip_network(target, strict=False)
     except ValueError:
         return any(fnmatch.fnmatchcase(name, target) for name in chain)
-    return any(ipaddress.ip_address(a) in network for a in addresses if ipaddress.ip_address(a).version == network.version)
+    return any(
+        ipaddress.ip_address(a) in network for a in addresses if ipaddress.ip_address(a).version == network.version
+    )
 
 
 def _publish(spec: HostSpec) -> str:
@@ -131,36 +142,69 @@ class HostChecker:
         name = spec.fqdn
         current = _describe(res, addresses)
         if res.loop:
-            yield DnsRules.issue("dns.host.cname-loop", f"{name} never resolves: its CNAME chain loops ({current}).",
-                                 name=name, record="CNAME", current=current, publish=_publish(spec))
+            yield DnsRules.issue(
+                "dns.host.cname-loop",
+                f"{name} never resolves: its CNAME chain loops ({current}).",
+                name=name,
+                record="CNAME",
+                current=current,
+                publish=_publish(spec),
+            )
             return
         if res.too_long:
-            yield DnsRules.issue("dns.host.cname-chain-too-long", f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
-                                 name=name, record="CNAME", current=current, publish=_publish(spec))
+            yield DnsRules.issue(
+                "dns.host.cname-chain-too-long",
+                f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
+                name=name,
+                record="CNAME",
+                current=current,
+                publish=_publish(spec),
+            )
             return
         if res.chain and res.nxdomain:
             yield self._dangling(spec, res, current)
             return
         if not addresses:
             if spec.exists:
-                yield DnsRules.issue("dns.host.unresolvable", f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
-                                     name=name, record="A", current=current, publish=_publish(spec))
+                yield DnsRules.issue(
+                    "dns.host.unresolvable",
+                    f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
+                    name=name,
+                    record="A",
+                    current=current,
+                    publish=_publish(spec),
+                )
             return
         if not spec.exists:
-            yield DnsRules.issue("dns.host.should-not-exist", f"{name} resolves ({current}) but gate.yml says it must not exist.",
-                                 name=name, record="CNAME" if res.chain else "A", current=current,
-                                 publish=f"(delete the records of {name})")
+            yield DnsRules.issue(
+                "dns.host.should-not-exist",
+                f"{name} resolves ({current}) but gate.yml says it must not exist.",
+                name=name,
+                record="CNAME" if res.chain else "A",
+                current=current,
+                publish=f"(delete the records of {name})",
+            )
             return
         chain = [name, *res.chain]
         if spec.points_to and not any(_matches_target(t, chain, addresses) for t in spec.points_to):
-            yield DnsRules.issue("dns.host.unexpected-target",
-                                 f"{name} resolves as {current}, not to {' or '.join(spec.points_to)} as gate.yml declares.",
-                                 name=name, record="CNAME" if res.chain else "A", current=current, publish=_publish(spec))
+            yield DnsRules.issue(
+                "dns.host.unexpected-target",
+                f"{name} resolves as {current}, not to {' or '.join(spec.points_to)} as gate.yml declares.",
+                name=name,
+                record="CNAME" if res.chain else "A",
+                current=current,
+                publish=_publish(spec),
+            )
         private = [a for a in addresses if is_private(a)]
         if private and spec.environment == "production":
-            yield DnsRules.issue("dns.host.private-address",
-                                 f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
-                                 name=name, record="A", current=current, publish=_publish(spec))
+            yield DnsRules.issue(
+                "dns.host.private-address",
+                f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
+                name=name,
+                record="A",
+                current=current,
+                publish=_publish(spec),
+            )
 
     def _dangling(self, spec: HostSpec, res: Resolution, current: str) -> Finding:
         end = res.end
@@ -170,12 +214,18 @@ class HostChecker:
                     "dns.takeover.dangling",
                     f"{spec.fqdn} is a CNAME to {end} at {provider.name}, which does not exist: anyone can create "
                     f"that resource and serve their content on {spec.fqdn}. See {provider.docs}",
-                    name=spec.fqdn, record="CNAME", current=current,
+                    name=spec.fqdn,
+                    record="CNAME",
+                    current=current,
                     publish=f"(delete the CNAME of {spec.fqdn}, or re-create {end} at {provider.name} first)",
                 )
         return DnsRules.issue(
-            "dns.host.dangling-cname", f"{spec.fqdn} is a CNAME to {end}, which does not exist (NXDOMAIN).",
-            name=spec.fqdn, record="CNAME", current=current, publish=_publish(spec) if spec.points_to else f"(delete the CNAME of {spec.fqdn})",
+            "dns.host.dangling-cname",
+            f"{spec.fqdn} is a CNAME to {end}, which does not exist (NXDOMAIN).",
+            name=spec.fqdn,
+            record="CNAME",
+            current=current,
+            publish=_publish(spec) if spec.points_to else f"(delete the CNAME of {spec.fqdn})",
         )
 
     def canonical_pair(self, canonical: str | None, declared: set[str]) -> Iterator[Finding]:
@@ -191,19 +241,31 @@ class HostChecker:
                 continue
             yield DnsRules.issue(
                 "dns.host.canonical-alias-missing",
-                f"{name} does not resolve; visitors who type it get an error instead of a redirect to {target or other}.",
-                name=name, record="A", current="(no address)",
+                f"{name} does not resolve; visitors who type it get an error instead of a redirect to "
+                f"{target or other}.",
+                name=name,
+                record="A",
+                current="(no address)",
                 publish=f"{name}. CNAME {other}." if name == www else f"{name}. A <address of {other}>",
             )
 
     def caa(self, issuers: Sequence[str], required: bool) -> Iterator[Finding]:
         res = self.resolver.chase(self.domain, "CAA")
         name = self.domain
-        publish = " ; ".join(f'{name}. CAA 0 issue "{issuer}"' for issuer in issuers) or f'{name}. CAA 0 issue "<your CA, e.g. letsencrypt.org>"'
+        publish = (
+            " ; ".join(f'{name}. CAA 0 issue "{issuer}"' for issuer in issuers)
+            or f'{name}. CAA 0 issue "<your CA, e.g. letsencrypt.org>"'
+        )
         if res.rrset is None:
-            yield DnsRules.issue("dns.caa.missing", f"{name} has no CAA record: any certificate authority may issue for it.",
-                                 name=name, record="CAA", current="(none)", publish=publish,
-                                 severity=Severity.MEDIUM if required else None)
+            yield DnsRules.issue(
+                "dns.caa.missing",
+                f"{name} has no CAA record: any certificate authority may issue for it.",
+                name=name,
+                record="CAA",
+                current="(none)",
+                publish=publish,
+                severity=Severity.MEDIUM if required else None,
+            )
             return
         allowed = set()
         for rdata in res.rrset:
@@ -213,6 +275,10 @@ class HostChecker:
         if missing:
             current = " | ".join(res.values)
             yield DnsRules.issue(
-                "dns.caa.ca-not-allowed", f"The CAA records of {name} do not allow {', '.join(missing)}, the CA gate.yml says you use.",
-                name=name, record="CAA", current=current, publish=" ; ".join(f'{name}. CAA 0 issue "{m}"' for m in missing),
+                "dns.caa.ca-not-allowed",
+                f"The CAA records of {name} do not allow {', '.join(missing)}, the CA gate.yml says you use.",
+                name=name,
+                record="CAA",
+                current=current,
+                publish=" ; ".join(f'{name}. CAA 0 issue "{m}"' for m in missing),
             )

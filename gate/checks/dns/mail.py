@@ -83,7 +83,9 @@ class MailChecker:
             yield DnsRules.issue(
                 "dns.mx.missing",
                 f"{self.domain} has no MX record, yet gate.yml says it sends mail.",
-                name=self.domain, record="MX", current="(none)",
+                name=self.domain,
+                record="MX",
+                current="(none)",
                 publish=f"{self.domain}. MX 10 <your mail provider's MX host>.",
             )
 
@@ -97,28 +99,45 @@ class MailChecker:
         except spf.MultipleSPFRTXTRecords:
             records = [v for v in self.resolver.chase(domain, "TXT").texts if v.lower().startswith("v=spf1")]
             yield DnsRules.issue(
-                "dns.spf.multiple", f"{domain} publishes {len(records)} SPF records; receivers treat that as permerror.",
-                name=domain, record="TXT", current=" | ".join(records), publish=recommended,
+                "dns.spf.multiple",
+                f"{domain} publishes {len(records)} SPF records; receivers treat that as permerror.",
+                name=domain,
+                record="TXT",
+                current=" | ".join(records),
+                publish=recommended,
             )
             return
         except spf.SPFRecordNotFound:
             yield DnsRules.issue(
-                "dns.spf.missing", f"{domain} publishes no TXT record starting with v=spf1.",
-                name=domain, record="TXT", current="(none)", publish=recommended,
+                "dns.spf.missing",
+                f"{domain} publishes no TXT record starting with v=spf1.",
+                name=domain,
+                record="TXT",
+                current="(none)",
+                publish=recommended,
             )
             return
         record = query["record"]
         try:
             parsed = self._guarded(lambda: spf.parse_spf_record(record, domain, resolver=self.resolver))
         except (spf.SPFIncludeLoop, spf.SPFRedirectLoop) as error:
-            yield DnsRules.issue("dns.spf.loop", f"The SPF record of {domain} loops: {error}.",
-                                 name=domain, record="TXT", current=record, publish=recommended)
+            yield DnsRules.issue(
+                "dns.spf.loop",
+                f"The SPF record of {domain} loops: {error}.",
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
+            )
             return
         except spf.SPFTooManyVoidDNSLookups as error:
             yield DnsRules.issue(
                 "dns.spf.too-many-void-lookups",
                 f"Checking the SPF record of {domain} makes more than {VOID_LIMIT} lookups that find nothing: {error}.",
-                name=domain, record="TXT", current=record, publish=recommended,
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
             )
             return
         except spf.SPFTooManyDNSLookups as error:
@@ -126,13 +145,22 @@ class MailChecker:
                 "dns.spf.too-many-lookups",
                 f"Checking the SPF record of {domain} needs more DNS lookups than RFC 7208 allows "
                 f"({SPF_LIMIT}), includes and redirects followed: {error}.",
-                name=domain, record="TXT", current=record, publish=recommended,
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
             )
             return
         except (spf.SPFSyntaxError, spf.SPFRecordNotFound) as error:
             # An include whose target has no SPF record is a permerror too (RFC 7208 section 5.2).
-            yield DnsRules.issue("dns.spf.invalid", f"The SPF record of {domain} is not valid: {error}",
-                                 name=domain, record="TXT", current=record, publish=recommended)
+            yield DnsRules.issue(
+                "dns.spf.invalid",
+                f"The SPF record of {domain} is not valid: {error}",
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
+            )
             return
         self.spf_lookups = int(parsed["dns_lookups"])
         yield from self._spf_all(record, _effective_all(parsed["parsed"]), recommended)
@@ -141,15 +169,33 @@ class MailChecker:
         domain = self.domain
         wanted = self.policy.spf_all
         if qualifier == "pass":
-            yield DnsRules.issue("dns.spf.pass-all", f"The SPF record of {domain} ends with +all: any server may send as {domain}.",
-                                 name=domain, record="TXT", current=record, publish=recommended)
+            yield DnsRules.issue(
+                "dns.spf.pass-all",
+                f"The SPF record of {domain} ends with +all: any server may send as {domain}.",
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
+            )
         elif qualifier == "neutral":
-            yield DnsRules.issue("dns.spf.weak-all", f"The SPF record of {domain} ends with ?all or has no all: "
-                                 "mail from unlisted servers is treated as neutral.",
-                                 name=domain, record="TXT", current=record, publish=recommended)
+            yield DnsRules.issue(
+                "dns.spf.weak-all",
+                f"The SPF record of {domain} ends with ?all or has no all: "
+                "mail from unlisted servers is treated as neutral.",
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
+            )
         elif ALL_STRENGTH[qualifier] < ALL_STRENGTH[wanted]:
-            yield DnsRules.issue("dns.spf.softfail-all", f"The SPF record of {domain} ends with ~all; the preset asks for -all.",
-                                 name=domain, record="TXT", current=record, publish=recommended)
+            yield DnsRules.issue(
+                "dns.spf.softfail-all",
+                f"The SPF record of {domain} ends with ~all; the preset asks for -all.",
+                name=domain,
+                record="TXT",
+                current=record,
+                publish=recommended,
+            )
 
     def dkim(self) -> Iterator[Finding]:
         declared = self.policy.dkim_selectors
@@ -162,8 +208,11 @@ class MailChecker:
             if not records:
                 if declared:
                     yield DnsRules.issue(
-                        "dns.dkim.missing", f"No DKIM key is published for selector '{selector}' at {owner}.",
-                        name=owner, record="TXT", current="(none)",
+                        "dns.dkim.missing",
+                        f"No DKIM key is published for selector '{selector}' at {owner}.",
+                        name=owner,
+                        record="TXT",
+                        current="(none)",
                         publish=f'{owner}. TXT "v=DKIM1; k=rsa; p=<2048-bit public key from your provider>"',
                     )
                 continue
@@ -174,24 +223,42 @@ class MailChecker:
                 "dns.dkim.none-found",
                 f"None of the {len(selectors)} common DKIM selectors (e.g. {', '.join(selectors[:4])}) has a key at "
                 f"{self.domain}; declare yours under checks.dns.email.dkim_selectors.",
-                name=f"_domainkey.{self.domain}", record="TXT", current="(none at common selectors)",
+                name=f"_domainkey.{self.domain}",
+                record="TXT",
+                current="(none at common selectors)",
             )
 
     def _dkim_record(self, owner: str, records: list[str]) -> Iterator[Finding]:
         publish = f'{owner}. TXT "v=DKIM1; k=rsa; p=<2048-bit public key from your provider>"'
         current = " | ".join(records)
         if len(records) > 1:
-            yield DnsRules.issue("dns.dkim.invalid", f"{owner} has {len(records)} TXT records; verifiers need exactly one.",
-                                 name=owner, record="TXT", current=current, publish=publish)
+            yield DnsRules.issue(
+                "dns.dkim.invalid",
+                f"{owner} has {len(records)} TXT records; verifiers need exactly one.",
+                name=owner,
+                record="TXT",
+                current=current,
+                publish=publish,
+            )
             return
         problem, bits = dkim_key_problem(records[0])
         if problem:
-            yield DnsRules.issue("dns.dkim.invalid", f"The DKIM record at {owner} {problem}.",
-                                 name=owner, record="TXT", current=current, publish=publish)
+            yield DnsRules.issue(
+                "dns.dkim.invalid",
+                f"The DKIM record at {owner} {problem}.",
+                name=owner,
+                record="TXT",
+                current=current,
+                publish=publish,
+            )
         elif bits is not None and bits < 2048:
             yield DnsRules.issue(
-                "dns.dkim.weak-key", f"The DKIM key at {owner} is RSA {bits} bits; 2048 is the minimum to aim for.",
-                name=owner, record="TXT", current=f"RSA {bits}-bit key", publish=publish,
+                "dns.dkim.weak-key",
+                f"The DKIM key at {owner} is RSA {bits} bits; 2048 is the minimum to aim for.",
+                name=owner,
+                record="TXT",
+                current=f"RSA {bits}-bit key",
+                publish=publish,
                 severity=Severity.HIGH if bits < 1024 else None,
             )
 
@@ -200,37 +267,73 @@ class MailChecker:
 
         owner = f"_dmarc.{self.domain}"
         wanted = self.policy.dmarc_policy
-        publish = f'{owner}. TXT "v=DMARC1; p={"reject" if wanted == "reject" else "quarantine"}; rua=mailto:dmarc-reports@{self.domain}"'
+        target = "reject" if wanted == "reject" else "quarantine"
+        publish = f'{owner}. TXT "v=DMARC1; p={target}; rua=mailto:dmarc-reports@{self.domain}"'
         try:
             result = self._guarded(lambda: dmarc.get_dmarc_record(self.domain, resolver=self.resolver))
         except dmarc.DMARCRecordNotFound:
-            yield DnsRules.issue("dns.dmarc.missing", f"No DMARC record at {owner} (nor at the organisational domain).",
-                                 name=owner, record="TXT", current="(none)", publish=publish)
+            yield DnsRules.issue(
+                "dns.dmarc.missing",
+                f"No DMARC record at {owner} (nor at the organisational domain).",
+                name=owner,
+                record="TXT",
+                current="(none)",
+                publish=publish,
+            )
             return
         except dmarc.MultipleDMARCRecords:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts)
-            yield DnsRules.issue("dns.dmarc.multiple", f"{owner} has more than one DMARC record; receivers then apply none.",
-                                 name=owner, record="TXT", current=current, publish=publish)
+            yield DnsRules.issue(
+                "dns.dmarc.multiple",
+                f"{owner} has more than one DMARC record; receivers then apply none.",
+                name=owner,
+                record="TXT",
+                current=current,
+                publish=publish,
+            )
             return
         except dmarc.DMARCError as error:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
-            yield DnsRules.issue("dns.dmarc.invalid", f"The DMARC record at {owner} is not valid: {error}",
-                                 name=owner, record="TXT", current=current, publish=publish)
+            yield DnsRules.issue(
+                "dns.dmarc.invalid",
+                f"The DMARC record at {owner} is not valid: {error}",
+                name=owner,
+                record="TXT",
+                current=current,
+                publish=publish,
+            )
             return
         record = result["record"]
         location = f"_dmarc.{result['location']}"
         tags = result["parsed"]["tags"]
         policy = str(tags["p"]["value"])
         if DMARC_STRENGTH[policy] < DMARC_STRENGTH[wanted]:
-            yield DnsRules.issue("dns.dmarc.policy-weak", f"The DMARC policy at {location} is p={policy}; the preset asks for at least p={wanted}.",
-                                 name=location, record="TXT", current=record, publish=publish)
+            yield DnsRules.issue(
+                "dns.dmarc.policy-weak",
+                f"The DMARC policy at {location} is p={policy}; the preset asks for at least p={wanted}.",
+                name=location,
+                record="TXT",
+                current=record,
+                publish=publish,
+            )
         elif policy == "none":
-            yield DnsRules.issue("dns.dmarc.monitoring-only", f"The DMARC policy at {location} is p=none: reports only, forged mail is delivered.",
-                                 name=location, record="TXT", current=record, publish=publish)
+            yield DnsRules.issue(
+                "dns.dmarc.monitoring-only",
+                f"The DMARC policy at {location} is p=none: reports only, forged mail is delivered.",
+                name=location,
+                record="TXT",
+                current=record,
+                publish=publish,
+            )
         if "rua" not in tags:
-            yield DnsRules.issue("dns.dmarc.no-rua", f"The DMARC record at {location} has no rua= tag: nobody receives aggregate reports.",
-                                 name=location, record="TXT", current=record,
-                                 publish=f"{record.rstrip('; ')}; rua=mailto:dmarc-reports@{self.domain}")
+            yield DnsRules.issue(
+                "dns.dmarc.no-rua",
+                f"The DMARC record at {location} has no rua= tag: nobody receives aggregate reports.",
+                name=location,
+                record="TXT",
+                current=record,
+                publish=f"{record.rstrip('; ')}; rua=mailto:dmarc-reports@{self.domain}",
+            )
 
     def mta_sts(self) -> Iterator[Finding]:
         from checkdmarc import mta_sts
@@ -242,12 +345,24 @@ class MailChecker:
             self._guarded(lambda: mta_sts.parse_mta_sts_record(record))
         except mta_sts.MTASTSRecordNotFound:
             if self.policy.require_mta_sts:
-                yield DnsRules.issue("dns.mta-sts.missing", f"{owner} has no MTA-STS record.",
-                                     name=owner, record="TXT", current="(none)", publish=publish)
+                yield DnsRules.issue(
+                    "dns.mta-sts.missing",
+                    f"{owner} has no MTA-STS record.",
+                    name=owner,
+                    record="TXT",
+                    current="(none)",
+                    publish=publish,
+                )
         except mta_sts.MTASTSError as error:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
-            yield DnsRules.issue("dns.mta-sts.invalid", f"The MTA-STS record at {owner} is not valid: {error}",
-                                 name=owner, record="TXT", current=current, publish=publish)
+            yield DnsRules.issue(
+                "dns.mta-sts.invalid",
+                f"The MTA-STS record at {owner} is not valid: {error}",
+                name=owner,
+                record="TXT",
+                current=current,
+                publish=publish,
+            )
 
     def tls_rpt(self) -> Iterator[Finding]:
         from checkdmarc import smtp_tls_reporting as tlsrpt
@@ -255,16 +370,30 @@ class MailChecker:
         owner = f"_smtp._tls.{self.domain}"
         publish = f'{owner}. TXT "v=TLSRPTv1; rua=mailto:tls-reports@{self.domain}"'
         try:
-            record = self._guarded(lambda: tlsrpt.query_smtp_tls_reporting_record(self.domain, resolver=self.resolver))["record"]
+            record = self._guarded(lambda: tlsrpt.query_smtp_tls_reporting_record(self.domain, resolver=self.resolver))[
+                "record"
+            ]
             self._guarded(lambda: tlsrpt.parse_smtp_tls_reporting_record(record))
         except tlsrpt.SMTPTLSReportingRecordNotFound:
             if self.policy.require_mta_sts:
-                yield DnsRules.issue("dns.tlsrpt.missing", f"{owner} has no TLS-RPT record.",
-                                     name=owner, record="TXT", current="(none)", publish=publish)
+                yield DnsRules.issue(
+                    "dns.tlsrpt.missing",
+                    f"{owner} has no TLS-RPT record.",
+                    name=owner,
+                    record="TXT",
+                    current="(none)",
+                    publish=publish,
+                )
         except tlsrpt.SMTPTLSReportingError as error:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
-            yield DnsRules.issue("dns.tlsrpt.invalid", f"The TLS-RPT record at {owner} is not valid: {error}",
-                                 name=owner, record="TXT", current=current, publish=publish)
+            yield DnsRules.issue(
+                "dns.tlsrpt.invalid",
+                f"The TLS-RPT record at {owner} is not valid: {error}",
+                name=owner,
+                record="TXT",
+                current=current,
+                publish=publish,
+            )
 
 
 def _effective_all(parsed: Mapping[str, Any]) -> str:
@@ -308,10 +437,9 @@ def dkim_key_problem(record: str) -> tuple[str | None, int | None]:
     if kind != "rsa":
         return f"uses key type k={kind}, which verifiers do not support", None
     try:
-        key = load_der_public_key(der)
+        public_key = load_der_public_key(der)
     except ValueError:
         return "has a p= value that is not an RSA public key", None
-    if not isinstance(key, rsa.RSAPublicKey):
+    if not isinstance(public_key, rsa.RSAPublicKey):
         return "says k=rsa but holds another kind of key", None
-    return None, key.key_size
-
+    return None, public_key.key_size

@@ -13,6 +13,7 @@ check can fail closed even when a library (checkdmarc) swallowed the exception.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.exception
@@ -35,7 +36,7 @@ class ResolutionFailed(dns.exception.DNSException):
     """The resolver could not get an answer (timeout, SERVFAIL, REFUSED): nothing is known."""
 
     def __init__(self, name: str, rdtype: str, reason: str) -> None:
-        super().__init__(f"could not resolve {name} {rdtype}: {reason}")
+        super().__init__(f"could not resolve {name} {rdtype}: {reason}")  # type: ignore[no-untyped-call]
         self.name = name
         self.rdtype = rdtype
         self.reason = reason
@@ -95,7 +96,9 @@ class Resolution:
         return [
             rrset
             for rrset in self.response.answer
-            if rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers == self.rrset.rdtype and rrset.name == self.rrset.name
+            if rrset.rdtype == dns.rdatatype.RRSIG
+            and rrset.covers == self.rrset.rdtype
+            and rrset.name == self.rrset.name
         ]
 
 
@@ -110,10 +113,11 @@ def _plain(name: dns.name.Name) -> str:
 class GateResolver(dns.resolver.Resolver):
     """Asks the configured servers (or the system's) with timeouts, retries and a query budget."""
 
-    def __init__(self, address: str | None = None, *, timeout: float = 2.0, retries: int = 2) -> None:
-        super().__init__(configure=address is None)
-        if address is not None:
-            self.servers = [parse_address(address)]
+    def __init__(self, addresses: str | Sequence[str] | None = None, *, timeout: float = 2.0, retries: int = 2) -> None:
+        super().__init__(configure=addresses is None)
+        if addresses is not None:
+            # Several servers are asked in order; one that refuses or fails hands over to the next.
+            self.servers = [parse_address(a) for a in ([addresses] if isinstance(addresses, str) else addresses)]
         else:
             self.servers = [(str(ns), self.port) for ns in self.nameservers if isinstance(ns, str)]
             if not self.servers:
@@ -133,7 +137,9 @@ class GateResolver(dns.resolver.Resolver):
         for _attempt in range(self.retries + 1):
             for host, port in self.servers:
                 if self.queries >= MAX_QUERIES:
-                    raise ResolutionFailed(_plain(name), dns.rdatatype.to_text(rdtype), f"more than {MAX_QUERIES} DNS queries in one run")
+                    raise ResolutionFailed(
+                        _plain(name), dns.rdatatype.to_text(rdtype), f"more than {MAX_QUERIES} DNS queries in one run"
+                    )
                 self.queries += 1
                 try:
                     response, _ = dns.query.udp_with_fallback(query, host, timeout=self.query_timeout, port=port)
@@ -178,22 +184,26 @@ class GateResolver(dns.resolver.Resolver):
         chain: list[dns.name.Name] = []
         seen = {start}
         current = start
-        base = {"name": _plain(start), "rdtype": dns.rdatatype.to_text(kind)}
+        asked, kind_text = _plain(start), dns.rdatatype.to_text(kind)
         while True:
             response = self._exchange(current, kind)
             # Walk whatever part of the chain this server already gave us.
             while True:
                 found = self._find(response, current, kind)
                 if found is not None:
-                    return Resolution(**base, chain=tuple(map(_plain, chain)), rrset=found, response=response)
+                    return Resolution(asked, kind_text, chain=tuple(map(_plain, chain)), rrset=found, response=response)
                 cname = self._find(response, current, dns.rdatatype.CNAME) if kind != dns.rdatatype.CNAME else None
                 if cname is None:
                     break
                 target = cname[0].target
                 if target in seen:
-                    return Resolution(**base, chain=tuple(map(_plain, [*chain, target])), loop=True, response=response)
+                    return Resolution(
+                        asked, kind_text, chain=tuple(map(_plain, [*chain, target])), loop=True, response=response
+                    )
                 if len(chain) >= MAX_CHAIN:
-                    return Resolution(**base, chain=tuple(map(_plain, [*chain, target])), too_long=True, response=response)
+                    return Resolution(
+                        asked, kind_text, chain=tuple(map(_plain, [*chain, target])), too_long=True, response=response
+                    )
                 chain.append(target)
                 seen.add(target)
                 current = target
@@ -201,10 +211,12 @@ class GateResolver(dns.resolver.Resolver):
                 # The server stopped at a CNAME whose target it does not serve: ask for the target.
                 continue
             nxdomain = response.rcode() == dns.rcode.NXDOMAIN
-            return Resolution(**base, chain=tuple(map(_plain, chain)), nxdomain=nxdomain, response=response)
+            return Resolution(asked, kind_text, chain=tuple(map(_plain, chain)), nxdomain=nxdomain, response=response)
 
     @staticmethod
-    def _find(response: dns.message.Message, name: dns.name.Name, kind: dns.rdatatype.RdataType) -> dns.rrset.RRset | None:
+    def _find(
+        response: dns.message.Message, name: dns.name.Name, kind: dns.rdatatype.RdataType
+    ) -> dns.rrset.RRset | None:
         for rrset in response.answer:
             if rrset.name == name and rrset.rdtype == kind and rrset.rdclass == dns.rdataclass.IN:
                 return rrset
@@ -213,9 +225,9 @@ class GateResolver(dns.resolver.Resolver):
     @staticmethod
     def _answers_for(response: dns.message.Message, name: dns.name.Name) -> bool:
         """True when the response is about another name than `name` (we followed a CNAME in it)."""
-        return response.question[0].name != name
+        return bool(response.question[0].name != name)
 
-    def resolve(  # type: ignore[override]
+    def resolve(
         self,
         qname: dns.name.Name | str,
         rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
@@ -243,14 +255,17 @@ class GateResolver(dns.resolver.Resolver):
             records.append(result.rrset)
         for rrset in records:
             # find_rrset(create=True) keeps the message's index in step; a plain append would not.
-            section = response.find_rrset(response.answer, rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers, create=True)
-            section.update(rrset)
+            section = response.find_rrset(
+                response.answer, rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers, create=True
+            )
+            section.update(rrset)  # type: ignore[no-untyped-call]
         if result.nxdomain:
             response.set_rcode(dns.rcode.NXDOMAIN)
-            raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: response})
+            raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: response})  # type: ignore[no-untyped-call]
         if result.loop or result.too_long:
-            raise dns.resolver.NoAnswer(response=response)
+            raise dns.resolver.NoAnswer(response=response)  # type: ignore[no-untyped-call]
+        assert isinstance(response, dns.message.QueryMessage)
         answer = dns.resolver.Answer(name, kind, dns.rdataclass.IN, response)
         if answer.rrset is None and raise_on_no_answer:
-            raise dns.resolver.NoAnswer(response=response)
+            raise dns.resolver.NoAnswer(response=response)  # type: ignore[no-untyped-call]
         return answer
