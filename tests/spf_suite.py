@@ -26,16 +26,13 @@ def _txt(value: str) -> str:
 
 
 def _origin(name: str) -> str:
-    labels = name.lower().rstrip(".").split(".")
-    if labels[-2:] == ["in-addr", "arpa"] or labels[-2:] == ["ip6", "arpa"]:
-        return ".".join(labels[-2:])
-    return ".".join(labels[-2:])
+    return ".".join(name.lower().rstrip(".").split(".")[-2:])
 
 
-def zones(zonedata: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
-    """Zone file text per origin; SPF-type entries are published as TXT, as senders do today."""
+def zones(*zonedata: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """Zone file text per origin for one or more scenarios; SPF-type entries become TXT, as senders publish today."""
     records: dict[str, list[str]] = defaultdict(list)
-    for name, entries in zonedata.items():
+    for name, entries in (item for data in zonedata for item in data.items()):
         owner = name.rstrip(".") + "."
         for entry in entries:
             if not isinstance(entry, dict):
