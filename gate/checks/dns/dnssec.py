@@ -75,7 +75,7 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             name=zone,
             record="DS",
             current=ds_text,
-            publish=f"(remove the DS at the registrar, or sign {zone} again)",
+            action=f"Remove the DS at the registrar, or sign {zone} again",
         )
         return
     origin = dns.name.from_text(zone)
@@ -111,7 +111,7 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             name=zone,
             record="DNSKEY",
             current=problem,
-            publish=f"(re-sign {zone} with the key the DS names)",
+            action=f"Re-sign {zone} with the key the DS names",
         )
         return
     for rdtype in SIGNED_AT_APEX:
@@ -126,6 +126,6 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
                 name=zone,
                 record=rdtype,
                 current=problem,
-                publish=f"(re-sign {zone}; check the signer's refresh schedule)",
+                action=f"Re-sign {zone}; check the signer's refresh schedule",
                 subject=rdtype,
             )

@@ -182,7 +182,7 @@ class HostChecker:
                 name=name,
                 record="CNAME" if res.chain else "A",
                 current=current,
-                publish=f"(delete the records of {name})",
+                action=f"Delete the records of {name}",
             )
             return
         chain = [name, *res.chain]
@@ -217,7 +217,7 @@ class HostChecker:
                     name=spec.fqdn,
                     record="CNAME",
                     current=current,
-                    publish=f"(delete the CNAME of {spec.fqdn}, or re-create {end} at {provider.name} first)",
+                    action=f"Delete the CNAME of {spec.fqdn}, or re-create {end} at {provider.name} first",
                 )
         return DnsRules.issue(
             "dns.host.dangling-cname",
@@ -225,7 +225,8 @@ class HostChecker:
             name=spec.fqdn,
             record="CNAME",
             current=current,
-            publish=_publish(spec) if spec.points_to else f"(delete the CNAME of {spec.fqdn})",
+            publish=_publish(spec) if spec.points_to else None,
+            action=None if spec.points_to else f"Delete the CNAME of {spec.fqdn}",
         )
 
     def canonical_pair(self, canonical: str | None, declared: set[str]) -> Iterator[Finding]:

@@ -332,7 +332,7 @@ class MailChecker:
                 name=location,
                 record="TXT",
                 current=record,
-                publish=f"{record.rstrip('; ')}; rua=mailto:dmarc-reports@{self.domain}",
+                publish=f'{location}. TXT "{record.rstrip("; ")}; rua=mailto:dmarc-reports@{self.domain}"',
             )
 
     def mta_sts(self) -> Iterator[Finding]:

@@ -307,10 +307,12 @@ class DnsRules(Check):
         record: str,
         current: str | None = None,
         publish: str | None = None,
+        action: str | None = None,
         severity: Severity | None = None,
         subject: str | None = None,
     ) -> Finding:
-        """A finding on DNS name `name`, about its `record` type, with what to publish instead."""
+        """A finding on DNS name `name`, about its `record` type, with the record to publish instead
+        (`publish`) or, where nothing should be published, what to do (`action`)."""
         doc = cls.rule(rule_id)
         details: dict[str, Any] = {"record": record}
         if current is not None:
@@ -318,7 +320,10 @@ class DnsRules(Check):
         fix = doc.fix
         if publish is not None:
             details["publish"] = publish
-            fix = f"Publish: {publish}\n{doc.fix}"
+            fix = f"Publish: {publish}  ({doc.fix})"
+        elif action is not None:
+            details["action"] = action
+            fix = f"{action}. {doc.fix}"
         return cls.finding(
             rule_id,
             message,
