@@ -213,11 +213,12 @@ class HostChecker:
                 return DnsRules.issue(
                     "dns.takeover.dangling",
                     f"{spec.fqdn} is a CNAME to {end} at {provider.name}, which does not exist: anyone can create "
-                    f"that resource and serve their content on {spec.fqdn}. See {provider.docs}",
+                    f"that resource and serve their content on {spec.fqdn}.",
                     name=spec.fqdn,
                     record="CNAME",
                     current=current,
-                    action=f"Delete the CNAME of {spec.fqdn}, or re-create {end} at {provider.name} first",
+                    action=f"Delete the CNAME of {spec.fqdn}, or re-create {end} at {provider.name} first "
+                    f"(see {provider.docs})",
                 )
         return DnsRules.issue(
             "dns.host.dangling-cname",

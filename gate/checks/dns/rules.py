@@ -11,6 +11,7 @@ from typing import Any
 from gate.checks.base import Check, RuleDoc
 from gate.model import Finding, Location, Severity
 
+CURRENT_SHOWN = 160  # characters of the current record quoted in a message (DKIM keys are long)
 _R = RuleDoc
 RULES = (
     _R(
@@ -317,6 +318,11 @@ class DnsRules(Check):
         details: dict[str, Any] = {"record": record}
         if current is not None:
             details["current"] = current
+            if current not in message:
+                shown = current if len(current) <= CURRENT_SHOWN else current[: CURRENT_SHOWN - 3] + "..."
+                if record == "TXT" and not shown.startswith("("):
+                    shown = f'"{shown}"'
+                message = f"{message} Now: {record} {shown}"
         fix = doc.fix
         if publish is not None:
             details["publish"] = publish
