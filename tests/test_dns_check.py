@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,9 @@ def _domains() -> list[Domain]:
         ("dnssec-wrong-ds.test", "wrong-ds"),
     ):
         domains.append(Domain(name, lines(web_records(name), mail_records(name)), signing=signing))
+    for name, target in (("takeover-http.test", "acme.github.io"), ("takeover-dead.test", "down.github.io")):
+        takeover = [f"blog.{name}. 300 IN CNAME {target}.", f"docs.{name}. 300 IN CNAME claimed.github.io."]
+        domains.append(Domain(name, lines(web_records(name), mail_records(name), takeover)))
     domains.append(
         Domain(
             "spf-down.test",
@@ -171,8 +176,42 @@ def nsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nsd]:
     mailer = zones["mailer.test"]
     assert mailer is not None
     zones["mailer.test"] = mailer + '_open.mailer.test. 300 IN TXT "v=spf1 +all"\n'
+    pages = [f"{host}.github.io. 300 IN A {PAGES_ADDRESS}" for host in ("acme", "claimed")]
+    zones["github.io"] = soa_ns("github.io") + "\n".join([*pages, f"down.github.io. 300 IN A {DEAD_ADDRESS}"]) + "\n"
     with Nsd(tmp_path_factory.mktemp("nsd"), zones) as server:
         yield server
+
+
+PAGES_ADDRESS = "127.0.0.2"  # a GitHub Pages stand-in listens here on port 80, as the real one does
+DEAD_ADDRESS = "127.0.0.3"  # nothing listens here
+UNCLAIMED = b"<html><body><h1>404</h1><p>There isn't a GitHub Pages site here.</p></body></html>"
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[None]:
+    """Port 80 on a loopback address of its own, so it cannot clash with other servers on 127.0.0.1."""
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            claimed = self.headers.get("Host", "").startswith("docs.")
+            body = b"<html><body>Our docs</body></html>" if claimed else UNCLAIMED
+            self.send_response(200 if claimed else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    try:
+        server = ThreadingHTTPServer((PAGES_ADDRESS, 80), Pages)
+    except OSError as error:
+        pytest.skip(f"cannot listen on {PAGES_ADDRESS}:80 here ({error}); the takeover probe always uses port 80")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield
+    server.shutdown()
+    server.server_close()
 
 
 def run_dns(
@@ -290,6 +329,23 @@ def test_host_map_problems_are_each_reported_once(nsd: Nsd, tmp_path: Path) -> N
     takeover = next(f for f in report["findings"] if f["rule_id"] == "dns.takeover.dangling")
     assert takeover["severity"] == "critical" and "gone-app.azurewebsites.net" in takeover["message"]
     assert code == 1
+
+
+TAKEOVER_HOSTS = {"blog": {"environment": "staging"}, "docs": {"environment": "staging"}}
+
+
+def test_cname_to_an_unclaimed_github_pages_site_is_a_takeover(nsd: Nsd, pages: None, tmp_path: Path) -> None:
+    config = merged(GOOD_CONFIG, {"hosts": TAKEOVER_HOSTS})
+    code, report, stderr = run_dns(tmp_path, nsd, "takeover-http.test", config)
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.takeover.dangling" and finding["location"]["name"] == "blog.takeover-http.test"
+    assert "GitHub Pages" in finding["message"] and "acme.github.io" in finding["message"]
+    assert code == 1, stderr
+
+
+def test_takeover_probe_that_gets_no_answer_fails_closed(nsd: Nsd, pages: None, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "takeover-dead.test", merged(GOOD_CONFIG, {"hosts": TAKEOVER_HOSTS}))
+    assert code == 3 and "http://blog.takeover-dead.test/ did not answer" in report["checks"][0]["error"]
 
 
 def test_cname_into_a_zone_the_server_does_not_serve_is_chased_by_the_gate(tmp_path: Path) -> None:

@@ -119,9 +119,10 @@ class DnsCheck(DnsRules):
         from checkdmarc import utils as checkdmarc_utils
 
         from gate.checks.dns import dnssec
-        from gate.checks.dns.hosts import HostChecker, host_specs, load_providers
+        from gate.checks.dns.hosts import HostChecker, host_specs
         from gate.checks.dns.mail import EmailPolicy, MailChecker
         from gate.checks.dns.resolver import GateResolver, ResolutionFailed
+        from gate.checks.dns.takeover import ProbeFailed, load_providers
 
         config = ctx.config
         domain = self._domain(ctx)
@@ -170,6 +171,8 @@ class DnsCheck(DnsRules):
             raise CheckFailure(
                 f"dns: {failure}; asked {resolver.describe()}. Could not check {domain}, so nothing about it passed."
             ) from None
+        except ProbeFailed as failure:
+            raise CheckFailure(f"dns: subdomain takeover probe: {failure}. Could not check {domain}.") from None
 
     @staticmethod
     def _domain(ctx: CheckContext) -> str:

@@ -8,12 +8,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from gate.checks.dns.resolver import GateResolver, Resolution
 from gate.checks.dns.rules import DnsRules
+from gate.checks.dns.takeover import Provider, provider_for, serves_unclaimed_page
 from gate.model import Finding, Severity
-from gate.rules import rules_file
 
 # Addresses that never belong to a production host on the internet. Documentation ranges
 # (192.0.2.0/24 and friends) are left out on purpose: they are not reachable either, but they
@@ -45,13 +43,6 @@ class HostSpec:
     environment: str = "production"
 
 
-@dataclass(frozen=True)
-class Provider:
-    name: str
-    patterns: tuple[str, ...]
-    docs: str
-
-
 def fqdn(label: str, domain: str) -> str:
     """`@` is the apex; a relative label is under the domain; a name ending in the domain is kept."""
     text = label.strip().lower()
@@ -78,11 +69,6 @@ def host_specs(domain: str, hosts: Mapping[str, Any] | None) -> list[HostSpec]:
             )
         )
     return specs
-
-
-def load_providers() -> list[Provider]:
-    data = yaml.safe_load(rules_file("dns", "takeover.yml").read_text())
-    return [Provider(p["name"], tuple(p["cname"]), p.get("docs", "")) for p in data["providers"]]
 
 
 def is_private(address: str) -> bool:
@@ -175,6 +161,12 @@ class HostChecker:
                     publish=_publish(spec),
                 )
             return
+        provider = provider_for(self.providers, res.end) if res.chain else None
+        if provider is not None and provider.http and serves_unclaimed_page(name, addresses, provider.http):
+            yield self._takeover(
+                spec, provider, current, f"{res.end} answers with {provider.name}'s page for an unclaimed site"
+            )
+            return
         if not spec.exists:
             yield DnsRules.issue(
                 "dns.host.should-not-exist",
@@ -206,23 +198,25 @@ class HostChecker:
                 publish=_publish(spec),
             )
 
+    def _takeover(self, spec: HostSpec, provider: Provider, current: str, evidence: str) -> Finding:
+        return DnsRules.issue(
+            "dns.takeover.dangling",
+            f"{spec.fqdn} is a CNAME to {provider.name}, and {evidence}: anyone can claim that resource and serve "
+            f"their content on {spec.fqdn}.",
+            name=spec.fqdn,
+            record="CNAME",
+            current=current,
+            action=f"Delete the CNAME of {spec.fqdn}, or claim the resource at {provider.name} first "
+            f"(see {provider.docs})",
+        )
+
     def _dangling(self, spec: HostSpec, res: Resolution, current: str) -> Finding:
-        end = res.end
-        for provider in self.providers:
-            if any(fnmatch.fnmatchcase(end, pattern) for pattern in provider.patterns):
-                return DnsRules.issue(
-                    "dns.takeover.dangling",
-                    f"{spec.fqdn} is a CNAME to {end} at {provider.name}, which does not exist: anyone can create "
-                    f"that resource and serve their content on {spec.fqdn}.",
-                    name=spec.fqdn,
-                    record="CNAME",
-                    current=current,
-                    action=f"Delete the CNAME of {spec.fqdn}, or re-create {end} at {provider.name} first "
-                    f"(see {provider.docs})",
-                )
+        provider = provider_for(self.providers, res.end)
+        if provider is not None and provider.nxdomain:
+            return self._takeover(spec, provider, current, f"{res.end} does not exist")
         return DnsRules.issue(
             "dns.host.dangling-cname",
-            f"{spec.fqdn} is a CNAME to {end}, which does not exist (NXDOMAIN).",
+            f"{spec.fqdn} is a CNAME to {res.end}, which does not exist (NXDOMAIN).",
             name=spec.fqdn,
             record="CNAME",
             current=current,
