@@ -36,7 +36,6 @@ PRIVATE_NETWORKS = tuple(
 
 @dataclass(frozen=True)
 class HostSpec:
-    label: str  # as written in gate.yml
     fqdn: str
     points_to: tuple[str, ...] = ()
     exists: bool = True
@@ -61,7 +60,6 @@ def host_specs(domain: str, hosts: Mapping[str, Any] | None) -> list[HostSpec]:
         spec = raw or {}
         specs.append(
             HostSpec(
-                label=label,
                 fqdn=fqdn(label, domain),
                 points_to=tuple(str(t).lower().rstrip(".") for t in spec.get("points_to", ())),
                 exists=spec.get("exists", True),
