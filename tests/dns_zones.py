@@ -15,6 +15,7 @@ from functools import cache
 
 import dns.dnssec
 import dns.name
+import dns.rdata
 import dns.rdtypes.ANY.DNSKEY
 import dns.zone
 from cryptography.hazmat.primitives import serialization
@@ -72,7 +73,9 @@ def web_records(domain: str) -> list[str]:
 class Domain:
     name: str
     lines: list[str]
-    signing: str | None = None  # None, "good", "expired" or "wrong-ds"
+    # None, "good", "expired", "wrong-ds", "edited-after-signing", or "ds-only" (DNSSEC turned off
+    # at the DNS host while the registrar still publishes the DS)
+    signing: str | None = None
     ds: list[str] = field(default_factory=list)
 
 
@@ -89,7 +92,12 @@ def _sign(domain: Domain, text: str) -> str:
         inception, expiration = now - datetime.timedelta(days=30), now - datetime.timedelta(days=2)
     else:
         inception, expiration = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
-    dns.dnssec.sign_zone(zone, keys=[(ksk, ksk_key), (zsk, zsk_key)], inception=inception, expiration=expiration)
+    if domain.signing != "ds-only":
+        dns.dnssec.sign_zone(zone, keys=[(ksk, ksk_key), (zsk, zsk_key)], inception=inception, expiration=expiration)
+    if domain.signing == "edited-after-signing":
+        # The MX changed in the zone file and nobody re-signed: the old RRSIG stays.
+        with zone.writer() as txn:
+            txn.replace(origin, 300, dns.rdata.from_text("IN", "MX", "20 mx.mailer.test."))
     published = ksk_key
     if domain.signing == "wrong-ds":
         # A KSK rolled at the DNS host while the registrar still has the old key's DS.

@@ -153,8 +153,12 @@ def _domains() -> list[Domain]:
         ("clean.test", "good"),
         ("dnssec-expired.test", "expired"),
         ("dnssec-wrong-ds.test", "wrong-ds"),
+        ("dnssec-edited.test", "edited-after-signing"),
+        ("dnssec-ds-only.test", "ds-only"),
     ):
         domains.append(Domain(name, lines(web_records(name), mail_records(name)), signing=signing))
+    no_caa = [line for line in web_records("no-caa.test") if " CAA " not in line]
+    domains.append(Domain("no-caa.test", lines(no_caa, mail_records("no-caa.test"))))
     for name, target in (("takeover-http.test", "acme.github.io"), ("takeover-dead.test", "down.github.io")):
         takeover = [f"blog.{name}. 300 IN CNAME {target}.", f"docs.{name}. 300 IN CNAME claimed.github.io."]
         domains.append(Domain(name, lines(web_records(name), mail_records(name), takeover)))
@@ -296,6 +300,16 @@ def test_spf_plus_all_is_critical_and_says_what_to_publish(nsd: Nsd, tmp_path: P
     assert 'mail-plus-all.test. TXT "v=spf1 include:<your mail provider> ~all"' in finding["fix"]
 
 
+@pytest.mark.parametrize(("preset", "severity", "exit_code"), [("prototype", "low", 0), ("launch", "medium", 1)])
+def test_missing_caa_warns_early_and_blocks_at_launch(
+    nsd: Nsd, tmp_path: Path, preset: str, severity: str, exit_code: int
+) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "no-caa.test", GOOD_CONFIG, preset=preset)
+    assert [(f["rule_id"], f["severity"]) for f in report["findings"]] == [("dns.caa.missing", severity)]
+    assert 'no-caa.test. CAA 0 issue "letsencrypt.org"' in report["findings"][0]["fix"]
+    assert code == exit_code
+
+
 def test_weak_dkim_key_warns_at_1024_bits(nsd: Nsd, tmp_path: Path) -> None:
     _, report, _ = run_dns(tmp_path, nsd, "mail-weak-dkim.test", GOOD_CONFIG)
     (finding,) = report["findings"]
@@ -369,6 +383,8 @@ def test_cname_into_a_zone_the_server_does_not_serve_is_chased_by_the_gate(tmp_p
     [
         ("dnssec-expired.test", "expired on"),
         ("dnssec-wrong-ds.test", "matches the DS its parent publishes"),
+        ("dnssec-edited.test", "The MX record set of dnssec-edited.test has no signature that verifies"),
+        ("dnssec-ds-only.test", "publishes a DS but the zone serves no DNSKEY"),
     ],
 )
 def test_broken_dnssec_chain_is_critical(nsd: Nsd, tmp_path: Path, domain: str, problem: str) -> None:

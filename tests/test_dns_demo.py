@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import dns.flags
 import dns.message
 import dns.query
+import dns.rcode
+import dns.rdatatype
 import pytest
 from helpers import gate
 from nsd_server import Nsd
@@ -29,9 +32,16 @@ QUESTIONS = [
 ]
 
 
-def _ask(port: int, name: str, rdtype: str) -> tuple[str, list[str]]:
-    reply = dns.query.udp_with_fallback(dns.message.make_query(name, rdtype), "127.0.0.1", port=port, timeout=2)[0]
-    return dns.rcode.to_text(reply.rcode()), sorted(rrset.to_text() for rrset in reply.answer)
+def _ask(port: int, name: str, rdtype: str, tcp: bool) -> tuple[str, bool, list[str], list[str]]:
+    query = dns.message.make_query(name, rdtype)
+    send = dns.query.tcp if tcp else dns.query.udp
+    reply = send(query, "127.0.0.1", port=port, timeout=2)
+    return (
+        dns.rcode.to_text(reply.rcode()),
+        bool(reply.flags & dns.flags.AA),
+        sorted(rrset.to_text() for rrset in reply.answer),
+        sorted(rrset.to_text() for rrset in reply.authority if rrset.rdtype == dns.rdatatype.SOA),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +53,11 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[Nsd, LoopbackDnsServ
     nsd.stop()
 
 
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
 @pytest.mark.parametrize(("name", "rdtype"), QUESTIONS)
-def test_demo_server_answers_like_nsd(both: tuple[Nsd, LoopbackDnsServer], name: str, rdtype: str) -> None:
+def test_demo_server_answers_like_nsd(both: tuple[Nsd, LoopbackDnsServer], name: str, rdtype: str, tcp: bool) -> None:
     nsd, ours = both
-    assert _ask(ours.port, name, rdtype) == _ask(nsd.port, name, rdtype)
+    assert _ask(ours.port, name, rdtype, tcp) == _ask(nsd.port, name, rdtype, tcp)
 
 
 def test_dns_check_finds_the_same_on_the_demo_server_as_on_nsd(both: tuple[Nsd, LoopbackDnsServer]) -> None:

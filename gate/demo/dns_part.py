@@ -47,8 +47,8 @@ def zones() -> dict[str, str]:
         + "\n",
         # Served empty, so the promo site's old name answers NXDOMAIN as Azure would.
         "azurewebsites.net": _soa("azurewebsites.net"),
-        # The parent, for the public-suffix DMARC lookup receivers make.
-        "test": _soa("test"),
+        # The parent, delegating the domain, for the DS and public-suffix DMARC lookups.
+        "test": _soa("test") + f"{d}. 300 IN NS ns.test.\n",
     }
 
 

@@ -112,7 +112,8 @@ class LoopbackDnsServer:
             response.set_rcode(dns.rcode.FORMERR)
             return response
         question = query.question[0]
-        zone = self._zone_for(question.name)
+        # A DS record belongs to the parent side of the zone cut (RFC 4034 section 5).
+        zone = self._zone_for(question.name, parent_side=question.rdtype == dns.rdatatype.DS)
         if zone is None:
             response.set_rcode(dns.rcode.REFUSED)
             return response
@@ -143,6 +144,10 @@ class LoopbackDnsServer:
             response.authority.append(dns.rrset.from_rdata_list(zone.origin, soa.ttl, list(soa)))
         return response
 
-    def _zone_for(self, name: dns.name.Name) -> dns.zone.Zone | None:
-        matching = [zone for zone in self.zones if zone.origin is not None and name.is_subdomain(zone.origin)]
+    def _zone_for(self, name: dns.name.Name, parent_side: bool = False) -> dns.zone.Zone | None:
+        matching = [
+            zone
+            for zone in self.zones
+            if zone.origin is not None and name.is_subdomain(zone.origin) and not (parent_side and name == zone.origin)
+        ]
         return max(matching, key=lambda zone: len(zone.origin or dns.name.root), default=None)
