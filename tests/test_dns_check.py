@@ -289,6 +289,8 @@ def test_mail_record_problem_is_found(nsd: Nsd, tmp_path: Path, case: str) -> No
 def test_dmarc_none_only_warns_in_the_demo_preset(nsd: Nsd, tmp_path: Path) -> None:
     code, report, _ = run_dns(tmp_path, nsd, "mail-dmarc-none.test", GOOD_CONFIG, preset="demo")
     assert [(f["rule_id"], f["severity"]) for f in report["findings"]] == [("dns.dmarc.monitoring-only", "low")]
+    stronger = '_dmarc.mail-dmarc-none.test. TXT "v=DMARC1; p=quarantine; rua=mailto:d@mail-dmarc-none.test"'
+    assert f"Publish: {stronger}" in report["findings"][0]["fix"]
     assert code == 0
 
 
@@ -297,7 +299,8 @@ def test_spf_plus_all_is_critical_and_says_what_to_publish(nsd: Nsd, tmp_path: P
     (finding,) = report["findings"]
     assert finding["severity"] == "critical" and code == 1
     assert finding["location"]["name"] == "mail-plus-all.test"
-    assert 'mail-plus-all.test. TXT "v=spf1 include:<your mail provider> ~all"' in finding["fix"]
+    # The same senders, with the `all` the preset accepts instead of +all.
+    assert 'Publish: mail-plus-all.test. TXT "v=spf1 include:_spf.mailer.test ~all"' in finding["fix"]
 
 
 @pytest.mark.parametrize(("preset", "severity", "exit_code"), [("prototype", "low", 0), ("launch", "medium", 1)])

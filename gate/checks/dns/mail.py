@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ VOID_LIMIT = 2
 # Weakest first: the preset names the weakest `all` it accepts and the weakest DMARC policy.
 ALL_STRENGTH = {"pass": 0, "neutral": 1, "softfail": 2, "fail": 3}
 ALL_TERM = {"pass": "+all", "neutral": "?all", "softfail": "~all", "fail": "-all"}
+_ALL_TERM = re.compile(r"^[-+~?]?all$", re.IGNORECASE)
+_P_TAG = re.compile(r"(?i)(?<![a-z])p\s*=\s*[a-z]+")
 DMARC_STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
 
 
@@ -165,9 +168,15 @@ class MailChecker:
         self.spf_lookups = int(parsed["dns_lookups"])
         yield from self._spf_all(record, _effective_all(parsed["parsed"]), recommended)
 
-    def _spf_all(self, record: str, qualifier: str, recommended: str) -> Iterator[Finding]:
+    def _spf_all(self, record: str, qualifier: str, generic: str) -> Iterator[Finding]:
         domain = self.domain
         wanted = self.policy.spf_all
+        recommended = generic
+        terms = record.split()
+        if not any(term.lower().startswith("redirect=") for term in terms):
+            # The same senders, with the `all` the preset asks for in place of the current one.
+            kept = [term for term in terms if not _ALL_TERM.match(term)]
+            recommended = f'{domain}. TXT "{" ".join([*kept, ALL_TERM[wanted]])}"'
         if qualifier == "pass":
             yield DnsRules.issue(
                 "dns.spf.pass-all",
@@ -307,6 +316,10 @@ class MailChecker:
         location = f"_dmarc.{result['location']}"
         tags = result["parsed"]["tags"]
         policy = str(tags["p"]["value"])
+        stronger = _P_TAG.sub(f"p={target}", record.rstrip("; "))
+        if "rua" not in tags:
+            stronger += f"; rua=mailto:dmarc-reports@{self.domain}"
+        publish = f'{owner}. TXT "{stronger}"'
         if DMARC_STRENGTH[policy] < DMARC_STRENGTH[wanted]:
             yield DnsRules.issue(
                 "dns.dmarc.policy-weak",
