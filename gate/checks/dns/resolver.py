@@ -168,6 +168,8 @@ class GateResolver(dns.resolver.Resolver):
         key = (_plain(start), dns.rdatatype.to_text(kind))
         memo = self._memo.get(key)
         if isinstance(memo, ResolutionFailed):
+            # Recorded again: a caller that swallows it must still find it in `failures`.
+            self.failures.append(memo)
             raise memo
         if memo is not None:
             return memo
