@@ -81,6 +81,11 @@ MAIL_CASES: dict[str, tuple[dict[str, str | None], dict[str, Any], set[str]]] = 
         {"email": {"dmarc_policy": "reject"}},
         {"dns.dmarc.policy-weak"},
     ),
+    "dmarc-subdomains-none": (
+        {"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=reject; sp=none; rua=mailto:d@{d}"'},
+        {},
+        {"dns.dmarc.policy-weak"},
+    ),
     "dmarc-without-rua": ({"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=reject"'}, {}, {"dns.dmarc.no-rua"}),
     "two-dmarc": (
         {
@@ -292,6 +297,14 @@ def test_dmarc_none_only_warns_in_the_demo_preset(nsd: Nsd, tmp_path: Path) -> N
     stronger = '_dmarc.mail-dmarc-none.test. TXT "v=DMARC1; p=quarantine; rua=mailto:d@mail-dmarc-none.test"'
     assert f"Publish: {stronger}" in report["findings"][0]["fix"]
     assert code == 0
+
+
+def test_weak_subdomain_policy_fix_drops_sp_and_keeps_the_rest(nsd: Nsd, tmp_path: Path) -> None:
+    domain = "mail-dmarc-subdomains-none.test"
+    _, report, _ = run_dns(tmp_path, nsd, domain, GOOD_CONFIG)
+    (finding,) = report["findings"]
+    assert "sp=none for subdomains" in finding["message"]
+    assert f'Publish: _dmarc.{domain}. TXT "v=DMARC1; p=reject; rua=mailto:d@{domain}"' in finding["fix"]
 
 
 def test_spf_plus_all_is_critical_and_says_what_to_publish(nsd: Nsd, tmp_path: Path) -> None:

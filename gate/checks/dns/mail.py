@@ -28,6 +28,7 @@ ALL_STRENGTH = {"pass": 0, "neutral": 1, "softfail": 2, "fail": 3}
 ALL_TERM = {"pass": "+all", "neutral": "?all", "softfail": "~all", "fail": "-all"}
 _ALL_TERM = re.compile(r"^[-+~?]?all$", re.IGNORECASE)
 _P_TAG = re.compile(r"(?i)(?<![a-z])p\s*=\s*[a-z]+")
+_SP_TAG = re.compile(r"(?i);\s*sp\s*=\s*[a-z]+")
 DMARC_STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
 
 
@@ -343,6 +344,19 @@ class MailChecker:
                 record="TXT",
                 current=record,
                 publish=publish,
+            )
+        subdomains = str(tags.get("sp", {}).get("value", policy))
+        if tags.get("sp", {}).get("explicit") and DMARC_STRENGTH[subdomains] < DMARC_STRENGTH[wanted]:
+            # Forgers then simply use a made-up subdomain: billing.example.com is as good as example.com.
+            yield DnsRules.issue(
+                "dns.dmarc.policy-weak",
+                f"The DMARC record at {location} sets sp={subdomains} for subdomains; the preset asks for at "
+                f"least {wanted}.",
+                name=location,
+                record="TXT",
+                current=record,
+                publish=f'{owner}. TXT "{_SP_TAG.sub("", stronger)}"',
+                subject="sp",
             )
         if "rua" not in tags:
             yield DnsRules.issue(
