@@ -323,7 +323,9 @@ class MailChecker:
         location = f"_dmarc.{result['location']}"
         tags = result["parsed"]["tags"]
         policy = str(tags["p"]["value"])
-        stronger = _P_TAG.sub(f"p={target}", record.rstrip("; "))
+        # Never suggest a weaker p= than the one published.
+        raised = policy if DMARC_STRENGTH[policy] >= DMARC_STRENGTH[target] else target
+        stronger = _P_TAG.sub(f"p={raised}", record.rstrip("; "))
         if "rua" not in tags:
             stronger += f"; rua=mailto:dmarc-reports@{self.domain}"
         publish = f'{owner}. TXT "{stronger}"'
