@@ -73,7 +73,7 @@ def web_records(domain: str) -> list[str]:
 class Domain:
     name: str
     lines: list[str]
-    # None, "good", "expired", "wrong-ds", "edited-after-signing", or "ds-only" (DNSSEC turned off
+    # None, "good", "good-sha1-ds", "gost-ds", "expired", "wrong-ds", "edited-after-signing", or "ds-only" (DNSSEC turned off
     # at the DNS host while the registrar still publishes the DS)
     signing: str | None = None
     ds: list[str] = field(default_factory=list)
@@ -106,7 +106,13 @@ def _sign(domain: Domain, text: str) -> str:
             old.public_key(), algorithm, flags=dns.dnssec.Flag.ZONE | dns.dnssec.Flag.SEP
         )
     assert isinstance(published, dns.rdtypes.ANY.DNSKEY.DNSKEY)
-    domain.ds = [f"{domain.name}. 300 IN DS {dns.dnssec.make_ds(origin, published, 'SHA256').to_text()}"]
+    # Many registrars still publish SHA-1 DS records; validators accept them.
+    digest = "SHA1" if domain.signing == "good-sha1-ds" else "SHA256"
+    ds = dns.dnssec.make_ds(origin, published, digest, validating=True)
+    domain.ds = [f"{domain.name}. 300 IN DS {ds.to_text()}"]
+    if domain.signing == "gost-ds":
+        # GOST R 34.11-94 (digest type 3): validators have dropped it (RFC 8624), so they ignore this DS.
+        domain.ds = [f"{domain.name}. 300 IN DS {ds.key_tag} {ds.algorithm} 3 {'ab' * 32}"]
     return zone.to_text(relativize=False)
 
 

@@ -156,6 +156,8 @@ def _domains() -> list[Domain]:
     domains.append(_hosts_domain())
     for name, signing in (
         ("clean.test", "good"),
+        ("dnssec-sha1-ds.test", "good-sha1-ds"),
+        ("dnssec-gost-ds.test", "gost-ds"),
         ("dnssec-expired.test", "expired"),
         ("dnssec-wrong-ds.test", "wrong-ds"),
         ("dnssec-edited.test", "edited-after-signing"),
@@ -258,6 +260,18 @@ def test_clean_signed_domain_yields_zero_findings_and_passes_launch(nsd: Nsd, tm
     assert code == 0 and report["verdict"] == "pass"
     assert [b["id"] for b in report["budgets"]] == ["dns.spf.lookups"]
     assert report["budgets"][0]["measured"] == 1 and report["budgets"][0]["status"] == "pass"
+
+
+def test_sha1_ds_at_the_registrar_still_validates(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "dnssec-sha1-ds.test", merged(GOOD_CONFIG, {"dnssec": True}))
+    assert report["findings"] == [] and code == 0
+
+
+def test_ds_with_a_digest_validators_dropped_makes_the_zone_unsigned_not_broken(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "dnssec-gost-ds.test", merged(GOOD_CONFIG, {"dnssec": True}))
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.dnssec.unsigned" and "no longer accept" in finding["message"]
+    assert code == 0
 
 
 def test_quick_mode_checks_a_domain_without_gate_yml(nsd: Nsd, tmp_path: Path) -> None:

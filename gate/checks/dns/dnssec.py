@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import dns.dnssec
+import dns.dnssectypes
 import dns.exception
 import dns.name
 import dns.rdtypes.ANY.DNSKEY
@@ -25,6 +26,10 @@ from gate.checks.dns.rules import DnsRules
 from gate.model import Finding
 
 SIGNED_AT_APEX = ("SOA", "A", "AAAA", "MX", "TXT")
+# RFC 8624 section 3.1: validators MUST NOT validate these; a zone signed only with them is insecure.
+UNVALIDATED_ALGORITHMS = frozenset(
+    {dns.dnssectypes.Algorithm.RSAMD5, dns.dnssectypes.Algorithm.DSA, dns.dnssectypes.Algorithm.DSANSEC3SHA1}
+)
 
 
 def _when(posix: int) -> str:
@@ -80,15 +85,32 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
         return
     origin = dns.name.from_text(zone)
     matched = []
+    usable = False  # a DS whose digest type and algorithm validators still accept (RFC 8624)
     for key in keys:
         assert isinstance(key, dns.rdtypes.ANY.DNSKEY.DNSKEY)
         for record in ds:
             assert isinstance(record, dns.rdtypes.ANY.DS.DS)
+            if record.algorithm in UNVALIDATED_ALGORITHMS:
+                continue
             try:
-                if dns.dnssec.make_ds(origin, key, record.digest_type) == record:
-                    matched.append(key)
+                # validating=True: SHA-1 DS records may no longer be made, but are still checked.
+                candidate = dns.dnssec.make_ds(origin, key, record.digest_type, validating=True)
             except (dns.exception.UnsupportedAlgorithm, dns.exception.DeniedByPolicy, ValueError):
                 continue
+            usable = True
+            if candidate == record:
+                matched.append(key)
+    if not usable:
+        # Validators ignore a DS they cannot use and treat the zone as unsigned (RFC 4035 5.2).
+        yield DnsRules.issue(
+            "dns.dnssec.unsigned",
+            f"{zone} is signed, but its DS records ({ds_text}) use digest types or algorithms validators no "
+            "longer accept, so it is treated as unsigned.",
+            name=zone,
+            record="DS",
+            current=ds_text,
+        )
+        return
     if not matched:
         tags = ", ".join(str(dns.dnssec.key_id(k)) for k in keys if isinstance(k, dns.rdtypes.ANY.DNSKEY.DNSKEY))
         yield DnsRules.issue(
