@@ -73,8 +73,8 @@ def web_records(domain: str) -> list[str]:
 class Domain:
     name: str
     lines: list[str]
-    # None, "good", "good-sha1-ds", "gost-ds", "expired", "wrong-ds", "edited-after-signing", or "ds-only" (DNSSEC turned off
-    # at the DNS host while the registrar still publishes the DS)
+    # None, "good", "good-sha1-ds", "gost-ds", "expired", "wrong-ds", "edited-after-signing", or
+    # "ds-only" (DNSSEC turned off at the DNS host while the registrar still publishes the DS)
     signing: str | None = None
     ds: list[str] = field(default_factory=list)
 
