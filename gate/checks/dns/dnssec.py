@@ -39,15 +39,13 @@ def _when(posix: int) -> str:
 def _signature_problem(
     rrset: dns.rrset.RRset, sigs: list[dns.rrset.RRset], keys: dns.rrset.RRset, now: float
 ) -> str | None:
-    """Why the record set does not validate with `keys`, or None when it does."""
+    """Why the record set does not validate with `keys`, or None when one signature does.
+
+    During a key or algorithm rollover a set carries several signatures; one that verifies is
+    enough, so the reasons of the others only matter when none does.
+    """
     if not sigs:
         return "has no RRSIG"
-    for sig in (rdata for rrsig in sigs for rdata in rrsig):
-        assert isinstance(sig, dns.rdtypes.ANY.RRSIG.RRSIG)
-        if sig.expiration < now:
-            return f"has a signature (key tag {sig.key_tag}) that expired on {_when(sig.expiration)}"
-        if sig.inception > now:
-            return f"has a signature (key tag {sig.key_tag}) that is not valid before {_when(sig.inception)}"
     problems = []
     for rrsig in sigs:
         try:
@@ -56,6 +54,12 @@ def _signature_problem(
             problems.append(str(error))
         else:
             return None
+    for sig in (rdata for rrsig in sigs for rdata in rrsig):
+        assert isinstance(sig, dns.rdtypes.ANY.RRSIG.RRSIG)
+        if sig.expiration < now:
+            return f"has a signature (key tag {sig.key_tag}) that expired on {_when(sig.expiration)}"
+        if sig.inception > now:
+            return f"has a signature (key tag {sig.key_tag}) that is not valid before {_when(sig.inception)}"
     return "has no signature that verifies with the zone's keys (" + "; ".join(problems) + ")"
 
 
