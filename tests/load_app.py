@@ -1,0 +1,104 @@
+"""A real ASGI app with routes whose behaviour is known exactly, served by uvicorn in the load tests.
+
+Deterministic on purpose: the flaky route fails every fifth request (20 % errors), the
+distribution route is slow on every tenth (90 % at 20 ms, 10 % at 250 ms), the limited login
+answers 429 from its sixth request per `key`, so tests can assert exact numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_flaky = itertools.count()
+_distribution = itertools.count()
+_attempts: Counter[str] = Counter()
+
+
+async def _respond(
+    send: Send, status: int, body: bytes = b"ok", headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _stream(send: Send, content_type: bytes, parts: list[tuple[float, bytes]]) -> None:
+    """Send each part after its delay, chunked (no content-length), then end the stream cleanly."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type)]})
+    for delay, part in parts:
+        await asyncio.sleep(delay)
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _events(count: int, gap: float) -> list[tuple[float, bytes]]:
+    return [(gap, f"data: token {index}\n\n".encode()) for index in range(count)]
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path = scope["path"]
+    query = {key: values[0] for key, values in parse_qs(scope["query_string"].decode()).items()}
+    headers = dict(scope["headers"])
+    if path == "/fast":
+        await _respond(send, 200)
+    elif path == "/slow":
+        await asyncio.sleep(float(query.get("ms", "40")) / 1000.0)
+        await _respond(send, 200)
+    elif path == "/flaky":
+        await _respond(send, 500 if next(_flaky) % 5 == 4 else 200)
+    elif path == "/distribution":
+        await asyncio.sleep(0.250 if next(_distribution) % 10 == 9 else 0.020)
+        await _respond(send, 200)
+    elif path == "/private":
+        authorized = headers.get(b"authorization") == b"Bearer good-token"
+        await _respond(send, 200 if authorized else 401, b"secret data" if authorized else b"no")
+    elif path == "/sse":
+        await _stream(send, b"text/event-stream", _events(5, 0.02))
+    elif path == "/chunked":
+        await _stream(send, b"text/plain", [(0.02, b"x" * 100) for _ in range(5)])
+    elif path == "/stall":
+        await _stream(send, b"text/event-stream", [*_events(2, 0.01), (3.0, b"data: late\n\n")])
+    elif path == "/buffered":
+        await asyncio.sleep(0.3)
+        await _stream(send, b"text/event-stream", [(0.0, b"".join(part for _, part in _events(5, 0)))])
+    elif path == "/login-limited":
+        key = query.get("key", "")
+        _attempts[key] += 1
+        await _respond(send, 429 if _attempts[key] > 5 else 401, headers=[(b"retry-after", b"60")])
+    elif path == "/login-open":
+        await _respond(send, 401)
+    elif path == "/login-signal":
+        key = query.get("key", "")
+        _attempts[key] += 1
+        # Some stacks slow down or lock accounts instead of answering 429; this one says so in a header.
+        locked = [(b"x-account-locked", b"1")] if _attempts[key] > 3 else []
+        await _respond(send, 401, headers=locked)
+    else:
+        await _respond(send, 404, b"not found")
