@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +23,16 @@ Send = Callable[[Message], Awaitable[None]]
 _flaky = itertools.count()
 _distribution = itertools.count()
 _attempts: Counter[str] = Counter()
+_capacity: asyncio.Semaphore | None = None
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 async def _respond(
@@ -66,6 +77,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     path = scope["path"]
     query = {key: values[0] for key, values in parse_qs(scope["query_string"].decode()).items()}
     headers = dict(scope["headers"])
+    global _capacity
     if path == "/fast":
         await _respond(send, 200)
     elif path == "/slow":
@@ -76,6 +88,19 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     elif path == "/distribution":
         await asyncio.sleep(0.250 if next(_distribution) % 10 == 9 else 0.020)
         await _respond(send, 200)
+    elif path == "/capacity":
+        # Four requests at a time take 20 ms each; more queue behind them, like a small worker pool.
+        _capacity = _capacity or asyncio.Semaphore(4)
+        async with _capacity:
+            await asyncio.sleep(0.02)
+        await _respond(send, 200)
+    elif path == "/login":
+        fields = json.loads(await _body(receive) or b"{}")
+        if fields.get("password") == "pw":
+            body = json.dumps({"data": {"access_token": "good-token"}}).encode()
+            await _respond(send, 200, body, [(b"x-kind", b"json")])
+        else:
+            await _respond(send, 401, b"bad credentials")
     elif path == "/private":
         authorized = headers.get(b"authorization") == b"Bearer good-token"
         await _respond(send, 200 if authorized else 401, b"secret data" if authorized else b"no")

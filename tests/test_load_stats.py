@@ -1,0 +1,58 @@
+"""Exact percentiles and the minimum-samples rule, on data whose answer is known."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gate.load.stats import Latencies, label, percentile, samples_needed
+
+
+def test_nearest_rank_percentiles_of_one_to_hundred_are_the_values_themselves() -> None:
+    ordered = [float(value) for value in range(1, 101)]
+    assert percentile(ordered, 0.50) == 50.0
+    assert percentile(ordered, 0.95) == 95.0
+    assert percentile(ordered, 0.99) == 99.0
+    assert percentile(ordered, 1.0) == 100.0
+
+
+def test_ninety_fast_ten_slow_has_p95_at_the_slow_value_not_an_average() -> None:
+    latencies = Latencies.of([20.0] * 90 + [250.0] * 10)
+    assert latencies.at(0.50) == 20.0
+    assert latencies.at(0.90) == 20.0
+    assert latencies.at(0.95) == 250.0
+    assert latencies.mean == pytest.approx(43.0)
+
+
+def test_p99_of_fifty_requests_cannot_be_judged_but_p50_can() -> None:
+    latencies = Latencies.of(range(50))
+    assert not latencies.judgeable(0.99)
+    assert not latencies.judgeable(0.95)
+    assert latencies.judgeable(0.50)
+    assert (samples_needed(0.50), samples_needed(0.95), samples_needed(0.99)) == (10, 100, 500)
+
+
+def test_labels_name_percentiles_the_way_reports_do() -> None:
+    assert [label(q) for q in (0.5, 0.95, 0.99, 0.999)] == ["p50", "p95", "p99", "p99.9"]
+
+
+def test_percentile_refuses_empty_or_out_of_range_input() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 0.5)
+    with pytest.raises(ValueError, match="outside"):
+        percentile([1.0], 0.0)
+    assert Latencies.of([]).at(0.5) is None
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=300),
+    st.floats(min_value=0.01, max_value=1.0),
+)
+def test_a_percentile_is_always_a_latency_some_request_had_and_grows_with_q(values: list[float], q: float) -> None:
+    latencies = Latencies.of(values)
+    found = latencies.at(q)
+    assert found in values
+    assert latencies.at(min(1.0, q + 0.05)) >= found  # type: ignore[operator]
+    at_or_below = sum(1 for value in values if value <= found)  # type: ignore[operator]
+    assert at_or_below >= q * len(values) - 1e-9
