@@ -47,7 +47,12 @@ def run(served: Served, path: str, plan: LoadPlan, method: str = "GET") -> LoadR
 def judged(measurements: Sequence[Measurement]) -> dict[str, BudgetResult]:
     verdict = judge(
         [CheckResult("http", (), tuple(measurements), 0.0)],
-        fail_on={}, suppressions=(), preset="launch", target=Target(root="."), started_at="", duration_s=0.0,
+        fail_on={},
+        suppressions=(),
+        preset="launch",
+        target=Target(root="."),
+        started_at="",
+        duration_s=0.0,
         today=datetime.date(2026, 1, 1),
     )
     return {budget.id: budget for budget in verdict.budgets}
@@ -218,4 +223,3 @@ def test_requests_carry_host_and_base_path_of_the_url() -> None:
     assert raw.startswith(b"GET /api/items HTTP/1.1\r\nHost: preview.example.com\r\n")
     assert b"Authorization: Bearer t\r\n" in raw and raw.endswith(b"\r\n\r\n")
     assert Endpoint.parse("http://[::1]:8080").host_header == "[::1]:8080"
-

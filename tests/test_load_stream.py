@@ -46,7 +46,12 @@ def burst(served: Served, path: str, limit: int, signal: LimitSignal = RATE_LIMI
 def judged(measurements: Sequence[Measurement]) -> dict[str, BudgetResult]:
     verdict = judge(
         [CheckResult("http", (), tuple(measurements), 0.0)],
-        fail_on={}, suppressions=(), preset="launch", target=Target(root="."), started_at="", duration_s=0.0,
+        fail_on={},
+        suppressions=(),
+        preset="launch",
+        target=Target(root="."),
+        started_at="",
+        duration_s=0.0,
         today=datetime.date(2026, 1, 1),
     )
     return {budget.id: budget for budget in verdict.budgets}
