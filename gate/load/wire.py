@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -286,16 +286,11 @@ async def exchange(
         timer.cancel()
 
 
-def describe_connect_error(error: BaseException) -> str:
+def describe_connect_error(error: OSError | TimeoutError) -> str:
     """A short, stable error kind for a failed connect, for counting."""
-    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+    if isinstance(error, TimeoutError):
         return "connect timed out"
     if isinstance(error, ssl.SSLError):
         return f"TLS error: {error.reason or error}"
-    if isinstance(error, OSError):
-        return f"connect failed: {error.strerror or error}"
-    return f"connect failed: {type(error).__name__}"
+    return f"connect failed: {error.strerror or error}"
 
-
-def statuses(values: Sequence[int] | None) -> frozenset[int] | None:
-    return frozenset(values) if values else None
