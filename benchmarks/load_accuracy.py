@@ -113,8 +113,12 @@ def main() -> None:
             if "hey" not in missing:
                 runs["hey"] = hey(served.url + "/distribution", concurrency, args.seconds)
             for name, run in runs.items():
-                marks = " ".join(_verdict(run.at(q), TRUTH[q]) for q in TRUTH) if name == "gate" else ""
-                print(f"  {name:6} " + " ".join(f"{run.at(q):8.1f}" for q in TRUTH) + f"   {marks}")
+                print(f"  {name:6} " + " ".join(f"{run.at(q):8.1f}" for q in TRUTH))
+            ours = runs["gate"]
+            print("  gate vs truth: " + " ".join(_verdict(ours.at(q), TRUTH[q]) for q in TRUTH))
+            if "wrk" in runs:
+                # The server's own queueing is part of what every client sees: wrk shows how much.
+                print("  gate vs wrk:   " + " ".join(_verdict(ours.at(q), runs["wrk"].at(q)) for q in TRUTH))
         seconds = args.seconds
         ours = gate(served.url, "/fast", 16, seconds)
         print(f"\n/fast, concurrency 16: gate {ours.rate:,.0f} req/s", end="")

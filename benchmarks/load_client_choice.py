@@ -3,7 +3,9 @@
 For each candidate, at concurrency 16 and 64 and for the same number of seconds: the request rate
 on a fast endpoint (as a ratio to wrk's, measured in the same run) and the p95 reported for the
 known distribution (90 % at 20 ms, 10 % at 250 ms: true p95 250 ms). A client that reports a far
-higher p95 than the truth is measuring its own queueing.
+higher p95 than the truth is measuring its own queueing. CPU microseconds per request is the
+column the server cannot distort: on loopback the server is often the bottleneck for fast
+clients, and then request rates tie while CPU per request still tells them apart.
 
     python benchmarks/load_client_choice.py [--seconds 3]
 """
@@ -63,11 +65,14 @@ async def _wire(url: str, concurrency: int, seconds: float) -> tuple[int, float,
 
 
 def _measure(
-    name: str, runner: Callable[[], Awaitable[tuple[int, float, Latencies]]], on_uvloop: bool
-) -> tuple[int, float, Latencies]:
+    runner: Callable[[], Awaitable[tuple[int, float, Latencies]]], on_uvloop: bool
+) -> tuple[int, float, Latencies, float]:
+    """The runner's numbers and the CPU seconds this thread spent, which no server slowness can hide."""
     loop = new_loop() if on_uvloop else asyncio.new_event_loop()
+    cpu = time.thread_time()
     try:
-        return loop.run_until_complete(runner())
+        count, elapsed, latencies = loop.run_until_complete(runner())
+        return count, elapsed, latencies, time.thread_time() - cpu
     finally:
         loop.close()
 
@@ -90,12 +95,15 @@ def main() -> None:
                 f"\nconcurrency {concurrency}: wrk {baseline.rate:,.0f} req/s on /fast; "
                 f"wrk p95 on the distribution {truth.p95:.1f} ms (true p95 250 ms)"
             )
-            print(f"  {'client':36} {'req/s':>8} {'x wrk':>6} {'p95 ms':>8}")
+            print(f"  {'client':36} {'req/s':>8} {'x wrk':>6} {'CPU us/req':>10} {'p95 ms':>8}")
             for name, make, on_uvloop in candidates:
-                count, elapsed, _ = _measure(name, make(served.url + "/fast", concurrency), on_uvloop)
-                _, _, latencies = _measure(name, make(served.url + "/distribution", concurrency), on_uvloop)
+                count, elapsed, _, cpu = _measure(make(served.url + "/fast", concurrency), on_uvloop)
+                _, _, latencies, _ = _measure(make(served.url + "/distribution", concurrency), on_uvloop)
                 rate = count / elapsed
-                print(f"  {name:36} {rate:8,.0f} {rate / baseline.rate:6.2f} {latencies.at(0.95) or 0:8.1f}")
+                print(
+                    f"  {name:36} {rate:8,.0f} {rate / baseline.rate:6.2f} {cpu / count * 1e6:10.0f} "
+                    f"{latencies.at(0.95) or 0:8.1f}"
+                )
 
 
 if __name__ == "__main__":

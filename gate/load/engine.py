@@ -191,12 +191,15 @@ class _Pool:
         self.idle: list[Connection] = []
         self.all: list[Connection] = []
 
-    async def take(self) -> Connection:
+    def idle_one(self) -> Connection | None:
         while self.idle:
             connection = self.idle.pop()
             if connection.reusable:
                 return connection
-        connection = await connect(self.endpoint, timeout=self.timeout)
+        return None
+
+    async def new(self, timeout: float) -> Connection:
+        connection = await connect(self.endpoint, timeout=min(timeout, self.timeout))
         self.all.append(connection)
         return connection
 
@@ -211,12 +214,15 @@ class _Pool:
 
 async def _one(pool: _Pool, request: Request, tally: _Tally | None, due: float, deadline: float) -> None:
     """Send one request on a pooled connection, recording it against the time it was `due`."""
-    try:
-        connection = await asyncio.wait_for(pool.take(), max(0.0, deadline - clock()))
-    except (TimeoutError, OSError) as error:
-        if tally is not None:
-            tally.failed(describe_connect_error(error))
-        return
+    # The common case takes an idle connection without awaiting: no task, no timer.
+    connection = pool.idle_one()
+    if connection is None:
+        try:
+            connection = await pool.new(max(0.0, deadline - clock()))
+        except (TimeoutError, OSError) as error:
+            if tally is not None:
+                tally.failed(describe_connect_error(error))
+            return
     try:
         sent = connection.send(request)
     except ConnectionLost as error:

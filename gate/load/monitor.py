@@ -23,7 +23,7 @@ class HealthLimits:
     """When the client counts as the bottleneck. Lag is judged at its p95 so one OS hiccup is not enough."""
 
     max_cpu_ratio: float = 0.90
-    lag_floor_ms: float = 2.0
+    lag_floor_ms: float = 5.0
     lag_share_of_latency: float = 0.05
 
 
