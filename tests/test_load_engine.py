@@ -130,6 +130,32 @@ def test_the_run_deadline_bounds_everything_and_counts_what_was_not_done(plain: 
     assert result.errors["not finished before the run's deadline"] >= 15
 
 
+def test_an_open_run_cut_by_its_deadline_counts_every_owed_request_and_leaves_nothing_running(plain: Served) -> None:
+    started = time.monotonic()
+    plan = LoadPlan(Open(100, requests=100, max_connections=2), warmup=0, timeout_s=5, deadline_s=0.8, limits=RELAXED)
+    result = run(plain, "/slow?ms=200", plan)
+    assert time.monotonic() - started < 3
+    assert result.truncated and result.requests == 100
+    assert result.errors["not finished before the run's deadline"] > 80
+
+
+def test_a_duration_run_cut_by_its_deadline_counts_what_was_in_flight(plain: Served) -> None:
+    # The cold request takes 2 s of the 3 s; the three workers' 2 s requests are then cut at 3 s.
+    plan = LoadPlan(Closed(3, duration_s=0.5), warmup=0, timeout_s=5, deadline_s=3, limits=RELAXED)
+    result = run(plain, "/slow?ms=2000", plan)
+    assert result.truncated
+    assert result.errors == {"not finished before the run's deadline": 3}
+
+
+def test_open_model_backlog_is_bounded_and_its_wait_is_the_servers_latency_not_the_clients(plain: Served) -> None:
+    # One connection, 20 ms per answer (50/s) against 200/s due: the queue is the server's fault.
+    plan = LoadPlan(Open(200, requests=60, max_connections=1), warmup=0, timeout_s=10, limits=RELAXED)
+    result = run(plain, "/slow?ms=20", plan)
+    assert result.errors == {} and result.requests == 60
+    assert result.latencies.at(0.95) > 600  # type: ignore[operator]
+    assert result.health.dispatch_late_p95_ms < 50
+
+
 def test_a_refused_connection_is_an_error_not_a_fast_response() -> None:
     import socket
 

@@ -107,3 +107,17 @@ def test_responses_without_a_body_end_at_their_headers(status: int) -> None:
 
     result = one_exchange(handler, timeout=0.5)
     assert result.error is None and result.status == status
+
+
+def test_early_hints_before_the_answer_are_skipped() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(1)
+        writer.close()
+
+    result = one_exchange(handler, timeout=0.5)
+    assert result.error is None and result.status == 200 and result.body_bytes == 2
+    assert result.header("link") is None and result.header("content-length") == "2"

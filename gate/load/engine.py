@@ -157,6 +157,7 @@ class _Tally:
     latencies_ms: array[float] = field(default_factory=lambda: array("d"))
     errors: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    pending: int = 0
 
     def record(self, exchange: Exchange, started: float) -> None:
         self.requests += 1
@@ -232,12 +233,16 @@ async def _one(pool: _Pool, request: Request, tally: _Tally | None, due: float, 
     timer = connection.loop.call_later(
         max(0.0, deadline - clock()), connection.fail, f"timed out after {deadline - due:g}s"
     )
+    if tally is not None:
+        tally.pending += 1
     try:
         exchange = await sent.done
     finally:
         timer.cancel()
+    # Not reached when the run's deadline cancels this request: it then stays pending and is counted.
     pool.give(connection)
     if tally is not None:
+        tally.pending -= 1
         tally.record(exchange, due)
 
 
@@ -276,7 +281,16 @@ async def _open(
     start = clock()
     in_flight: set[asyncio.Task[None]] = set()
 
-    async def due_at(due: float) -> None:
+    # Requests waiting for a connection are bounded too: past this backlog the dispatcher itself
+    # waits, and the requests it then sends late still count from their due time.
+    backlog = model.max_connections * 2
+    room = asyncio.Event()
+
+    def finished(task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        room.set()
+
+    async def due_at(due: float, held_back: bool) -> None:
         deadline = due + plan.timeout_s
         if slots.locked():
             # Every connection is busy: the server is behind, and that wait is its latency.
@@ -287,34 +301,47 @@ async def _open(
                 return
         else:
             await slots.acquire()
-            monitor.dispatched_late(clock() - due)
+            if not held_back:
+                monitor.dispatched_late(clock() - due)
         try:
             await _one(pool, request, tally, due, deadline)
         finally:
             slots.release()
 
-    for index in range(model.count()):
-        due = start + index * interval
-        delay = due - clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = loop.create_task(due_at(due))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-    if in_flight:
-        await asyncio.gather(*in_flight)
+    try:
+        for index in range(model.count()):
+            due = start + index * interval
+            held_back = False
+            while len(in_flight) >= backlog:
+                room.clear()
+                await room.wait()
+                held_back = True
+            delay = due - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = loop.create_task(due_at(due, held_back))
+            in_flight.add(task)
+            task.add_done_callback(finished)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+    finally:
+        # Cut off by the run's deadline: nothing may outlive the run on its loop.
+        for task in list(in_flight):
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
 
 
 async def _cold(endpoint: Endpoint, request: Request, plan: LoadPlan) -> Cold:
     loop = asyncio.get_running_loop()
     started = clock()
     try:
-        connection = await connect(endpoint, timeout=plan.timeout_s)
+        connection = await connect(endpoint, timeout=min(plan.timeout_s, plan.deadline_s))
     except (TimeoutError, OSError) as error:
         return Cold(None, 0, describe_connect_error(error))
     try:
         sent = connection.send(request)
-        timer = loop.call_later(plan.timeout_s, connection.fail, f"timed out after {plan.timeout_s:g}s")
+        limit = min(plan.timeout_s, plan.deadline_s)
+        timer = loop.call_later(limit, connection.fail, f"timed out after {limit:g}s")
         try:
             exchange = await sent.done
         finally:
@@ -360,9 +387,11 @@ async def load(endpoint: Endpoint, request: Request, plan: LoadPlan) -> LoadResu
         pool.close()
     if truncated:
         planned = model.requests if isinstance(model, Closed) else model.count()
-        missing = max(0, (planned or 0) - tally.requests)
-        tally.errors["not finished before the run's deadline"] += missing
-        tally.requests += missing
+        # A duration-bound run counts what was in flight at the cut; a count-bound one, all it still owed.
+        missing = max(0, planned - tally.requests) if planned is not None else tally.pending
+        if missing:
+            tally.errors["not finished before the run's deadline"] += missing
+            tally.requests += missing
     latencies = Latencies.of(tally.latencies_ms)
     return LoadResult(
         model=model.describe(),

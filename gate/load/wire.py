@@ -157,6 +157,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.exchange: Exchange | None = None
         self.closed = False
+        self.informational = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -197,8 +198,16 @@ class Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         exchange = self.exchange
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:
+            # 103 Early Hints (CDNs send them) and 100 Continue come before the real answer.
+            self.informational = True
+            if exchange is not None:
+                exchange.headers.clear()
+                exchange.framed = False
+            return
         if exchange is not None:
-            exchange.status = self.parser.get_status_code()
+            exchange.status = status
             exchange.t_head = clock()
             exchange.keep_alive = self.parser.should_keep_alive()
 
@@ -217,6 +226,9 @@ class Connection(asyncio.Protocol):
             self.abort()
 
     def on_message_complete(self) -> None:
+        if self.informational:
+            self.informational = False
+            return
         exchange = self.exchange
         if exchange is not None:
             exchange.t_end = clock()
