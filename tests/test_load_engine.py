@@ -84,7 +84,7 @@ def test_slow_route_passes_a_generous_budget_and_fails_a_tight_one_with_values_b
     bad = judged(route_measurements("GET /slow", result, RouteBudget(p50_ms=30, p95_ms=30)))
     assert ok["latency.p50"].status == ok["latency.p95"].status == "pass"
     assert bad["latency.p50"].status == bad["latency.p95"].status == "fail"
-    assert bad["latency.p95"].measured >= 40  # type: ignore[operator]
+    assert bad["latency.p95"].measured >= 38  # type: ignore[operator]
     assert bad["latency.p95"].limit == 30
 
 
@@ -109,7 +109,7 @@ def test_open_model_shows_queueing_a_closed_model_hides(plain: Served) -> None:
 def test_open_model_at_a_gentle_rate_measures_the_servers_latency(plain: Served) -> None:
     result = run(plain, "/slow?ms=30", LoadPlan(Open(50, duration_s=1.0), warmup=2, limits=RELAXED))
     assert result.requests == 50
-    assert 30 <= result.latencies.at(0.5) < 80  # type: ignore[operator]
+    assert 28 <= result.latencies.at(0.5) < 80  # type: ignore[operator]
     assert result.model == "50 requests/s"
 
 
@@ -198,7 +198,7 @@ def test_a_busy_client_is_detected_and_its_numbers_are_not_judged(plain: Served)
 
 def test_cold_start_is_timed_apart_and_judged_against_its_own_budget(plain: Served) -> None:
     result = run(plain, "/slow?ms=60", LoadPlan(Closed(2, requests=10), warmup=2, limits=RELAXED))
-    assert result.cold.ms is not None and result.cold.ms >= 60
+    assert result.cold.ms is not None and result.cold.ms >= 55
     outcome = judged(route_measurements("GET /slow", result, RouteBudget(cold_ms=40)))
     assert outcome["cold-start"].status == "fail"
     assert judged(route_measurements("GET /slow", result, RouteBudget(cold_ms=5000)))["cold-start"].status == "pass"
