@@ -204,6 +204,29 @@ def test_cold_start_is_timed_apart_and_judged_against_its_own_budget(plain: Serv
     assert judged(route_measurements("GET /slow", result, RouteBudget(cold_ms=5000)))["cold-start"].status == "pass"
 
 
+def test_run_load_leaves_the_callers_loop_free_for_other_checks(plain: Served) -> None:
+    endpoint = Endpoint.parse(plain.url)
+
+    async def main() -> tuple[int, LoadResult]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.get_running_loop().create_task(ticker())
+        plan = LoadPlan(Closed(2, requests=10), warmup=0, limits=RELAXED)
+        result = await run_load(endpoint, Request.build(endpoint, "GET", "/slow?ms=50"), plan)
+        task.cancel()
+        return ticks, result
+
+    ticks, result = asyncio.run(main())
+    assert result.requests == 10 and result.errors == {}
+    assert ticks >= 10  # the run took ~300 ms; a blocked caller's loop would not have ticked
+
+
 def test_post_bodies_are_sent_with_their_length(plain: Served) -> None:
     endpoint = Endpoint.parse(plain.url)
     request = Request.build(endpoint, "POST", "/login", {"Content-Type": "application/json"}, b'{"password": "pw"}')
