@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gate.load.monitor import ClientHealth, HealthLimits
 from gate.load.stats import Latencies, label, percentile, samples_needed
 
 
@@ -56,3 +59,19 @@ def test_a_percentile_is_always_a_latency_some_request_had_and_grows_with_q(valu
     assert latencies.at(min(1.0, q + 0.05)) >= found  # type: ignore[operator]
     at_or_below = sum(1 for value in values if value <= found)  # type: ignore[operator]
     assert at_or_below >= q * len(values) - 1e-9
+
+
+def test_client_health_names_the_reason_the_client_was_the_bottleneck() -> None:
+    calm = ClientHealth(
+        lag_p95_ms=1.0, lag_max_ms=3.0, lag_samples=100, thread_cpu_ratio=0.3, process_cpu_s=1, wall_s=2
+    )
+    assert calm.bottleneck(20.0) is None
+    busy = replace(calm, thread_cpu_ratio=0.95)
+    assert "busy 95%" in (busy.bottleneck(20.0) or "")
+    late = replace(calm, lag_p95_ms=12.0)
+    assert "12.0 ms late" in (late.bottleneck(20.0) or "")
+    # Lag is judged against the latencies it distorts: 12 ms is noise beside a 2 s p50.
+    assert late.bottleneck(2000.0) is None
+    behind = replace(calm, dispatch_late_p95_ms=30.0)
+    assert "behind schedule" in (behind.bottleneck(20.0) or "")
+    assert behind.bottleneck(20.0, HealthLimits(lag_floor_ms=50)) is None

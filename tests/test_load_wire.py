@@ -121,3 +121,15 @@ def test_early_hints_before_the_answer_are_skipped() -> None:
     result = one_exchange(handler, timeout=0.5)
     assert result.error is None and result.status == 200 and result.body_bytes == 2
     assert result.header("link") is None and result.header("content-length") == "2"
+
+
+def test_a_protocol_switch_is_an_error_not_a_hang() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x00")
+        await writer.drain()
+        await asyncio.sleep(1)
+        writer.close()
+
+    error = one_exchange(handler, timeout=0.5).error
+    assert error is not None and "switched protocols" in error

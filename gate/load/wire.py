@@ -171,6 +171,9 @@ class Connection(asyncio.Protocol):
             return
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._finish("the server switched protocols (101), which a load test cannot follow")
+            self.abort()
         except httptools.HttpParserError as error:
             self._finish(f"protocol error: {error}")
             self.abort()
