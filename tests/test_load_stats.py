@@ -1,15 +1,20 @@
-"""Exact percentiles and the minimum-samples rule, on data whose answer is known."""
+"""Exact percentiles, the minimum-samples rule, the client-bound rule and stepping, on known data."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gate.errors import InputError
+from gate.load.engine import Cold, LoadResult
+from gate.load.measure import RouteBudget
 from gate.load.monitor import ClientHealth, HealthLimits
 from gate.load.stats import Latencies, label, percentile, samples_needed
+from gate.load.stepping import MAX_STEPS, find_safe_concurrency, levels
 
 
 def test_nearest_rank_percentiles_of_one_to_hundred_are_the_values_themselves() -> None:
@@ -75,3 +80,37 @@ def test_client_health_names_the_reason_the_client_was_the_bottleneck() -> None:
     behind = replace(calm, dispatch_late_p95_ms=30.0)
     assert "behind schedule" in (behind.bottleneck(20.0) or "")
     assert behind.bottleneck(20.0, HealthLimits(lag_floor_ms=50)) is None
+
+
+def _result(samples: int, client_bound: str | None = None) -> LoadResult:
+    health = ClientHealth(0.0, 0.0, 10, 0.1, 0.1, 1.0)
+    return LoadResult(
+        "concurrency 1", samples, {}, Latencies.of([5.0] * samples), 1.0, Cold(5.0, 200, None), health, client_bound
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        (_result(50, client_bound="the gate's load thread was busy"), "could not be judged: not judged: the gate's"),
+        (_result(5), "had 5 samples, 10 needed"),
+    ],
+)
+def test_stepping_stops_where_a_number_cannot_be_judged(result: LoadResult, reason: str) -> None:
+    async def run(route: str, concurrency: int) -> LoadResult:
+        return _result(50) if concurrency == 1 else result
+
+    found = asyncio.run(find_safe_concurrency([1, 2, 4], [("GET /a", RouteBudget(p50_ms=100))], run))
+    assert found.safe == 1
+    assert reason in found.stopped_because
+
+
+def test_stepping_that_never_fails_says_so_and_is_bounded() -> None:
+    async def run(route: str, concurrency: int) -> LoadResult:
+        return _result(50)
+
+    found = asyncio.run(find_safe_concurrency(levels(1, 4), [("GET /a", RouteBudget(p50_ms=100))], run))
+    assert found.safe == 4 and "every step up to 4 held" in found.stopped_because
+    assert len(levels(1, 512)) <= MAX_STEPS
+    with pytest.raises(InputError, match="at most"):
+        asyncio.run(find_safe_concurrency(list(range(1, 20)), [], run))
