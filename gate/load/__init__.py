@@ -6,6 +6,7 @@ judges. docs/load.md describes the API and the measurements behind its design.
 """
 
 from gate.load.baseline import read_baseline, regressions
+from gate.load.config import BUDGET_SCHEMA, LOAD_SCHEMA, STREAM_SCHEMA, load_plan, route_budget, stream_settings
 from gate.load.engine import Closed, Cold, LoadPlan, LoadResult, Open, load, run_load
 from gate.load.export import ExportLogin, ExportPlan, ExportRoute, k6_script, locustfile
 from gate.load.imports import ImportedRoute, imported_measurements, read_k6_summary, read_locust_stats
@@ -18,6 +19,9 @@ from gate.load.stream import StreamLimits, StreamResult, measure_stream
 from gate.load.wire import Endpoint, Request
 
 __all__ = [
+    "BUDGET_SCHEMA",
+    "LOAD_SCHEMA",
+    "STREAM_SCHEMA",
     "BurstResult",
     "ClientHealth",
     "Closed",
@@ -45,6 +49,7 @@ __all__ = [
     "k6_script",
     "levels",
     "load",
+    "load_plan",
     "locustfile",
     "measure_stream",
     "percentile",
@@ -52,8 +57,10 @@ __all__ = [
     "read_k6_summary",
     "read_locust_stats",
     "regressions",
+    "route_budget",
     "route_measurements",
     "run_load",
     "samples_needed",
     "stream_measurements",
+    "stream_settings",
 ]

@@ -308,4 +308,3 @@ def describe_connect_error(error: OSError | TimeoutError) -> str:
     if isinstance(error, ssl.SSLError):
         return f"TLS error: {error.reason or error}"
     return f"connect failed: {error.strerror or error}"
-
