@@ -110,6 +110,15 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _stream(send, b"text/plain", [(0.02, b"x" * 100) for _ in range(5)])
     elif path == "/stall":
         await _stream(send, b"text/event-stream", [*_events(2, 0.01), (3.0, b"data: late\n\n")])
+    elif path == "/heartbeat":
+        # One token, then only comments: a proxy sees traffic, the user sees nothing more.
+        await _stream(send, b"text/event-stream", [(0.01, b"data: hello\n\n"), *[(0.05, b": ping\n\n")] * 12])
+    elif path == "/split":
+        # Events cut mid-line and across chunks, with CRLF line ends and a multi-line event.
+        parts = [b"data: a", b"b\r\n", b"\r\nda", b"ta: x\ndata: y\n", b"\n", b"event: end\ndata: z\n\n"]
+        await _stream(send, b"text/event-stream", [(0.01, part) for part in parts])
+    elif path == "/empty-sse":
+        await _stream(send, b"text/event-stream", [(0.01, b": only a comment\n\n")])
     elif path == "/buffered":
         await asyncio.sleep(0.3)
         await _stream(send, b"text/event-stream", [(0.0, b"".join(part for _, part in _events(5, 0)))])

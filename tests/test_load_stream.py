@@ -92,6 +92,25 @@ def test_a_stalling_stream_is_cut_off_at_the_stall_limit_and_fails_its_gap_budge
     assert "stalled" in (outcome["stream.max-gap"].note or "")
 
 
+def test_heartbeats_are_not_progress_so_a_stream_of_pings_stalls(tls_server: Served) -> None:
+    result = stream(tls_server, "/heartbeat", StreamLimits(stall_s=0.3, total_s=10))
+    assert result.stalled and result.events == 1
+    assert result.chunks > 3  # the pings did arrive
+    assert result.max_gap_ms is not None and result.max_gap_ms >= 290
+
+
+def test_events_split_across_chunks_and_crlf_lines_are_counted_once_each(tls_server: Served) -> None:
+    result = stream(tls_server, "/split")
+    assert result.clean_end and result.chunks == 6
+    assert result.events == 3
+
+
+def test_a_stream_without_any_event_is_a_problem(tls_server: Served) -> None:
+    result = stream(tls_server, "/empty-sse")
+    assert result.clean_end and result.events == 0 and result.first_event_ms is None
+    assert [problem.kind for problem in result.problems(2)] == ["empty"]
+
+
 def test_a_stream_delivered_whole_at_the_end_is_flagged_as_buffered(tls_server: Served) -> None:
     result = stream(tls_server, "/buffered")
     assert result.buffered and result.clean_end

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 from gate.load.wire import Endpoint, Request, clock, connect, describe_connect_error
 
+#: SSE lines are kept only this long while waiting for their end: enough to see `data:`.
+MAX_LINE = 64
+
 
 @dataclass(frozen=True)
 class StreamLimits:
@@ -68,6 +71,12 @@ class StreamResult:
             found.append(StreamProblem("broken", f"the stream failed: {self.error}"))
         elif not self.clean_end:
             found.append(StreamProblem("unclean-end", "the stream ended without a clean end of message"))
+        elif self.first_event_ms is None:
+            found.append(
+                StreamProblem(
+                    "empty", "the stream ended without a single event" if self.sse else "the stream was empty"
+                )
+            )
         if self.buffered:
             found.append(
                 StreamProblem(
@@ -83,24 +92,39 @@ class StreamResult:
 
 @dataclass
 class _Timeline:
-    sse: bool
-    times: list[float] = field(default_factory=list)
-    events: int = 0
-    first_event: float | None = None
-    tail: bytes = b""
+    """Chunk arrival times and, for SSE, the times of complete events that carried data.
 
-    def chunk(self, data: bytes, at: float) -> None:
-        self.times.append(at)
+    SSE comments (`: ping`) are heartbeats: they keep a proxy from closing the connection but
+    show the user nothing, so they are neither events nor progress against the stall limit.
+    """
+
+    sse: bool
+    chunks: list[float] = field(default_factory=list)
+    events: list[float] = field(default_factory=list)
+    partial: bytes = b""
+    has_data: bool = False
+
+    def chunk(self, data: bytes, at: float) -> bool:
+        """Record a chunk; True when it was progress (any chunk, or for SSE a completed event)."""
+        self.chunks.append(at)
         if not self.sse:
-            return
-        # Carry the last byte so a blank line split across two chunks still counts once.
-        window = self.tail + data.replace(b"\r\n", b"\n")
-        found = window.count(b"\n\n")
-        if found:
-            self.events += found
-            if self.first_event is None:
-                self.first_event = at
-        self.tail = window[-1:]
+            return True
+        before = len(self.events)
+        lines = (self.partial + data).replace(b"\r\n", b"\n").split(b"\n")
+        # A line longer than MAX_LINE is data (tokens) whatever it turns out to be; keep a stub only.
+        self.partial = lines.pop()[:MAX_LINE]
+        for line in lines:
+            if not line:
+                if self.has_data:
+                    self.events.append(at)
+                self.has_data = False
+            elif line.startswith(b"data"):
+                self.has_data = True
+        return len(self.events) > before
+
+    @property
+    def progress(self) -> list[float]:
+        return self.events if self.sse else self.chunks
 
 
 async def measure_stream(endpoint: Endpoint, request: Request, limits: StreamLimits = StreamLimits()) -> StreamResult:
@@ -122,11 +146,11 @@ async def measure_stream(endpoint: Endpoint, request: Request, limits: StreamLim
         stall.append(loop.call_later(limits.stall_s, connection.fail, "stalled"))
 
     def on_body(data: bytes, at: float) -> None:
-        if not timeline.times:
+        if not timeline.chunks:
             content_type = (sent.header("content-type") or "").lower()
             timeline.sse = content_type.startswith("text/event-stream")
-        timeline.chunk(data, at)
-        arm()
+        if timeline.chunk(data, at):
+            arm()
 
     sent = connection.send(request, on_body)
     arm()
@@ -143,20 +167,20 @@ async def measure_stream(endpoint: Endpoint, request: Request, limits: StreamLim
     def since(at: float) -> float | None:
         return (at - started) * 1000.0 if at else None
 
-    times = timeline.times
-    # Silence is counted from the headers (or the request) to the first chunk, between chunks, and,
-    # for a stream that was cut off, from its last chunk to the cut.
+    times = timeline.progress
+    # Silence is counted from the headers (or the request) to the first event or chunk, between
+    # them, and, for a stream that was cut off, from the last one to the cut.
     marks = [exchange.t_head or started, *times, *([ended] if exchange.error else [])]
     gaps = [later - earlier for earlier, later in itertools.pairwise(marks)]
     total = since(exchange.t_end or ended)
     first_byte = since(exchange.t_first_body)
     buffered = (
-        len(times) > 0
+        len(timeline.chunks) > 0
         and total is not None
         and first_byte is not None
         and total >= limits.buffered_min_ms
         and first_byte >= limits.buffered_share * total
-        and (timeline.events >= 2 or not timeline.sse)
+        and (len(timeline.events) >= 2 or not timeline.sse)
         and exchange.error is None
     )
     return StreamResult(
@@ -164,11 +188,12 @@ async def measure_stream(endpoint: Endpoint, request: Request, limits: StreamLim
         sse=timeline.sse,
         ttfb_ms=since(exchange.t_head),
         first_byte_ms=first_byte,
-        first_event_ms=since(timeline.first_event) if timeline.first_event else first_byte,
+        # Cut off before any event: the wait so far is a lower bound, still enough to fail a budget.
+        first_event_ms=since(times[0]) if times else (since(ended) if exchange.error else None),
         max_gap_ms=max(gaps) * 1000.0 if gaps else None,
         total_ms=total,
-        chunks=len(times),
-        events=timeline.events,
+        chunks=len(timeline.chunks),
+        events=len(timeline.events),
         body_bytes=exchange.body_bytes,
         clean_end=exchange.error is None,
         stalled=exchange.error == "stalled",
