@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -117,6 +118,33 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         # Events cut mid-line and across chunks, with CRLF line ends and a multi-line event.
         parts = [b"data: a", b"b\r\n", b"\r\nda", b"ta: x\ndata: y\n", b"\n", b"event: end\ndata: z\n\n"]
         await _stream(send, b"text/event-stream", [(0.01, part) for part in parts])
+    elif path == "/sse-gzip":
+        # A well-behaved compressing server flushes after each event, so the stream still streams.
+        packer = zlib.compressobj(wbits=31)
+        parts = [packer.compress(part) + packer.flush(zlib.Z_SYNC_FLUSH) for _, part in _events(4, 0)]
+        parts.append(packer.flush())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"content-encoding", b"gzip")],
+            }
+        )
+        for part in parts:
+            await asyncio.sleep(0.02)
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/gzip-bomb":
+        bomb = zlib.compressobj(wbits=31)
+        body = bomb.compress(b"data: " + b"0" * 2_000_000 + b"\n\n") + bomb.flush()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"content-encoding", b"gzip")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
     elif path == "/empty-sse":
         await _stream(send, b"text/event-stream", [(0.01, b": only a comment\n\n")])
     elif path == "/buffered":

@@ -105,6 +105,21 @@ def test_events_split_across_chunks_and_crlf_lines_are_counted_once_each(tls_ser
     assert result.events == 3
 
 
+def test_gzip_compressed_events_are_read_through_the_compression(tls_server: Served) -> None:
+    endpoint = Endpoint.parse(tls_server.url, tls_server.ssl_context)
+    request = Request.build(endpoint, "GET", "/sse-gzip", {"Accept-Encoding": "gzip"})
+    result = asyncio.run(measure_stream(endpoint, request, SHORT))
+    assert result.sse and result.clean_end and result.events == 4
+    assert not result.buffered and result.problems(2) == []
+
+
+def test_a_compression_bomb_is_cut_off_at_the_size_bound(tls_server: Served) -> None:
+    endpoint = Endpoint.parse(tls_server.url, tls_server.ssl_context)
+    request = Request.build(endpoint, "GET", "/gzip-bomb", {"Accept-Encoding": "gzip"})
+    result = asyncio.run(measure_stream(endpoint, request, StreamLimits(max_bytes=100_000)))
+    assert result.error == "decompressed body larger than 100000 bytes"
+
+
 def test_a_stream_without_any_event_is_a_problem(tls_server: Served) -> None:
     result = stream(tls_server, "/empty-sse")
     assert result.clean_end and result.events == 0 and result.first_event_ms is None

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.load.wire import Endpoint, Request, clock, connect, describe_connect_error
 
+#: zlib window bits per Content-Encoding: gzip's header, or auto-detected zlib/gzip for deflate.
+INFLATE = {"gzip": 31, "deflate": 47}
 #: SSE lines are kept only this long while waiting for their end: enough to see `data:`.
 MAX_LINE = 64
 
@@ -103,6 +107,7 @@ class _Timeline:
     events: list[float] = field(default_factory=list)
     partial: bytes = b""
     has_data: bool = False
+    inflated: int = 0
 
     def chunk(self, data: bytes, at: float) -> bool:
         """Record a chunk; True when it was progress (any chunk, or for SSE a completed event)."""
@@ -145,10 +150,23 @@ async def measure_stream(endpoint: Endpoint, request: Request, limits: StreamLim
             stall.pop().cancel()
         stall.append(loop.call_later(limits.stall_s, connection.fail, "stalled"))
 
+    decoders: list[Any] = []
+
     def on_body(data: bytes, at: float) -> None:
         if not timeline.chunks:
             content_type = (sent.header("content-type") or "").lower()
-            timeline.sse = content_type.startswith("text/event-stream")
+            encoding = (sent.header("content-encoding") or "identity").strip().lower()
+            # Events can be read through gzip and deflate; through anything else, chunks are all we see.
+            timeline.sse = content_type.startswith("text/event-stream") and encoding in ("identity", *INFLATE)
+            if encoding in INFLATE:
+                decoders.append(zlib.decompressobj(INFLATE[encoding]))
+        if decoders:
+            budget = limits.max_bytes - timeline.inflated
+            data = decoders[0].decompress(data, budget + 1)
+            timeline.inflated += len(data)
+            if decoders[0].unconsumed_tail or timeline.inflated > limits.max_bytes:
+                connection.fail(f"decompressed body larger than {limits.max_bytes} bytes")
+                return
         if timeline.chunk(data, at):
             arm()
 
