@@ -30,6 +30,17 @@ class Severity(enum.IntEnum):
 
 
 @dataclass(frozen=True)
+class RuleDoc:
+    """What a rule means, why it matters for a launch, and how to fix it."""
+
+    id: str
+    title: str
+    severity: Severity
+    why: str
+    fix: str
+
+
+@dataclass(frozen=True)
 class Location:
     """Exactly one primary place a finding points at; what does not apply stays None.
 
@@ -87,9 +98,7 @@ class Finding:
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            object.__setattr__(
-                self, "fingerprint", fingerprint_of(self.rule_id, self.location.subject())
-            )
+            object.__setattr__(self, "fingerprint", fingerprint_of(self.rule_id, self.location.subject()))
 
 
 Comparison = Literal["max", "min"]
@@ -135,9 +144,7 @@ class Suppression:
     source: str = "gate.yml"
 
     def describe(self) -> str:
-        target = self.fingerprint or " ".join(
-            part for part in (self.rule, self.path) if part
-        )
+        target = self.fingerprint or " ".join(part for part in (self.rule, self.path) if part)
         return f"{target} ({self.source})"
 
 

@@ -10,6 +10,7 @@ REGISTRY: dict[str, type[Check]] = {
     EnvCheck.name: EnvCheck,
 }
 
+
 def rule_docs() -> dict[str, RuleDoc]:
     """Every rule any check can raise, for `gate explain`, SARIF and the console."""
     docs = {doc.id: doc for check in REGISTRY.values() for doc in check.rules}

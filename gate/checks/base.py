@@ -12,20 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gate.model import Finding, Location, Measurement, Severity, fingerprint_of
+from gate.model import Finding, Location, Measurement, RuleDoc, Severity, fingerprint_of
 
 Result = Finding | Measurement
-
-
-@dataclass(frozen=True)
-class RuleDoc:
-    """What a rule means, why it matters for a launch, and how to fix it."""
-
-    id: str
-    title: str
-    severity: Severity
-    why: str
-    fix: str
+__all__ = ["Check", "CheckContext", "CheckOption", "Progress", "Result", "RuleDoc"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +69,12 @@ class Check:
     rules: ClassVar[tuple[RuleDoc, ...]] = ()
     # Network checks run on the event loop; the rest run in a thread so the loop stays free.
     is_async: ClassVar[bool] = False
+
+    def prepare(self, ctx: CheckContext) -> None:
+        """Validate the check's own inputs (files gate.yml names, manifests) before any check runs.
+
+        Raise `InputError` here: the run stops with exit 2 and nothing half-done.
+        """
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         raise NotImplementedError

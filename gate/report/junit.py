@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from gate.report import ReportInput
+
+# XML 1.0 cannot carry most control characters, and file names or server answers may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def render(report: ReportInput) -> str:
@@ -34,7 +42,9 @@ def render(report: ReportInput) -> str:
             else:
                 ET.SubElement(case, "system-out").text = f"[{finding.severity}] {finding.title}: {body}"
         for budget in (b for b in verdict.budgets if b.check == check.name):
-            case = ET.SubElement(suite, "testcase", classname=f"gate.{check.name}", name=f"{budget.id} {budget.subject}")
+            case = ET.SubElement(
+                suite, "testcase", classname=f"gate.{check.name}", name=f"{budget.id} {budget.subject}"
+            )
             cases += 1
             text = f"measured {budget.measured} {budget.unit}, limit {budget.limit} {budget.unit}"
             if budget.status == "fail":
@@ -50,5 +60,9 @@ def render(report: ReportInput) -> str:
         suite.set("failures", str(failures))
         suite.set("errors", str(errors))
         suite.set("skipped", str(skipped))
+    for element in root.iter():
+        element.attrib.update({key: _clean(value) for key, value in element.attrib.items()})
+        if element.text:
+            element.text = _clean(element.text)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
