@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 import pytest
 from load_server import Served, serve
 
-import gate.checks  # noqa: F401  # gate.policy imported first hits a spine import cycle
 from gate.errors import InputError
 from gate.load.engine import Closed, LoadPlan, LoadResult, Open, load, run_in_own_loop, run_load
 from gate.load.measure import RouteBudget, route_measurements

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from load_server import Served, serve
 
-import gate.checks  # noqa: F401  # gate.policy imported first hits a spine import cycle
 from gate.errors import InputError
 from gate.load.baseline import read_baseline, regressions
 from gate.load.engine import Closed, Cold, LoadResult

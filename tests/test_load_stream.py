@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 import pytest
 from load_server import Served, serve
 
-import gate.checks  # noqa: F401  # gate.policy imported first hits a spine import cycle
 from gate.errors import InputError
 from gate.load.measure import StreamBudget, stream_measurements
 from gate.load.ratelimit import BurstResult, LimitSignal, burst_probe
