@@ -8,6 +8,7 @@ misses its deadline, becomes an `error` result: the run then fails closed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -24,6 +25,7 @@ from gate.model import CheckResult, Finding, Measurement
 from gate.redact import scrub
 
 DEFAULT_CHECK_TIMEOUT = "5m"
+log = logging.getLogger(__name__)
 ProgressSink = Callable[[str, str, int | None, int | None], None]
 
 
@@ -89,6 +91,8 @@ async def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResu
     started = time.monotonic()
     error: str | None = None
     runner = _run_async if check.is_async else _run_in_thread
+    log.info("check %s started (deadline %gs)", check.name, timeout)
+    ctx.progress.update("running")
     try:
         await asyncio.wait_for(runner(check, ctx, sink), timeout)
     except TimeoutError:
@@ -100,11 +104,20 @@ async def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResu
         error = "cancelled before it finished (run deadline or interrupt)"
     except Exception as exc:  # noqa: BLE001 - every failure of a check fails the run closed
         error = _describe(exc)
+    duration = time.monotonic() - started
+    log.info(
+        "check %s finished in %.2fs: %d findings, %d measurements%s",
+        check.name,
+        duration,
+        len(sink.findings),
+        len(sink.measurements),
+        f", error: {error}" if error else "",
+    )
     return CheckResult(
         name=check.name,
         findings=tuple(sink.findings),
         measurements=tuple(sink.measurements),
-        duration_s=time.monotonic() - started,
+        duration_s=duration,
         error=error,
     )
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,9 +11,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _not_inside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run the CLI as on a developer's machine. On a GitHub runner the job's own GITHUB_*
+    variables would switch on GitHub reporting (and read the job's real event) in every CLI test;
+    tests that want it set those variables themselves."""
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "INPUT_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared beside the checkout: contracts and data the tests read and never copy."""
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests need ../shared beside the checkout")
     return SHARED
+
+
+from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files

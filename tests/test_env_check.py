@@ -132,8 +132,8 @@ variables:
     files = {
         "gate.yml": "checks:\n  env:\n    code: []\n",
         "env.manifest.yml": manifest,
-        ".env.production": "WORKERS=12\nDEBUG=perhaps\nADMIN_EMAIL=nobody\nREGION=mars\nTIMEOUT=soon\nNAME=\nPORT=99999\n"
-        "SITE=example\n",
+        ".env.production": "WORKERS=12\nDEBUG=perhaps\nADMIN_EMAIL=nobody\nREGION=mars\nTIMEOUT=soon\nNAME=\n"
+        "PORT=99999\nSITE=example\n",
     }
     outcome = _check(write_files(tmp_path, files))
     invalid = {str(f["location"]["line"]) for f in _findings(outcome) if f["rule_id"] == "env.invalid-value"}  # type: ignore[index]
@@ -191,8 +191,10 @@ def test_platform_export_as_key_value_lines(tmp_path: Path) -> None:
     write_files(
         tmp_path,
         {
-            "export.env": "DATABASE_URL=postgres://u:pw@db.example.com/app\nAPI_BASE_URL=https://a.example.com\nLOG_LEVEL=loud\n",
-            "gate.yml": "checks:\n  env:\n    targets:\n      - {environment: production, platform_export: export.env}\n",
+            "export.env": "DATABASE_URL=postgres://u:pw@db.example.com/app\nAPI_BASE_URL=https://a.example.com\n"
+            "LOG_LEVEL=loud\n",
+            "gate.yml": "checks:\n  env:\n    targets:\n"
+            "      - {environment: production, platform_export: export.env}\n",
         },
     )
     assert ("env.invalid-value", "export.env:3") in _rules_at(_check(tmp_path))

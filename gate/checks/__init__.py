@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from gate.checks.base import Check, RuleDoc
+from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
 from gate.checks.http import HttpCheck
 from gate.policy import POLICY_RULES
 
 REGISTRY: dict[str, type[Check]] = {
     EnvCheck.name: EnvCheck,
+    DnsCheck.name: DnsCheck,
     HttpCheck.name: HttpCheck,
 }
 

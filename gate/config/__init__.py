@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from gate.errors import InputError, InputErrors, Position
 from gate.model import Suppression
 from gate.rules import rules_dir
 
+log = logging.getLogger(__name__)
 CONFIG_NAMES = ("gate.yml", "gate.yaml", ".gate.yml")
 DEFAULT_PRESET = "launch"
 
@@ -169,6 +171,7 @@ def load_config(
             f"project root {root} is not a directory",
             doc.position(("project", "root")) if doc else None,
         )
+    log.info("config %s, preset %s, project root %s", path or "(none)", chosen, root.resolve())
     return Config(
         data=merged,
         preset=chosen,

@@ -375,21 +375,13 @@ class EnvCheck(Check):
             return
         for host in value_rules.hosts_in(value):
             if value_rules.is_local(host):
-                yield self.finding(
-                    "env.local-address-in-production",
-                    f"{name} for {env} points at {host}, which is not reachable as a production service.",
-                    location=location,
-                    subject=subject,
-                )
-                break
-            if value_rules.is_staging(host):
-                yield self.finding(
-                    "env.staging-host-in-production",
-                    f"{name} for {env} points at {host}, a staging or test host.",
-                    location=location,
-                    subject=subject,
-                )
-                break
+                rule, why = "env.local-address-in-production", "which is not reachable as a production service"
+            elif value_rules.is_staging(host):
+                rule, why = "env.staging-host-in-production", "a staging or test host"
+            else:
+                continue
+            yield self.finding(rule, f"{name} for {env} points at {host}, {why}.", location=location, subject=subject)
+            break
         test_kind = value_rules.test_credential(value)
         if test_kind:
             yield self.finding(
