@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from http_sites import Authority, authority_fixture  # noqa: F401 - the fixture registers by being imported
 
+from gate.checks.base import CheckContext
 from gate.checks.http.client import (
     Limits,
     Preview,
@@ -21,6 +22,7 @@ from gate.checks.http.client import (
     make_client,
     netloc,
     normalise_host,
+    preview_from_context,
     ssl_context,
     wait_ready,
 )
@@ -31,7 +33,7 @@ def _preview(authority: Authority, port: int, **limits: float) -> Preview:
     return Preview(
         base_url=f"https://localhost:{port}/",
         hosts=(f"localhost:{port}",),
-        limits=Limits(**limits),  # type: ignore[arg-type]
+        limits=Limits(**limits),
         ca_bundle=authority.pem,
         secret_headers={"x-bypass": "s3cr3t-bypass-value"},
         trust=ssl_context(authority.pem),
@@ -142,9 +144,6 @@ def test_default_port_of_the_scheme_is_dropped() -> None:
 
 
 def test_ca_bundle_path_resolves_relative_to_gate_yml(tmp_path: Path, authority: Authority) -> None:
-    from gate.checks.base import CheckContext
-    from gate.checks.http.client import preview_from_context
-
     (tmp_path / "certs").mkdir()
     (tmp_path / "certs" / "ca.pem").write_bytes(authority.pem.read_bytes())
     ctx = CheckContext(
@@ -157,3 +156,45 @@ def test_ca_bundle_path_resolves_relative_to_gate_yml(tmp_path: Path, authority:
     preview = preview_from_context(ctx)
     assert preview.ca_bundle == (tmp_path / "certs" / "ca.pem").resolve()
     assert preview.base_url == "https://preview.example.com/"
+
+
+def _context(tmp_path: Path, section: dict[str, object], dns: dict[str, object]) -> CheckContext:
+    return CheckContext(
+        root=tmp_path,
+        config={"url": "https://acme-git-feature.vercel.app", **section},
+        preset="launch",
+        environ={},
+        full_config={"checks": {"dns": dns, "http": section}},
+    )
+
+
+def test_hosts_and_canonical_host_default_to_the_dns_domain_map(tmp_path: Path) -> None:
+    dns = {
+        "domain": "acme.com",
+        "canonical": "www",
+        "hosts": {
+            "@": None,
+            "www": None,
+            "api": {"points_to": ["api.fly.dev"]},
+            "old-staging": {"exists": False},
+            "*.preview": None,
+        },
+    }
+    preview = preview_from_context(_context(tmp_path, {}, dns))
+    assert preview.hosts == ("acme-git-feature.vercel.app", "acme.com", "www.acme.com", "api.acme.com")
+    assert preview.canonical_host == "www.acme.com"
+
+
+def test_hosts_in_the_http_section_win_over_the_domain_map(tmp_path: Path) -> None:
+    section = {"hosts": ["app.acme.com"], "canonical_host": "app.acme.com"}
+    preview = preview_from_context(_context(tmp_path, section, {"domain": "acme.com", "canonical": "@"}))
+    assert preview.hosts == ("acme-git-feature.vercel.app", "app.acme.com")
+    assert preview.canonical_host == "app.acme.com"
+
+
+def test_listing_hosts_in_the_http_section_drops_the_whole_domain_map(tmp_path: Path) -> None:
+    preview = preview_from_context(
+        _context(tmp_path, {"hosts": ["localhost:8443"]}, {"domain": "acme.com", "canonical": "@"})
+    )
+    assert preview.hosts == ("acme-git-feature.vercel.app", "localhost:8443")
+    assert preview.canonical_host is None

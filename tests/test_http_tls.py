@@ -217,24 +217,6 @@ def test_unreadable_ca_bundle_is_bad_input(tmp_path: Path, authority: Authority)
     assert report.outcome.exit_code == 2 and "ca_bundle" in report.outcome.stderr
 
 
-def test_preview_url_from_a_github_deployment_status_event(tmp_path: Path, authority: Authority) -> None:
-    import json
-
-    with preview(tmp_path, authority) as pv:
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps({"deployment_status": {"state": "success", "environment_url": pv.url}}))
-        report = pv.run(
-            "launch",
-            url=None,
-            env={
-                "APP_TOKEN": "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0",
-                "GITHUB_EVENT_NAME": "deployment_status",
-                "GITHUB_EVENT_PATH": str(event),
-            },
-        )
-    assert report.outcome.exit_code == 0 and report.findings == []
-
-
 def test_a_plain_http_preview_url_is_reported(tmp_path: Path, authority: Authority) -> None:
     site = clean_site()
     with serve(site) as port:

@@ -79,6 +79,9 @@ def plant(root: Path, stack: contextlib.ExitStack) -> Mapping[str, Any]:
             "http": {
                 "enabled": True,
                 "url": f"https://localhost:{port}/",
+                # The demo's domain map (acme-demo.test) lives in a loopback DNS zone the system
+                # resolver cannot see, so the preview's host is listed instead of inheriting it.
+                "hosts": [f"localhost:{port}"],
                 "ca_bundle": "preview-ca.pem",
                 "http_port": http_port,
                 "pages": ["/"],

@@ -47,7 +47,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
         "url": {"type": "string", "description": "The preview's base URL (or --url, or the deployment event)."},
         "hosts": {**_HOSTS, "description": "Every host of the domain map to TLS-check (app, api, admin, ...)."},
-        "canonical_host": {"type": "string", "description": "The one host apex and www must redirect to."},
+        "canonical_host": {
+            "type": "string",
+            "description": "The one host apex and www must redirect to (default: checks.dns.canonical).",
+        },
         "aliases": {
             **_HOSTS,
             "description": "Hosts that must redirect to canonical_host (default: its apex/www twin).",
@@ -297,9 +300,9 @@ class HttpCheck(Check):
                 f"checked; {bypass}"
             )
         graded.append((landing, None))
-        if not config.get("canonical_host"):
+        canonical = preview.canonical_host
+        if canonical is None:
             return
-        canonical = normalise_host(config["canonical_host"])
         aliases = redirects.aliases_of(canonical, preview.hosts, [normalise_host(a) for a in config.get("aliases", [])])
         try:
             canonical_page = (await session.follow(f"https://{canonical}/", stay_on=preview.is_own))[-1]

@@ -66,6 +66,7 @@ class Preview:
     auth_token: str | None = None
     # Loading the system roots costs ~0.1 s, so one context serves every client and handshake.
     trust: ssl.SSLContext = field(default_factory=lambda: ssl_context(None), repr=False)
+    canonical_host: str | None = None
 
     @property
     def base_host(self) -> str:
@@ -130,28 +131,31 @@ def _secret_env(ctx: CheckContext, key: str, variable: str) -> str:
     return value
 
 
-def github_deployment_url(environ: Mapping[str, str]) -> str | None:
-    """The preview URL of a `deployment_status` event, when the gate runs on one in GitHub Actions."""
-    import json
+def domain_map(full_config: Mapping[str, Any]) -> tuple[list[str], str | None]:
+    """The hosts of the dns check's domain map (checks.dns.domain and .hosts) and its canonical host.
 
-    if environ.get("GITHUB_EVENT_NAME") != "deployment_status":
-        return None
-    event_path = environ.get("GITHUB_EVENT_PATH")
-    if not event_path:
-        return None
-    try:
-        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    status = event.get("deployment_status") or {}
-    url = status.get("environment_url") or status.get("target_url")
-    return url if isinstance(url, str) and url.startswith("https://") else None
+    One domain map serves both checks: unless checks.http.hosts lists its own, the http check
+    TLS-checks every name the map says exists and takes the map's canonical host.
+    """
+    from gate.checks.dns.hosts import fqdn
+
+    dns = full_config.get("checks", {}).get("dns", {})
+    domain = str(dns.get("domain") or "").lower().rstrip(".")
+    if not domain:
+        return [], None
+    names = [
+        fqdn(label, domain)
+        for label, spec in (dns.get("hosts") or {"@": None, "www": None}).items()
+        if "*" not in label and (spec or {}).get("exists", True)
+    ]
+    canonical = dns.get("canonical")
+    return names, fqdn(canonical, domain) if canonical else None
 
 
 def preview_from_context(ctx: CheckContext) -> Preview:
     """Resolve gate.yml's `checks.http` keys into a Preview; bad input raises InputError (exit 2)."""
     section = ctx.config
-    url = section.get("url") or github_deployment_url(ctx.environ)
+    url = section.get("url")
     if not url:
         raise InputError(
             "the http check needs the preview's URL",
@@ -191,11 +195,14 @@ def preview_from_context(ctx: CheckContext) -> Preview:
     if bypass:
         secret_headers[bypass["name"]] = _secret_env(ctx, "bypass_header", bypass["env"])
     token = _secret_env(ctx, "auth_token_env", section["auth_token_env"]) if section.get("auth_token_env") else None
+    # The domain map is taken as a whole or not at all: hosts listed here describe another site.
+    mapped, mapped_canonical = domain_map(ctx.full_config) if "hosts" not in section else ([], None)
+    canonical = section.get("canonical_host") or mapped_canonical
     hosts = [netloc(url)]
-    for entry in [*section.get("hosts", []), *section.get("aliases", [])]:
+    for entry in [*section.get("hosts", mapped), *section.get("aliases", [])]:
         hosts.append(normalise_host(entry))
-    if section.get("canonical_host"):
-        hosts.append(normalise_host(section["canonical_host"]))
+    if canonical:
+        hosts.append(normalise_host(canonical))
     return Preview(
         base_url=url,
         hosts=tuple(dict.fromkeys(hosts)),
@@ -204,6 +211,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         secret_headers=secret_headers,
         auth_token=token,
         trust=trust or ssl_context(None),
+        canonical_host=normalise_host(canonical) if canonical else None,
     )
 
 
