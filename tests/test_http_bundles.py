@@ -195,3 +195,28 @@ def test_page_parts_are_read_from_tolerant_html() -> None:
     assert parts.meta_csp == ["default-src 'self'"]
     mixed = {(r.url, r.active) for r in parts.resources if r.url.startswith("http://")}
     assert mixed == {("http://cdn.example.net/i.ico", False), ("http://ads.example.net/", True)}
+
+
+@pytest.mark.usefixtures("secrets_scanner")
+def test_a_source_map_bigger_than_the_cap_is_still_recognised(tmp_path: Path, authority: Authority) -> None:
+    big = json.dumps({"version": 3, "sources": ["a.ts"], "sourcesContent": ["x" * 20_000], "mappings": "AAAA"})
+    routes = {
+        APP: Response(200, APP_JS + "//# sourceMappingURL=app-3f9a1c2b.js.map\n", JS),
+        APP + ".map": Response(200, big, (("content-type", "application/json"),)),
+    }
+    with preview(tmp_path, authority, clean_site(**routes)) as pv:
+        report = pv.run("launch", crawl={"max_script_bytes": 4096})
+    assert report.rules == {"http.exposed.source-map"}
+
+
+@pytest.mark.usefixtures("secrets_scanner")
+def test_a_page_with_a_flood_of_links_is_crawled_within_the_page_bound(tmp_path: Path, authority: Authority) -> None:
+    links = "".join(f'<a href="/p{i}">{i}</a>' for i in range(20_000))
+    site = clean_site(**{"/": Response(200, INDEX.replace("</body>", links + "</body>"), HTML)})
+    site.fallback = Response(200, "<html><body>page</body></html>", HTML)
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("launch", crawl={"max_pages": 4}, exposed_files=False)
+    assert report.error is None
+    # "/" (asked three times: wait, redirects, crawl), "/about", then the first two flood links.
+    crawled = {r.path for r in site.requests if r.path == "/about" or r.path.startswith("/p")}
+    assert crawled == {"/about", "/p0", "/p1"}

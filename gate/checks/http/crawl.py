@@ -15,6 +15,7 @@ import importlib
 import json
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,9 +99,19 @@ class Crawl:
     source_maps: list[tuple[Page, Page]] = field(default_factory=list)
 
 
-def _is_source_map(page: Page) -> Mapping[str, Any] | None:
-    if page.status != 200 or page.truncated:
-        return None
+# The opening of a Source Map v3 file, for maps too big to keep whole.
+_MAP_OPENING = re.compile(rb'\A\s*\{\s*"version"\s*:\s*3\s*,')
+
+
+def _is_source_map(page: Page) -> bool:
+    if page.status != 200:
+        return False
+    if page.truncated:
+        return _MAP_OPENING.match(page.body) is not None and b'"sources"' in page.body
+    return _parse_map(page) is not None
+
+
+def _parse_map(page: Page) -> Mapping[str, Any] | None:
     try:
         data = json.loads(page.body)
     except ValueError:
@@ -118,40 +129,54 @@ async def crawl(
     session: Session, preview: Preview, pages: Sequence[str], limits: CrawlLimits, rules: BundleRules
 ) -> Crawl:
     result = Crawl()
-    seen_pages: set[str] = set()
-    queue: list[tuple[str, int]] = [(preview.url(path), 0) for path in pages]
+    # Pages and bundles are untrusted: every list is capped as it grows, and membership is a set,
+    # so a page with a million links costs the same as one with ten.
+    queue: deque[tuple[str, int]] = deque()
+    queued: set[str] = set()
     script_urls: list[str] = []
     style_urls: list[str] = []
-    while queue and len(result.pages) < limits.max_pages:
-        url, depth = queue.pop(0)
+
+    def enqueue(url: str, depth: int) -> None:
         url = _strip_fragment(url)
-        if url in seen_pages or not preview.is_own(url):
-            continue
-        seen_pages.add(url)
+        if url not in queued and preview.is_own(url) and len(queued) < 2 * limits.max_pages:
+            queued.add(url)
+            queue.append((url, depth))
+
+    def add(found: list[str], url: str) -> None:
+        if url not in found and preview.is_own(url) and len(found) < limits.max_scripts:
+            found.append(url)
+
+    for path in pages:
+        enqueue(preview.url(path), 0)
+    while queue and len(result.pages) < limits.max_pages:
+        url, depth = queue.popleft()
         chain = await session.follow(url, stay_on=preview.is_own)
         page = chain[-1]
         if not page.is_html or page.location is not None or not preview.is_own(page.url):
             continue
         parts = parse_page(page.text(), page.url)
         result.pages.append((page, parts))
-        script_urls += [s for s in parts.scripts if preview.is_own(s) and s not in script_urls]
-        style_urls += [s for s in parts.stylesheets if preview.is_own(s) and s not in style_urls]
+        for script in parts.scripts:
+            add(script_urls, script)
+        for sheet in parts.stylesheets:
+            add(style_urls, sheet)
         if depth < limits.depth:
-            queue += [(link, depth + 1) for link in parts.links if preview.is_own(link)]
+            for link in parts.links:
+                enqueue(link, depth + 1)
     index = 0
-    while index < len(script_urls) and index < limits.max_scripts:
+    while index < len(script_urls):
         page = await session.fetch(script_urls[index], max_body=limits.max_script_bytes)
         index += 1
         if page.status != 200:
             continue
         result.scripts.append(page)
         for match in rules.script_reference.finditer(page.text()):
-            reference = urljoin(page.url, match.group(1))
-            if preview.is_own(reference) and reference not in script_urls:
-                script_urls.append(reference)
+            if len(script_urls) >= limits.max_scripts:
+                break
+            add(script_urls, urljoin(page.url, match.group(1)))
     result.stylesheets = [
         page
-        for page in await asyncio.gather(*(session.fetch(url, max_body=0) for url in style_urls[: limits.max_scripts]))
+        for page in await asyncio.gather(*(session.fetch(url, max_body=0) for url in style_urls))
         if page.status == 200
     ]
     maps = await asyncio.gather(*(_source_map(session, script, rules, limits) for script in result.scripts))
@@ -170,7 +195,7 @@ async def _source_map(session: Session, script: Page, rules: BundleRules, limits
             page = await session.fetch(url, max_body=limits.max_script_bytes)
         except RequestFailed:
             continue
-        if _is_source_map(page) is not None:
+        if _is_source_map(page):
             return page
     return None
 
@@ -247,9 +272,13 @@ def scan_secrets(text: str, url: str, path: str) -> list[Finding]:
 
 
 def source_map_texts(source_map: Page) -> Iterator[tuple[str, str]]:
-    """(name, text) of each original source embedded in a source map."""
-    data = _is_source_map(source_map)
+    """(name, text) of each original source embedded in a source map.
+
+    A map cut at the size cap cannot be parsed; its kept prefix is scanned as it is.
+    """
+    data = _parse_map(source_map)
     if data is None:
+        yield "(first bytes of the map)", source_map.text()
         return
     sources = data.get("sources") or []
     contents = data.get("sourcesContent") or []
