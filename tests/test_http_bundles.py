@@ -64,17 +64,17 @@ def test_bundle_naming_a_staging_host_unless_allowed(tmp_path: Path, authority: 
 def test_mixed_content_active_is_high_and_passive_is_medium(tmp_path: Path, authority: Authority) -> None:
     page = INDEX.replace(
         "</body>",
-        '<script src="http://cdn.example.net/lib.js"></script><img src="http://images.example.net/a.png"></body>',
+        '<script src="http://cdn.example.net/lib.js"></script><img src="http://images.example.net/a.png">'
+        '<form action="http://forms.example.net/signup"></form></body>',
     )
     with preview(tmp_path, authority, clean_site(**{"/": Response(200, page, HTML)})) as pv:
         report = pv.run("launch")
-    found = {
-        f["message"].split(" over ")[0]: f["severity"] for f in report.findings if f["rule_id"] == "http.mixed-content"
-    }
-    assert found == {
-        "The https page loads http://cdn.example.net/lib.js": "high",
-        "The https page loads http://images.example.net/a.png": "medium",
-    }
+    found = sorted((f["severity"], f["message"]) for f in report.findings if f["rule_id"] == "http.mixed-content")
+    assert found == [
+        ("high", "Forms on the https page submit over plain HTTP: http://forms.example.net/signup."),
+        ("high", "The https page loads 1 active sub-resource(s) over plain HTTP: http://cdn.example.net/lib.js."),
+        ("medium", "The https page loads 1 passive sub-resource(s) over plain HTTP: http://images.example.net/a.png."),
+    ]
 
 
 @pytest.mark.usefixtures("secrets_scanner")

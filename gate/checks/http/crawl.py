@@ -30,6 +30,8 @@ from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 from gate.rules import rules_file
 
+# Distinct hosts reported per bundle and rule: enough to act on, bounded against crafted bundles.
+MAX_HOSTS_PER_BUNDLE = 20
 # detect-secrets keeps global settings; one scan at a time keeps it consistent across threads.
 _SCAN_LOCK = threading.Lock()
 
@@ -200,24 +202,34 @@ async def _source_map(session: Session, script: Page, rules: BundleRules, limits
     return None
 
 
+def _listed(urls: Sequence[str]) -> str:
+    shown = ", ".join(urls[:3])
+    return shown + (f" and {len(urls) - 3} more" if len(urls) > 3 else "")
+
+
 def mixed_content(page: Page, parts: PageParts) -> Iterator[Observation]:
+    """At most one observation per kind (active, passive, forms) per page, however many there are."""
     if not page.url.startswith("https://"):
         return
-    for resource in parts.resources:
-        if resource.url.startswith("http://"):
-            kind = "active" if resource.active else "passive"
+    for active in (True, False):
+        urls = list(dict.fromkeys(r.url for r in parts.resources if r.active is active and r.url.startswith("http://")))
+        if urls:
+            kind = "active" if active else "passive"
             yield Observation(
                 "http.mixed-content",
                 page.url,
-                resource.url,
-                f"The https page loads {resource.url} over plain HTTP ({kind} mixed content, <{resource.tag}>).",
-                severity=Severity.HIGH if resource.active else Severity.MEDIUM,
+                kind,
+                f"The https page loads {len(urls)} {kind} sub-resource(s) over plain HTTP: {_listed(urls)}.",
+                severity=Severity.HIGH if active else Severity.MEDIUM,
             )
-    for action in parts.forms:
-        if action.startswith("http://"):
-            yield Observation(
-                "http.mixed-content", page.url, action, f"A form on the https page submits to {action} over plain HTTP."
-            )
+    actions = [action for action in parts.forms if action.startswith("http://")]
+    if actions:
+        yield Observation(
+            "http.mixed-content",
+            page.url,
+            "form",
+            f"Forms on the https page submit over plain HTTP: {_listed(actions)}.",
+        )
 
 
 def bundle_hosts(script: Page, rules: BundleRules, preview: Preview, limits: CrawlLimits) -> Iterator[Observation]:
@@ -227,7 +239,7 @@ def bundle_hosts(script: Page, rules: BundleRules, preview: Preview, limits: Cra
     for match in rules.local_url.finditer(text):
         literal = match.group(1)
         host = urlsplit(literal).netloc
-        if host in locals_seen:
+        if host in locals_seen or len(locals_seen) >= MAX_HOSTS_PER_BUNDLE:
             continue
         locals_seen.add(host)
         yield Observation(
@@ -242,6 +254,8 @@ def bundle_hosts(script: Page, rules: BundleRules, preview: Preview, limits: Cra
         host = match.group(2).lower()
         if host in allowed or host in staging_seen or not rules.is_staging(host):
             continue
+        if len(staging_seen) >= MAX_HOSTS_PER_BUNDLE:
+            break
         staging_seen.add(host)
         yield Observation(
             "http.bundle.staging-host",
