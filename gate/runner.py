@@ -54,6 +54,10 @@ def execute(
     clock = time.monotonic()
     results = run_checks(config, names, environ=environ, progress=progress)
     fail_on = {name: Severity.parse(config.section(name).get("fail_on", DEFAULT_FAIL_ON)) for name in names}
+    # Rule ids contain a dot and check names do not, so one map holds both thresholds.
+    for name in names:
+        for rule_id, level in config.section(name).get("fail_on_rules", {}).items():
+            fail_on[rule_id] = Severity.parse(level)
     return judge(
         results,
         fail_on=fail_on,

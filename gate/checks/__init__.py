@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from gate.checks.base import Check, RuleDoc
+from gate.checks.deps import DepsCheck
 from gate.checks.env import EnvCheck
 from gate.policy import POLICY_RULES
 
 REGISTRY: dict[str, type[Check]] = {
     EnvCheck.name: EnvCheck,
+    DepsCheck.name: DepsCheck,
 }
 
 def rule_docs() -> dict[str, RuleDoc]:
