@@ -86,10 +86,21 @@ def _configure_logging(verbose: int) -> None:
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml)."),
+        click.option(
+            "--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml)."
+        ),
         click.option("--preset", help="Stage whose budgets apply: prototype, demo or launch."),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="console", show_default=True, help="Format printed on stdout."),
-        click.option("--output", "outputs", multiple=True, metavar="FORMAT=PATH", help="Also write a report (repeatable)."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="console",
+            show_default=True,
+            help="Format printed on stdout.",
+        ),
+        click.option(
+            "--output", "outputs", multiple=True, metavar="FORMAT=PATH", help="Also write a report (repeatable)."
+        ),
         click.option("--color/--no-color", default=None, help="Colour the console report (default: on a terminal)."),
         click.option("-v", "--verbose", count=True, help="Log what the gate does (-vv for debug)."),
     ]
@@ -127,7 +138,8 @@ def _run_and_report(
     if _is_interactive():
         click.echo("\r\033[K", err=True, nl=False)
     use_color = sys.stdout.isatty() if color is None else color
-    click.echo(render(fmt, report_input(verdict, color=use_color and fmt == "console")), nl=False)
+    colored = use_color and fmt == "console"
+    click.echo(render(fmt, report_input(verdict, color=colored)), nl=False, color=colored)
     try:
         write_outputs(verdict, requests)
     except OSError as error:
@@ -148,9 +160,15 @@ def cli() -> None:
 
 @cli.command()
 @_common
-def run(config_path: Path | None, preset: str | None, fmt: str, outputs: tuple[str, ...], color: bool | None, verbose: int) -> None:
+def run(
+    config_path: Path | None, preset: str | None, fmt: str, outputs: tuple[str, ...], color: bool | None, verbose: int
+) -> None:
     """Run every check gate.yml enables and print one verdict."""
-    sys.exit(_run_and_report(names=None, config_path=config_path, preset=preset, fmt=fmt, outputs=outputs, color=color, verbose=verbose))
+    sys.exit(
+        _run_and_report(
+            names=None, config_path=config_path, preset=preset, fmt=fmt, outputs=outputs, color=color, verbose=verbose
+        )
+    )
 
 
 class _CheckGroup(click.Group):
@@ -169,7 +187,15 @@ class _CheckGroup(click.Group):
 
 
 def _check_command(check: type[Check]) -> click.Command:
-    def callback(config_path: Path | None, preset: str | None, fmt: str, outputs: tuple[str, ...], color: bool | None, verbose: int, **values: Any) -> None:
+    def callback(
+        config_path: Path | None,
+        preset: str | None,
+        fmt: str,
+        outputs: tuple[str, ...],
+        color: bool | None,
+        verbose: int,
+        **values: Any,
+    ) -> None:
         from gate.config import Override
 
         overrides = []
@@ -180,12 +206,18 @@ def _check_command(check: type[Check]) -> click.Command:
             overrides.append(Override(check.name, option.key, list(value) if option.multiple else value, option.flag))
         sys.exit(
             _run_and_report(
-                names=[check.name], config_path=config_path, preset=preset, fmt=fmt,
-                outputs=outputs, color=color, verbose=verbose, overrides=overrides,
+                names=[check.name],
+                config_path=config_path,
+                preset=preset,
+                fmt=fmt,
+                outputs=outputs,
+                color=color,
+                verbose=verbose,
+                overrides=overrides,
             )
         )
 
-    command = click.Command(name=check.name, callback=_common(callback), help=check.summary)
+    command = click.command(name=check.name, help=check.summary)(_common(callback))
     for option in check.options:
         command.params.append(
             click.Option(
@@ -230,7 +262,9 @@ def explain(rule_id: str) -> None:
     doc = docs.get(rule_id)
     if doc is None:
         guess = difflib.get_close_matches(rule_id, list(docs), n=1)
-        raise InputError(f"unknown rule '{rule_id}'", hint=f"did you mean '{guess[0]}'?" if guess else "see `gate explain --list`")
+        raise InputError(
+            f"unknown rule '{rule_id}'", hint=f"did you mean '{guess[0]}'?" if guess else "see `gate explain --list`"
+        )
     wrap = textwrap.TextWrapper(width=88, initial_indent="  ", subsequent_indent="  ")
     click.echo(f"{doc.id}: {doc.title} (default severity: {doc.severity})\n")
     click.echo("Why it matters:\n" + wrap.fill(doc.why) + "\n")
@@ -259,8 +293,14 @@ def demo(keep: Path | None, fmt: str, color: bool | None) -> None:
         click.echo(f"demo project: {project.root}", err=True)
         sys.exit(
             _run_and_report(
-                names=None, config_path=project.config, preset=None, fmt=fmt, outputs=(),
-                color=color, verbose=0, environ=project.environ,
+                names=None,
+                config_path=project.config,
+                preset=None,
+                fmt=fmt,
+                outputs=(),
+                color=color,
+                verbose=0,
+                environ=project.environ,
             )
         )
 
@@ -285,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else EXIT_INTERNAL
     except Exception as error:  # noqa: BLE001 - a bug must still fail closed, without a traceback
-        _echo_error(f"internal error: {type(error).__name__}: {error}\nThe gate failed closed (exit 3). Please report this.")
+        _echo_error(
+            f"internal error: {type(error).__name__}: {error}\nThe gate failed closed (exit 3). Please report this."
+        )
         code = EXIT_INTERNAL
     sys.exit(code if isinstance(code, int) else 0)

@@ -8,6 +8,7 @@ misses its deadline, becomes an `error` result: the run then fails closed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -19,11 +20,12 @@ from typing import Any
 from gate.checks.base import Check, CheckContext, Progress, Result
 from gate.config import Config
 from gate.config.units import seconds
-from gate.errors import GateError
+from gate.errors import GateError, InputError, InputErrors
 from gate.model import CheckResult, Finding, Measurement
 from gate.redact import scrub
 
 DEFAULT_CHECK_TIMEOUT = "5m"
+log = logging.getLogger(__name__)
 ProgressSink = Callable[[str, str, int | None, int | None], None]
 
 
@@ -89,26 +91,38 @@ async def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResu
     started = time.monotonic()
     error: str | None = None
     runner = _run_async if check.is_async else _run_in_thread
+    log.info("check %s started (deadline %gs)", check.name, timeout)
+    ctx.progress.update("running")
     try:
         await asyncio.wait_for(runner(check, ctx, sink), timeout)
     except TimeoutError:
         error = f"did not finish within its {timeout:g}s deadline"
+    except (InputError, InputErrors):
+        # Bad input found mid-run still means exit 2, not a failed check.
+        raise
     except asyncio.CancelledError:
         error = "cancelled before it finished (run deadline or interrupt)"
     except Exception as exc:  # noqa: BLE001 - every failure of a check fails the run closed
         error = _describe(exc)
+    duration = time.monotonic() - started
+    log.info(
+        "check %s finished in %.2fs: %d findings, %d measurements%s",
+        check.name,
+        duration,
+        len(sink.findings),
+        len(sink.measurements),
+        f", error: {error}" if error else "",
+    )
     return CheckResult(
         name=check.name,
         findings=tuple(sink.findings),
         measurements=tuple(sink.measurements),
-        duration_s=time.monotonic() - started,
+        duration_s=duration,
         error=error,
     )
 
 
-def build_context(
-    config: Config, name: str, environ: Mapping[str, str], sink: ProgressSink | None
-) -> CheckContext:
+def build_context(config: Config, name: str, environ: Mapping[str, str], sink: ProgressSink | None) -> CheckContext:
     return CheckContext(
         root=config.root,
         config=config.section(name),
@@ -129,14 +143,28 @@ async def run_checks_async(
     registry: Mapping[str, type[Check]] | None = None,
 ) -> list[CheckResult]:
     if registry is None:
-        from gate.checks import REGISTRY as registry
+        from gate.checks import REGISTRY
+
+        registry = REGISTRY
     env: Mapping[str, str] = dict(os.environ) if environ is None else environ
-    tasks: list[asyncio.Task[CheckResult]] = []
+    prepared: list[tuple[Check, CheckContext]] = []
+    problems: list[InputError] = []
     for name in names:
         check = registry[name]()
         ctx = build_context(config, name, env, progress)
+        try:
+            check.prepare(ctx)
+        except InputErrors as errors:
+            problems.extend(errors.errors)
+        except InputError as error:
+            problems.append(error)
+        prepared.append((check, ctx))
+    if problems:
+        raise InputErrors(problems)
+    tasks: list[asyncio.Task[CheckResult]] = []
+    for check, ctx in prepared:
         timeout = seconds(ctx.config.get("timeout", DEFAULT_CHECK_TIMEOUT))
-        tasks.append(asyncio.create_task(_run_one(check, ctx, timeout), name=name))
+        tasks.append(asyncio.create_task(_run_one(check, ctx, timeout), name=check.name))
     finished, pending = await asyncio.wait(tasks, timeout=config.run_timeout()) if tasks else (set(), set())
     results: dict[str, CheckResult] = {task.get_name(): task.result() for task in finished}
     for task in pending:

@@ -87,9 +87,7 @@ class Finding:
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            object.__setattr__(
-                self, "fingerprint", fingerprint_of(self.rule_id, self.location.subject())
-            )
+            object.__setattr__(self, "fingerprint", fingerprint_of(self.rule_id, self.location.subject()))
 
 
 Comparison = Literal["max", "min"]
@@ -135,9 +133,7 @@ class Suppression:
     source: str = "gate.yml"
 
     def describe(self) -> str:
-        target = self.fingerprint or " ".join(
-            part for part in (self.rule, self.path) if part
-        )
+        target = self.fingerprint or " ".join(part for part in (self.rule, self.path) if part)
         return f"{target} ({self.source})"
 
 

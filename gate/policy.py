@@ -49,7 +49,9 @@ def matches(suppression: Suppression, finding: Finding) -> bool:
     if suppression.rule is not None and not fnmatch.fnmatchcase(finding.rule_id, suppression.rule):
         return False
     if suppression.path is not None:
-        places = [p for p in (finding.location.path, finding.location.route, finding.location.url, finding.location.name) if p]
+        places = [
+            p for p in (finding.location.path, finding.location.route, finding.location.url, finding.location.name) if p
+        ]
         return any(fnmatch.fnmatchcase(place, suppression.path) for place in places)
     return True
 
@@ -81,9 +83,7 @@ def _judge_measurement(measurement: Measurement) -> BudgetResult:
             note = note or "could not be measured"
         elif measurement.samples < budget.min_samples:
             status = "error"
-            note = (
-                f"only {measurement.samples} samples; at least {budget.min_samples} are needed to judge this"
-            )
+            note = f"only {measurement.samples} samples; at least {budget.min_samples} are needed to judge this"
         else:
             over = measurement.value > budget.limit if budget.comparison == "max" else measurement.value < budget.limit
             if over:
@@ -146,8 +146,7 @@ def judge(
         else:
             unsuppressed = counts.total() - counts["suppressed"]
             status = _worst(
-                [b.status for b in measured]
-                + ["fail" if blocking_here else ("warn" if unsuppressed else "pass")]
+                [b.status for b in measured] + ["fail" if blocking_here else ("warn" if unsuppressed else "pass")]
             )
         check_verdicts.append(
             CheckVerdict(

@@ -74,7 +74,8 @@ class Redactor:
     def evidence(self, value: str, kind: str, public_prefix: int = 0) -> str:
         """Register a found secret and return the only form of it a report may show."""
         self.register(value)
-        shown = value[: min(4, public_prefix, max(len(value) - 8, 0))]
+        # A short secret keeps every character to itself: even a public prefix is a big share of it.
+        shown = value[: min(4, public_prefix)] if len(value) >= 16 else ""
         return f"{shown}{'*' * 8} ({kind}, {len(value)} chars, id {secret_id(value)[:8]})"
 
     def scrub(self, text: str) -> str:

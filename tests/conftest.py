@@ -16,3 +16,6 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests need ../shared beside the checkout")
     return SHARED
+
+
+from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from xml.etree import ElementTree
 
+import jsonschema
 from click.testing import CliRunner
 
 GIT_ENV = {
@@ -31,8 +36,57 @@ class Outcome:
         return self.stdout + self.stderr
 
 
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "gate" / "report" / "report.schema.json"
+
+
+@cache
+def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def validate_report(fmt: str, text: str) -> None:
+    """Every SARIF and JSON report the suite produces is checked against its published schema."""
+    if not text.strip():
+        return
+    if fmt == "sarif":
+        _validator(SHARED / "contracts" / "sarif-2.1.0.json").validate(json.loads(text))
+    elif fmt == "json":
+        _validator(REPORT_SCHEMA).validate(json.loads(text))
+    elif fmt == "junit":
+        ElementTree.fromstring(text)
+
+
+def _formats(args: Sequence[str], cwd: Path) -> tuple[str, list[tuple[str, Path]]]:
+    fmt = "console"
+    files = []
+    for flag, value in itertools.pairwise(args):
+        if flag == "--format":
+            fmt = value
+        elif flag == "--output" and "=" in value:
+            kind, _, path = value.partition("=")
+            files.append((kind, cwd / path))
+    return fmt, files
+
+
 def gate(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Outcome:
-    """Run `gate ARGS` in-process the way the console script does, exit code included."""
+    """Run `gate ARGS` in-process the way the console script does, exit code included.
+
+    Whatever SARIF, JSON or JUnit it prints or writes is validated on the way.
+    """
+    outcome = _invoke(args, cwd, env)
+    fmt, files = _formats(args, cwd or Path.cwd())
+    if outcome.exit_code in (0, 1, 3):
+        validate_report(fmt, outcome.stdout)
+        for kind, path in files:
+            if path.exists():
+                validate_report(kind, path.read_text())
+    return outcome
+
+
+def _invoke(args: Sequence[str], cwd: Path | None, env: Mapping[str, str] | None) -> Outcome:
     from gate.cli import main
 
     runner = CliRunner()

@@ -12,6 +12,7 @@ REGISTRY: dict[str, type[Check]] = {
     DepsCheck.name: DepsCheck,
 }
 
+
 def rule_docs() -> dict[str, RuleDoc]:
     """Every rule any check can raise, for `gate explain`, SARIF and the console."""
     docs = {doc.id: doc for check in REGISTRY.values() for doc in check.rules}

@@ -80,6 +80,12 @@ class Check:
     # Network checks run on the event loop; the rest run in a thread so the loop stays free.
     is_async: ClassVar[bool] = False
 
+    def prepare(self, ctx: CheckContext) -> None:
+        """Validate the check's own inputs (files gate.yml names, manifests) before any check runs.
+
+        Raise `InputError` here: the run stops with exit 2 and nothing half-done.
+        """
+
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         raise NotImplementedError
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from gate.errors import InputError, InputErrors, Position
 from gate.model import Suppression
 from gate.rules import rules_dir
 
+log = logging.getLogger(__name__)
 CONFIG_NAMES = ("gate.yml", "gate.yaml", ".gate.yml")
 DEFAULT_PRESET = "launch"
 
@@ -30,9 +32,7 @@ def preset_path(name: str) -> Path:
 def full_schema() -> dict[str, Any]:
     from gate.checks import REGISTRY
 
-    return schema_mod.build_schema(
-        {name: check.config_schema for name, check in REGISTRY.items()}, preset_names()
-    )
+    return schema_mod.build_schema({name: check.config_schema for name, check in REGISTRY.items()}, preset_names())
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,7 +65,7 @@ class Config:
     suppressions: tuple[Suppression, ...]
 
     def section(self, check: str) -> Mapping[str, Any]:
-        checks: Mapping[str, Any] = self.data.get("checks", {})
+        checks: Mapping[str, Mapping[str, Any]] = self.data.get("checks", {})
         return checks.get(check, {})
 
     def enabled_checks(self) -> list[str]:
@@ -139,17 +139,11 @@ def load_config(
     preset: str | None = None,
     overrides: Sequence[Override] = (),
     search_from: Path | None = None,
-    require_file: bool = False,
 ) -> Config:
     """Load, merge and validate; raises `InputErrors` naming every mistake at once."""
     schema = full_schema()
     if path is None:
         path = find_config(search_from or Path.cwd())
-        if path is None and require_file:
-            raise InputError(
-                f"no gate.yml in {search_from or Path.cwd()}",
-                hint="run `gate init --preset launch` to write one, or pass --config PATH",
-            )
     doc = load_file(path) if path is not None else None
     if doc is not None:
         if not isinstance(doc.data, dict):
@@ -177,6 +171,7 @@ def load_config(
             f"project root {root} is not a directory",
             doc.position(("project", "root")) if doc else None,
         )
+    log.info("config %s, preset %s, project root %s", path or "(none)", chosen, root.resolve())
     return Config(
         data=merged,
         preset=chosen,

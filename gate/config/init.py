@@ -27,7 +27,9 @@ suppressions: []
 
 def render_init(preset: str) -> str:
     if preset not in preset_names():
-        raise InputError(f"unknown preset '{preset}'", Position("--preset"), hint=f"use one of: {', '.join(preset_names())}")
+        raise InputError(
+            f"unknown preset '{preset}'", Position("--preset"), hint=f"use one of: {', '.join(preset_names())}"
+        )
     lines = [HEADER.format(preset=preset), "# What the preset sets; uncomment and change a line to override it."]
     for line in preset_path(preset).read_text().splitlines():
         if line.startswith("version:") or not line.strip():

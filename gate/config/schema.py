@@ -160,6 +160,7 @@ def _short(value: Any) -> str:
 
 def _explain(error: jsonschema.ValidationError, doc: Located) -> list[InputError]:
     where: JsonPath = tuple(error.absolute_path)
+    instance: Any = error.instance
     place = _dotted(where)
     validator = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -168,17 +169,19 @@ def _explain(error: jsonschema.ValidationError, doc: Located) -> list[InputError
         errors = []
         for key in sorted(set(error.instance) - known):
             guess = _suggest(key, known)
-            hint = f"did you mean '{guess}'?" if guess else (
-                f"allowed keys here: {', '.join(sorted(known))}" if known else None
+            hint = (
+                f"did you mean '{guess}'?"
+                if guess
+                else (f"allowed keys here: {', '.join(sorted(known))}" if known else None)
             )
-            errors.append(
-                InputError(f"unknown key '{key}' in {place}", doc.position((*where, key), key=True), hint)
-            )
+            errors.append(InputError(f"unknown key '{key}' in {place}", doc.position((*where, key), key=True), hint))
         return errors
     position = doc.position(where)
     if validator == "type":
         expected = schema.get("type")
-        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected or []))
+        wanted = " or ".join(
+            _TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected or [])
+        )
         return [InputError(f"{place} must be {wanted}, not {_kind_of(error.instance)}", position)]
     if validator in ("enum", "const"):
         allowed = schema.get("enum", [schema.get("const")])
@@ -188,18 +191,34 @@ def _explain(error: jsonschema.ValidationError, doc: Located) -> list[InputError
         return [InputError(f"{place} is '{_short(error.instance)}'; expected one of: {listed}", position, hint)]
     if validator == "format":
         fmt = schema.get("format")
-        hint = {"duration": units.DURATION_HINT, "percent": units.PERCENT_HINT, "date": "write a date as YYYY-MM-DD"}.get(str(fmt))
+        hint = {
+            "duration": units.DURATION_HINT,
+            "percent": units.PERCENT_HINT,
+            "date": "write a date as YYYY-MM-DD",
+        }.get(str(fmt))
         return [InputError(f"{place} is '{_short(error.instance)}', which is not a valid {fmt}", position, hint)]
     if validator == "required":
-        missing = [key for key in schema.get("required", []) if key not in error.instance]
+        missing = [key for key in schema.get("required", []) if key not in instance]
         return [InputError(f"{place} is missing the required key '{key}'", position) for key in missing]
     if validator == "anyOf" and all("required" in option for option in schema.get("anyOf", [])):
         options = " or ".join(f"'{option['required'][0]}'" for option in schema["anyOf"])
         return [InputError(f"{place} needs {options}", position)]
     if validator in ("minLength", "minItems") and error.validator_value == 1:
         return [InputError(f"{place} must not be empty", position)]
-    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "pattern"):
-        return [InputError(f"{place}: {validator} is {error.validator_value}, got '{_short(error.instance)}'", position)]
+    if validator in (
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "pattern",
+    ):
+        return [
+            InputError(f"{place}: {validator} is {error.validator_value}, got '{_short(error.instance)}'", position)
+        ]
     return [InputError(f"{place}: {error.message}", position)]
 
 

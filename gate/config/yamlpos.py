@@ -126,7 +126,5 @@ def load_file(path: Path) -> Located:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InputError(
-            f"file is not UTF-8 (byte {error.start})", Position(path), hint="save it as UTF-8"
-        ) from None
+        raise InputError(f"file is not UTF-8 (byte {error.start})", Position(path), hint="save it as UTF-8") from None
     return load_text(text, path)

@@ -67,7 +67,9 @@ def demo_project(keep: Path | None = None) -> Iterator[DemoProject]:
         config: dict[str, Any] = {"version": 1, "preset": "demo"}
         for part in PARTS:
             config = deep_merge(config, part(root, stack))
-        (root / "gate.yml").write_text("# The demo's gate.yml, written by `gate demo`.\n" + yaml.safe_dump(config, sort_keys=False))
+        (root / "gate.yml").write_text(
+            "# The demo's gate.yml, written by `gate demo`.\n" + yaml.safe_dump(config, sort_keys=False)
+        )
         if has_git:
             commit_all(root, "Sample app")
         yield DemoProject(root=root, config=root / "gate.yml", environ={})

@@ -54,7 +54,9 @@ def _go_line(report: ReportInput) -> str:
     failed_budgets = [b for b in verdict.budgets if b.status in ("fail", "error")]
     if verdict.outcome == "error":
         names = ", ".join(c.name for c in errors)
-        return f"NO-GO (exit 3): check(s) could not finish: {names}. The gate fails closed; fix the cause and run again."
+        return (
+            f"NO-GO (exit 3): check(s) could not finish: {names}. The gate fails closed; fix the cause and run again."
+        )
     if verdict.outcome == "fail":
         counts = Counter(str(j.finding.severity) for j in blocking)
         parts = [f"{counts[str(s)]} {s}" for s in sorted(Severity, reverse=True) if counts[str(s)]]

@@ -34,7 +34,9 @@ def render(report: ReportInput) -> str:
             else:
                 ET.SubElement(case, "system-out").text = f"[{finding.severity}] {finding.title}: {body}"
         for budget in (b for b in verdict.budgets if b.check == check.name):
-            case = ET.SubElement(suite, "testcase", classname=f"gate.{check.name}", name=f"{budget.id} {budget.subject}")
+            case = ET.SubElement(
+                suite, "testcase", classname=f"gate.{check.name}", name=f"{budget.id} {budget.subject}"
+            )
             cases += 1
             text = f"measured {budget.measured} {budget.unit}, limit {budget.limit} {budget.unit}"
             if budget.status == "fail":

@@ -16,7 +16,14 @@ import yaml
 from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result, RuleDoc
 from gate.checks.env.manifest import Manifest, VariableSpec, load_manifest
-from gate.checks.env.sources import BadLine, Definition, read_dotenv, read_platform_export, read_process
+from gate.checks.env.sources import (
+    BadLine,
+    Definition,
+    read_dotenv,
+    read_platform_export,
+    read_process,
+    require_file,
+)
 from gate.checks.env.usage import CodePatterns, scan_tree
 from gate.checks.env.values import ValueRules, format_problem
 from gate.model import Location, Severity
@@ -26,49 +33,92 @@ TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
 
 _R = RuleDoc
 RULES = (
-    _R("env.missing-required", "Required environment variable is not set", Severity.HIGH,
-       "The app reads this variable at runtime; without it the first request that needs it fails, in "
-       "front of users, instead of the deploy failing early.",
-       "Set the variable for this environment in your hosting platform (and in the .env file for local "
-       "runs), or mark it `required: false` in the manifest if the app really copes without it."),
-    _R("env.invalid-value", "Environment variable has the wrong format", Severity.HIGH,
-       "A malformed value (a URL without scheme, a port that is not a number) passes the deploy and "
-       "breaks at runtime.",
-       "Correct the value where it is defined; the manifest says which format is expected."),
-    _R("env.public-secret", "Secret behind a public client prefix", Severity.CRITICAL,
-       "Frameworks inline variables with public prefixes (NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_, ...) into "
-       "the JavaScript bundle; every visitor can read them.",
-       "Rotate the secret now, rename the variable without the public prefix, and read it only on the "
-       "server (an API route or server action) instead of in client code."),
-    _R("env.local-address-in-production", "Production value points at a local address", Severity.HIGH,
-       "localhost, 127.0.0.1, 0.0.0.0 and *.local mean the server itself or a developer's machine; in "
-       "production the feature that uses it is simply broken.",
-       "Point the variable at the production service's real host name."),
-    _R("env.test-credential-in-production", "Test or sandbox credential in production", Severity.HIGH,
-       "A test-mode key in production means payments or messages silently do nothing real.",
-       "Use the live credential for production and keep test keys to development and preview."),
-    _R("env.staging-host-in-production", "Production value points at a staging host", Severity.HIGH,
-       "Production talking to staging mixes real customers' data with test systems, and a staging "
-       "token that opens production is a breach waiting to happen.",
-       "Point production at production services; give staging its own credentials."),
-    _R("env.duplicate-definition", "Variable defined more than once", Severity.MEDIUM,
-       "When two files define the same variable, which one wins depends on load order; a different "
-       "value in each is a bug that only shows in one environment.",
-       "Keep one definition per environment and delete the other."),
-    _R("env.malformed-line", "Line in an env file is not KEY=VALUE", Severity.MEDIUM,
-       "dotenv loaders skip lines they cannot parse, so the variable on it is silently missing.",
-       "Write the line as KEY=VALUE; quote values that contain spaces or #."),
-    _R("env.undeclared-in-code", "Code reads a variable the manifest does not declare", Severity.MEDIUM,
-       "An undeclared variable is set nowhere on purpose: the first deploy to a new environment "
-       "breaks and nobody knows why.",
-       "Declare the variable in the env manifest with its type and where it is required."),
-    _R("env.not-in-manifest", "Env file sets a variable the manifest does not declare", Severity.LOW,
-       "Unknown variables are usually leftovers or typos of a declared name.",
-       "Declare it in the manifest, or delete it from the file."),
-    _R("env.no-sources", "No environment values to check", Severity.MEDIUM,
-       "Without a .env file, platform export or process environment, nothing proves the required "
-       "variables are set.",
-       "List sources under checks.env.targets in gate.yml (files, platform_export or process: true)."),
+    _R(
+        "env.missing-required",
+        "Required environment variable is not set",
+        Severity.HIGH,
+        "The app reads this variable at runtime; without it the first request that needs it fails, in "
+        "front of users, instead of the deploy failing early.",
+        "Set the variable for this environment in your hosting platform (and in the .env file for local "
+        "runs), or mark it `required: false` in the manifest if the app really copes without it.",
+    ),
+    _R(
+        "env.invalid-value",
+        "Environment variable has the wrong format",
+        Severity.HIGH,
+        "A malformed value (a URL without scheme, a port that is not a number) passes the deploy and "
+        "breaks at runtime.",
+        "Correct the value where it is defined; the manifest says which format is expected.",
+    ),
+    _R(
+        "env.public-secret",
+        "Secret behind a public client prefix",
+        Severity.CRITICAL,
+        "Frameworks inline variables with public prefixes (NEXT_PUBLIC_, VITE_, EXPO_PUBLIC_, ...) into "
+        "the JavaScript bundle; every visitor can read them.",
+        "Rotate the secret now, rename the variable without the public prefix, and read it only on the "
+        "server (an API route or server action) instead of in client code.",
+    ),
+    _R(
+        "env.local-address-in-production",
+        "Production value points at a local address",
+        Severity.HIGH,
+        "localhost, 127.0.0.1, 0.0.0.0 and *.local mean the server itself or a developer's machine; in "
+        "production the feature that uses it is simply broken.",
+        "Point the variable at the production service's real host name.",
+    ),
+    _R(
+        "env.test-credential-in-production",
+        "Test or sandbox credential in production",
+        Severity.HIGH,
+        "A test-mode key in production means payments or messages silently do nothing real.",
+        "Use the live credential for production and keep test keys to development and preview.",
+    ),
+    _R(
+        "env.staging-host-in-production",
+        "Production value points at a staging host",
+        Severity.HIGH,
+        "Production talking to staging mixes real customers' data with test systems, and a staging "
+        "token that opens production is a breach waiting to happen.",
+        "Point production at production services; give staging its own credentials.",
+    ),
+    _R(
+        "env.duplicate-definition",
+        "Variable defined more than once",
+        Severity.MEDIUM,
+        "When two files define the same variable, which one wins depends on load order; a different "
+        "value in each is a bug that only shows in one environment.",
+        "Keep one definition per environment and delete the other.",
+    ),
+    _R(
+        "env.malformed-line",
+        "Line in an env file is not KEY=VALUE",
+        Severity.MEDIUM,
+        "dotenv loaders skip lines they cannot parse, so the variable on it is silently missing.",
+        "Write the line as KEY=VALUE; quote values that contain spaces or #.",
+    ),
+    _R(
+        "env.undeclared-in-code",
+        "Code reads a variable the manifest does not declare",
+        Severity.MEDIUM,
+        "An undeclared variable is set nowhere on purpose: the first deploy to a new environment "
+        "breaks and nobody knows why.",
+        "Declare the variable in the env manifest with its type and where it is required.",
+    ),
+    _R(
+        "env.not-in-manifest",
+        "Env file sets a variable the manifest does not declare",
+        Severity.LOW,
+        "Unknown variables are usually leftovers or typos of a declared name.",
+        "Declare it in the manifest, or delete it from the file.",
+    ),
+    _R(
+        "env.no-sources",
+        "No environment values to check",
+        Severity.MEDIUM,
+        "Without a .env file, platform export or process environment, nothing proves the required variables are set.",
+        "List sources under checks.env.targets in gate.yml (files, platform_export or process: true).",
+    ),
 )
 
 
@@ -136,9 +186,18 @@ class EnvCheck(Check):
         }
     }
 
+    def prepare(self, ctx: CheckContext) -> None:
+        self._rules = load_rules()
+        self._manifest = load_manifest(ctx.root, ctx.config, ctx.config_path)
+        for entry in ctx.config.get("targets", []):
+            for relative in [
+                *entry.get("files", []),
+                *([entry["platform_export"]] if "platform_export" in entry else []),
+            ]:
+                require_file(ctx.root, relative)
+
     def run(self, ctx: CheckContext) -> Iterator[Result]:
-        rules = load_rules()
-        manifest = load_manifest(ctx.root, ctx.config, ctx.config_path)
+        rules, manifest = self._rules, self._manifest
         value_rules = ValueRules(rules)
         ignored = set(rules["ignore_names"])
         ctx.progress.update("reading code for variable reads")
@@ -238,7 +297,11 @@ class EnvCheck(Check):
         latest: dict[str, Definition] = {}
         for definition in target.definitions:
             spec = manifest.variables.get(definition.name)
-            if (spec and spec.secret) or value_rules.name_says_secret(definition.name) or value_rules.looks_secret(definition.value):
+            if (
+                (spec and spec.secret)
+                or value_rules.name_says_secret(definition.name)
+                or value_rules.looks_secret(definition.value)
+            ):
                 redact.register(definition.value)
             earlier = latest.get(definition.name)
             if earlier is not None:
@@ -254,7 +317,7 @@ class EnvCheck(Check):
                 )
             latest[definition.name] = definition
         for name, spec in manifest.variables.items():
-            if env in spec.required_in and (name not in latest or (spec.type == "non-empty" and not latest[name].value.strip())):
+            if env in spec.required_in and name not in latest:
                 where = ", ".join(target.sources) or "no source"
                 yield self.finding(
                     "env.missing-required",
@@ -263,7 +326,9 @@ class EnvCheck(Check):
                     subject=f"{env}:{name}",
                 )
         for name, definition in latest.items():
-            yield from self._check_value(definition, manifest.variables.get(name), env, production, value_rules, ignored, manifest)
+            yield from self._check_value(
+                definition, manifest.variables.get(name), env, production, value_rules, ignored, manifest
+            )
 
     def _check_value(
         self,
@@ -297,7 +362,7 @@ class EnvCheck(Check):
                 )
         public = value_rules.public_prefix(name)
         look = value_rules.looks_secret(value)
-        if public and not (spec and spec.secret) and (look or value_rules.name_says_secret(name[len(public[0]):])):
+        if public and not (spec and spec.secret) and (look or value_rules.name_says_secret(name[len(public[0]) :])):
             kind = look.kind if look else "secret-named value"
             yield self.finding(
                 "env.public-secret",
@@ -310,21 +375,13 @@ class EnvCheck(Check):
             return
         for host in value_rules.hosts_in(value):
             if value_rules.is_local(host):
-                yield self.finding(
-                    "env.local-address-in-production",
-                    f"{name} for {env} points at {host}, which is not reachable as a production service.",
-                    location=location,
-                    subject=subject,
-                )
-                break
-            if value_rules.is_staging(host):
-                yield self.finding(
-                    "env.staging-host-in-production",
-                    f"{name} for {env} points at {host}, a staging or test host.",
-                    location=location,
-                    subject=subject,
-                )
-                break
+                rule, why = "env.local-address-in-production", "which is not reachable as a production service"
+            elif value_rules.is_staging(host):
+                rule, why = "env.staging-host-in-production", "a staging or test host"
+            else:
+                continue
+            yield self.finding(rule, f"{name} for {env} points at {host}, {why}.", location=location, subject=subject)
+            break
         test_kind = value_rules.test_credential(value)
         if test_kind:
             yield self.finding(

@@ -94,7 +94,9 @@ def _spec(name: str, raw: Mapping[str, Any], environments: list[str], doc: Locat
         required_in = frozenset(required)
     value_type = raw.get("type", "string")
     if value_type == "enum" and not raw.get("values"):
-        raise InputError(f"variable {name} has type enum but no 'values'", doc.position(where), hint="add values: [a, b]")
+        raise InputError(
+            f"variable {name} has type enum but no 'values'", doc.position(where), hint="add values: [a, b]"
+        )
     if value_type == "regex":
         if not raw.get("pattern"):
             raise InputError(f"variable {name} has type regex but no 'pattern'", doc.position(where))
@@ -103,7 +105,9 @@ def _spec(name: str, raw: Mapping[str, Any], environments: list[str], doc: Locat
         try:
             re.compile(raw["pattern"])
         except re.error as error:
-            raise InputError(f"pattern of {name} is not a valid regular expression: {error}", doc.position((*where, "pattern"))) from None
+            raise InputError(
+                f"pattern of {name} is not a valid regular expression: {error}", doc.position((*where, "pattern"))
+            ) from None
     return VariableSpec(
         name=name,
         required_in=required_in,

@@ -33,11 +33,12 @@ class BadLine:
     reason: str
 
 
-def _read_text(root: Path, relative: str) -> tuple[str, str]:
-    path = (root / relative)
+def require_file(root: Path, relative: str) -> Path:
+    """The file gate.yml names, inside the project, of a sane size; else an input error."""
+    path = root / relative
     shown = relative.replace("\\", "/")
-    if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-        raise InputError(f"{shown} is a symlink out of the project; it is not read")
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"env file {shown} is outside the project (or a symlink out of it); it is not read")
     if not path.is_file():
         raise InputError(
             f"env file {shown} named in gate.yml does not exist in {root}",
@@ -45,7 +46,12 @@ def _read_text(root: Path, relative: str) -> tuple[str, str]:
         )
     if path.stat().st_size > MAX_ENV_FILE_BYTES:
         raise InputError(f"env file {shown} is larger than {MAX_ENV_FILE_BYTES} bytes")
-    return path.read_bytes().decode("utf-8", "replace"), shown
+    return path
+
+
+def _read_text(root: Path, relative: str) -> tuple[str, str]:
+    path = require_file(root, relative)
+    return path.read_bytes().decode("utf-8", "replace"), relative.replace("\\", "/")
 
 
 def read_dotenv(root: Path, relative: str) -> tuple[list[Definition], list[BadLine]]:

@@ -81,7 +81,9 @@ class ValueRules:
             (re.compile(e["pattern"]), e["kind"], int(e.get("public_prefix", 0))) for e in rules["secret_values"]
         ]
         self.public_values = [re.compile(p) for p in rules["public_values"]]
-        self.test_credentials = [(re.compile(e["pattern"]), e["kind"]) for e in rules["test_credentials"]]
+        self.test_credentials: list[tuple[re.Pattern[str], str]] = [
+            (re.compile(e["pattern"]), str(e["kind"])) for e in rules["test_credentials"]
+        ]
         self.staging_words = set(rules["staging_host_words"])
         self.local_hosts = set(rules["local_hosts"])
         self.local_suffixes = tuple(rules["local_host_suffixes"])

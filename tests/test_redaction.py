@@ -1,0 +1,97 @@
+"""One redaction choke point: a registered secret leaves the gate in no form, in no channel."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.parse
+from pathlib import Path
+
+from helpers import gate, write_files
+from projects import clean_project
+
+from gate.redact import MASK, Redactor, ScrubbingFilter, encoded_forms, secret_id
+
+
+def test_scrub_removes_the_value_and_its_encoded_forms() -> None:
+    redactor = Redactor()
+    secret = "sk_live_Canary+/=42&x y"
+    redactor.register(secret)
+    for prefix in ("", "a", "ab"):
+        encoded = base64.b64encode((prefix + secret + "tail").encode()).decode()
+        assert secret[:10] not in redactor.scrub(encoded)
+        scrubbed = redactor.scrub(encoded)
+        assert MASK in scrubbed
+    for form in (secret, urllib.parse.quote(secret, safe=""), json.dumps(secret)[1:-1]):
+        assert redactor.scrub(f"before {form} after") == f"before {MASK} after"
+
+
+def test_base64_in_a_basic_auth_header_is_scrubbed() -> None:
+    redactor = Redactor()
+    redactor.register("hunter2-password-xyz")
+    header = "Authorization: Basic " + base64.b64encode(b"admin:hunter2-password-xyz").decode()
+    assert "aHVudGVy" not in redactor.scrub(header).split("Basic ")[1][4:]
+    assert MASK in redactor.scrub(header)
+
+
+def test_short_values_are_not_scrubbed_everywhere() -> None:
+    redactor = Redactor()
+    redactor.register("abc")
+    assert redactor.scrub("abcdef") == "abcdef"
+    assert all(len(form) >= 5 for form in encoded_forms("abcdef"))
+
+
+def test_evidence_shows_at_most_the_public_prefix() -> None:
+    redactor = Redactor()
+    secret = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
+    shown = redactor.evidence(secret, "GitHub token", public_prefix=4)
+    assert shown.startswith("ghp_********") and secret[4:] not in shown
+    assert "40 chars" in shown and secret_id(secret)[:8] in shown
+    assert redactor.evidence("tiny-secret", "x", public_prefix=4).startswith("********")
+
+
+def test_fingerprint_hash_is_stable_and_not_the_plain_sha() -> None:
+    import hashlib
+
+    assert secret_id("value-one") == secret_id("value-one") != secret_id("value-two")
+    assert secret_id("value-one") != hashlib.sha256(b"value-one").hexdigest()
+
+
+def test_log_records_and_their_exceptions_are_scrubbed() -> None:
+    from gate import redact
+
+    secret = "LogCanary-a1b2c3d4e5"
+    redact.register(secret)
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "token %s", (secret,), None)
+    try:
+        raise ValueError(f"bad {secret}")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    ScrubbingFilter().filter(record)
+    assert secret not in record.getMessage() and secret not in (record.exc_text or "")
+
+
+def test_canary_in_env_files_reaches_no_output_of_any_format(tmp_path: Path) -> None:
+    canary = "EnvCanary-3f9a0c77d1"
+    clean_project(tmp_path)
+    write_files(
+        tmp_path,
+        {
+            ".env.production": f"DATABASE_URL=postgres://app:{canary}@localhost/db\n"
+            f"API_BASE_URL=https://{canary}.localhost\nLOG_LEVEL={canary}\n"
+            f"NEXT_PUBLIC_PASSWORD={canary}\n{canary}\nexport ={canary}\n",
+            ".env": f"DATABASE_URL={canary}\nAPI_BASE_URL={canary}\n",
+        },
+    )
+    written: list[str] = []
+    for fmt in ("console", "json", "sarif", "junit"):
+        outcome = gate("check", "env", "-vv", "--format", fmt, "--output", f"{fmt}=out/{fmt}", cwd=tmp_path)
+        assert outcome.exit_code == 1, outcome.output
+        written += [outcome.stdout, outcome.stderr, (tmp_path / "out" / fmt).read_text()]
+    encodings = {canary, base64.b64encode(canary.encode()).decode()[:12], urllib.parse.quote(canary)}
+    for text in written:
+        for form in encodings:
+            assert form not in text
