@@ -183,7 +183,7 @@ class DepsCheck(Check):
     rules = RULES
     options = (
         CheckOption(
-            "--osv-db", "osv_db", "Audit offline against this directory or zip of OSV records.", metavar="PATH"
+            "--osv-db", "osv_db", "Audit offline against this directory or zip of OSV records (repeatable).", multiple=True, metavar="PATH"
         ),
         CheckOption("--service", "service", "Online service for Python packages: osv or pypi.", metavar="NAME"),
         CheckOption(
@@ -197,8 +197,10 @@ class DepsCheck(Check):
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
             "osv_db": {
-                "type": "string",
-                "minLength": 1,
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+                ],
                 "description": "Directory or zip of OSV records (offline, air-gapped CI); relative to the project root.",
             },
             "service": {
@@ -257,6 +259,7 @@ class DepsCheck(Check):
         answers = self._audit(ctx, root, pins)
         unknown = Severity.parse(config.get("unknown_severity", "high"))
         audited = skipped = 0
+        reported: set[tuple[str, str, str, str | None, str]] = set()
         for pinned in pins:
             if pinned.local:
                 continue
@@ -268,7 +271,12 @@ class DepsCheck(Check):
                 continue
             audited += 1
             for hit in answer.hits:
-                yield self._vulnerable(pinned, hit, unknown)
+                # One finding per advisory, package version and file: a lock file may list the
+                # same release twice (nested node_modules, a yarn patch over its base).
+                once = (pinned.path, pinned.ecosystem, pinned.name, pinned.version, hit.id)
+                if once not in reported:
+                    reported.add(once)
+                    yield self._vulnerable(pinned, hit, unknown)
         local = sum(p.local for p in pins)
         yield Measurement(
             name="deps.audited",
@@ -281,7 +289,7 @@ class DepsCheck(Check):
 
     def _audit(self, ctx: CheckContext, root: Path, pins: list[Pinned]) -> dict[tuple[str, str, str], Any]:
         from gate.checks.deps import services
-        from gate.checks.deps.osv import load_index
+        from gate.checks.deps.osv import load_index, merge_indexes
 
         config = ctx.config
         wanted: dict[str, dict[tuple[str, str], None]] = {PYPI: {}, NPM: {}}
@@ -294,9 +302,9 @@ class DepsCheck(Check):
         with tempfile.TemporaryDirectory(prefix="gate-pip-audit-cache-") as cache:
             if config.get("osv_db"):
                 ctx.progress.update("loading the offline OSV database")
-                given = Path(config["osv_db"])
-                index = load_index(given if given.is_absolute() else root / given)
-                python = services.PythonService(services.offline_service(index), f"offline OSV ({given})", index=index)
+                given = config["osv_db"] if isinstance(config["osv_db"], list) else [config["osv_db"]]
+                index = merge_indexes([load_index(Path(p) if Path(p).is_absolute() else root / p) for p in given])
+                python = services.PythonService(services.offline_service(index), f"offline OSV ({', '.join(given)})", index=index)
                 npm = services.audit_offline(NPM, list(wanted[NPM]), index)
             else:
                 python = services.online_python_service(
@@ -341,10 +349,10 @@ class DepsCheck(Check):
             severity, rated = hit.rating.severity, f"severity {hit.rating.severity} ({hit.rating.source})"
         else:
             severity, rated = unknown, f"severity {unknown} (the advisory rates none; checks.deps.unknown_severity)"
-        head = f"{pinned.name} {pinned.version} is affected by {hit.id}{aliases}: {hit.summary.rstrip('.')}. {rated.capitalize()}."
+        head = f"{pinned.name} {pinned.version} is affected by {hit.id}{aliases}: {hit.summary.rstrip('.')}. {rated[0].upper()}{rated[1:]}."
         common = {
             "location": self._location(pinned, ids),
-            "subject": f"{pinned.ecosystem}:{pinned.name}:{hit.id}",
+            "subject": f"{pinned.ecosystem}:{pinned.name}:{pinned.version}:{hit.id}",
             "severity": severity,
         }
         details = {

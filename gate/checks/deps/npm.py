@@ -150,14 +150,15 @@ def read_pnpm_lock(root: Path, path: Path) -> Iterator[Pinned]:
             line = doc.lines.get(("packages", key))
             name, version = _pnpm_key(key, major)
             name = str(entry.get("name") or name)
-            version = str(entry.get("version") or version)
             resolution = entry.get("resolution") if isinstance(entry.get("resolution"), dict) else {}
-            if resolution.get("directory"):
+            if resolution.get("directory") or version.startswith(_LOCAL_PREFIXES):
                 yield Pinned(NPM, name, None, shown, line, "pnpm", local=True)
             elif resolution.get("repo") or resolution.get("type") == "git":
                 yield Pinned(NPM, name, None, shown, line, "pnpm", skip="git source: not a registry release")
             else:
-                yield _classify(name, version, shown, line, "pnpm")
+                # The key says where the release came from (`pkg@https://...` is a tarball even
+                # when the entry carries a `version`); the entry's version only fills a bare key.
+                yield _classify(name, version or entry.get("version"), shown, line, "pnpm")
 
 
 def read_yarn_lock(root: Path, path: Path) -> Iterator[Pinned]:

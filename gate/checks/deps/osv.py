@@ -338,6 +338,20 @@ def load_index(path: Path) -> OsvIndex:
         return index
 
 
+def merge_indexes(indexes: list[OsvIndex]) -> OsvIndex:
+    """One index over several databases (a PyPI and an npm export, say); the cached ones stay intact."""
+    if len(indexes) == 1:
+        return indexes[0]
+    merged = OsvIndex(" + ".join(index.source for index in indexes))
+    for index in indexes:
+        merged.records += index.records
+        for key, entries in index.by_package.items():
+            merged.by_package[key] = merged.by_package.get(key, []) + entries
+        for ident, advisory in index.advisories.items():
+            merged.advisories.setdefault(ident, advisory)
+    return merged
+
+
 def index_of_records(records: Iterable[Any], source: str) -> OsvIndex:
     index = OsvIndex(source)
     for record in records:

@@ -212,9 +212,14 @@ def read_pylock(root: Path, path: Path) -> Iterator[Pinned]:
         deps = list(PyLockSource([path]).collect())
     except (DependencySourceError, InvalidVersion) as error:
         raise InputError(f"pip-audit cannot read this lock file: {error}", Position(shown)) from None
+    raw_packages = data.get("packages") if isinstance(data.get("packages"), list) else []
     for position, dep in enumerate(deps):
         line = lines[position] if position < len(lines) else None
-        if dep.is_skipped():
-            yield Pinned(PYPI, dep.name, None, shown, line, "pylock", skip=str(getattr(dep, "skip_reason", "skipped")))
+        raw = raw_packages[position] if position < len(raw_packages) and isinstance(raw_packages[position], dict) else {}
+        if "directory" in raw:
+            yield Pinned(PYPI, dep.name, None, shown, line, "pylock", local=True)
+        elif dep.is_skipped() or "vcs" in raw:
+            reason = "VCS source: not a release on a package index" if "vcs" in raw else str(dep.skip_reason)
+            yield Pinned(PYPI, dep.name, None, shown, line, "pylock", skip=reason)
         else:
             yield Pinned(PYPI, dep.name, str(dep.version), shown, line, "pylock")
