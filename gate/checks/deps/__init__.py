@@ -51,12 +51,14 @@ RULES = (
         "vendored on purpose, suppress it with a reason.",
     ),
     _R(
-        "deps.no-manifests",
-        "No dependency manifest or lock file found",
+        "deps.no-lock-file",
+        "package.json without a lock file",
         Severity.MEDIUM,
-        "Nothing was audited, so nothing proves the dependencies are free of known vulnerabilities.",
-        "Commit a lock file (uv.lock, poetry.lock, requirements.txt with pins, package-lock.json, "
-        "pnpm-lock.yaml or yarn.lock), or list the files under checks.deps.files.",
+        "Without a lock file, what gets installed is whatever the ranges in package.json resolve to "
+        "on the day of the deploy; nothing was audited, and nothing proves it is free of known "
+        "vulnerabilities.",
+        "Commit the lock file your package manager writes (package-lock.json, pnpm-lock.yaml or "
+        "yarn.lock) and install with `npm ci`, `pnpm install --frozen-lockfile` or `yarn install --immutable`.",
     ),
 )
 
@@ -83,6 +85,7 @@ PRUNED_DIRS = frozenset(
 )
 MAX_WALKED = 200_000
 PYTHON_LOCKS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml")
+JS_LOCKS = frozenset({"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock"})
 
 Reader = Callable[[Path, Path], Iterator[Pinned]]
 
@@ -110,11 +113,14 @@ def _reader_for(name: str, parent: str) -> Reader | None:
     return None
 
 
-def discover(root: Path, exclude: list[str]) -> list[Path]:
-    """Manifests and lock files under root, skipping installed trees and symlinks."""
+def discover(root: Path, exclude: list[str]) -> tuple[list[Path], list[Path]]:
+    """Manifests and lock files under root, skipping installed trees and symlinks; and each
+    package.json that no lock file in its folder or above covers."""
     found: list[Path] = []
+    unlocked: list[Path] = []
+    locked_dirs: set[Path] = set()
     walked = 0
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root):  # top-down: parents before children
         walked += len(filenames) + len(dirnames)
         if walked > MAX_WALKED:
             raise InputError(
@@ -125,20 +131,25 @@ def discover(root: Path, exclude: list[str]) -> list[Path]:
         dirnames[:] = sorted(
             d for d in dirnames if d not in PRUNED_DIRS and not d.startswith(".") and not (here / d).is_symlink()
         )
-        names = set(filenames)
-        for name in sorted(filenames):
+        names = {n for n in filenames if not (here / n).is_symlink()}
+        relative_dir = here.relative_to(root).as_posix()
+        if any(fnmatch.fnmatchcase(relative_dir, pattern) for pattern in exclude):
+            continue
+        if names & JS_LOCKS:
+            locked_dirs.add(here)
+        elif "package.json" in names and not any(parent in locked_dirs for parent in here.parents):
+            unlocked.append(here / "package.json")
+        for name in sorted(names):
             path = here / name
             relative = path.relative_to(root).as_posix()
-            if path.is_symlink() or any(fnmatch.fnmatchcase(relative, pattern) for pattern in exclude):
-                continue
-            if _reader_for(name, here.name) is None:
+            if _reader_for(name, here.name) is None or any(fnmatch.fnmatchcase(relative, p) for p in exclude):
                 continue
             if name == "pyproject.toml" and (
                 names & set(PYTHON_LOCKS) or any(n.startswith("requirements") and n.endswith(".txt") for n in names)
             ):
                 continue  # the lock beside it says what is installed; its ranges say nothing more
             found.append(path)
-    return found
+    return found, unlocked
 
 
 def _explicit(root: Path, files: list[str]) -> list[Path]:
@@ -234,18 +245,17 @@ class DepsCheck(Check):
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         config = ctx.config
         root = ctx.root.resolve()
-        files = (
-            _explicit(root, list(config["files"]))
-            if config.get("files")
-            else discover(root, list(config.get("exclude", [])))
-        )
-        if not files:
+        if config.get("files"):
+            files, unlocked = _explicit(root, list(config["files"])), []
+        else:
+            files, unlocked = discover(root, list(config.get("exclude", [])))
+        for manifest in unlocked:
             yield self.finding(
-                "deps.no-manifests",
-                f"No manifest or lock file was found under {root.name or root}.",
-                location=Location(path="."),
+                "deps.no-lock-file",
+                f"{manifest.relative_to(root).as_posix()} has no package-lock.json, pnpm-lock.yaml or yarn.lock "
+                "beside it or above it, so its dependencies could not be audited.",
+                location=Location(path=manifest.relative_to(root).as_posix()),
             )
-            return
         pins: list[Pinned] = []
         seen: set[tuple[str, int | None, str]] = set()
         for path in files:
@@ -284,7 +294,12 @@ class DepsCheck(Check):
             value=float(audited),
             unit="packages",
             check=self.name,
-            note=f"{audited} audited, {skipped} could not be audited, {local} local (the project's own code) in {len(files)} file(s)",
+            note=(
+                f"{audited} audited, {skipped} could not be audited, {local} local (the project's own code) "
+                f"in {len(files)} file(s)"
+                if files
+                else "no manifest or lock file found: nothing to audit"
+            ),
         )
 
     def _audit(self, ctx: CheckContext, root: Path, pins: list[Pinned]) -> dict[tuple[str, str, str], Any]:
