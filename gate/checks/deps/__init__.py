@@ -375,8 +375,8 @@ class DepsCheck(Check):
             "version": pinned.version,
             "ecosystem": pinned.ecosystem,
             "advisory": hit.id,
-            "aliases": list(hit.aliases),
-            "fixed_in": list(hit.fixes),
+            "aliases": " ".join(hit.aliases),
+            "fixed_in": hit.fixes[0] if hit.fixes else "",
         }
         if hit.fixes:
             fix = hit.fixes[0]

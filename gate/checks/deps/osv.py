@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import os
 import threading
 import zipfile
@@ -114,16 +115,16 @@ class Affected:
                 elif event.kind == "fixed":
                     if key >= event.key:
                         affected = False
-                elif key > event.key:  # last_affected
+                elif key > event.key:  # last_affected, fixed-after
                     affected = False
             if affected:
                 return True
         return False
 
-    def fixes(self) -> list[str]:
-        """Every fixed version this entry names, lowest first."""
-        found = [(e.key, e.raw) for events in self.ranges for e in events if e.kind == "fixed"]
-        return [raw for _, raw in sorted(set(found), key=lambda pair: pair[0])]
+    def fixes(self) -> list[tuple[VersionKey, str]]:
+        """Every fixed version this entry names (its order key and its text), lowest first."""
+        found = {(e.key, e.raw) for events in self.ranges for e in events if e.kind in ("fixed", "fixed-after")}
+        return sorted(found, key=lambda pair: pair[0])
 
 
 def _text(value: Any) -> str | None:
@@ -133,6 +134,22 @@ def _text(value: Any) -> str | None:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+_RELEASE_PREFIX = re.compile(r"^v?(\d+(?:\.\d+)*)")
+
+
+def _approximate(kind: str, text: str, keyer: Callable[[str], VersionKey]) -> tuple[VersionKey, str]:
+    """An order for a version that does not parse (`0.2.0-n653` in PYSEC-2021-371).
+
+    Its release prefix stands in, on the side that keeps the match: a fix after `0.2.0` leaves
+    0.2.0 itself affected ("fixed-after" closes like last_affected), an introduction stays put.
+    """
+    prefix = _RELEASE_PREFIX.match(text)
+    key = keyer(prefix.group(1)) if prefix else None
+    if key is None:
+        return None, kind
+    return key, "fixed-after" if kind == "fixed" else kind
 
 
 def _compile_events(raw_events: Any, keyer: Callable[[str], VersionKey], record_id: str) -> list[_Event] | None:
@@ -146,13 +163,13 @@ def _compile_events(raw_events: Any, keyer: Callable[[str], VersionKey], record_
             text = str(raw[kind])
             key = None if (kind == "introduced" and text == "0") else keyer(text)
             if key is None and not (kind == "introduced" and text == "0"):
-                # A range we cannot order (PYSEC-2019-125 has a date as a version) is dropped;
-                # the record's explicit `versions` list still matches.
-                logger.debug("%s: version %r in a range does not parse; range skipped", record_id, text)
-                return None
+                key, kind = _approximate(kind, text, keyer)
+                if key is None:
+                    logger.debug("%s: version %r in a range does not parse; range skipped", record_id, text)
+                    return None
             events.append(_Event(kind, key, text))
     # At one version, "introduced" opens before a "fixed" or "last_affected" there closes.
-    order = {"introduced": 0, "last_affected": 1, "fixed": 1}
+    order = {"introduced": 0, "last_affected": 1, "fixed": 1, "fixed-after": 1}
     events.sort(key=lambda e: (0, 0, 0) if e.key is None else (1, e.key, order[e.kind]))
     return events
 
@@ -201,7 +218,11 @@ def compile_record(record: Any) -> Iterator[tuple[str, str, Affected]]:
 @dataclass(frozen=True)
 class Match:
     advisory: Advisory
-    fixes: tuple[str, ...]  # fixed versions above the installed one, lowest first
+    ordered: tuple[tuple[VersionKey, str], ...]  # fixed versions above the installed one, lowest first
+
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        return tuple(raw for _, raw in self.ordered)
 
 
 class OsvIndex:
@@ -232,9 +253,10 @@ class OsvIndex:
         for entry in entries:
             if not entry.affects(version, key):
                 continue
-            fixes = [f for f in entry.fixes() if key is None or VERSION_KEYS[ecosystem](f) > key]
+            # >=: a fix approximated from text like `0.2.0-n653` may equal the installed release.
+            fixes = [pair for pair in entry.fixes() if key is None or pair[0] >= key]
             seen = matches.get(entry.advisory.id)
-            merged = sorted(set(fixes) | set(seen.fixes if seen else ()), key=VERSION_KEYS[ecosystem])
+            merged = sorted(set(fixes) | set(seen.ordered if seen else ()), key=lambda pair: pair[0])
             matches[entry.advisory.id] = Match(entry.advisory, tuple(merged))
         return list(matches.values())
 

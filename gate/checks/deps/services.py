@@ -71,7 +71,9 @@ def _pip_audit_service_class() -> type[Any]:
                 VulnerabilityResult.create(
                     ids=list(match.advisory.ids),
                     description=match.advisory.summary,
-                    fix_versions=[Version(f) for f in match.fixes],
+                    # pip-audit wants Versions: an approximated key stands in for a fix that does
+                    # not parse; the finding shows the advisory's own text (see PythonService.fixes).
+                    fix_versions=[key if isinstance(key, Version) else Version(str(key)) for key, _ in match.ordered],
                     published=None,
                 )
                 for match in self.index.query(PYPI, spec.canonical_name, str(spec.version))
@@ -119,6 +121,15 @@ class PythonService:
     name: str
     index: OsvIndex | None = None
     session: _Session | None = None
+
+    def fixes(self, name: str, version: str, ids: Sequence[str]) -> tuple[str, ...] | None:
+        """The advisory's own fixed-version text, where the offline index has it."""
+        if self.index is None:
+            return None
+        for match in self.index.query(PYPI, name, version):
+            if match.advisory.id in ids:
+                return match.fixes
+        return None
 
     def rating(self, ids: Sequence[str]) -> Rated | None:
         if self.index is not None:
@@ -168,14 +179,17 @@ def audit_python(keys: Sequence[Key], service: PythonService) -> dict[Key, Answe
 
     answers: dict[Key, Answer] = {}
     try:
-        for key, spec, (dep, vulns) in zip(keys, specs, Auditor(service.service).audit(Pins()), strict=True):
+        for (name, version), spec, (dep, vulns) in zip(keys, specs, Auditor(service.service).audit(Pins()), strict=True):
+            key = (name, version)
             if dep.is_skipped():
                 answers[key] = Answer(skipped=str(dep.skip_reason))
                 continue
             hits = []
             for vuln in vulns:
                 ids = [str(vuln.id), *sorted(str(a) for a in vuln.aliases)]
-                fixes = tuple(str(v) for v in sorted(vuln.fix_versions) if v > spec.version)
+                fixes = service.fixes(name, version, ids)
+                if fixes is None:
+                    fixes = tuple(str(v) for v in sorted(vuln.fix_versions) if v > spec.version)
                 hits.append(Hit(ids[0], tuple(ids[1:]), str(vuln.description), fixes, service.rating(ids)))
             answers[key] = Answer(hits=tuple(hits))
     except ServiceError as error:
@@ -256,7 +270,7 @@ def audit_npm_online(keys: Sequence[Key], *, url: str, timeout: float) -> dict[K
                 entry.advisory.id,
                 entry.advisory.aliases,
                 entry.advisory.summary,
-                tuple(f for f in entry.fixes() if installed is None or VERSION_KEYS[NPM](f) > installed),
+                tuple(raw for order, raw in entry.fixes() if installed is None or order > installed),
                 _best_rating(index, entry.advisory.ids),
             )
             # OSV already matched the version; a record may also name other packages.
