@@ -58,7 +58,7 @@ class OsvApi:
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
-    mode: str = "ok"  # ok | error500 | bad-request | slow | not-json | pypi-404 | page
+    mode: str = "ok"  # ok | error500 | bad-request | slow | not-json | pypi-404 | pypi-partial | page
     delay: float = 3.0
     queries: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
@@ -111,6 +111,9 @@ def _handler(api: OsvApi) -> type[BaseHTTPRequestHandler]:
             if api.mode == "pypi-404" or len(parts) != 4:
                 return self._send(404, {"message": "Not Found"})
             _, name, version, _ = parts
+            known = {a["package"]["name"] for r in api.records for a in r["affected"]}
+            if api.mode == "pypi-partial" and name not in known:
+                return self._send(404, {"message": "Not Found"})
             vulns = [
                 {
                     "id": r["id"],
