@@ -18,6 +18,7 @@ from helpers import Outcome, gate
 DATA = Path(__file__).parent / "data" / "deps"
 NPM_OSV = DATA / "osv-npm"
 
+
 def project(root: Path, files: dict[str, Path | str]) -> Path:
     """A project whose files are copies of example files (or literal text)."""
     for name, source in files.items():
@@ -29,14 +30,17 @@ def project(root: Path, files: dict[str, Path | str]) -> Path:
             target.write_text(source)
     return root
 
+
 def check(root: Path, *args: str) -> Outcome:
     outcome = gate("check", "deps", "--format", "json", *args, cwd=root)
     assert "Traceback" not in outcome.output, outcome.output
     return outcome
 
+
 def findings(outcome: Outcome, rule: str | None = None) -> list[dict[str, Any]]:
     report = json.loads(outcome.stdout)
     return [f for f in report["findings"] if rule is None or f["rule_id"] == rule]
+
 
 def vulnerable(outcome: Outcome) -> set[tuple[str, str, str]]:
     """(advisory id, file:line, rule) of every vulnerability finding."""
@@ -46,8 +50,10 @@ def vulnerable(outcome: Outcome) -> set[tuple[str, str, str]]:
         if f["rule_id"].startswith("deps.vulnerable")
     }
 
+
 def unaudited(outcome: Outcome) -> set[str]:
     return {f"{f['location']['path']}:{f['location']['line']}" for f in findings(outcome, "deps.unaudited")}
+
 
 @dataclass
 class OsvApi:
@@ -68,10 +74,15 @@ class OsvApi:
         for record in self.records:
             for affected in record["affected"]:
                 package = affected["package"]
-                if package["ecosystem"] == ecosystem and package["name"] == name and version in affected.get("versions", []):
+                if (
+                    package["ecosystem"] == ecosystem
+                    and package["name"] == name
+                    and version in affected.get("versions", [])
+                ):
                     found.append(record)
                     break
         return found
+
 
 def _handler(api: OsvApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -119,13 +130,20 @@ def _handler(api: OsvApi) -> type[BaseHTTPRequestHandler]:
                     "id": r["id"],
                     "aliases": r.get("aliases", []),
                     "summary": r.get("summary"),
-                    "fixed_in": [e["fixed"] for a in r["affected"] for rg in a.get("ranges", []) for e in rg["events"] if "fixed" in e],
+                    "fixed_in": [
+                        e["fixed"]
+                        for a in r["affected"]
+                        for rg in a.get("ranges", [])
+                        for e in rg["events"]
+                        if "fixed" in e
+                    ],
                 }
                 for r in api.matches("PyPI", name, version)
             ]
             return self._send(200, {"info": {"name": name, "version": version}, "vulnerabilities": vulns})
 
     return Handler
+
 
 @contextmanager
 def osv_api(records: list[dict[str, Any]], mode: str = "ok") -> Iterator[OsvApi]:
@@ -141,15 +159,23 @@ def osv_api(records: list[dict[str, Any]], mode: str = "ok") -> Iterator[OsvApi]
         server.shutdown()
         server.server_close()
 
-def record(ident: str, ecosystem: str, name: str, versions: list[str], fixed: str | None, **extra: Any) -> dict[str, Any]:
+
+def record(
+    ident: str, ecosystem: str, name: str, versions: list[str], fixed: str | None, **extra: Any
+) -> dict[str, Any]:
     events: list[dict[str, str]] = [{"introduced": "0"}] + ([{"fixed": fixed}] if fixed else [])
     return {
         "id": ident,
         "modified": "2024-01-01T00:00:00Z",
         "affected": [
-            {"package": {"ecosystem": ecosystem, "name": name}, "ranges": [{"type": "ECOSYSTEM" if ecosystem == "PyPI" else "SEMVER", "events": events}], "versions": versions}
+            {
+                "package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM" if ecosystem == "PyPI" else "SEMVER", "events": events}],
+                "versions": versions,
+            }
         ],
         **extra,
     }
+
 
 Writer = Callable[[Path], None]

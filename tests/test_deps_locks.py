@@ -23,7 +23,9 @@ def pypa(shared: Path) -> str:
 
 
 def test_requirements_with_hashes_includes_and_markers(tmp_path: Path, pypa: str) -> None:
-    root = project(tmp_path, {"requirements.txt": PY / "requirements.txt", "requirements-base.txt": PY / "requirements-base.txt"})
+    root = project(
+        tmp_path, {"requirements.txt": PY / "requirements.txt", "requirements-base.txt": PY / "requirements-base.txt"}
+    )
     outcome = check(root, "--osv-db", pypa)
     assert outcome.exit_code == 1
     assert vulnerable(outcome) == {
@@ -73,7 +75,11 @@ def test_pipfile_lock(tmp_path: Path, pypa: str) -> None:
 def test_pylock_toml_through_pip_audits_source(tmp_path: Path, pypa: str) -> None:
     outcome = check(project(tmp_path, {"pylock.toml": PY / "pylock.toml"}), "--osv-db", pypa)
     assert {ident for ident, where, _ in vulnerable(outcome) if where == "pylock.toml:7"} == {
-        "PYSEC-2019-140", "PYSEC-2022-203", "PYSEC-2023-221", "PYSEC-2023-57", "PYSEC-2023-58",
+        "PYSEC-2019-140",
+        "PYSEC-2022-203",
+        "PYSEC-2023-221",
+        "PYSEC-2023-57",
+        "PYSEC-2023-58",
     }
     assert unaudited(outcome) == set()  # the directory package is the project itself
 
@@ -86,7 +92,9 @@ def test_pyproject_without_a_lock_audits_exact_pins_and_names_ranges(tmp_path: P
 
 
 def test_pyproject_beside_a_lock_is_left_to_the_lock(tmp_path: Path, pypa: str) -> None:
-    root = project(tmp_path, {"pyproject.toml": DATA / "pyproject" / "pyproject.toml", "poetry.lock": PY / "poetry.lock"})
+    root = project(
+        tmp_path, {"pyproject.toml": DATA / "pyproject" / "pyproject.toml", "poetry.lock": PY / "poetry.lock"}
+    )
     outcome = check(root, "--osv-db", pypa)
     assert {where.split(":")[0] for _, where, _ in vulnerable(outcome)} == {"poetry.lock"}
 
@@ -143,7 +151,9 @@ def test_pyproject_beside_a_lock_is_left_to_the_lock(tmp_path: Path, pypa: str) 
         ),
     ],
 )
-def test_javascript_lock_files(tmp_path: Path, example: str, name: str, expected: set[tuple[str, str, str]], skipped: set[str]) -> None:
+def test_javascript_lock_files(
+    tmp_path: Path, example: str, name: str, expected: set[tuple[str, str, str]], skipped: set[str]
+) -> None:
     outcome = check(project(tmp_path, {name: NPM / example}), "--osv-db", str(NPM_OSV))
     assert outcome.exit_code == 1
     assert vulnerable(outcome) == expected
@@ -165,15 +175,23 @@ def test_pnpm_v5_keys_with_peer_suffixes(tmp_path: Path) -> None:
         "lockfileVersion: 5.4\n\npackages:\n\n"
         "  /lodash/4.17.11:\n    resolution: {integrity: sha512-x}\n    dev: false\n\n"
         "  /@scope/ui/1.0.0_react@18.2.0:\n    resolution: {integrity: sha512-y}\n\n"
-        "  github.com/user/repo/0123abc:\n    resolution: {tarball: https://codeload.github.com/user/repo/tar.gz/0123abc}\n    name: repo\n    version: 1.0.0\n"
+        "  github.com/user/repo/0123abc:\n"
+        "    resolution: {tarball: https://codeload.github.com/user/repo/tar.gz/0123abc}\n"
+        "    name: repo\n    version: 1.0.0\n"
     )
     outcome = check(project(tmp_path, {"pnpm-lock.yaml": lock}), "--osv-db", str(NPM_OSV))
-    assert {i for i, _, _ in vulnerable(outcome)} == {"GHSA-jf85-cpcp-j695", "GHSA-p6mc-m468-83gw", "GHSA-29mw-wpgm-hmr9"}
+    assert {i for i, _, _ in vulnerable(outcome)} == {
+        "GHSA-jf85-cpcp-j695",
+        "GHSA-p6mc-m468-83gw",
+        "GHSA-29mw-wpgm-hmr9",
+    }
     assert unaudited(outcome) == {"pnpm-lock.yaml:12"}
 
 
 def test_package_json_without_a_lock_is_named(tmp_path: Path) -> None:
-    root = project(tmp_path, {"web/package.json": '{"dependencies": {"lodash": "^4"}}', "api/requirements.txt": "flask==3.0.3\n"})
+    root = project(
+        tmp_path, {"web/package.json": '{"dependencies": {"lodash": "^4"}}', "api/requirements.txt": "flask==3.0.3\n"}
+    )
     root = project(root, {"api/package.json": "{}", "api/package-lock.json": NPM / "package-lock.v1.json"})
     outcome = check(root, "--osv-db", str(NPM_OSV))
     assert [f["location"]["path"] for f in findings(outcome, "deps.no-lock-file")] == ["web/package.json"]
@@ -183,7 +201,11 @@ BAD_FILES = [
     ("uv.lock", 'version = 1\n\n[[package]]\nname = "x"\nversion = \n', "uv.lock:5"),
     ("uv.lock", 'version = 2\n\n[[package]]\nname = "x"\nversion = "1"\n', "uv.lock:1"),
     ("poetry.lock", '[[package]]\nname = "x"\nversion = "1"\n\n[metadata]\nlock-version = "3.0"\n', "poetry.lock:6"),
-    ("Pipfile.lock", '{\n  "_meta": {"pipfile-spec": 6},\n  "default": {\n    "x": {"version": "==1",}\n  }\n}\n', "Pipfile.lock:4"),
+    (
+        "Pipfile.lock",
+        '{\n  "_meta": {"pipfile-spec": 6},\n  "default": {\n    "x": {"version": "==1",}\n  }\n}\n',
+        "Pipfile.lock:4",
+    ),
     ("Pipfile.lock", '{\n  "_meta": {\n    "pipfile-spec": 7\n  }\n}\n', "Pipfile.lock:2"),
     ("pylock.toml", 'lock-version = "2.0"\n\n[[packages]]\nname = "x"\nversion = "1"\n', "pylock.toml:1"),
     ("requirements.txt", "flask==3.0.3\nbad==[\n", "requirements.txt:2"),
@@ -192,12 +214,14 @@ BAD_FILES = [
     ("pnpm-lock.yaml", "lockfileVersion: '10.0'\npackages: {}\n", "pnpm-lock.yaml:1"),
     ("pnpm-lock.yaml", "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {\n", "pnpm-lock.yaml:4"),
     ("yarn.lock", "__metadata:\n  version: 12\n  cacheKey: 10c0\n", "yarn.lock:1"),
-    ("yarn.lock", "# yarn lockfile v1\n\nlodash@^4.17.0\n  version \"4.17.21\"\n", "yarn.lock:3"),
+    ("yarn.lock", '# yarn lockfile v1\n\nlodash@^4.17.0\n  version "4.17.21"\n', "yarn.lock:3"),
 ]
 
 
 @pytest.mark.parametrize(("name", "text", "where"), BAD_FILES, ids=[f"{n}:{w}" for n, _, w in BAD_FILES])
-def test_bad_or_future_lock_file_is_bad_input_naming_file_and_line(tmp_path: Path, name: str, text: str, where: str) -> None:
+def test_bad_or_future_lock_file_is_bad_input_naming_file_and_line(
+    tmp_path: Path, name: str, text: str, where: str
+) -> None:
     outcome = check(project(tmp_path, {name: text}), "--osv-db", str(NPM_OSV))
     assert outcome.exit_code == 2, outcome.output
     assert f"{where}" in outcome.stderr

@@ -45,23 +45,50 @@ def osv_dir(tmp_path: Path) -> Path:
     root = tmp_path / "osv"
     (root / "vulns" / "acme").mkdir(parents=True)
     records = {
-        "GHSA-crit-0000-0001.json": _record("GHSA-crit-0000-0001", "acme", aliases=["CVE-2024-0001"], severity=[CRITICAL_V3]),
+        "GHSA-crit-0000-0001.json": _record(
+            "GHSA-crit-0000-0001", "acme", aliases=["CVE-2024-0001"], severity=[CRITICAL_V3]
+        ),
         # v4 is preferred over v3 when a record carries both
         "GHSA-v4v3-0000-0002.json": _record("GHSA-v4v3-0000-0002", "acme", severity=[LOW_V3, MEDIUM_V4]),
         "GHSA-db00-0000-0003.json": _record("GHSA-db00-0000-0003", "acme", database_specific={"severity": "MODERATE"}),
         "PYSEC-2024-4.json": _record("PYSEC-2024-4", "acme", summary="No rating at all"),
-        "GHSA-gone-0000-0005.json": _record("GHSA-gone-0000-0005", "acme", withdrawn="2024-06-01T00:00:00Z", severity=[CRITICAL_V3]),
+        "GHSA-gone-0000-0005.json": _record(
+            "GHSA-gone-0000-0005", "acme", withdrawn="2024-06-01T00:00:00Z", severity=[CRITICAL_V3]
+        ),
         "PYSEC-2024-6.json": {
             "id": "PYSEC-2024-6",
             "summary": "Only a GIT range and a list of versions, some not PEP 440",
             "affected": [
-                {"package": {"ecosystem": "PyPI", "name": "Acme"}, "ranges": [{"type": "GIT", "repo": "https://example.com/acme", "events": [{"introduced": "0"}, {"fixed": "abc123"}]}], "versions": ["1.0", "1.0-nightly-2019-09-12"]},
+                {
+                    "package": {"ecosystem": "PyPI", "name": "Acme"},
+                    "ranges": [
+                        {
+                            "type": "GIT",
+                            "repo": "https://example.com/acme",
+                            "events": [{"introduced": "0"}, {"fixed": "abc123"}],
+                        }
+                    ],
+                    "versions": ["1.0", "1.0-nightly-2019-09-12"],
+                },
                 {"ranges": []},
                 "not even a mapping",
             ],
         },
-        "PYSEC-2024-7.json": _record("PYSEC-2024-7", "acme", affected=[{"package": {"ecosystem": "PyPI", "name": "acme"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "2019-09-12"}, {"fixed": "1.5"}]}], "versions": []}]),
-        "GHSA-npm0-0000-0008.json": {**_record("GHSA-npm0-0000-0008", "acme"), "affected": [{"package": {"ecosystem": "Go", "name": "acme"}}]},
+        "PYSEC-2024-7.json": _record(
+            "PYSEC-2024-7",
+            "acme",
+            affected=[
+                {
+                    "package": {"ecosystem": "PyPI", "name": "acme"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "2019-09-12"}, {"fixed": "1.5"}]}],
+                    "versions": [],
+                }
+            ],
+        ),
+        "GHSA-npm0-0000-0008.json": {
+            **_record("GHSA-npm0-0000-0008", "acme"),
+            "affected": [{"package": {"ecosystem": "Go", "name": "acme"}}],
+        },
     }
     for name, record in records.items():
         (root / "vulns" / "acme" / name).write_text(json.dumps(record))
@@ -80,11 +107,23 @@ def test_severity_comes_from_cvss_then_the_database_then_the_config(tmp_path: Pa
     outcome = check(root, "--osv-db", str(osv_dir))
     by_id = {f["details"]["advisory"]: f for f in findings(outcome) if f["rule_id"].startswith("deps.vulnerable")}
     # pip-audit names a result by its PYSEC or CVE id first, the others become aliases.
-    assert set(by_id) == {"CVE-2024-0001", "GHSA-v4v3-0000-0002", "GHSA-db00-0000-0003", "PYSEC-2024-4", "PYSEC-2024-6", "PYSEC-2024-9"}
+    assert set(by_id) == {
+        "CVE-2024-0001",
+        "GHSA-v4v3-0000-0002",
+        "GHSA-db00-0000-0003",
+        "PYSEC-2024-4",
+        "PYSEC-2024-6",
+        "PYSEC-2024-9",
+    }
     assert by_id["CVE-2024-0001"]["severity"] == "critical" and "CVSS 3.1 9.8" in by_id["CVE-2024-0001"]["message"]
     assert by_id["CVE-2024-0001"]["details"]["aliases"] == "GHSA-crit-0000-0001"
-    assert by_id["GHSA-v4v3-0000-0002"]["severity"] == "medium" and "CVSS 4.0" in by_id["GHSA-v4v3-0000-0002"]["message"]
-    assert by_id["GHSA-db00-0000-0003"]["severity"] == "medium" and "database: MODERATE" in by_id["GHSA-db00-0000-0003"]["message"]
+    assert (
+        by_id["GHSA-v4v3-0000-0002"]["severity"] == "medium" and "CVSS 4.0" in by_id["GHSA-v4v3-0000-0002"]["message"]
+    )
+    assert (
+        by_id["GHSA-db00-0000-0003"]["severity"] == "medium"
+        and "database: MODERATE" in by_id["GHSA-db00-0000-0003"]["message"]
+    )
     assert by_id["PYSEC-2024-4"]["severity"] == "high" and "rates none" in by_id["PYSEC-2024-4"]["message"]
     assert by_id["PYSEC-2024-9"]["rule_id"] == "deps.vulnerable-no-fix"
     assert "No fixed version is published" in by_id["PYSEC-2024-9"]["message"]
@@ -105,7 +144,10 @@ def _preset_db(root: Path) -> Path:
     db.mkdir()
     records = [
         _record("GHSA-medf-0000-0001", "acme", database_specific={"severity": "MODERATE"}),
-        {**_record("GHSA-medn-0000-0002", "acme", database_specific={"severity": "MODERATE"}), "affected": [{"package": {"ecosystem": "PyPI", "name": "acme"}, "versions": ["1.0"]}]},
+        {
+            **_record("GHSA-medn-0000-0002", "acme", database_specific={"severity": "MODERATE"}),
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "acme"}, "versions": ["1.0"]}],
+        },
         _record("GHSA-high-0000-0003", "widget", database_specific={"severity": "HIGH"}),
         _record("GHSA-crit-0000-0004", "gizmo", database_specific={"severity": "CRITICAL"}),
     ]
@@ -148,7 +190,8 @@ def test_suppression_by_alias_and_by_fingerprint(tmp_path: Path, shared: Path) -
         {
             "gate.yml": (
                 "version: 1\npreset: launch\nsuppressions:\n"
-                "  - rule: deps.*\n    path: '*CVE-2019-10906*'\n    reason: sandbox not used, templates are ours\n    expires: 2099-01-01\n"
+                "  - rule: deps.*\n    path: '*CVE-2019-10906*'\n"
+                "    reason: sandbox not used, templates are ours\n    expires: 2099-01-01\n"
                 "  - rule: deps.*\n    path: '*GHSA-g3rq-g295-4j3m*'\n    reason: urlize filter not used\n"
                 f"  - fingerprint: {idna['fingerprint']}\n    reason: only used for ASCII hosts\n"
             )
@@ -182,8 +225,13 @@ def test_a_zip_of_records_answers_like_the_directory(tmp_path: Path) -> None:
 
 
 def test_several_databases_at_once(tmp_path: Path, shared: Path) -> None:
-    root = project(tmp_path, {"requirements.txt": "jinja2==2.10\n", "package-lock.json": NPM_OSV.parent / "npm" / "package-lock.v1.json"})
-    project(root, {"gate.yml": f"version: 1\nchecks:\n  deps:\n    osv_db: [{shared / 'data' / 'osv-pypi'}, {NPM_OSV}]\n"})
+    root = project(
+        tmp_path,
+        {"requirements.txt": "jinja2==2.10\n", "package-lock.json": NPM_OSV.parent / "npm" / "package-lock.v1.json"},
+    )
+    project(
+        root, {"gate.yml": f"version: 1\nchecks:\n  deps:\n    osv_db: [{shared / 'data' / 'osv-pypi'}, {NPM_OSV}]\n"}
+    )
     ids = {ident for ident, _, _ in vulnerable(check(root))}
     assert {"PYSEC-2019-217", "GHSA-xvch-5gv4-984h"} <= ids
 

@@ -24,11 +24,18 @@ JINJA = record(
     severity=[{"type": "CVSS_V3", "score": "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:N"}],
 )
 MINIMIST = record(
-    "GHSA-xvch-5gv4-984h", "npm", "minimist", ["1.2.5"], "1.2.6",
-    aliases=["CVE-2021-44906"], summary="Prototype Pollution in minimist",
+    "GHSA-xvch-5gv4-984h",
+    "npm",
+    "minimist",
+    ["1.2.5"],
+    "1.2.6",
+    aliases=["CVE-2021-44906"],
+    summary="Prototype Pollution in minimist",
     database_specific={"severity": "CRITICAL"},
 )
-LODASH_A = record("GHSA-p6mc-m468-83gw", "npm", "lodash", ["4.17.15"], "4.17.19", summary="Prototype Pollution in lodash")
+LODASH_A = record(
+    "GHSA-p6mc-m468-83gw", "npm", "lodash", ["4.17.15"], "4.17.19", summary="Prototype Pollution in lodash"
+)
 LODASH_B = record("GHSA-29mw-wpgm-hmr9", "npm", "lodash", ["4.17.15"], "4.17.21", summary="ReDoS in lodash")
 RECORDS = [JINJA, MINIMIST, LODASH_A, LODASH_B]
 
@@ -52,7 +59,12 @@ def _config(root: Path, url: str, service: str = "osv", timeout: str = "5s") -> 
     path = "/pypi/" if service == "pypi" else "/v1/query"
     return project(
         root,
-        {"gate.yml": f"version: 1\nchecks:\n  deps:\n    service: {service}\n    {key}: {url}{path}\n    request_timeout: {timeout}\n"},
+        {
+            "gate.yml": (
+                f"version: 1\nchecks:\n  deps:\n    service: {service}\n"
+                f"    {key}: {url}{path}\n    request_timeout: {timeout}\n"
+            )
+        },
     )
 
 
@@ -63,7 +75,11 @@ def test_python_through_pip_audits_osv_service_keeps_the_records_severity(tmp_pa
     assert outcome.exit_code == 1
     assert vulnerable(outcome) == {("PYSEC-2019-217", "requirements.txt:1", "deps.vulnerable")}
     (finding,) = findings(outcome, "deps.vulnerable")
-    assert finding["severity"] == "high" and "CVSS 3.0 8.6" in finding["message"] and "Fixed in 2.10.1" in finding["message"]
+    assert (
+        finding["severity"] == "high"
+        and "CVSS 3.0 8.6" in finding["message"]
+        and "Fixed in 2.10.1" in finding["message"]
+    )
     # pip-audit's own request shape, one query per pinned package
     assert {"package": {"name": "click", "ecosystem": "PyPI"}, "version": "8.1.7"} in api.queries
 
@@ -83,7 +99,9 @@ def test_npm_through_the_osv_query_api_follows_pages(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["error500", "bad-request", "not-json"])
-@pytest.mark.parametrize("files", [{"requirements.txt": "jinja2==2.10\n"}, {"package-lock.json": LOCK}], ids=["python", "npm"])
+@pytest.mark.parametrize(
+    "files", [{"requirements.txt": "jinja2==2.10\n"}, {"package-lock.json": LOCK}], ids=["python", "npm"]
+)
 def test_a_failing_service_fails_closed(tmp_path: Path, mode: str, files: dict[str, str]) -> None:
     root = project(tmp_path, dict(files))
     with osv_api(RECORDS, mode=mode) as api:
@@ -92,7 +110,9 @@ def test_a_failing_service_fails_closed(tmp_path: Path, mode: str, files: dict[s
     assert "OSV" in outcome.output
 
 
-@pytest.mark.parametrize("files", [{"requirements.txt": "jinja2==2.10\n"}, {"package-lock.json": LOCK}], ids=["python", "npm"])
+@pytest.mark.parametrize(
+    "files", [{"requirements.txt": "jinja2==2.10\n"}, {"package-lock.json": LOCK}], ids=["python", "npm"]
+)
 def test_a_service_that_does_not_answer_in_time_fails_closed(tmp_path: Path, files: dict[str, str]) -> None:
     root = project(tmp_path, dict(files))
     with osv_api(RECORDS, mode="slow") as api:

@@ -194,7 +194,11 @@ class DepsCheck(Check):
     rules = RULES
     options = (
         CheckOption(
-            "--osv-db", "osv_db", "Audit offline against this directory or zip of OSV records (repeatable).", multiple=True, metavar="PATH"
+            "--osv-db",
+            "osv_db",
+            "Audit offline against this directory or zip of OSV records (repeatable).",
+            multiple=True,
+            metavar="PATH",
         ),
         CheckOption("--service", "service", "Online service for Python packages: osv or pypi.", metavar="NAME"),
         CheckOption(
@@ -212,7 +216,7 @@ class DepsCheck(Check):
                     {"type": "string", "minLength": 1},
                     {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
                 ],
-                "description": "Directory or zip of OSV records (offline, air-gapped CI); relative to the project root.",
+                "description": "Directory or zip of OSV records (offline, air-gapped CI), relative to the project.",
             },
             "service": {
                 "enum": ["osv", "pypi"],
@@ -246,7 +250,7 @@ class DepsCheck(Check):
         config = ctx.config
         root = ctx.root.resolve()
         if config.get("files"):
-            files, unlocked = _explicit(root, list(config["files"])), []
+            files, unlocked = _explicit(root, list(config["files"])), list[Path]()
         else:
             files, unlocked = discover(root, list(config.get("exclude", [])))
         for manifest in unlocked:
@@ -319,7 +323,9 @@ class DepsCheck(Check):
                 ctx.progress.update("loading the offline OSV database")
                 given = config["osv_db"] if isinstance(config["osv_db"], list) else [config["osv_db"]]
                 index = merge_indexes([load_index(Path(p) if Path(p).is_absolute() else root / p) for p in given])
-                python = services.PythonService(services.offline_service(index), f"offline OSV ({', '.join(given)})", index=index)
+                python = services.PythonService(
+                    services.offline_service(index), f"offline OSV ({', '.join(given)})", index=index
+                )
                 npm = services.audit_offline(NPM, list(wanted[NPM]), index)
             else:
                 python = services.online_python_service(
@@ -364,7 +370,9 @@ class DepsCheck(Check):
             severity, rated = hit.rating.severity, f"severity {hit.rating.severity} ({hit.rating.source})"
         else:
             severity, rated = unknown, f"severity {unknown} (the advisory rates none; checks.deps.unknown_severity)"
-        head = f"{pinned.name} {pinned.version} is affected by {hit.id}{aliases}: {hit.summary.rstrip('.')}. {rated[0].upper()}{rated[1:]}."
+        summary = hit.summary.rstrip(".")
+        rated = rated[0].upper() + rated[1:]
+        head = f"{pinned.name} {pinned.version} is affected by {hit.id}{aliases}: {summary}. {rated}."
         common = {
             "location": self._location(pinned, ids),
             "subject": f"{pinned.ecosystem}:{pinned.name}:{pinned.version}:{hit.id}",

@@ -129,7 +129,7 @@ def read_pnpm_lock(root: Path, path: Path) -> Iterator[Pinned]:
         if not isinstance(data, dict) or "lockfileVersion" not in data:
             raise InputError(
                 "not a pnpm lock document: no lockfileVersion",
-                Position(shown, doc.lines.get(next(iter(data), ""), 1) if isinstance(data, dict) else 1),
+                Position(shown, doc.lines.get((next(iter(data), ""),), 1) if isinstance(data, dict) else 1),
             )
         raw_version = str(data["lockfileVersion"])
         try:
@@ -150,7 +150,7 @@ def read_pnpm_lock(root: Path, path: Path) -> Iterator[Pinned]:
             line = doc.lines.get(("packages", key))
             name, version = _pnpm_key(key, major)
             name = str(entry.get("name") or name)
-            resolution = entry.get("resolution") if isinstance(entry.get("resolution"), dict) else {}
+            resolution: dict[str, Any] = entry["resolution"] if isinstance(entry.get("resolution"), dict) else {}
             if resolution.get("directory") or version.startswith(_LOCAL_PREFIXES):
                 yield Pinned(NPM, name, None, shown, line, "pnpm", local=True)
             elif resolution.get("repo") or resolution.get("type") == "git":

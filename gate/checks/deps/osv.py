@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import os
+import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping

@@ -83,12 +83,14 @@ def load_json_lines(text: str, shown: str) -> Any:
         memo: Any = None,
     ) -> tuple[LinedDict, int]:
         _, start = s_and_end
-        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, None, memo)
+        pairs, end = json.decoder.JSONObject(  # type: ignore[attr-defined]
+            s_and_end, strict, scan_once, None, None, memo
+        )
         obj = LinedDict(pairs)
         obj.line = bisect.bisect_left(newlines, start) + 1
         return obj, end
 
-    decoder.parse_object = parse_object  # type: ignore[assignment]
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
     decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
         return decoder.decode(text)

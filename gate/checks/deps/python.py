@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.checks.deps.osv import PYPI
-from gate.checks.deps.pinned import Pinned, load_json_lines, load_toml, read_text, toml_table_lines
+from gate.checks.deps.pinned import LinedDict, Pinned, load_json_lines, load_toml, read_text, toml_table_lines
 from gate.errors import InputError, Position
 
 UV_LOCK_VERSIONS = (1,)
@@ -80,7 +80,7 @@ def read_requirements(root: Path, path: Path, seen: set[Path] | None = None) -> 
             continue
         exact = _EXACT.match(str(req.specifier))
         if exact is None:
-            reason = f"not pinned ({req.specifier or 'any version'}); pin it with ==, or audit the lock file it is compiled to"
+            reason = f"not pinned ({req.specifier or 'any version'}); pin it with == or audit the lock it compiles to"
             yield Pinned(PYPI, name, None, shown, line, "pip", skip=reason)
         else:
             yield Pinned(PYPI, name, exact.group(1), shown, line, "pip")
@@ -92,7 +92,7 @@ def read_pyproject(root: Path, path: Path) -> Iterator[Pinned]:
     shown = path.relative_to(root).as_posix()
     text = read_text(path, shown)
     data = load_toml(text, shown)
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
     specs: list[str] = list(project.get("dependencies") or [])
     groups = [*(project.get("optional-dependencies") or {}).values(), *(data.get("dependency-groups") or {}).values()]
     for group in groups:
@@ -112,7 +112,10 @@ def read_pyproject(root: Path, path: Path) -> Iterator[Pinned]:
             continue
         exact = _EXACT.match(str(req.specifier))
         if exact is None:
-            reason = f"not pinned ({req.specifier or 'any version'}) and no lock file beside pyproject.toml; commit a uv.lock, poetry.lock or pylock.toml"
+            reason = (
+                f"not pinned ({req.specifier or 'any version'}) and no lock file beside pyproject.toml; "
+                "commit a uv.lock, poetry.lock or pylock.toml"
+            )
             yield Pinned(PYPI, req.name, None, shown, line, "pip", skip=reason)
         else:
             yield Pinned(PYPI, req.name, exact.group(1), shown, line, "pip")
@@ -178,7 +181,7 @@ def read_pipfile_lock(root: Path, path: Path) -> Iterator[Pinned]:
         raise _future(shown, data["_meta"].line, "pipfile-spec", spec, f"up to {PIPFILE_SPEC_MAX}", "pipenv")
     for section in ("default", "develop"):
         for name, entry in (data.get(section) or {}).items():
-            line = entry.line if isinstance(entry, dict) else None
+            line = entry.line if isinstance(entry, LinedDict) else None
             if not isinstance(entry, dict):
                 raise InputError(f"{section}.{name} is not an object", Position(shown, line))
             if "path" in entry or entry.get("editable"):
@@ -212,10 +215,12 @@ def read_pylock(root: Path, path: Path) -> Iterator[Pinned]:
         deps = list(PyLockSource([path]).collect())
     except (DependencySourceError, InvalidVersion) as error:
         raise InputError(f"pip-audit cannot read this lock file: {error}", Position(shown)) from None
-    raw_packages = data.get("packages") if isinstance(data.get("packages"), list) else []
+    raw_packages: list[Any] = data["packages"] if isinstance(data.get("packages"), list) else []
     for position, dep in enumerate(deps):
         line = lines[position] if position < len(lines) else None
-        raw = raw_packages[position] if position < len(raw_packages) and isinstance(raw_packages[position], dict) else {}
+        raw = (
+            raw_packages[position] if position < len(raw_packages) and isinstance(raw_packages[position], dict) else {}
+        )
         if "directory" in raw:
             yield Pinned(PYPI, dep.name, None, shown, line, "pylock", local=True)
         elif dep.is_skipped() or "vcs" in raw:

@@ -179,7 +179,9 @@ def audit_python(keys: Sequence[Key], service: PythonService) -> dict[Key, Answe
 
     answers: dict[Key, Answer] = {}
     try:
-        for (name, version), spec, (dep, vulns) in zip(keys, specs, Auditor(service.service).audit(Pins()), strict=True):
+        for (name, version), spec, (dep, vulns) in zip(
+            keys, specs, Auditor(service.service).audit(Pins()), strict=True
+        ):
             key = (name, version)
             if dep.is_skipped():
                 answers[key] = Answer(skipped=str(dep.skip_reason))
@@ -201,7 +203,8 @@ def audit_python(keys: Sequence[Key], service: PythonService) -> dict[Key, Answe
         ) from None
     except (KeyError, TypeError, ValueError) as error:
         raise CheckFailure(
-            f"the vulnerability service {service.name} answered in a shape pip-audit cannot read ({type(error).__name__}: {error})"
+            f"the vulnerability service {service.name} answered in a shape pip-audit cannot read "
+            f"({type(error).__name__}: {error})"
         ) from None
     return answers
 
@@ -239,7 +242,8 @@ def _osv_query(client: Any, url: str, name: str, version: str) -> list[Any]:
             raise CheckFailure(f"OSV ({url}) could not be reached: {type(error).__name__}: {error}") from None
         if response.status_code != 200:
             raise CheckFailure(
-                f"OSV ({url}) answered HTTP {response.status_code} for {name}@{version}: {raw[:200].decode(errors='replace')}"
+                f"OSV ({url}) answered HTTP {response.status_code} for {name}@{version}: "
+                f"{raw[:200].decode(errors='replace')}"
             )
         try:
             page = json.loads(raw) if raw.strip() else {}
