@@ -98,6 +98,11 @@ def osv_dir(tmp_path: Path) -> Path:
         "details: Last affected, no fix\naffected:\n- package: {ecosystem: PyPI, name: acme}\n"
         "  ranges:\n  - type: ECOSYSTEM\n    events: [{introduced: '0'}, {last_affected: '1.0'}]\n"
     )
+    # `null` written out is not a withdrawal, and an empty summary falls back to the details
+    (root / "vulns" / "acme" / "PYSEC-2024-10.yaml").write_text(
+        "id: PYSEC-2024-10\nwithdrawn: null\nsummary: ~\ndetails: Spelled-out nulls\naffected:\n"
+        "- package: {ecosystem: PyPI, name: acme}\n  versions: ['1.0']\n"
+    )
     (root / "README.md").write_text("not a record\n")
     return root
 
@@ -114,6 +119,7 @@ def test_severity_comes_from_cvss_then_the_database_then_the_config(tmp_path: Pa
         "PYSEC-2024-4",
         "PYSEC-2024-6",
         "PYSEC-2024-9",
+        "PYSEC-2024-10",
     }
     assert by_id["CVE-2024-0001"]["severity"] == "critical" and "CVSS 3.1 9.8" in by_id["CVE-2024-0001"]["message"]
     assert by_id["CVE-2024-0001"]["details"]["aliases"] == "GHSA-crit-0000-0001"
@@ -127,6 +133,7 @@ def test_severity_comes_from_cvss_then_the_database_then_the_config(tmp_path: Pa
     assert by_id["PYSEC-2024-4"]["severity"] == "high" and "rates none" in by_id["PYSEC-2024-4"]["message"]
     assert by_id["PYSEC-2024-9"]["rule_id"] == "deps.vulnerable-no-fix"
     assert "No fixed version is published" in by_id["PYSEC-2024-9"]["message"]
+    assert "Spelled-out nulls" in by_id["PYSEC-2024-10"]["message"]
     project(root, {"gate.yml": "version: 1\nchecks:\n  deps:\n    unknown_severity: low\n"})
     relaxed = {f["details"]["advisory"]: f["severity"] for f in findings(check(root, "--osv-db", str(osv_dir)), V)}
     assert relaxed["PYSEC-2024-4"] == "low"
@@ -288,3 +295,14 @@ def test_upgrade_command_fits_the_package_manager(manager: str, command: str) ->
 def test_gate_explain_knows_every_deps_rule() -> None:
     for rule in ("deps.vulnerable", "deps.vulnerable-no-fix", "deps.unaudited", "deps.no-lock-file"):
         assert gate("explain", rule).exit_code == 0
+
+
+def test_the_demo_pins_a_vulnerable_release_and_shows_its_fix_offline(tmp_path: Path) -> None:
+    outcome = gate("demo", "--keep", str(tmp_path / "demo"), "--format", "json")
+    assert outcome.exit_code == 1
+    (finding,) = [f for f in json.loads(outcome.stdout)["findings"] if f["rule_id"] == V]
+    assert finding["location"]["path"] == "api/requirements.txt" and finding["location"]["line"] == 3
+    assert "PYSEC-2019-217" in finding["message"] and "Fixed in 2.10.1" in finding["message"]
+    assert finding["blocking"] and finding["severity"] == "high"
+    config = yaml.safe_load((tmp_path / "demo" / "gate.yml").read_text())
+    assert config["checks"]["deps"]["osv_db"] == "osv-db"  # offline: the demo never calls a service

@@ -15,7 +15,7 @@ import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,17 +92,46 @@ class _Event:
     raw: str
 
 
-@dataclass
 class Affected:
-    """One `affected[]` entry of a record, compiled for one ecosystem's version order."""
+    """One `affected[]` entry of a record, compiled for one ecosystem's version order.
 
-    advisory: Advisory
-    ranges: list[list[_Event]] = field(default_factory=list)
-    versions: set[str] = field(default_factory=set)
-    version_keys: list[VersionKey] = field(default_factory=list)
+    Compiling (parsing every version the entry names) waits for the first lookup of its
+    package: a run asks about a few hundred of the database's packages, not all of them.
+    """
+
+    def __init__(self, advisory: Advisory, ecosystem: str, entry: Mapping[str, Any]) -> None:
+        self.advisory = advisory
+        self._ecosystem = ecosystem
+        self._entry: Mapping[str, Any] | None = entry
+        self._ranges: list[list[_Event]] = []
+        self._versions: set[str] = set()
+        self._version_keys: list[VersionKey] = []
+
+    def _compile(self) -> None:
+        entry, self._entry = self._entry, None
+        if entry is None:
+            return
+        keyer = VERSION_KEYS[self._ecosystem]
+        for rng in entry.get("ranges") or []:
+            if isinstance(rng, Mapping) and rng.get("type") in ("ECOSYSTEM", "SEMVER"):
+                events = _compile_events(rng.get("events"), keyer, self.advisory.id)
+                if events:
+                    self._ranges.append(events)
+        versions = entry.get("versions")
+        for version in versions if isinstance(versions, list) else []:
+            self._versions.add(str(version))
+            key = keyer(str(version))
+            if key is not None:
+                self._version_keys.append(key)
+
+    @property
+    def ranges(self) -> list[list[_Event]]:
+        self._compile()
+        return self._ranges
 
     def affects(self, version: str, key: VersionKey) -> bool:
-        if version in self.versions or (key is not None and key in self.version_keys):
+        self._compile()
+        if version in self._versions or (key is not None and key in self._version_keys):
             return True
         if key is None:
             return False
@@ -174,14 +203,21 @@ def _compile_events(raw_events: Any, keyer: Callable[[str], VersionKey], record_
     return events
 
 
+def _present(value: Any) -> bool:
+    """YAML read as text keeps `null` and `~` as words; they still mean nothing is there."""
+    return value is not None and value not in ("", "null", "Null", "NULL", "~")
+
+
 def compile_record(record: Any) -> Iterator[tuple[str, str, Affected]]:
     """(ecosystem, normalized name, compiled entry) for each affected package we can audit."""
     if not isinstance(record, Mapping) or not isinstance(record.get("id"), str):
         return
-    if record.get("withdrawn"):
+    if _present(record.get("withdrawn")):
         return
     aliases = record.get("aliases")
-    summary = record.get("summary") or record.get("details") or "no summary in the advisory"
+    summary = next(
+        (v for v in (record.get("summary"), record.get("details")) if _present(v)), "no summary in the advisory"
+    )
     severity = record.get("severity")
     advisory = Advisory(
         id=record["id"],
@@ -200,18 +236,7 @@ def compile_record(record: Any) -> Iterator[tuple[str, str, Affected]]:
         ecosystem, name = package.get("ecosystem"), package.get("name")
         if ecosystem not in VERSION_KEYS or not isinstance(name, str):
             continue
-        keyer = VERSION_KEYS[ecosystem]
-        compiled = Affected(advisory)
-        for rng in entry.get("ranges") or []:
-            if isinstance(rng, Mapping) and rng.get("type") in ("ECOSYSTEM", "SEMVER"):
-                events = _compile_events(rng.get("events"), keyer, advisory.id)
-                if events:
-                    compiled.ranges.append(events)
-        for version in entry.get("versions") or []:
-            compiled.versions.add(str(version))
-            key = keyer(str(version))
-            if key is not None:
-                compiled.version_keys.append(key)
+        compiled = Affected(advisory, ecosystem, entry)
         yield ecosystem, normalize_name(ecosystem, name), compiled
 
 
@@ -267,7 +292,9 @@ def parse_record(raw: bytes, name: str, where: str) -> Any:
     try:
         if name.endswith(".json"):
             return json.loads(raw)
-        return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # Every scalar as text: timestamps stay strings, versions like 1.10 never become floats,
+        # and the C base loader skips the type resolution that dominates load time.
+        return yaml.load(raw, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
     except json.JSONDecodeError as error:
         position = Position(where, error.lineno, error.colno)
         message = error.msg
