@@ -106,7 +106,8 @@ def pip_audit_run(requirements: Path, url: str, cache: Path) -> tuple[float, int
 def gate_run(project: Path, database: Path) -> tuple[float, int]:
     context = CheckContext(root=project, config={"osv_db": str(database)}, preset="launch", environ={})
     started = time.perf_counter()
-    found = sum(1 for result in DepsCheck().run(context) if getattr(result, "rule_id", "").startswith("deps.vulnerable"))
+    results = list(DepsCheck().run(context))
+    found = sum(1 for result in results if getattr(result, "rule_id", "").startswith("deps.vulnerable"))
     return time.perf_counter() - started, found
 
 
@@ -119,9 +120,7 @@ def main() -> None:
     database = args.osv_db.resolve()
 
     chosen = pins(database, args.packages, args.seed)
-    server_index = osv_mod.index_of_records(
-        (r for rs in raw_records(database).values() for r in rs), "server"
-    )
+    server_index = osv_mod.index_of_records((r for rs in raw_records(database).values() for r in rs), "server")
     records = raw_records(database)
     server, url = serve(server_index, records)
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,10 +135,14 @@ def main() -> None:
         warm, warm_found = gate_run(project, database)
     server.shutdown()
 
+    rows = [
+        ("pip-audit: RequirementSource + Auditor + OsvService on loopback", baseline, base_found),
+        ("gate deps, cold (builds the index over the database)", cold, cold_found),
+        ("gate deps, warm (index already cached in the process)", warm, warm_found),
+    ]
     print(f"{len(chosen)} pinned packages against {server_index.records} OSV records")
-    print(f"pip-audit (RequirementSource + Auditor + OsvService on loopback): {baseline:7.3f} s  {base_found} vulnerabilities")
-    print(f"gate deps, cold (builds the index):                             {cold:7.3f} s  {cold_found} findings  ratio {cold / baseline:5.2f}")
-    print(f"gate deps, warm (index cached in the process):                  {warm:7.3f} s  {warm_found} findings  ratio {warm / baseline:5.2f}")
+    for label, seconds, found in rows:
+        print(f"{label:<64} {seconds:7.3f} s  {found:4d} vulnerabilities  ratio {seconds / baseline:5.2f}")
 
 
 if __name__ == "__main__":
