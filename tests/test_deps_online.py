@@ -152,3 +152,12 @@ def test_pypi_skipping_some_packages_names_them_and_blocks_at_launch(tmp_path: P
     (skipped,) = findings(outcome, "deps.unaudited")
     assert skipped["blocking"] and "not found on PyPI" in skipped["message"]
     assert [f["blocking"] for f in findings(demo, "deps.unaudited")] == [False]
+
+
+def test_credentials_in_a_mirror_url_never_reach_the_output(tmp_path: Path) -> None:
+    root = project(tmp_path, {"requirements.txt": "jinja2==2.10\n", "package-lock.json": LOCK})
+    with osv_api(RECORDS, mode="error500") as api:
+        secret_url = api.url.replace("http://", "http://ci-bot:Mirr0rPassw0rd-8842@")
+        outcome = check(_config(root, secret_url))
+    assert outcome.exit_code == 3
+    assert "Mirr0rPassw0rd-8842" not in outcome.output and "127.0.0.1" in outcome.output

@@ -11,10 +11,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result, RuleDoc
 from gate.checks.deps.osv import NPM, PYPI
 from gate.checks.deps.pinned import Pinned
@@ -155,8 +157,8 @@ def discover(root: Path, exclude: list[str]) -> tuple[list[Path], list[Path]]:
 def _explicit(root: Path, files: list[str]) -> list[Path]:
     paths = []
     for relative in files:
-        path = (root / relative).resolve()
-        if not path.is_relative_to(root) or (path.is_symlink() and not path.resolve().is_relative_to(root)):
+        path = (root / relative).resolve()  # follows symlinks, so a link out of the tree is caught too
+        if not path.is_relative_to(root):
             raise InputError(
                 f"checks.deps.files: {relative} is outside the project", hint="list files inside the project root"
             )
@@ -316,6 +318,11 @@ class DepsCheck(Check):
             if not pinned.local and pinned.skip is None and pinned.version is not None:
                 wanted[pinned.ecosystem][(pinned.name, pinned.version)] = None
         osv_url = config.get("osv_url", services.DEFAULT_OSV_URL)
+        for url in (osv_url, config.get("pypi_url")):
+            # A mirror URL may carry credentials; errors quote the URL, so the redactor must know them.
+            password = urllib.parse.urlsplit(url).password if url else None
+            if password:
+                redact.register(password)
         timeout = seconds(config.get("request_timeout", "15s"))
         npm: dict[tuple[str, str], services.Answer] = {}
         with tempfile.TemporaryDirectory(prefix="gate-pip-audit-cache-") as cache:
