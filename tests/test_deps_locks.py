@@ -232,3 +232,50 @@ def test_include_outside_the_project_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path / "app", {"requirements.txt": "-r ../secret.txt\n"})
     outcome = check(root, "--osv-db", str(NPM_OSV))
     assert outcome.exit_code == 2 and "requirements.txt:1" in outcome.stderr and "outside the project" in outcome.stderr
+
+
+def test_explicit_files_replace_discovery_and_stay_inside_the_project(tmp_path: Path) -> None:
+    root = project(
+        tmp_path / "app",
+        {"web/package-lock.json": NPM / "package-lock.v1.json", "old/yarn.lock": NPM / "yarn.classic.lock"},
+    )
+    only = check(root, "--osv-db", str(NPM_OSV), "--file", "web/package-lock.json")
+    assert {where.split(":")[0] for _, where, _ in vulnerable(only)} == {"web/package-lock.json"}
+    (tmp_path / "elsewhere.lock").write_text("")
+    (root / "link.lock").symlink_to(tmp_path / "elsewhere.lock")
+    for bad, says in (
+        ("../elsewhere.lock", "outside the project"),
+        ("link.lock", "outside the project"),
+        ("web/missing.json", "does not exist"),
+        ("old", "does not exist"),
+    ):
+        outcome = check(root, "--osv-db", str(NPM_OSV), "--file", bad)
+        assert outcome.exit_code == 2 and says in outcome.stderr, (bad, outcome.stderr)
+    project(root, {"notes.txt": "flask==0.12.2\n"})
+    outcome = check(root, "--osv-db", str(NPM_OSV), "--file", "notes.txt")
+    assert outcome.exit_code == 2 and "not a manifest or lock file" in outcome.stderr
+
+
+def test_exclude_globs_and_installed_trees_are_not_audited(tmp_path: Path) -> None:
+    lock = NPM / "package-lock.v1.json"
+    root = project(
+        tmp_path,
+        {
+            "package-lock.json": NPM / "package-lock.v3.json",
+            "examples/demo/package-lock.json": lock,
+            "node_modules/some-lib/package-lock.json": lock,
+            ".cache/package-lock.json": lock,
+        },
+    )
+    project(root, {"gate.yml": "version: 1\nchecks:\n  deps:\n    exclude: ['examples/**']\n"})
+    outcome = check(root, "--osv-db", str(NPM_OSV))
+    assert {where.split(":")[0] for _, where, _ in vulnerable(outcome)} == {"package-lock.json"}
+
+
+def test_pyproject_url_and_bad_requirements(tmp_path: Path) -> None:
+    text = '[project]\nname = "x"\ndependencies = [\n  "lib @ https://example.com/lib-1.0.tar.gz",\n]\n'
+    outcome = check(project(tmp_path / "a", {"pyproject.toml": text}), "--osv-db", str(NPM_OSV))
+    assert unaudited(outcome) == {"pyproject.toml:4"}
+    bad = '[project]\nname = "x"\ndependencies = [\n  "lib ==",\n]\n'
+    outcome = check(project(tmp_path / "b", {"pyproject.toml": bad}), "--osv-db", str(NPM_OSV))
+    assert outcome.exit_code == 2 and "pyproject.toml:4" in outcome.stderr

@@ -163,7 +163,7 @@ def _explicit(root: Path, files: list[str]) -> list[Path]:
                 f"checks.deps.files: {relative} is outside the project", hint="list files inside the project root"
             )
         if not path.is_file():
-            raise InputError(f"checks.deps.files: {relative} does not exist", Position(relative))
+            raise InputError(f"checks.deps.files: {relative} does not exist or is not a file", Position(relative))
         if _reader_for(path.name, path.parent.name) is None:
             raise InputError(
                 f"checks.deps.files: {relative} is not a manifest or lock file the gate reads",
