@@ -14,7 +14,7 @@ import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result, RuleDoc
@@ -23,6 +23,9 @@ from gate.checks.deps.pinned import Pinned
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
 from gate.model import Location, Measurement, Severity
+
+if TYPE_CHECKING:
+    from gate.checks.deps.services import Answer, Hit
 
 _R = RuleDoc
 RULES = (
@@ -283,7 +286,9 @@ class DepsCheck(Check):
             reason = pinned.skip or (answer.skipped if answer else None)
             if reason is not None or answer is None:
                 skipped += 1
-                yield self._unaudited(pinned, reason or "no answer")
+                if (pinned.path, pinned.ecosystem, pinned.name, pinned.version, "") not in reported:
+                    reported.add((pinned.path, pinned.ecosystem, pinned.name, pinned.version, ""))
+                    yield self._unaudited(pinned, reason or "no answer")
                 continue
             audited += 1
             for hit in answer.hits:
@@ -308,7 +313,7 @@ class DepsCheck(Check):
             ),
         )
 
-    def _audit(self, ctx: CheckContext, root: Path, pins: list[Pinned]) -> dict[tuple[str, str, str], Any]:
+    def _audit(self, ctx: CheckContext, root: Path, pins: list[Pinned]) -> dict[tuple[str, str, str], Answer]:
         from gate.checks.deps import services
         from gate.checks.deps.osv import load_index, merge_indexes
 
@@ -324,7 +329,7 @@ class DepsCheck(Check):
             if password:
                 redact.register(password)
         timeout = seconds(config.get("request_timeout", "15s"))
-        npm: dict[tuple[str, str], services.Answer] = {}
+        npm: dict[tuple[str, str], Answer] = {}
         with tempfile.TemporaryDirectory(prefix="gate-pip-audit-cache-") as cache:
             if config.get("osv_db"):
                 ctx.progress.update("loading the offline OSV database")
@@ -370,7 +375,7 @@ class DepsCheck(Check):
             subject=f"{pinned.ecosystem}:{pinned.name}",
         )
 
-    def _vulnerable(self, pinned: Pinned, hit: Any, unknown: Severity) -> Result:
+    def _vulnerable(self, pinned: Pinned, hit: Hit, unknown: Severity) -> Result:
         ids = " ".join((hit.id, *hit.aliases))
         aliases = f" ({', '.join(hit.aliases)})" if hit.aliases else ""
         if hit.rating is not None:
@@ -380,11 +385,6 @@ class DepsCheck(Check):
         summary = hit.summary.rstrip(".")
         rated = rated[0].upper() + rated[1:]
         head = f"{pinned.name} {pinned.version} is affected by {hit.id}{aliases}: {summary}. {rated}."
-        common = {
-            "location": self._location(pinned, ids),
-            "subject": f"{pinned.ecosystem}:{pinned.name}:{pinned.version}:{hit.id}",
-            "severity": severity,
-        }
         details = {
             "package": pinned.name,
             "version": pinned.version,
@@ -394,17 +394,16 @@ class DepsCheck(Check):
             "fixed_in": hit.fixes[0] if hit.fixes else "",
         }
         if hit.fixes:
-            fix = hit.fixes[0]
-            return self.finding(
-                "deps.vulnerable",
-                f"{head} Fixed in {fix}.",
-                fix=f"Upgrade {pinned.name} to {fix} or later: {upgrade_command(pinned, fix)}",
-                details=details,
-                **common,
-            )
+            rule, message = "deps.vulnerable", f"{head} Fixed in {hit.fixes[0]}."
+            fix = f"Upgrade {pinned.name} to {hit.fixes[0]} or later: {upgrade_command(pinned, hit.fixes[0])}"
+        else:
+            rule, message, fix = "deps.vulnerable-no-fix", f"{head} No fixed version is published.", None
         return self.finding(
-            "deps.vulnerable-no-fix",
-            f"{head} No fixed version is published.",
+            rule,
+            message,
+            severity=severity,
+            subject=f"{pinned.ecosystem}:{pinned.name}:{pinned.version}:{hit.id}",
+            location=self._location(pinned, ids),
             details=details,
-            **common,
+            **({"fix": fix} if fix else {}),
         )

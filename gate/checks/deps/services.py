@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ def _best_rating(index: OsvIndex, ids: Sequence[str]) -> Rated | None:
     return max(ratings, key=lambda r: r.severity, default=None)
 
 
+@cache
 def _pip_audit_service_class() -> type[Any]:
     from packaging.version import Version
     from pip_audit._service import VulnerabilityResult, VulnerabilityService
@@ -94,7 +96,7 @@ class _Session:
     def __init__(self, inner: Any, pypi_base: str | None) -> None:
         self._inner = inner
         self._pypi_base = pypi_base
-        self.records: list[Any] = []
+        self.index = OsvIndex("online answers")
 
     def post(self, **kwargs: Any) -> Any:
         response = self._inner.post(**kwargs)
@@ -104,7 +106,8 @@ class _Session:
             except ValueError:
                 body = None
             if isinstance(body, dict) and isinstance(body.get("vulns"), list):
-                self.records.extend(body["vulns"])
+                for record in body["vulns"]:
+                    self.index.add(record)
         return response
 
     def get(self, url: str, **kwargs: Any) -> Any:
@@ -134,8 +137,8 @@ class PythonService:
     def rating(self, ids: Sequence[str]) -> Rated | None:
         if self.index is not None:
             return _best_rating(self.index, ids)
-        if self.session is not None and self.session.records:
-            return _best_rating(index_of_records(self.session.records, self.name), ids)
+        if self.session is not None:
+            return _best_rating(self.session.index, ids)
         return None
 
 
