@@ -279,3 +279,35 @@ def test_pyproject_url_and_bad_requirements(tmp_path: Path) -> None:
     bad = '[project]\nname = "x"\ndependencies = [\n  "lib ==",\n]\n'
     outcome = check(project(tmp_path / "b", {"pyproject.toml": bad}), "--osv-db", str(NPM_OSV))
     assert outcome.exit_code == 2 and "pyproject.toml:4" in outcome.stderr
+
+
+def test_odd_package_keys_never_crash_the_reader(tmp_path: Path) -> None:
+    lock = {
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app"},
+            "node_modules/": {"version": "1.0.0"},
+            "node_modules/@scope/": {"version": "1.0.0"},
+            "node_modules/weird name with spaces": {"version": "not-semver"},
+            "node_modules/lodash": {
+                "version": "4.17.11",
+                "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.11.tgz",
+            },
+            "node_modules/file-dep": {"version": "1.0.0", "resolved": "file:../file-dep"},
+            "node_modules/no-version": {},
+        },
+    }
+    outcome = check(
+        project(tmp_path / "a", {"package-lock.json": json.dumps(lock, indent=2)}), "--osv-db", str(NPM_OSV)
+    )
+    assert outcome.exit_code == 1
+    assert {i for i, _, _ in vulnerable(outcome)} == {
+        "GHSA-jf85-cpcp-j695",
+        "GHSA-p6mc-m468-83gw",
+        "GHSA-29mw-wpgm-hmr9",
+    }
+    # an empty name, a bare scope, a name with spaces, an entry without a version
+    assert len(findings(outcome, "deps.unaudited")) == 4
+    broken = json.dumps({"lockfileVersion": 3, "packages": {"node_modules/x": None}}, indent=2)
+    outcome = check(project(tmp_path / "b", {"package-lock.json": broken}), "--osv-db", str(NPM_OSV))
+    assert outcome.exit_code == 2 and "package-lock.json:3" in outcome.stderr

@@ -28,8 +28,13 @@ def _is_semver(version: str) -> bool:
     return VERSION_KEYS[NPM](version) is not None
 
 
+_NAME = re.compile(r"^(@[^/@\s]+/)?[^/@\s]+$")
+
+
 def _classify(name: str, version: str | None, shown: str, line: int | None, manager: str) -> Pinned:
     """A registry release when `version` is semver; otherwise local or skipped, with the reason."""
+    if not _NAME.match(name):
+        return Pinned(NPM, name, None, shown, line, manager, skip=f"{name[:80]!r} is not an npm package name")
     if version is None or version == "":
         return Pinned(NPM, name, None, shown, line, manager, skip="no version in the lock file")
     if version.startswith(_LOCAL_PREFIXES):
@@ -49,14 +54,13 @@ def _split_spec(spec: str) -> tuple[str, str]:
 
 def read_package_lock(root: Path, path: Path) -> Iterator[Pinned]:
     shown = path.relative_to(root).as_posix()
-    data = load_json_lines(read_text(path, shown), shown)
+    text = read_text(path, shown)
+    data = load_json_lines(text, shown)
     if not isinstance(data, LinedDict) or "lockfileVersion" not in data:
         raise InputError("not a package-lock.json: no lockfileVersion", Position(shown, 1))
     version = data["lockfileVersion"]
     if version not in PACKAGE_LOCK_VERSIONS:
-        line = next(
-            (n for n, raw in enumerate(read_text(path, shown).splitlines(), 1) if '"lockfileVersion"' in raw), 1
-        )
+        line = next((n for n, raw in enumerate(text.splitlines(), 1) if '"lockfileVersion"' in raw), 1)
         raise InputError(
             f"lockfileVersion {version} is not one the gate reads ({', '.join(map(str, PACKAGE_LOCK_VERSIONS))})",
             Position(shown, line),
@@ -71,9 +75,13 @@ def read_package_lock(root: Path, path: Path) -> Iterator[Pinned]:
 
 def _lock_packages(packages: dict[str, Any], shown: str) -> Iterator[Pinned]:
     for key, entry in packages.items():
-        if key == "" or not isinstance(entry, dict):
-            continue
-        line = entry.line if isinstance(entry, LinedDict) else None
+        if not isinstance(entry, LinedDict):
+            raise InputError(
+                f"packages[{key[:80]!r}] is not an object", Position(shown, getattr(packages, "line", None))
+            )
+        if key == "":
+            continue  # the project itself
+        line = entry.line
         marker = key.rfind("node_modules/")
         if marker < 0 or entry.get("link"):
             # A workspace folder or a link to one: the project's own code.
@@ -91,9 +99,11 @@ def _lock_packages(packages: dict[str, Any], shown: str) -> Iterator[Pinned]:
 
 def _lock_v1(dependencies: dict[str, Any], shown: str) -> Iterator[Pinned]:
     for name, entry in dependencies.items():
-        if not isinstance(entry, dict):
-            continue
-        line = entry.line if isinstance(entry, LinedDict) else None
+        if not isinstance(entry, LinedDict):
+            raise InputError(
+                f"dependencies[{name[:80]!r}] is not an object", Position(shown, getattr(dependencies, "line", None))
+            )
+        line = entry.line
         version = str(entry.get("version") or "")
         real = name
         if version.startswith("npm:"):  # "alias": {"version": "npm:real@1.2.3"}
