@@ -52,12 +52,18 @@ def execute(
         raise InputError(f"unknown check '{unknown[0]}'; known checks: {', '.join(REGISTRY)}")
     started = datetime.datetime.now(datetime.UTC)
     clock = time.monotonic()
-    results = run_checks(config, names, environ=environ, progress=progress)
     fail_on = {name: Severity.parse(config.section(name).get("fail_on", DEFAULT_FAIL_ON)) for name in names}
     # Rule ids contain a dot and check names do not, so one map holds both thresholds.
     for name in names:
         for rule_id, level in config.section(name).get("fail_on_rules", {}).items():
+            known = [doc.id for doc in REGISTRY[name].rules]
+            if rule_id not in known:
+                raise InputError(
+                    f"checks.{name}.fail_on_rules names '{rule_id}', which is not a rule of {name}",
+                    hint=f"its rules are: {', '.join(known)}",
+                )
             fail_on[rule_id] = Severity.parse(level)
+    results = run_checks(config, names, environ=environ, progress=progress)
     return judge(
         results,
         fail_on=fail_on,

@@ -306,3 +306,10 @@ def test_the_demo_pins_a_vulnerable_release_and_shows_its_fix_offline(tmp_path: 
     assert finding["blocking"] and finding["severity"] == "high"
     config = yaml.safe_load((tmp_path / "demo" / "gate.yml").read_text())
     assert config["checks"]["deps"]["osv_db"] == "osv-db"  # offline: the demo never calls a service
+
+
+def test_fail_on_rules_must_name_a_rule_of_the_check(tmp_path: Path) -> None:
+    root = project(tmp_path, {"requirements.txt": "acme==1.0\n"})
+    project(root, {"gate.yml": "version: 1\nchecks:\n  deps:\n    fail_on_rules:\n      deps.vulnerable-nofix: high\n"})
+    outcome = check(root, "--osv-db", str(NPM_OSV))
+    assert outcome.exit_code == 2 and "deps.vulnerable-no-fix" in outcome.stderr
