@@ -33,6 +33,8 @@ RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 # One advisory is a few kilobytes; a record this large is not an advisory.
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 MAX_RECORDS = 2_000_000
+# OSV's largest per-ecosystem export unpacks to a few gigabytes; past this it is a zip bomb.
+MAX_ZIP_BYTES = 16 * 1024 * 1024 * 1024
 
 VersionKey = Any  # packaging.version.Version or semver.Version: ordered within one ecosystem
 
@@ -340,9 +342,11 @@ def _load_zip(path: Path) -> OsvIndex:
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir() and m.filename.endswith(RECORD_SUFFIXES)]
-            if len(members) > MAX_RECORDS:
+            if len(members) > MAX_RECORDS or sum(m.file_size for m in members) > MAX_ZIP_BYTES:
                 raise InputError(
-                    f"{len(members)} records is more than the {MAX_RECORDS} the gate reads", Position(path)
+                    f"{len(members)} records unpacking to {sum(m.file_size for m in members)} bytes is more than "
+                    f"the gate reads ({MAX_RECORDS} records, {MAX_ZIP_BYTES} bytes)",
+                    Position(path),
                 )
             for member in members:
                 if member.file_size > MAX_RECORD_BYTES:
