@@ -311,3 +311,15 @@ def test_odd_package_keys_never_crash_the_reader(tmp_path: Path) -> None:
     broken = json.dumps({"lockfileVersion": 3, "packages": {"node_modules/x": None}}, indent=2)
     outcome = check(project(tmp_path / "b", {"package-lock.json": broken}), "--osv-db", str(NPM_OSV))
     assert outcome.exit_code == 2 and "package-lock.json:3" in outcome.stderr
+
+
+def test_a_version_pip_audit_cannot_parse_is_unaudited_not_clean(tmp_path: Path, pypa: str) -> None:
+    lock = (
+        '[[package]]\nname = "jinja2"\nversion = "2.10"\n\n'
+        '[[package]]\nname = "internal-tool"\nversion = "main-branch"\n\n'
+        '[metadata]\nlock-version = "2.0"\n'
+    )
+    outcome = check(project(tmp_path, {"poetry.lock": lock}), "--osv-db", pypa)
+    assert {i for i, _, _ in vulnerable(outcome)} == {"PYSEC-2019-217", "PYSEC-2021-66"}
+    (skipped,) = findings(outcome, "deps.unaudited")
+    assert skipped["location"]["line"] == 6 and "not a PEP 440 version" in skipped["message"]
