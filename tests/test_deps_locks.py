@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from deps_support import DATA, NPM_OSV, check, findings, project, unaudited, vulnerable
 
+REPORT_SCHEMA = Path(__file__).parents[1] / "gate" / "report" / "report.schema.json"
 PY = DATA / "python"
 NPM = DATA / "npm"
 V, NOFIX = "deps.vulnerable", "deps.vulnerable-no-fix"
@@ -158,6 +160,7 @@ def test_javascript_lock_files(
     assert outcome.exit_code == 1
     assert vulnerable(outcome) == expected
     assert unaudited(outcome) == skipped
+    jsonschema.validate(json.loads(outcome.stdout), json.loads(REPORT_SCHEMA.read_text()))
 
 
 def test_yarn_quoted_keys_and_aliases_resolve_to_the_real_package(tmp_path: Path) -> None:
