@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 PYPI = "PyPI"
 NPM = "npm"
-ECOSYSTEMS = (PYPI, NPM)
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 # One advisory is a few kilobytes; a record this large is not an advisory.
 MAX_RECORD_BYTES = 8 * 1024 * 1024
@@ -75,7 +74,6 @@ class Advisory:
     id: str
     aliases: tuple[str, ...]
     summary: str
-    published: str | None
     severity_entries: tuple[Mapping[str, Any], ...] = ()
     database_specific: Mapping[str, Any] | None = None
 
@@ -158,15 +156,6 @@ class Affected:
         return sorted(found, key=lambda pair: pair[0])
 
 
-def _text(value: Any) -> str | None:
-    """Dates arrive as strings or as YAML timestamps; either way, keep ISO text."""
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value)
-
-
 _RELEASE_PREFIX = re.compile(r"^v?(\d+(?:\.\d+)*)")
 
 
@@ -225,7 +214,6 @@ def compile_record(record: Any) -> Iterator[tuple[str, str, Affected]]:
         id=record["id"],
         aliases=tuple(str(a) for a in aliases) if isinstance(aliases, list) else (),
         summary=" ".join(str(summary).split())[:400],
-        published=_text(record.get("published")),
         severity_entries=tuple(s for s in severity if isinstance(s, Mapping)) if isinstance(severity, list) else (),
         database_specific=record.get("database_specific")
         if isinstance(record.get("database_specific"), Mapping)
@@ -267,9 +255,6 @@ class OsvIndex:
             self.by_package.setdefault((ecosystem, name), []).append(compiled)
             for ident in compiled.advisory.ids:
                 self.advisories.setdefault(ident, compiled.advisory)
-
-    def knows(self, ecosystem: str) -> bool:
-        return any(key[0] == ecosystem for key in self.by_package)
 
     def query(self, ecosystem: str, name: str, version: str) -> list[Match]:
         entries = self.by_package.get((ecosystem, normalize_name(ecosystem, name)), [])
