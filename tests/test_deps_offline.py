@@ -313,3 +313,15 @@ def test_fail_on_rules_must_name_a_rule_of_the_check(tmp_path: Path) -> None:
     project(root, {"gate.yml": "version: 1\nchecks:\n  deps:\n    fail_on_rules:\n      deps.vulnerable-nofix: high\n"})
     outcome = check(root, "--osv-db", str(NPM_OSV))
     assert outcome.exit_code == 2 and "deps.vulnerable-no-fix" in outcome.stderr
+
+
+def test_yaml_versions_stay_text_so_1_10_is_not_1_1(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "PYSEC-2024-11.yaml").write_text(
+        "id: PYSEC-2024-11\nmodified: 2024-01-01T00:00:00Z\naffected:\n"
+        "- package: {ecosystem: PyPI, name: acme}\n  versions: [1.10, 2.0]\n"
+    )
+    index = load_index(db)
+    assert [m.advisory.id for m in index.query("PyPI", "acme", "1.10")] == ["PYSEC-2024-11"]
+    assert index.query("PyPI", "acme", "1.1") == []
