@@ -11,6 +11,7 @@ import bisect
 import json
 import json.decoder
 import json.scanner
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ class LinedDict(dict[str, Any]):
 
 def load_json_lines(text: str, shown: str) -> Any:
     """json.loads, except that every object knows its line: lock files name packages by line."""
-    newlines = [i for i, char in enumerate(text) if char == "\n"]
+    newlines = [match.start() for match in re.finditer("\n", text)]
     decoder = json.JSONDecoder()
 
     def parse_object(
