@@ -10,7 +10,6 @@ import fnmatch
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from gate.checks.base import RuleDoc
 from gate.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_INTERNAL, EXIT_PASS
 from gate.model import (
     BudgetResult,
@@ -21,6 +20,7 @@ from gate.model import (
     Location,
     Measurement,
     Outcome,
+    RuleDoc,
     Severity,
     Suppression,
     Target,
