@@ -5,7 +5,6 @@ Heavy modules are imported inside commands so `gate --help` starts fast.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
@@ -18,11 +17,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from gate import __version__
-from gate.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_PASS, GateError, InputError
+from gate.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GateError, InputError
 
 if TYPE_CHECKING:
     from gate.checks.base import Check
-    from gate.config import Config, Override
+    from gate.config import Override
     from gate.runner import OutputRequest
 
 FORMATS = ("console", "json", "sarif", "junit")
@@ -124,57 +123,29 @@ def _run_and_report(
     verbose: int,
     overrides: Sequence[Override] = (),
     environ: Mapping[str, str] | None = None,
-    search_from: Path | None = None,
     github: bool | None = None,
 ) -> int:
-    from gate.config import load_config
-    from gate.github import open_session
-    from gate.report import render
-    from gate.runner import execute, report_input, write_outputs
+    from gate.runner import RunRequest, Terminal, run_gate
 
     _configure_logging(verbose)
-    requests = _parse_outputs(outputs)
-    # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
-    # machine-readable report that may be redirected to a file.
-    commands_out = click.echo if fmt == "console" else functools.partial(click.echo, err=True)
-    session = open_session(os.environ, force=github, out=commands_out, err=_echo_error)
-    if session is not None:
-        # The event's values come first so a flag or action input given explicitly still wins.
-        overrides = [*session.plan.overrides, *overrides]
-    config: Config = load_config(config_path, preset=preset, overrides=overrides, search_from=search_from)
-    if config.path is None and names is None:
-        _echo_error(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
-    chosen = list(names) if names is not None else config.enabled_checks()
-    if session is not None and session.plan.skip:
-        chosen = [name for name in chosen if name not in session.plan.skip]
-        if not chosen:
-            session.finish_skipped()
-            return EXIT_PASS
-    if not chosen:
-        raise InputError("no check is enabled", hint="enable one in gate.yml under checks.NAME.enabled: true")
-    if session is not None:
-        session.start()
-    try:
-        verdict = execute(config, chosen, environ=environ, progress=_progress_sink())
-    except BaseException as error:
-        if session is not None:
-            session.abandon(f"the run stopped before a verdict ({type(error).__name__})")
-        raise
-    if _is_interactive():
-        click.echo("\r\033[K", err=True, nl=False)
-    use_color = sys.stdout.isatty() if color is None else color
-    colored = use_color and fmt == "console"
-    text = render(fmt, report_input(verdict, color=colored))
-    click.echo(session.guard(text) if session is not None and fmt == "console" else text, nl=False, color=colored)
-    code = verdict.exit_code
-    try:
-        write_outputs(verdict, requests)
-    except OSError as error:
-        _echo_error(f"error: could not write a report ({error.strerror}: {error.filename}); failing closed")
-        code = EXIT_INTERNAL
-    if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in requests}, exit_code=code)
-    return code
+    request = RunRequest(
+        names=names,
+        config_path=config_path,
+        preset=preset,
+        fmt=fmt,
+        outputs=_parse_outputs(outputs),
+        color=sys.stdout.isatty() if color is None else color,
+        overrides=overrides,
+        environ=environ,
+        github=github,
+    )
+    terminal = Terminal(
+        out=lambda text, colored: click.echo(text, nl=False, color=colored),
+        err=_echo_error,
+        progress=_progress_sink(),
+        clear_progress=lambda: click.echo("\r\033[K", err=True, nl=False) if _is_interactive() else None,
+    )
+    return run_gate(request, terminal)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

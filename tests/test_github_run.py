@@ -45,7 +45,13 @@ def hooks(shared: Path) -> Webhooks:
 def _workspace(tmp_path: Path, checks: str = "secrets") -> Path:
     workspace = tmp_path / "workspace"
     sections = "".join(f"  {name}:\n    enabled: true\n" for name in checks.split(","))
-    write_files(workspace, {"gate.yml": f"version: 1\npreset: launch\nchecks:\n  env:\n    enabled: false\n{sections}"})
+    write_files(
+        workspace,
+        {
+            "gate.yml": "version: 1\npreset: launch\nchecks:\n  env:\n    enabled: false\n"
+            f"  deps:\n    enabled: false\n{sections}"
+        },
+    )
     return workspace
 
 

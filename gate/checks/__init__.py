@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gate.checks.base import Check, RuleDoc
+from gate.checks.deps import DepsCheck
 from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
 from gate.checks.http import HttpCheck
@@ -10,6 +11,7 @@ from gate.policy import POLICY_RULES
 
 REGISTRY: dict[str, type[Check]] = {
     EnvCheck.name: EnvCheck,
+    DepsCheck.name: DepsCheck,
     DnsCheck.name: DnsCheck,
     HttpCheck.name: HttpCheck,
 }
