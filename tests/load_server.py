@@ -68,6 +68,8 @@ def serve(tmp: Path, *, tls: bool = False, app: str = "load_app:app") -> Iterato
         command += ["--ssl-keyfile", str(key), "--ssl-certfile", str(chain)]
         context = ssl.create_default_context()
         authority.configure_trust(context)
+        # For a gate.yml's ca_bundle: the gate run under test reads the CA from a file.
+        authority.cert_pem.write_to_path(str(tmp / "ca.pem"))
     process = subprocess.Popen(command, pass_fds=(listener.fileno(),), env={**os.environ, "PYTHONPATH": str(HERE)})
     listener.close()
     served = Served(f"{'https' if tls else 'http'}://127.0.0.1:{port}", context)

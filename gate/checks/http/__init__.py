@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, ClassVar
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
-from gate.checks.http import cors, crawl, edge, exposed, headers, redirects, tls
+from gate.checks.http import cors, crawl, edge, exposed, flows, headers, redirects, tls
 from gate.checks.http.client import (
     Page,
     Preview,
@@ -35,9 +35,6 @@ from gate.checks.http.ruledocs import RULES, MakeFinding
 from gate.config.units import seconds
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, fingerprint_of
-
-ROUTE_CLASSES = ["read", "write", "heavy", "stream", "auth"]
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 _DURATION = {"$ref": "#/$defs/duration"}
 _HOSTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -82,21 +79,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "items": {"type": "string", "minLength": 1},
             "description": "HTML pages to grade and crawl for bundles (default: [/]).",
         },
-        "routes": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["path"],
-                "properties": {
-                    "path": {"type": "string", "pattern": "^/", "description": "Path on the preview."},
-                    "name": {"type": "string"},
-                    "method": {"enum": METHODS, "description": "HTTP method (default GET)."},
-                    "class": {"enum": ROUTE_CLASSES, "description": "Picks the route's default budget."},
-                    "auth": {"type": "boolean", "description": "The route serves authenticated data."},
-                },
-            },
-        },
+        "routes": {"type": "array", "items": flows.ROUTE_SCHEMA},
+        **flows.FLOW_SCHEMA,
         "wait": {
             "type": "object",
             "additionalProperties": False,
@@ -156,7 +140,15 @@ class HttpCheck(Check):
     summary = "The deployed preview's surface: TLS, redirects, headers, CORS, caching, exposed files, bundles."
     rules = RULES
     is_async = True
-    options = (CheckOption("--url", "url", "Check this preview URL instead of gate.yml's.", metavar="URL"),)
+    options = (
+        CheckOption("--url", "url", "Check this preview URL instead of gate.yml's.", metavar="URL"),
+        CheckOption(
+            "--baseline",
+            "baseline",
+            "JSON report of an earlier run: fail routes whose p95 or error rate grew past max_growth.",
+            metavar="REPORT",
+        ),
+    )
     config_schema: ClassVar[Mapping[str, Any]] = CONFIG_SCHEMA
     _preview: Preview | None = None
     _make: MakeFinding
@@ -231,6 +223,8 @@ class HttpCheck(Check):
                 yield finding
             if not trusted:
                 return
+            async for item in flows.Flows(ctx, preview, session, make).run():
+                yield item
             observations: list[Observation] = []
             graded: list[tuple[Page, str | None]] = []
             async for item in self._redirects(config, preview, session, graded):

@@ -339,4 +339,91 @@ RULES: tuple[RuleDoc, ...] = (
         "A production build that talks to staging mixes real users with test systems and data.",
         "Build with production hosts; list a host in checks.http.crawl.allow_hosts if it is intended.",
     ),
+    _R(
+        "http.login.failed",
+        "Sign-in fails",
+        _C,
+        "If the test account cannot sign in, users cannot either, and nothing behind the login could be "
+        "measured or checked.",
+        "Check the login route, the credentials in the CI secrets named in checks.http.login.fields, and the "
+        "success marker (status, cookie or token path) gate.yml expects.",
+    ),
+    _R(
+        "http.access.unauthenticated",
+        "Authenticated route serves requests without valid credentials",
+        _C,
+        "A route gate.yml marks as authenticated answered without credentials or with a forged token: "
+        "anyone on the internet can read or change what it guards.",
+        "Enforce authentication on the route (middleware or a guard that verifies the token's signature "
+        "and expiry) and answer 401 or 403 otherwise.",
+    ),
+    _R(
+        "http.access.not-refused",
+        "Authenticated route fails instead of refusing",
+        _M,
+        "Without valid credentials the route errored (or answered something other than 401/403): clients "
+        "cannot tell 'sign in again' from an outage, and error paths often leak details.",
+        "Check authentication before anything else in the handler and answer 401 (or 403).",
+    ),
+    _R(
+        "http.access.role",
+        "Role-restricted route answers another role",
+        _C,
+        "A route gate.yml restricts to some roles (admin) answered a signed-in account of another role: any "
+        "user can reach it.",
+        "Check the caller's role on the server for every restricted route, not only in the UI.",
+    ),
+    _R(
+        "http.route.writes-skipped",
+        "Routes that change data were not requested",
+        _I,
+        "Write routes are only loaded when gate.yml says the target is a preview whose data may change.",
+        "Set checks.http.allow_writes: true for a preview with throwaway data, or accept that writes are unmeasured.",
+    ),
+    _R(
+        "http.ratelimit.missing",
+        "No rate limit on an auth-sensitive route",
+        _H,
+        "Login, OTP and password-reset routes without a rate limit let anyone guess passwords and codes or "
+        "flood users with emails and texts.",
+        "Limit attempts per account and per IP (429 with Retry-After) on the route, or tell gate.yml the signal "
+        "your limiter uses (rate_limit.statuses / rate_limit.header).",
+    ),
+    *(
+        _R(f"http.stream.{kind}", title, severity, why, fix)
+        for kind, title, severity, why in (
+            (
+                "stalled",
+                "Stream stalls",
+                _H,
+                "The stream went silent past its stall budget: users watch a frozen answer, and many clients time out.",
+            ),
+            ("broken", "Stream breaks", _H, "The stream failed before it ended: users get half an answer."),
+            (
+                "unclean-end",
+                "Stream ends uncleanly",
+                _M,
+                "The connection closed without a clean end of the "
+                "response: clients cannot tell a complete answer from a cut one.",
+            ),
+            (
+                "empty",
+                "Stream carries nothing",
+                _M,
+                "The streaming route ended without one event: the feature shows nothing.",
+            ),
+            (
+                "buffered",
+                "Stream is buffered",
+                _M,
+                "Every byte arrived in one burst at the end: something between "
+                "the app and users buffers the stream, so it does not feel streamed and can time out.",
+            ),
+            ("status", "Stream answers an error status", _H, "The streaming route did not answer 2xx."),
+        )
+        for fix in (
+            "Flush events as they are produced, send a heartbeat comment during long work, disable proxy "
+            "buffering (X-Accel-Buffering: no) and compression for text/event-stream, and end the stream cleanly.",
+        )
+    ),
 )

@@ -1,0 +1,78 @@
+"""An ASGI app for the http check's flows: login, authenticated and role-restricted routes, fast,
+slow and flaky reads, streams that finish and one that stalls, a rate-limited and an unlimited
+auth route. Deterministic: /flaky fails every fifth request, /reset answers 429 from its sixth."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import Any
+
+from load_app import Receive, Scope, Send, _body, _events, _respond, _stream
+
+USER_TOKEN = "user-token-5f1c2a9e8b7d"
+ADMIN_TOKEN = "admin-token-0a9b8c7d6e5f"
+REFRESHED = "user-token-refreshed-77aa"
+_flaky = itertools.count()
+_resets = itertools.count()
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data).encode()
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path = scope["path"]
+    headers = dict(scope["headers"])
+    bearer = headers.get(b"authorization", b"").decode()
+    token = bearer.removeprefix("Bearer ")
+    signed_in = token in (USER_TOKEN, ADMIN_TOKEN, REFRESHED)
+    if path in ("/", "/fast"):
+        await _respond(send, 200)
+    elif path == "/slow":
+        await asyncio.sleep(0.4)
+        await _respond(send, 200)
+    elif path == "/flaky":
+        await _respond(send, 500 if next(_flaky) % 5 == 4 else 200)
+    elif path == "/login":
+        fields = json.loads(await _body(receive) or b"{}")
+        if fields.get("password") == "correct horse":
+            token = ADMIN_TOKEN if fields.get("email") == "admin@example.com" else USER_TOKEN
+            await _respond(send, 200, _json({"data": {"access_token": token, "refresh_token": "r-" + token}}))
+        else:
+            await _respond(send, 401, _json({"error": "bad credentials", "echo": fields.get("password")}))
+    elif path == "/refresh":
+        fields = json.loads(await _body(receive) or b"{}")
+        ok = fields.get("refresh_token") == "r-" + USER_TOKEN
+        await _respond(send, 200 if ok else 401, _json({"data": {"access_token": REFRESHED}} if ok else {}))
+    elif path == "/me":
+        await _respond(send, 200 if signed_in else 401)
+    elif path == "/refreshed-only":
+        await _respond(send, 200 if token == REFRESHED else 401)
+    elif path == "/leaky":
+        # Authenticated in the UI only: serves anyone.
+        await _respond(send, 200, b"everyone's data")
+    elif path == "/admin/users":
+        # Checks that a token is valid, not whose it is.
+        await _respond(send, 200 if signed_in else 401)
+    elif path == "/admin/audit":
+        await _respond(send, 200 if token == ADMIN_TOKEN else (403 if signed_in else 401))
+    elif path == "/reset":
+        await _respond(send, 429 if next(_resets) >= 5 else 200)
+    elif path == "/otp":
+        await _respond(send, 200)
+    elif path == "/chat":
+        await _stream(send, b"text/event-stream", _events(4, 0.02))
+    elif path == "/chat-stall":
+        await _stream(send, b"text/event-stream", [*_events(2, 0.01), (3.0, b"data: late\n\n")])
+    else:
+        await _respond(send, 404, b"not found")
