@@ -419,7 +419,12 @@ RULES: tuple[RuleDoc, ...] = (
                 "Every byte arrived in one burst at the end: something between "
                 "the app and users buffers the stream, so it does not feel streamed and can time out.",
             ),
-            ("status", "Stream answers an error status", _H, "The streaming route did not answer 2xx."),
+            (
+                "status",
+                "Stream answers an error status",
+                _H,
+                "The streaming route did not answer 2xx: the feature it serves is down.",
+            ),
         )
         for fix in (
             "Flush events as they are produced, send a heartbeat comment during long work, disable proxy "
