@@ -273,6 +273,67 @@ def check() -> None:
     """Run one check: gate check NAME [OPTIONS]."""
 
 
+@cli.command(name="export")
+@click.argument("tool", type=click.Choice(["k6", "locust"]))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml).")
+@click.option("--preset", help="Stage whose budgets become the thresholds: prototype, demo or launch.")
+@click.option("--url", help="Load this URL instead of checks.http.url.")
+@click.option("--duration", help="How long each route is loaded, like 5m (default: load.duration or 60s).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the script here (default: stdout).")
+def export_(
+    tool: str, config_path: Path | None, preset: str | None, url: str | None, duration: str | None, out: Path | None
+) -> None:
+    """Write a k6 script or locustfile with checks.http's routes, login and budgets as thresholds.
+
+    For more load than one CI runner makes: run it on k6's or Locust's own engine, then judge its
+    summary with `gate import`.
+    """
+    from gate.checks.http.interop import export
+    from gate.config import Override, load_config
+
+    overrides = [Override("http", "url", url, "--url")] if url else []
+    config = load_config(config_path, preset=preset, overrides=overrides)
+    script = export(config.section("http"), tool, duration=duration)
+    if out is None:
+        click.echo(script, nl=False)
+    else:
+        out.write_text(script, encoding="utf-8")
+
+
+@cli.command(name="import")
+@click.argument("tool", type=click.Choice(["k6", "locust"]))
+@click.argument("summary", type=click.Path(path_type=Path))
+@_common
+def import_(
+    tool: str,
+    summary: Path,
+    config_path: Path | None,
+    preset: str | None,
+    fmt: str,
+    outputs: tuple[str, ...],
+    color: bool | None,
+    verbose: int,
+    github: bool | None,
+) -> None:
+    """Judge a k6 summary (JSON) or Locust stats (CSV) with checks.http's budgets, like a local run."""
+    from gate.config import Override
+
+    imported = {"format": tool, "path": str(summary.resolve())}
+    sys.exit(
+        _run_and_report(
+            names=["http"],
+            config_path=config_path,
+            preset=preset,
+            fmt=fmt,
+            outputs=outputs,
+            color=color,
+            verbose=verbose,
+            overrides=[Override("http", "imported", imported, "import"), Override("http", "enabled", True, "import")],
+            github=github,
+        )
+    )
+
+
 @cli.command()
 @click.option("--preset", default="launch", show_default=True, help="prototype, demo or launch.")
 @click.option("--path", "target", type=click.Path(path_type=Path), default=Path("gate.yml"), show_default=True)
