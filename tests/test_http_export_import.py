@@ -89,6 +89,10 @@ def test_exported_locustfile_runs_and_gate_import_judges_its_stats(server: Serve
     assert by_route[("GET /me", "error-rate")]["measured"] == 0
     assert by_route[("GET /me", "latency.p50")]["status"] == "pass"
     assert outcome.exit_code == 1
+    console = gate("import", "locust", str(stats), "--config", str(config), "--no-color").stdout
+    (line,) = [line for line in console.splitlines() if "error-rate" in line and "GET /flaky" in line]
+    # The bar overflows the limit mark: 20 % errors against a 5 % budget.
+    assert "│" in line and line.index("█") < line.index("│") < line.rindex("█")
 
 
 def test_exported_k6_script_passes_node_syntax_check(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from gate.model import BudgetResult, JudgedFinding, Verdict
 from gate.redact import scrub
+from gate.report.bars import bar
 
 STEP_SUMMARY_LIMIT = 1024 * 1024
 CHECK_RUN_SUMMARY_LIMIT = 65_535
@@ -24,7 +25,6 @@ TOP_FIXES = 5
 # Enough to stop emphasis, links, images and tables; `(` only matters after an escaped `]`.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>!|~])")
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
-_BAR_WIDTH = 20
 
 
 def md(text: str) -> str:
@@ -49,18 +49,6 @@ def _number(value: float | None, unit: str) -> str:
     if unit == "ratio":
         return f"{value * 100:.2f}%"
     return f"{value:.0f} {unit}" if abs(value) >= 10 else f"{value:.3g} {unit}"
-
-
-def bar(value: float | None, limit: float | None) -> str:
-    """A fixed-width bar of value against limit; the limit is marked with │ where it falls."""
-    if value is None or limit is None or limit <= 0 or value < 0:
-        return ""
-    scale = max(value, limit)
-    filled = round(_BAR_WIDTH * value / scale)
-    mark = round(_BAR_WIDTH * limit / scale)
-    cells = ["█" if i < filled else "░" for i in range(_BAR_WIDTH)]
-    cells.insert(mark, "│")
-    return "".join(cells)
 
 
 @dataclass(frozen=True)

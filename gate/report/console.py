@@ -7,6 +7,7 @@ from collections import Counter
 
 from gate.model import BudgetResult, JudgedFinding, Severity
 from gate.report import ReportInput
+from gate.report.bars import bar
 
 _STYLE = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "info": "\033[2m"}
 _OUTCOME = {"pass": "\033[1;32m", "warn": "\033[1;33m", "fail": "\033[1;31m", "error": "\033[1;35m"}
@@ -49,8 +50,10 @@ def _budget_line(budget: BudgetResult) -> str:
     limit = _number(budget.limit, budget.unit) if budget.limit is not None else "-"
     samples = f" n={budget.samples}" if budget.samples and budget.samples > 1 else ""
     note = f"  ({_safe(budget.note)})" if budget.note else ""
+    # The bar makes a route that is near, at or far over its limit visible without reading numbers.
+    chart = bar(budget.measured, budget.limit, width=12)
     return (
-        f"  {budget.status.upper():5} {budget.id:<24} {_safe(budget.subject):<28} "
+        f"  {budget.status.upper():5} {budget.id:<24} {_safe(budget.subject):<28} {chart:<13} "
         f"{_number(budget.measured, budget.unit)} {relation} {limit}{samples}{note}"
     )
 
