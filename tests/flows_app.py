@@ -36,7 +36,12 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     bearer = headers.get(b"authorization", b"").decode()
     token = bearer.removeprefix("Bearer ")
     signed_in = token in (USER_TOKEN, ADMIN_TOKEN, REFRESHED)
-    if path in ("/", "/fast"):
+    if path == "/":
+        await _respond(send, 200)
+    elif path == "/fast":
+        # A few milliseconds, not zero: the client then idles between answers, so a busy shared
+        # machine is less likely to make it refuse to judge its own late timestamps.
+        await asyncio.sleep(0.005)
         await _respond(send, 200)
     elif path == "/slow":
         await asyncio.sleep(0.4)

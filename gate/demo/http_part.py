@@ -3,12 +3,14 @@
 A private CA is made for the run and handed to the check through `ca_bundle`, the way a team
 checks a preview behind its own CA. Planted: an exposed .env, a reflected-Origin CORS policy on
 an authenticated route, a missing CSP, a leaking X-Powered-By, a session cookie readable by
-scripts, a client bundle that calls localhost, and plain HTTP served without a redirect.
+scripts, a client bundle that calls localhost, plain HTTP served without a redirect, a monthly
+report route too slow for its read budget, and an AI chat stream that stalls mid-answer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,21 @@ def _me(request: Request) -> Response:
     return Response(200, '{"id": 7, "email": "founder@example.com"}', headers)
 
 
+def _monthly_report(request: Request) -> Response:
+    # The planted slow query: every dashboard load waits half a second for the report.
+    time.sleep(0.5)
+    return Response(200, '{"revenue": [1200, 1350, 1720]}', _JSON)
+
+
+# Two tokens, then the model call hangs: the user watches a frozen answer.
+CHAT = Response(
+    200,
+    b"data: Hello\n\n",
+    (("content-type", "text/event-stream"), ("cache-control", "no-cache")),
+    parts=((0.05, b"data: , founder\n\n"), (4.0, b"data: !\n\n")),
+)
+
+
 def sample_app() -> Site:
     return Site(
         routes={
@@ -60,6 +77,8 @@ def sample_app() -> Site:
             ),
             "/api/health": Response(200, '{"ok": true}', _JSON),
             "/api/me": _me,
+            "/api/reports/monthly": _monthly_report,
+            "/api/chat": CHAT,
             "/.env": Response(200, DOTENV, (("content-type", "application/octet-stream"),)),
         },
         fallback=Response(404, '{"error": "not found"}', _JSON),
@@ -85,9 +104,16 @@ def plant(root: Path, stack: contextlib.ExitStack) -> Mapping[str, Any]:
                 "ca_bundle": "preview-ca.pem",
                 "http_port": http_port,
                 "pages": ["/"],
+                # The sample app runs in the gate's own process here, so its threads compete with
+                # the load client for the interpreter: few connections keep the client's own lag
+                # (which it refuses to judge through) out of the numbers.
+                "load": {"concurrency": 2},
                 "routes": [
                     {"path": "/api/health", "class": "read"},
                     {"path": "/api/me", "class": "read", "auth": True},
+                    # 300 requests at 32 connections: about five seconds of a half-second route.
+                    {"path": "/api/reports/monthly", "class": "read", "load": {"concurrency": 32}},
+                    {"path": "/api/chat", "class": "stream", "stream": {"stall": "2s", "max_time": "10s"}},
                 ],
                 "wait": {"timeout": "10s", "interval": "200ms"},
             }

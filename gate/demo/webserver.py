@@ -12,6 +12,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,9 +33,12 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
+    """`parts`, when given, is sent chunked after the body: each (delay in seconds, bytes) in turn."""
+
     status: int = 200
     body: bytes | str = b""
     headers: tuple[tuple[str, str], ...] = ()
+    parts: tuple[tuple[float, bytes], ...] = ()
 
     def encoded(self) -> bytes:
         return self.body.encode() if isinstance(self.body, str) else self.body
@@ -61,7 +65,7 @@ class Site:
         response = target if isinstance(target, Response) else target(request)
         own = {name.lower() for name, _ in response.headers}
         extra = tuple((name, value) for name, value in self.common_headers if name.lower() not in own)
-        return Response(response.status, response.body, response.headers + extra)
+        return Response(response.status, response.body, response.headers + extra, response.parts)
 
 
 def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
@@ -82,11 +86,22 @@ def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
             names = {name.lower() for name, _ in response.headers}
             for name, value in response.headers:
                 self.send_header(name, value)
-            if "content-length" not in names:
+            if response.parts:
+                self.send_header("transfer-encoding", "chunked")
+            elif "content-length" not in names:
                 self.send_header("content-length", str(len(body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if not response.parts:
                 self.wfile.write(body)
+                return
+            for delay, part in ((0.0, body), *response.parts):
+                time.sleep(delay)
+                if part:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
 
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
