@@ -27,6 +27,7 @@ from gate.load import (
     Closed,
     Endpoint,
     LimitSignal,
+    LoadPlan,
     LoadResult,
     Request,
     RouteBudget,
@@ -218,6 +219,12 @@ class Route:
             roles=tuple(spec.get("roles", ())),
             spec=spec,
         )
+
+    @property
+    def loaded(self) -> bool:
+        """Measured under load: streams are timed and auth routes burst instead, unless given a `load:`."""
+        # HEAD answers carry no body, which the load client's parser cannot be told.
+        return self.klass != "stream" and (self.klass != "auth" or "load" in self.spec) and self.method != "HEAD"
 
 
 def budget_for(config: Mapping[str, Any], route: Route) -> RouteBudget:
@@ -421,7 +428,7 @@ class Flows:
             elif route.klass == "auth":
                 async for item in self.burst(route):
                     yield item
-            if route.klass != "stream" and (route.klass != "auth" or "load" in route.spec):
+            if route.loaded:
                 loaded.append((route, auth))
         for index, (route, auth) in enumerate(loaded):
             self.ctx.progress.update(f"load on {route.name}", index, len(loaded))
@@ -434,12 +441,10 @@ class Flows:
         if "safe_concurrency" in self.config and loaded:
             yield await self.safe_concurrency(loaded)
 
-    def plan_for(self, route: Route, concurrency: int | None) -> Any:
+    def plan_for(self, route: Route, concurrency: int | None) -> LoadPlan:
         plan = load_plan({**self.config.get("load", {}), **route.spec.get("load", {})})
         if concurrency is not None:
-            model = plan.model
-            requests = model.requests if model.requests is not None else None
-            plan = replace(plan, model=Closed(concurrency, requests, model.duration_s))
+            plan = replace(plan, model=Closed(concurrency, plan.model.requests, plan.model.duration_s))
         return replace(plan, expect=route.expect)
 
     async def load(self, route: Route, auth: Mapping[str, str], concurrency: int | None) -> LoadResult:

@@ -43,9 +43,8 @@ def _routes(section: Mapping[str, Any]) -> Iterator[Route]:
     allowed = bool(section.get("allow_writes", False))
     for spec in section.get("routes", []):
         route = Route.from_config(spec)
-        if route.klass in ("stream", "auth") or (route.write and not allowed):
-            continue
-        yield route
+        if route.loaded and (allowed or not route.write):
+            yield route
 
 
 def export_plan(section: Mapping[str, Any], *, duration: str | None = None) -> ExportPlan:
