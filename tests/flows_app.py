@@ -8,13 +8,16 @@ import asyncio
 import itertools
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from load_app import Receive, Scope, Send, _body, _events, _respond, _stream
 
 USER_TOKEN = "user-token-5f1c2a9e8b7d"
 ADMIN_TOKEN = "admin-token-0a9b8c7d6e5f"
 REFRESHED = "user-token-refreshed-77aa"
+SESSION = "sess-3c2b1a0f9e8d7c6b"
 _flaky = itertools.count()
+_capacity: asyncio.Semaphore | None = None
 _resets = itertools.count()
 
 
@@ -55,6 +58,24 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await _respond(send, 200, _json({"data": {"access_token": token, "refresh_token": "r-" + token}}))
         else:
             await _respond(send, 401, _json({"error": "bad credentials", "echo": fields.get("password")}))
+    elif path == "/login-form":
+        fields = parse_qs((await _body(receive)).decode())
+        if fields.get("password") == ["correct horse"]:
+            await _respond(send, 204, b"", [(b"set-cookie", f"session={SESSION}; Path=/; HttpOnly".encode())])
+        else:
+            await _respond(send, 401, b"no")
+    elif path == "/cookie-me":
+        await _respond(send, 200 if headers.get(b"cookie", b"") == f"session={SESSION}".encode() else 401)
+    elif path == "/broken-auth":
+        # Crashes on a missing token instead of refusing.
+        await _respond(send, 200 if signed_in else 500)
+    elif path == "/capacity":
+        # Four requests at a time take 20 ms each; more queue, like a small worker pool.
+        global _capacity
+        _capacity = _capacity or asyncio.Semaphore(4)
+        async with _capacity:
+            await asyncio.sleep(0.02)
+        await _respond(send, 200)
     elif path == "/refresh":
         fields = json.loads(await _body(receive) or b"{}")
         ok = fields.get("refresh_token") == "r-" + USER_TOKEN

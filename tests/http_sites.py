@@ -236,7 +236,11 @@ def preview(
             stack.enter_context(serve(site or clean_site(), server_context(cert, key, legacy_tls=legacy_tls)))
         )
         yield Preview(
-            root, https_port[0], authority, http_port, section={"routes": ROUTES, "auth_token_env": "APP_TOKEN"}
+            root,
+            https_port[0],
+            authority,
+            http_port,
+            section={"routes": ROUTES, "auth_token_env": "APP_TOKEN", "flows": False},
         )
 
 

@@ -199,3 +199,34 @@ def test_baseline_regression_fails_a_grown_p95(served: tuple[Served, Path], tmp_
     )
     grown = budgets(report, "GET /slow")["regression.latency.p95"]
     assert grown["status"] == "fail" and grown["measured"] >= 4 and grown["limit"] == 1.2
+
+
+def test_form_login_carries_its_cookie_and_safe_concurrency_is_found(
+    served: tuple[Served, Path], tmp_path: Path
+) -> None:
+    report = run(
+        served,
+        tmp_path,
+        login={
+            "path": "/login-form",
+            "format": "form",
+            "fields": {"email": "GATE_EMAIL", "password": "GATE_PASSWORD"},
+            "success": {"status": 204, "cookie": "session"},
+        },
+        load={**LOAD, "requests": 100, "concurrency": 2},
+        safe_concurrency={"up_to": 16, "require": 8},
+        routes=[
+            {"path": "/cookie-me", "auth": True, "budget": {"error_rate": "5%"}},
+            {"path": "/broken-auth", "auth": True, "budget": {"error_rate": "5%"}},
+            {"path": "/capacity", "budget": {"p95": "30ms", "error_rate": "5%"}},
+        ],
+    )
+    found = rules(report)
+    assert budgets(report, "GET /cookie-me")["error-rate"]["measured"] == 0
+    # A forged cookie and a missing token are refused by /cookie-me; /broken-auth crashes instead.
+    assert "http.access.unauthenticated" not in found
+    assert {f["location"]["url"].rsplit("/", 1)[-1] for f in found["http.access.not-refused"]} == {"broken-auth"}
+    safe = budgets(report, "all routes")["load.safe-concurrency"]
+    # Four workers of 20 ms: at 8 connections requests queue past 30 ms.
+    assert safe["measured"] == 4 and safe["status"] == "fail" and "at concurrency 8" in safe["note"]
+    assert "sess-3c2b1a0f9e8d7c6b" not in report["output"]

@@ -137,6 +137,10 @@ ROUTE_SCHEMA: dict[str, Any] = {
 }
 
 FLOW_SCHEMA: dict[str, Any] = {
+    "flows": {
+        "type": "boolean",
+        "description": "Run login, load, access, stream and rate-limit checks (default true).",
+    },
     "login": LOGIN_SCHEMA,
     "accounts": {
         "type": "array",
@@ -378,11 +382,19 @@ class Flows:
         )
 
     async def run(self) -> AsyncIterator[Result]:
-        if not self.routes and "login" not in self.config:
+        if not self.config.get("flows", True) or (not self.routes and "login" not in self.config):
             return
         account: Account | None = None
         others: list[Account] = []
-        if "login" in self.config:
+        https = self.preview.base_url.startswith("https://")
+        if "login" in self.config and not https:
+            yield self.make(
+                "http.login.failed",
+                "Not signed in: the preview URL is plain HTTP and the credentials would travel unencrypted. "
+                "Authenticated routes were not measured.",
+                location=self.location(),
+            )
+        elif "login" in self.config:
             self.ctx.progress.update("signing in")
             try:
                 account = await login(self.session, self.preview, self.config["login"], self.ctx, "login")
@@ -455,10 +467,10 @@ class Flows:
     async def access(self, route: Route, account: Account | None, others: Sequence[Account]) -> AsyncIterator[Result]:
         """Without credentials or with a forged token the route must refuse; other roles too."""
         self.ctx.progress.update(f"access control on {route.name}")
-        attempts: list[tuple[str, Mapping[str, str]]] = [
-            ("without credentials", {}),
-            ("with a malformed token", {"authorization": f"Bearer {MALFORMED_TOKEN}"}),
-        ]
+        attempts: list[tuple[str, Mapping[str, str]]] = [("without credentials", {})]
+        # Nothing that looks like a credential goes over plain HTTP, not even a forged one.
+        if self.preview.base_url.startswith("https://"):
+            attempts.append(("with a malformed token", {"authorization": f"Bearer {MALFORMED_TOKEN}"}))
         if account is not None and "cookie" in account.headers:
             name = account.headers["cookie"].split("=", 1)[0]
             attempts.append(("with a forged session cookie", {"cookie": f"{name}=gate-forged-session"}))
