@@ -68,7 +68,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _respond(send, 200 if headers.get(b"cookie", b"") == f"session={SESSION}".encode() else 401)
     elif path == "/broken-auth":
         # Crashes on a missing token instead of refusing.
-        await _respond(send, 200 if signed_in else 500)
+        has_session = headers.get(b"cookie", b"") == f"session={SESSION}".encode()
+        await _respond(send, 200 if signed_in or has_session else 500)
     elif path == "/capacity":
         # Four requests at a time take 20 ms each; more queue, like a small worker pool.
         global _capacity

@@ -47,7 +47,7 @@ def test_a_rate_picks_the_open_model_and_a_duration_fits_the_deadline() -> None:
 
 def test_defaults_are_a_small_closed_run() -> None:
     plan = load_plan({})
-    assert plan.model == Closed(8, 200, None)
+    assert plan.model == Closed(8, 300, None)
 
 
 def test_stream_settings_give_budget_and_bounds() -> None:

@@ -328,6 +328,10 @@ async def _post(
         return await session.client.request(method, preview.url(path), json=dict(values))
     except httpx.HTTPError as error:
         raise RequestFailed(preview.url(path), f"{type(error).__name__}: {redact.scrub(str(error))}") from error
+    finally:
+        # The shared client must not keep the session: the access checks ask without credentials
+        # through it, and the cookie goes only where a route is declared authenticated.
+        session.client.cookies.clear()
 
 
 async def _refresh(
