@@ -84,6 +84,9 @@ class Finding:
     evidence: str | None = None
     fingerprint: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    # A reviewed in-source suppression the check itself found (an inline `gate: allow` comment,
+    # a detect-secrets pragma or baseline entry); policy treats it like one from gate.yml.
+    suppression: Suppression | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from gate.checks.base import Check, RuleDoc
 from gate.checks.env import EnvCheck
+from gate.checks.secrets import SecretsCheck
 from gate.policy import POLICY_RULES
 
 REGISTRY: dict[str, type[Check]] = {
     EnvCheck.name: EnvCheck,
+    SecretsCheck.name: SecretsCheck,
 }
 
 

@@ -1,0 +1,357 @@
+"""Scanning text for secrets: a keyword prefilter in front of detect-secrets' plugins and filters.
+
+Most lines of a repository hold no keyword any detector needs, so the prefilter finds keyword and
+trigger occurrences over a whole buffer at C speed (`bytes.find`, compiled regexes) and only the
+lines they fall on reach the plugins, and then only the plugins whose keyword was there. It is
+exact: every detector declares keywords one of which each of its matches contains, or a trigger
+regex that finds each of its matches (see rules/secrets/detectors.yml), so a line it skips could
+not have produced a finding. A line seen before is not scanned again.
+
+Lines longer than MAX_LINE (minified bundles, one-line JSON) are scanned in bounded windows around
+the prefilter hits, which with bounded patterns bounds the time any line can take.
+
+`scan_text` is the entry point other checks use (e.g. for a deployed JS bundle); it has no side
+effect at import and loads detect-secrets on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
+
+if TYPE_CHECKING:
+    from gate.model import Finding
+
+MAX_LINE = 4096
+WINDOW_BEFORE = 256
+WINDOW_AFTER = 1024
+CACHE_LIMIT = 100_000
+
+_INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_URL_HOST = r"@\[?(?P<host>[^\s/:'\"@\]?#]{1,200})"
+
+
+@dataclass(frozen=True)
+class LineHit:
+    """A secret on one line, before the line's place in a file is known."""
+
+    detector: int
+    secret: str
+    column: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A secret found in a text. Holds the raw value: it must never leave the secrets check."""
+
+    detector: int
+    secret: str
+    line: int
+    column: int
+    silenced: str | None = None
+    # What identifies the secret for fingerprints; differs from `secret` only for private keys,
+    # whose matched header is the same in every key and so is completed with the first body line.
+    material: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.material or self.secret
+
+
+def silence_reason(line: str, previous_line: str, path: str) -> str | None:
+    """Why a reviewed in-source comment silences this line, or None.
+
+    `gate: allow <reason>` on the line itself, or detect-secrets' `pragma: allowlist secret`
+    (and `pragma: allowlist nextline secret` on the line before).
+    """
+    match = _INLINE_ALLOW.search(line)
+    if match:
+        reason = match.group("reason").strip().strip("*/-># ").strip()
+        return f"inline `gate: allow`{': ' + reason if reason else ''}"
+    if "pragma" in line or "pragma" in previous_line:
+        from detect_secrets.filters.allowlist import is_line_allowlisted
+
+        class _Context:
+            previous_line = ""
+
+        context = _Context()
+        context.previous_line = previous_line
+        if is_line_allowlisted(path, line, context):
+            return "detect-secrets `pragma: allowlist secret`"
+    return None
+
+
+def _is_placeholder(secret: str) -> bool:
+    data = filter_data()
+    lowered = secret.lower()
+    if secret in data.documented_examples or lowered in data.placeholder_values:
+        return True
+    if any(fragment in lowered for fragment in data.placeholder_fragments):
+        return True
+    # One repeated character (xxxxxxxx, 00000000) is a mask, not a key.
+    return len(set(secret.lstrip("-_."))) <= 2
+
+
+def _is_example_jwt(secret: str) -> bool:
+    if not secret.startswith("eyJ"):
+        return False
+    claims = jwt_claims(secret)
+    if claims is None:
+        return False
+    return any(all(claims.get(key) == value for key, value in example.items()) for example in filter_data().example_jwt_payloads)
+
+
+def _is_local_template(secret: str, line: str) -> bool:
+    match = re.search(":" + re.escape(secret) + _URL_HOST, line)
+    return bool(match) and match.group("host").lower() in filter_data().local_hosts
+
+
+def is_false_positive(detector: Detector, secret: str, line: str, path: str, column: int) -> bool:
+    """detect-secrets' heuristic filters plus the gate's own (rules/secrets/filters.yml).
+
+    detect-secrets applies its heuristics to every plugin; the gate applies the ones about code
+    shape (indirect references, ids, lock files) only to generic detectors, because a provider
+    key inside `dict(key="...")` is still a provider key.
+    """
+    from detect_secrets.filters import heuristic
+
+    if _is_placeholder(secret) or _is_example_jwt(secret):
+        return True
+    if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
+        return True
+    if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
+        return True
+    if detector.rule_id in ("secrets.url-password", "secrets.database-url-password") and _is_local_template(secret, line):
+        return True
+    if not detector.generic:
+        return False
+    data = filter_data()
+    if path.rsplit("/", 1)[-1] in data.lock_files or heuristic.is_lock_file(path):
+        return True
+    if heuristic.is_indirect_reference(line) or heuristic.is_not_alphanumeric_string(secret):
+        return True
+    if heuristic.is_likely_id_string(secret, line, detector.plugin):
+        return True
+    before = line[max(0, column - 8) : column]
+    if any(before.endswith(prefix) for prefix in data.integrity_prefixes):
+        return True
+    if len(secret) in (40, 64) and _HEX.fullmatch(secret):
+        lowered = line.lower()
+        return any(word in lowered for word in data.hash_words)
+    return False
+
+
+class Engine:
+    """Detectors, prefilter and line cache. One per process; not shared between threads."""
+
+    def __init__(self, detectors: Sequence[Detector] | None = None, *, prefilter: bool = True, cache: bool = True) -> None:
+        self.detectors = tuple(detectors if detectors is not None else default_detectors())
+        self.prefilter = prefilter
+        self._use_cache = cache
+        self._cache: dict[tuple[str, str, frozenset[int]], tuple[LineHit, ...]] = {}
+        self._kinds: dict[str, tuple[str, frozenset[int]]] = {}
+        by_keyword: dict[bytes, list[int]] = {}
+        self._triggers: list[tuple[re.Pattern[bytes], frozenset[int]]] = []
+        for index, detector in enumerate(self.detectors):
+            for keyword in detector.keywords:
+                by_keyword.setdefault(keyword, []).append(index)
+            if detector.trigger is not None:
+                self._triggers.append((detector.trigger, frozenset({index})))
+        self._keywords = [(keyword, frozenset(indexes)) for keyword, indexes in sorted(by_keyword.items())]
+        self._all = frozenset(range(len(self.detectors)))
+
+    def candidates(self, buf: bytes) -> dict[int, list[tuple[int, int, frozenset[int]]]]:
+        """Line start offset -> (start, end, detectors) of each keyword or trigger on that line."""
+        found: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+        if not self.prefilter:
+            start = 0
+            while start < len(buf):
+                end = buf.find(b"\n", start)
+                end = len(buf) if end == -1 else end
+                found[start] = [(start, end, self._all)]
+                start = end + 1
+            return found
+        lowered = buf.lower()
+        for keyword, detectors in self._keywords:
+            position = lowered.find(keyword)
+            while position != -1:
+                line_start = buf.rfind(b"\n", 0, position) + 1
+                found.setdefault(line_start, []).append((position, position + len(keyword), detectors))
+                position = lowered.find(keyword, position + 1)
+        for trigger, detectors in self._triggers:
+            for match in trigger.finditer(buf):
+                line_start = buf.rfind(b"\n", 0, match.start()) + 1
+                found.setdefault(line_start, []).append((match.start(), match.end(), detectors))
+        return found
+
+    def _kind(self, path: str) -> tuple[str, frozenset[int]]:
+        """What about a path changes the result of a line: its file type and which detectors apply."""
+        kind = self._kinds.get(path)
+        if kind is None:
+            from detect_secrets.util.filetype import determine_file_type
+
+            name = path.rsplit("/", 1)[-1]
+            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.applies_to(path))
+            lock = name in filter_data().lock_files
+            swagger = "swagger" in path
+            kind = (f"{determine_file_type(path).name}:{lock}:{swagger}", applicable)
+            if len(self._kinds) > CACHE_LIMIT:
+                self._kinds.clear()
+            self._kinds[path] = kind
+        return kind
+
+    def scan_line(self, line: str, path: str, only: Iterable[int] | None = None) -> tuple[LineHit, ...]:
+        """Run the chosen detectors (all by default) and the filters over one line."""
+        kind, applicable = self._kind(path)
+        chosen = applicable if only is None else applicable & frozenset(only)
+        line = line.rstrip()
+        key = (line, kind, chosen)
+        if self._use_cache:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
+        raw: list[LineHit] = []
+        for index in sorted(chosen):
+            detector = self.detectors[index]
+            for potential in detector.plugin.analyze_line(filename=path, line=line, line_number=0, context=None):
+                secret = potential.secret_value
+                if not secret:
+                    continue
+                column = max(line.find(secret), 0)
+                if not is_false_positive(detector, secret, line, path, column):
+                    raw.append(LineHit(index, secret, column))
+        hits = self._without_overlaps(raw)
+        if self._use_cache:
+            if len(self._cache) > CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = hits
+        return hits
+
+    def _without_overlaps(self, raw: list[LineHit]) -> tuple[LineHit, ...]:
+        """Where detectors overlap, keep the specific one: keyed before generic, longer first."""
+        raw.sort(key=lambda h: (self.detectors[h.detector].generic, -len(h.secret), h.column, h.detector))
+        kept: list[LineHit] = []
+        for hit in raw:
+            end = hit.column + len(hit.secret)
+            if all(end <= other.column or hit.column >= other.column + len(other.secret) for other in kept):
+                kept.append(hit)
+        kept.sort(key=lambda h: (h.column, h.detector))
+        return tuple(kept)
+
+    def scan_candidate(
+        self,
+        buf: bytes,
+        line_start: int,
+        spots: Sequence[tuple[int, int, frozenset[int]]],
+        path: str,
+        prefix: int = 0,
+    ) -> list[tuple[LineHit, str]]:
+        """Scan one prefiltered line of `buf`; returns each hit with the text it was found in.
+
+        The line's text starts `prefix` bytes in (1 for a patch's `+`). Columns are 0-based
+        characters from the start of the text.
+        """
+        line_start += prefix
+        line_end = buf.find(b"\n", line_start)
+        line_end = len(buf) if line_end == -1 else line_end
+        chosen = frozenset().union(*(detectors for _, _, detectors in spots))
+        if line_end - line_start <= MAX_LINE:
+            text = buf[line_start:line_end].decode("utf-8", "replace")
+            return [(hit, text) for hit in self.scan_line(text, path, chosen)]
+        results: list[tuple[LineHit, str]] = []
+        seen: set[tuple[int, str, int]] = set()
+        for window_start, window_end, detectors in _windows(spots, line_start, line_end):
+            text = buf[window_start:window_end].decode("utf-8", "replace")
+            offset = len(buf[line_start:window_start].decode("utf-8", "replace"))
+            for hit in self.scan_line(text, path, detectors):
+                moved = LineHit(hit.detector, hit.secret, hit.column + offset)
+                if (moved.detector, moved.secret, moved.column) not in seen:
+                    seen.add((moved.detector, moved.secret, moved.column))
+                    results.append((moved, text))
+        return results
+
+    def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
+        """Every secret in a whole file's bytes, with 1-based line and column."""
+        spots_by_line = self.candidates(buf)
+        line_number, counted_to = 1, 0
+        for line_start in sorted(spots_by_line):
+            line_number += buf.count(b"\n", counted_to, line_start)
+            counted_to = line_start
+            found = self.scan_candidate(buf, line_start, spots_by_line[line_start], path)
+            if not found:
+                continue
+            previous, following = _neighbours(buf, line_start)
+            for hit, text in found:
+                yield Hit(
+                    detector=hit.detector,
+                    secret=hit.secret,
+                    line=line_number,
+                    column=hit.column + 1,
+                    silenced=silence_reason(text, previous, path),
+                    material=self.material(hit, following),
+                )
+
+    def material(self, hit: LineHit, following: str) -> str:
+        if self.detectors[hit.detector].rule_id == "secrets.private-key" and following.strip():
+            return f"{hit.secret}\n{following.strip()}"
+        return hit.secret
+
+
+def _neighbours(buf: bytes, line_start: int) -> tuple[str, str]:
+    """The lines before and after the one starting at `line_start`, each cut to MAX_LINE."""
+    previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1 if line_start else line_start
+    previous = buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE] if line_start else b""
+    line_end = buf.find(b"\n", line_start)
+    following = b""
+    if line_end != -1:
+        next_end = buf.find(b"\n", line_end + 1)
+        following = buf[line_end + 1 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
+    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+
+
+def _windows(
+    spots: Sequence[tuple[int, int, frozenset[int]]], line_start: int, line_end: int
+) -> list[tuple[int, int, frozenset[int]]]:
+    """Merged bounded windows around the prefilter hits of a long line."""
+    merged: list[tuple[int, int, frozenset[int]]] = []
+    for start, end, detectors in sorted(spots, key=lambda s: s[0]):
+        window = (max(line_start, start - WINDOW_BEFORE), min(line_end, end + WINDOW_AFTER))
+        if merged and window[0] <= merged[-1][1] and window[1] - merged[-1][0] <= MAX_LINE:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], window[1]), last[2] | detectors)
+        else:
+            merged.append((window[0], window[1], detectors))
+    return merged
+
+
+_ENGINE: Engine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def shared_engine() -> Engine:
+    """The process's engine, built on first use (loading detect-secrets is not free)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            _ENGINE = Engine()
+        return _ENGINE
+
+
+def scan_text(text: str, path: str) -> list[Finding]:
+    """Scan one blob (a file, a minified bundle, a source map) with the check's detectors and filters.
+
+    Findings have check "secrets", location `path` with 1-based line and column, redacted
+    evidence, and a fingerprint of rule + hashed secret, so they match the same secret found in
+    the repository. Lines silenced in source carry their suppression.
+    """
+    from gate.checks.secrets.findings import finding_for
+
+    engine = shared_engine()
+    buf = text.encode("utf-8", "surrogateescape")
+    return [finding_for(engine.detectors[hit.detector], hit, path=path) for hit in engine.scan_buffer(buf, path)]
