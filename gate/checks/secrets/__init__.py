@@ -85,13 +85,12 @@ class SecretsCheck(Check):
         root = ctx.root
         baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"))
         engine = shared_engine()
-        wants_git = bool(sources.get("history") or sources.get("since") or sources.get("diff"))
-        repository = gitscan.is_repository(root)
-        if wants_git and not repository:
+        diff = _diff_range(sources.get("diff"), ctx.environ)
+        if (diff or sources.get("since")) and not gitscan.is_repository(root):
             raise InputError(
-                f"{root} is not a git repository, so history or diff sources cannot be scanned",
+                f"{root} is not a git repository, so a diff or commit range cannot be scanned",
                 Position(str(ctx.config_path or "gate.yml")),
-                hint="run the gate inside the repository, or turn off checks.secrets.sources.history/since/diff",
+                hint="run the gate inside the repository, or drop checks.secrets.sources.since/diff",
             )
 
         def keep(path: str) -> bool:
@@ -102,7 +101,6 @@ class SecretsCheck(Check):
 
         reported: set[str] = set()
 
-        diff = _diff_range(sources.get("diff"), ctx.environ)
         if diff:
             ctx.progress.update(f"scanning added lines of {diff}")
             occurrences, skipped = gitscan.scan_patch_stream(
@@ -174,7 +172,8 @@ class SecretsCheck(Check):
         from gate.checks.secrets import gitscan
 
         root = ctx.root
-        if not gitscan.run_git(root, "rev-parse", "--verify", "-q", "HEAD", timeout=30).strip():
+        # Outside a repository, or before the first commit, there is no history that could leak.
+        if not gitscan.is_repository(root) or not gitscan.has_commits(root):
             return
         if gitscan.is_shallow(root):
             yield self.finding(

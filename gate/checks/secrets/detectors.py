@@ -172,6 +172,7 @@ class FilterData:
     documented_examples: frozenset[str]
     example_jwt_payloads: tuple[Mapping[str, Any], ...]
     local_hosts: frozenset[str]
+    reserved_domains: tuple[str, ...]
     integrity_prefixes: tuple[str, ...]
     hash_words: tuple[str, ...]
     lock_files: frozenset[str]
@@ -186,6 +187,7 @@ def filter_data() -> FilterData:
         documented_examples=frozenset(data["documented_examples"]),
         example_jwt_payloads=tuple(data["example_jwt_payloads"]),
         local_hosts=frozenset(h.lower() for h in data["local_hosts"]),
+        reserved_domains=tuple(d.lower() for d in data["reserved_domains"]),
         integrity_prefixes=tuple(data["integrity_prefixes"]),
         hash_words=tuple(data["hash_words"]),
         lock_files=frozenset(data["lock_files"]),

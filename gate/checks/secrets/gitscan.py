@@ -99,6 +99,13 @@ def is_repository(root: Path) -> bool:
         return False
 
 
+def has_commits(root: Path) -> bool:
+    completed = subprocess.run(
+        git_command(root, "rev-parse", "--verify", "-q", "HEAD"), capture_output=True, timeout=30, check=False
+    )
+    return completed.returncode == 0
+
+
 def is_shallow(root: Path) -> bool:
     return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
 

@@ -109,7 +109,11 @@ def _is_example_jwt(secret: str) -> bool:
 
 def _is_local_template(secret: str, line: str) -> bool:
     match = re.search(":" + re.escape(secret) + _URL_HOST, line)
-    return bool(match) and match.group("host").lower() in filter_data().local_hosts
+    if not match:
+        return False
+    host = match.group("host").lower().rstrip(".")
+    data = filter_data()
+    return host in data.local_hosts or any(host == d or host.endswith("." + d) for d in data.reserved_domains)
 
 
 def is_false_positive(detector: Detector, secret: str, line: str, path: str, column: int) -> bool:
@@ -132,6 +136,9 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
     if not detector.generic:
         return False
     data = filter_data()
+    # A keyword finder reads `secret: true}` in a YAML flow mapping as the value `true}`.
+    if secret.strip("{}[](),;'\"`").lower() in data.placeholder_values:
+        return True
     if path.rsplit("/", 1)[-1] in data.lock_files or heuristic.is_lock_file(path):
         return True
     if heuristic.is_indirect_reference(line) or heuristic.is_not_alphanumeric_string(secret):
