@@ -119,18 +119,14 @@ class SecretsCheck(Check):
                     reported.add(finding.fingerprint)
                     yield finding
 
-        tree_hits: list[Any] = []
-        skipped_files: list[gitscan.Skipped] = []
+        paths: list[str] = []
         if sources.get("tree", True):
             ctx.progress.update("scanning the working tree")
             paths = [p for p in files.tree_files(root) if keep(p)]
-            tree_hits, skipped_files = files.scan_files(engine, root, paths, max_bytes)
-        build = [b for b in sources.get("build", []) if keep(b)]
-        if build:
-            ctx.progress.update("scanning build output")
-            build_hits, build_skipped = files.scan_build_output(engine, root, build, max_bytes)
-            tree_hits += [h for h in build_hits if keep(h.path)]
-            skipped_files += build_skipped
+        build = list(sources.get("build", []))
+        listed = set(paths)
+        paths += [p for p in files.build_files(root, build) if p not in listed and keep(p)]
+        tree_hits, skipped_files = files.scan_files(engine, root, paths, max_bytes)
         yield from self._skipped(skipped_files)
 
         introduced: dict[str, _Introduced] = {}

@@ -171,6 +171,7 @@ class FilterData:
     placeholder_values: frozenset[str]
     documented_examples: frozenset[str]
     example_jwt_payloads: tuple[Mapping[str, Any], ...]
+    public_jwt_payloads: tuple[Mapping[str, Any], ...]
     local_hosts: frozenset[str]
     reserved_domains: tuple[str, ...]
     integrity_prefixes: tuple[str, ...]
@@ -186,6 +187,7 @@ def filter_data() -> FilterData:
         placeholder_values=frozenset(v.lower() for v in data["placeholder_values"]),
         documented_examples=frozenset(data["documented_examples"]),
         example_jwt_payloads=tuple(data["example_jwt_payloads"]),
+        public_jwt_payloads=tuple(data["public_jwt_payloads"]),
         local_hosts=frozenset(h.lower() for h in data["local_hosts"]),
         reserved_domains=tuple(d.lower() for d in data["reserved_domains"]),
         integrity_prefixes=tuple(data["integrity_prefixes"]),

@@ -71,7 +71,8 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | No
         return None  # the target inside the tree is scanned as itself
     if stat.S_ISDIR(info.st_mode):
         return Skipped(relative, None, "it is a submodule (or nested repository); scan it in its own repository")
-    if not stat.S_ISREG(info.st_mode) or is_non_text_file(relative):
+    # detect-secrets counts source maps as non-text; for a web app they are the source code.
+    if not stat.S_ISREG(info.st_mode) or (is_non_text_file(relative) and not relative.endswith(".map")):
         return None
     if info.st_size > max_bytes:
         return Skipped(relative, None, f"it is {info.st_size} bytes, over the {max_bytes}-byte cap (max_file_size)")
@@ -98,36 +99,36 @@ def scan_files(
         if isinstance(data, Skipped):
             skipped.append(data)
             continue
-        hits.extend(FileHit(hit, relative) for hit in engine.scan_buffer(data, relative))
+        if relative.endswith(".map"):
+            hits.extend(_scan_map(engine, relative, data))
+            continue
+        found = list(engine.scan_buffer(data, relative))
+        if relative.endswith(BUNDLE_SUFFIXES):
+            hits.extend(_scan_inline_map(engine, relative, data))
+        if found and relative.endswith(BUNDLE_SUFFIXES):
+            hits.extend(_with_originals(root, relative, data, found, max_bytes))
+        else:
+            hits.extend(FileHit(hit, relative) for hit in found)
     return hits, skipped
 
 
-def scan_build_output(
-    engine: Engine, root: Path, folders: Sequence[str], max_bytes: int
-) -> tuple[list[FileHit], list[Skipped]]:
-    """Every file of the build folders that exist, gitignored or not; source maps opened up."""
-    hits: list[FileHit] = []
-    skipped: list[Skipped] = []
+def build_files(root: Path, folders: Sequence[str]) -> list[str]:
+    """Every file of the build folders that exist, gitignored or not."""
+    paths: list[str] = []
     for folder in folders:
         base = root / folder
-        if base.is_symlink() or not base.is_dir():
-            continue
-        for relative in walk(root, base):
-            data = read_file(root, relative, max_bytes)
-            if data is None:
-                continue
-            if isinstance(data, Skipped):
-                skipped.append(data)
-                continue
-            if relative.endswith(".map"):
-                hits.extend(_scan_map(engine, relative, data))
-                continue
-            found = list(engine.scan_buffer(data, relative))
-            if found and relative.endswith(BUNDLE_SUFFIXES):
-                hits.extend(_with_originals(root, relative, data, found, max_bytes))
-            else:
-                hits.extend(FileHit(hit, relative) for hit in found)
-    return hits, skipped
+        if not base.is_symlink() and base.is_dir():
+            paths.extend(walk(root, base))
+    return paths
+
+
+def _scan_inline_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
+    """A bundle that carries its map inline ships every embedded source to every visitor."""
+    reference = sourcemap.map_reference(data)
+    if reference and reference.startswith("data:"):
+        parsed = sourcemap.parse_data_url(reference)
+        if parsed is not None:
+            yield from _map_hits(engine, relative, parsed)
 
 
 def _scan_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
@@ -136,6 +137,10 @@ def _scan_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
     if parsed is None:
         yield from (FileHit(hit, relative) for hit in engine.scan_buffer(data, relative))
         return
+    yield from _map_hits(engine, relative, parsed)
+
+
+def _map_hits(engine: Engine, relative: str, parsed: sourcemap.SourceMap) -> Iterator[FileHit]:
     for source, content in zip(parsed.sources, parsed.contents, strict=True):
         if content is None:
             continue

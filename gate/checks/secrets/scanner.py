@@ -98,13 +98,17 @@ def _is_placeholder(secret: str) -> bool:
     return len(set(secret.lstrip("-_."))) <= 2
 
 
-def _is_example_jwt(secret: str) -> bool:
+def _is_example_or_public_jwt(secret: str) -> bool:
     if not secret.startswith("eyJ"):
         return False
     claims = jwt_claims(secret)
     if claims is None:
         return False
-    return any(all(claims.get(key) == value for key, value in example.items()) for example in filter_data().example_jwt_payloads)
+    data = filter_data()
+    return any(
+        all(claims.get(key) == value for key, value in known.items())
+        for known in (*data.example_jwt_payloads, *data.public_jwt_payloads)
+    )
 
 
 def _is_local_template(secret: str, line: str) -> bool:
@@ -125,7 +129,7 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
     """
     from detect_secrets.filters import heuristic
 
-    if _is_placeholder(secret) or _is_example_jwt(secret):
+    if _is_placeholder(secret) or _is_example_or_public_jwt(secret):
         return True
     if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
         return True
