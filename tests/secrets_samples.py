@@ -48,9 +48,15 @@ SUPABASE_SECRET = "sb_" + "secret_" + chars(URLSAFE, 31, "sb")
 SENDGRID = "SG" + "." + chars(URLSAFE, 22, "sg1") + "." + chars(URLSAFE, 43, "sg2")
 TWILIO_TOKEN = chars(HEX, 32, "twilio")
 TWILIO_API_KEY = "SK" + chars(HEX, 32, "twilio-sk")
-SLACK_WEBHOOK = "https://hooks." + "slack.com/services/T" + chars(ALNUM, 8, "s1").upper() + "/B" + chars(
-    string.ascii_uppercase + string.digits, 8, "s2"
-) + "/" + chars(ALNUM, 24, "s3")
+SLACK_WEBHOOK = (
+    "https://hooks."
+    + "slack.com/services/T"
+    + chars(ALNUM, 8, "s1").upper()
+    + "/B"
+    + chars(string.ascii_uppercase + string.digits, 8, "s2")
+    + "/"
+    + chars(ALNUM, 24, "s3")
+)
 NPM = "npm" + "_" + chars(ALNUM, 36, "npm")
 PYPI = "pypi-" + "AgEIcHlwaS5vcmc" + chars(URLSAFE, 120, "pypi")
 VERCEL = chars(ALNUM, 24, "vercel")
@@ -62,7 +68,9 @@ MAILGUN = "key-" + chars(HEX, 32, "mailgun")
 DIGITALOCEAN = "dop" + "_v1_" + chars(HEX, 64, "do")
 DATABRICKS = "dapi" + chars(HEX, 32, "databricks")
 DOPPLER = "dp" + ".st." + chars(ALNUM, 43, "doppler")
-DISCORD_WEBHOOK = "https://discord.com/api/" + "webhooks/" + chars(string.digits, 18, "d1") + "/" + chars(URLSAFE, 68, "d2")
+DISCORD_WEBHOOK = (
+    "https://discord.com/api/" + "webhooks/" + chars(string.digits, 18, "d1") + "/" + chars(URLSAFE, 68, "d2")
+)
 TERRAFORM = chars(ALNUM, 14, "tf1") + ".atlas" + "v1." + chars(ALNUM, 67, "tf2")
 ONEPASSWORD = "ops_" + "eyJ" + chars(ALNUM, 300, "op")
 ATLASSIAN = "ATATT" + "3x" + chars(URLSAFE, 190, "atl")

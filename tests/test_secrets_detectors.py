@@ -33,7 +33,11 @@ TRUE_POSITIVES = [
     ("secrets.pypi-token", ".pypirc", f"password = {s.PYPI}"),
     ("secrets.vercel-token", "deploy.sh", f'VERCEL_TOKEN="{s.VERCEL}" vercel deploy --prod'),
     ("secrets.expo-token", "eas.sh", f"EXPO_TOKEN={s.EXPO} eas build"),
-    ("secrets.database-url-password", "db.ts", f'const url = "postgres://app:{s.DB_PASSWORD}@db.prod.acme.io:5432/app";'),
+    (
+        "secrets.database-url-password",
+        "db.ts",
+        f'const url = "postgres://app:{s.DB_PASSWORD}@db.prod.acme.io:5432/app";',
+    ),
     ("secrets.database-url-password", "worker.py", f'REDIS = "rediss://default:{s.DB_PASSWORD}@cache.acme.io:6380"'),
     ("secrets.private-key", "deploy/id_rsa", "-----BEGIN RSA PRIVATE KEY-----"),
     ("secrets.private-key", "deploy/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----"),
@@ -61,7 +65,7 @@ FALSE_POSITIVES = [
     ("README.md", "STRIPE_SECRET_KEY=sk_live_your_key_here_replace_me_now"),
     ("index.html", f'<script src="/app.js" integrity="{s.SRI}" crossorigin="anonymous"></script>'),
     ("package-lock.json", f'      "integrity": "{s.LOCK_INTEGRITY}",'),
-    ("yarn.lock", f'  integrity {s.LOCK_INTEGRITY}'),
+    ("yarn.lock", f"  integrity {s.LOCK_INTEGRITY}"),
     ("deploy.py", f'COMMIT_SHA = "{s.GIT_SHA}"'),
     ("docker-compose.yml", "      DATABASE_URL: postgres://user:password@localhost:5432/app"),
     ("settings.py", 'DATABASE_URL = "postgres://app:s3cretLocal99@127.0.0.1/app"'),
@@ -136,9 +140,7 @@ def _rules_file(tmp_path: Path, detector: str) -> Path:
 
 
 def test_a_pattern_that_could_backtrack_without_bound_is_refused(tmp_path: Path) -> None:
-    path = _rules_file(
-        tmp_path, "  - {id: bad, title: Bad, severity: high, pattern: '(a+)+b', keywords: [a]}\n"
-    )
+    path = _rules_file(tmp_path, "  - {id: bad, title: Bad, severity: high, pattern: '(a+)+b', keywords: [a]}\n")
     with pytest.raises(InputError, match="unbounded quantifier"):
         load_detectors(path)
 

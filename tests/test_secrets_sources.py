@@ -11,7 +11,6 @@ from typing import Any
 
 import secrets_samples as s
 from helpers import GIT_ENV, git, git_repo, write_files
-
 from helpers import gate as run_gate
 
 ONLY_SECRETS = (
@@ -81,7 +80,12 @@ def test_history_covers_every_ref_not_just_the_checked_out_branch(tmp_path: Path
 def test_since_scans_only_the_commits_after_the_revision(tmp_path: Path) -> None:
     repo = git_repo(
         tmp_path / "r",
-        [{"old.py": f"k = '{s.SENDGRID}'\n"}, {"old.py": "k = None\n"}, {"new.py": f"k = '{s.NPM}'\n"}, {"new.py": "\n"}],
+        [
+            {"old.py": f"k = '{s.SENDGRID}'\n"},
+            {"old.py": "k = None\n"},
+            {"new.py": f"k = '{s.NPM}'\n"},
+            {"new.py": "\n"},
+        ],
     )
     (repo / "gate.yml").write_text(ONLY_SECRETS.replace("    sources:\n", "    sources:\n      tree: false\n"))
     _, findings = scan(repo, "--since", head(repo, "HEAD~2"))
@@ -117,9 +121,7 @@ def test_diff_auto_reads_base_and_head_from_the_pull_request_event(tmp_path: Pat
     git(repo, "commit", "-q", "--no-gpg-sign", "-m", "pr")
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"base": {"sha": base}, "head": {"sha": head(repo)}}}))
-    (repo / "gate.yml").write_text(
-        ONLY_SECRETS.replace("      diff: null\n", "      diff: auto\n      tree: false\n")
-    )
+    (repo / "gate.yml").write_text(ONLY_SECRETS.replace("      diff: null\n", "      diff: auto\n      tree: false\n"))
     env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
     _, findings = scan(repo, env=env)
     assert where(findings) == [("secrets.digitalocean-token", "b.py", 1)]
@@ -170,7 +172,11 @@ def test_minified_bundle_hit_is_traced_to_its_original_source_through_the_map(tm
     column = bundle.index("var k=")
     # Two segments on generated line 1: column 0 -> src/util.ts:1, `column` -> src/pay.ts:12.
     mappings = "AAAA," + _vlq(column) + _vlq(1) + _vlq(11) + _vlq(0)
-    source_map = {"version": 3, "sources": ["webpack://app/./src/util.ts", "webpack://app/./src/pay.ts"], "mappings": mappings}
+    source_map = {
+        "version": 3,
+        "sources": ["webpack://app/./src/util.ts", "webpack://app/./src/pay.ts"],
+        "mappings": mappings,
+    }
     repo = git_repo(tmp_path / "r", [{".gitignore": "build/\n"}])
     write_files(repo, {"build/static/main.js": bundle, "build/static/main.js.map": json.dumps(source_map)})
     _, findings = scan(repo)
@@ -185,7 +191,13 @@ def test_source_map_contents_are_scanned_with_their_original_paths(tmp_path: Pat
     source_map = {"version": 3, "sources": ["../src/config.ts"], "sourcesContent": [content], "mappings": ""}
     inline = base64.b64encode(json.dumps(source_map).encode()).decode()
     repo = git_repo(tmp_path / "r", [{"README.md": "app\n"}])
-    write_files(repo, {"out/app.js.map": json.dumps(source_map), "out/inline.js": f"//# sourceMappingURL=data:application/json;base64,{inline}\n"})
+    write_files(
+        repo,
+        {
+            "out/app.js.map": json.dumps(source_map),
+            "out/inline.js": f"//# sourceMappingURL=data:application/json;base64,{inline}\n",
+        },
+    )
     _, findings = scan(repo)
     assert where(findings) == [
         ("secrets.sendgrid-api-key", "out/app.js.map", 3),
@@ -239,7 +251,9 @@ def test_shallow_clone_says_older_history_was_not_scanned(tmp_path: Path) -> Non
     clone = tmp_path / "clone"
     subprocess.run(
         ["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(clone)],
-        check=True, env={**os.environ, **GIT_ENV}, capture_output=True,
+        check=True,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
     )
     code, findings = scan(clone, "--history")
     assert [(f["rule_id"], f["location"]["name"], f["severity"]) for f in findings] == [

@@ -21,8 +21,19 @@ from gate.errors import CheckFailure, InputError, Position
 from gate.model import Finding, Location
 
 BUILD_FOLDERS = [
-    "dist", "build", ".next", "out", ".output", ".nuxt", ".svelte-kit", ".vercel/output", "web-build",
-    "android/app/build/generated/assets", "android/app/src/main/assets", "ios/build", ".expo/web",
+    "dist",
+    "build",
+    ".next",
+    "out",
+    ".output",
+    ".nuxt",
+    ".svelte-kit",
+    ".vercel/output",
+    "web-build",
+    "android/app/build/generated/assets",
+    "android/app/src/main/assets",
+    "ios/build",
+    ".expo/web",
 ]
 DEFAULT_MAX_FILE_BYTES = 5_000_000
 
@@ -41,12 +52,17 @@ class SecretsCheck(Check):
     summary = "Leaked credentials in PR diffs, git history, the working tree and build output."
     rules = rule_docs()
     options = (
-        CheckOption("--diff", "sources.diff", "Scan only the lines added in BASE...HEAD (or `auto` in a PR).",
-                    metavar="BASE...HEAD"),
+        CheckOption(
+            "--diff",
+            "sources.diff",
+            "Scan only the lines added in BASE...HEAD (or `auto` in a PR).",
+            metavar="BASE...HEAD",
+        ),
         CheckOption("--since", "sources.since", "Scan the commits in REV..HEAD.", metavar="REV"),
         CheckOption("--history", "sources.history", "Scan every commit of every ref.", is_flag=True),
-        CheckOption("--build", "sources.build", "Scan this build output folder (repeatable).", multiple=True,
-                    metavar="DIR"),
+        CheckOption(
+            "--build", "sources.build", "Scan this build output folder (repeatable).", multiple=True, metavar="DIR"
+        ),
     )
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
@@ -60,13 +76,24 @@ class SecretsCheck(Check):
                     "diff": {
                         "type": ["string", "null"],
                         "minLength": 1,
-                        "description": "Added lines of BASE...HEAD; `auto` reads them from a GitHub pull_request event.",
+                        "description": "Added lines of BASE...HEAD; `auto`: from a GitHub pull_request event.",
                     },
-                    "build": {"$ref": "#/$defs/globs", "description": "Build output folders (scanned even if gitignored)."},
+                    "build": {
+                        "$ref": "#/$defs/globs",
+                        "description": "Build output folders (scanned even if gitignored).",
+                    },
                 },
             },
-            "max_file_size": {"type": "integer", "minimum": 1024, "description": "Bytes; larger files are listed as not scanned."},
-            "baseline": {"type": "string", "minLength": 1, "description": "detect-secrets baseline accepted as reviewed."},
+            "max_file_size": {
+                "type": "integer",
+                "minimum": 1024,
+                "description": "Bytes; larger files are listed as not scanned.",
+            },
+            "baseline": {
+                "type": "string",
+                "minLength": 1,
+                "description": "detect-secrets baseline accepted as reviewed.",
+            },
             "exclude": {"$ref": "#/$defs/globs", "description": "Paths (globs) never scanned."},
             "jobs": {"type": "integer", "minimum": 0, "description": "Processes for history scans; 0 = every core."},
         }
@@ -150,7 +177,11 @@ class SecretsCheck(Check):
                 )
             origin = introduced.get(probe.fingerprint)
             if origin:
-                details |= {"introduced_in": origin.commit, "introduced_by": origin.author, "introduced_at": origin.date}
+                details |= {
+                    "introduced_in": origin.commit,
+                    "introduced_by": origin.author,
+                    "introduced_at": origin.date,
+                }
                 message += f" First committed in {origin.commit[:10]} by {origin.author} on {origin.date}."
             yield make(file_hit.hit, file_hit.path, message=message, details=details)
 
@@ -207,14 +238,16 @@ class SecretsCheck(Check):
         for fingerprint, (_, occurrence, count) in first.items():
             commit = occurrence.commit
             assert commit is not None
-            introduced[fingerprint] = _Introduced(commit.sha, commit.author, commit.date, occurrence.path, occurrence.hit.line)
+            introduced[fingerprint] = _Introduced(
+                commit.sha, commit.author, commit.date, occurrence.path, occurrence.hit.line
+            )
             if fingerprint in reported:
                 continue  # reported where it is now (diff, tree), with this commit attached
             present = engine_needles[fingerprint] in at_head
             status = (
                 "It is still present at HEAD."
                 if present
-                else "It is no longer at HEAD, but deleting it did not un-leak it: anyone with a clone has it. Rotate it."
+                else "It is no longer at HEAD, but deleting it did not un-leak it: every clone has it. Rotate it."
             )
             yield make(
                 occurrence.hit,

@@ -135,7 +135,9 @@ def load_detectors(path: Path | None = None) -> tuple[Detector, ...]:
     # After the gate's own, so where both match the same text the more precise one is kept.
     for name, spec in data.get("builtin", {}).items():
         if name not in available:
-            raise _fail(where, f"detect-secrets has no plugin named {name}", "check the installed detect-secrets version")
+            raise _fail(
+                where, f"detect-secrets has no plugin named {name}", "check the installed detect-secrets version"
+            )
         detectors.append(_detector(spec, available[name](**spec.get("args", {})), where))
     detectors.sort(key=lambda d: d.generic)
     return tuple(detectors)
@@ -145,7 +147,9 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
     keywords = _keywords(spec.get("keywords", ()))
     trigger = re.compile(spec["trigger"].encode()) if "trigger" in spec else None
     if not keywords and trigger is None:
-        raise _fail(where, f"detector {spec['id']} has neither keywords nor trigger", "add keywords the prefilter can use")
+        raise _fail(
+            where, f"detector {spec['id']} has neither keywords nor trigger", "add keywords the prefilter can use"
+        )
     return Detector(
         rule_id=f"secrets.{spec['id']}",
         title=spec["title"],

@@ -87,9 +87,7 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | No
     return data
 
 
-def scan_files(
-    engine: Engine, root: Path, paths: Sequence[str], max_bytes: int
-) -> tuple[list[FileHit], list[Skipped]]:
+def scan_files(engine: Engine, root: Path, paths: Sequence[str], max_bytes: int) -> tuple[list[FileHit], list[Skipped]]:
     hits: list[FileHit] = []
     skipped: list[Skipped] = []
     for relative in paths:
@@ -184,7 +182,7 @@ def load_baseline(root: Path, relative: str) -> frozenset[str]:
         raise InputError(
             f"{relative} is not valid JSON: {error}",
             Position(relative, line),
-            hint="regenerate it with `detect-secrets scan > .secrets.baseline`, or point checks.secrets.baseline elsewhere",
+            hint="regenerate it with `detect-secrets scan > .secrets.baseline`, or set checks.secrets.baseline",
         ) from error
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, dict):
@@ -196,6 +194,10 @@ def load_baseline(root: Path, relative: str) -> frozenset[str]:
     hashes = set()
     for entries in results.values():
         for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("hashed_secret"), str) and entry.get("is_secret") is not True:
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("hashed_secret"), str)
+                and entry.get("is_secret") is not True
+            ):
                 hashes.add(entry["hashed_secret"])
     return frozenset(hashes)

@@ -34,12 +34,18 @@ PARALLEL_AFTER = 8 << 20
 CHUNK = 4 << 20
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _SAFE_CONFIG = (
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.fsmonitor=false",
-    "-c", "core.quotePath=false",
-    "-c", "diff.external=",
-    "-c", "color.ui=never",
-    "-c", "log.showSignature=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.quotePath=false",
+    "-c",
+    "diff.external=",
+    "-c",
+    "color.ui=never",
+    "-c",
+    "log.showSignature=false",
 )
 PATCH_FLAGS = ("-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--src-prefix=a/", "--dst-prefix=b/")
 
@@ -117,8 +123,17 @@ def _unquote(raw: bytes) -> str:
     body = raw[1:-1] if raw.endswith(b'"') else raw[1:]
     out = bytearray()
     index = 0
-    escapes = {ord("n"): 10, ord("t"): 9, ord('"'): 34, ord("\\"): 92, ord("a"): 7, ord("b"): 8, ord("f"): 12,
-               ord("r"): 13, ord("v"): 11}
+    escapes = {
+        ord("n"): 10,
+        ord("t"): 9,
+        ord('"'): 34,
+        ord("\\"): 92,
+        ord("a"): 7,
+        ord("b"): 8,
+        ord("f"): 12,
+        ord("r"): 13,
+        ord("v"): 11,
+    }
     while index < len(body):
         byte = body[index]
         if byte == 92 and index + 1 < len(body):
@@ -171,8 +186,8 @@ class PatchScanner:
                 continue
             if file_start not in files:
                 files[file_start] = self._file_path(buf, file_start)
-            path = files[file_start]
-            if path is None:
+            new_path = files[file_start]
+            if new_path is None:
                 continue
             if hunk_start not in hunks:
                 match = _HUNK.match(buf, hunk_start + 1)
@@ -183,7 +198,7 @@ class PatchScanner:
                 - buf.count(b"\n-", body_start - 1, line_start)
                 - buf.count(b"\n\\", body_start - 1, line_start)
             )
-            found = self.engine.scan_candidate(buf, line_start, spots, path, prefix=1)
+            found = self.engine.scan_candidate(buf, line_start, spots, new_path, prefix=1)
             if not found:
                 continue
             commit = self._commit(buf, commits, line_start, commit_info)
@@ -196,10 +211,10 @@ class PatchScanner:
                             secret=hit.secret,
                             line=line,
                             column=hit.column + 1,
-                            silenced=silence_reason(text, previous, path),
+                            silenced=silence_reason(text, previous, new_path),
                             material=self.engine.material(hit, following),
                         ),
-                        path,
+                        new_path,
                         commit,
                     )
                 )

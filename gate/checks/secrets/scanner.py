@@ -76,13 +76,9 @@ def silence_reason(line: str, previous_line: str, path: str) -> str | None:
         return f"inline `gate: allow`{': ' + reason if reason else ''}"
     if "pragma" in line or "pragma" in previous_line:
         from detect_secrets.filters.allowlist import is_line_allowlisted
+        from detect_secrets.util.code_snippet import get_code_snippet
 
-        class _Context:
-            previous_line = ""
-
-        context = _Context()
-        context.previous_line = previous_line
-        if is_line_allowlisted(path, line, context):
+        if is_line_allowlisted(path, line, get_code_snippet([previous_line, line], 2)):
             return "detect-secrets `pragma: allowlist secret`"
     return None
 
@@ -135,7 +131,9 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
         return True
     if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
         return True
-    if detector.rule_id in ("secrets.url-password", "secrets.database-url-password") and _is_local_template(secret, line):
+    if detector.rule_id in ("secrets.url-password", "secrets.database-url-password") and _is_local_template(
+        secret, line
+    ):
         return True
     if not detector.generic:
         return False
@@ -161,7 +159,9 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
 class Engine:
     """Detectors, prefilter and line cache. One per process; not shared between threads."""
 
-    def __init__(self, detectors: Sequence[Detector] | None = None, *, prefilter: bool = True, cache: bool = True) -> None:
+    def __init__(
+        self, detectors: Sequence[Detector] | None = None, *, prefilter: bool = True, cache: bool = True
+    ) -> None:
         self.detectors = tuple(detectors if detectors is not None else default_detectors())
         self.prefilter = prefilter
         self._use_cache = cache

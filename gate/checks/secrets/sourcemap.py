@@ -98,7 +98,7 @@ def parse(data: bytes) -> SourceMap | None:
     return SourceMap(
         sources=[_clean(s) for s in sources],
         contents=[c if isinstance(c, str) else None for c in contents],
-        mappings=raw.get("mappings") if isinstance(raw.get("mappings"), str) else "",
+        mappings=str(raw["mappings"]) if isinstance(raw.get("mappings"), str) else "",
     )
 
 
