@@ -38,8 +38,10 @@ class Detector:
     plugin: Any
     # Lower-case ASCII byte strings; a line holding none of them cannot produce a match.
     keywords: tuple[bytes, ...]
-    # Used when no keyword exists: a line it does not match cannot produce a match.
+    # Alternatives to keywords: a regex that finds every match, or a run of characters every
+    # match contains (class, minimum length, preceded by a quote).
     trigger: re.Pattern[bytes] | None
+    run: tuple[str, int, bool] | None
     public_prefix: int
     generic: bool
     files: re.Pattern[str] | None
@@ -146,9 +148,14 @@ def load_detectors(path: Path | None = None) -> tuple[Detector, ...]:
 def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
     keywords = _keywords(spec.get("keywords", ()))
     trigger = re.compile(spec["trigger"].encode()) if "trigger" in spec else None
-    if not keywords and trigger is None:
+    run = None
+    if "run" in spec:
+        run = (str(spec["run"]["chars"]), int(spec["run"]["min"]), bool(spec["run"].get("quoted", False)))
+    if not keywords and trigger is None and run is None:
         raise _fail(
-            where, f"detector {spec['id']} has neither keywords nor trigger", "add keywords the prefilter can use"
+            where,
+            f"detector {spec['id']} has neither keywords nor trigger nor run",
+            "add keywords the prefilter can use",
         )
     return Detector(
         rule_id=f"secrets.{spec['id']}",
@@ -157,6 +164,7 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
         plugin=plugin,
         keywords=keywords,
         trigger=trigger,
+        run=run,
         public_prefix=int(spec.get("public_prefix", 0)),
         generic=bool(spec.get("generic", False)),
         files=re.compile(spec["files"]) if "files" in spec else None,

@@ -163,13 +163,21 @@ class PatchScanner:
         files: dict[int, str | None] = {}
         hunks: dict[int, int] = {}
         commit_info: dict[int, Commit] = {}
+        last: tuple[int, int, int] | None = None
         oversized: set[int] = set()
-        for file_start, size in self._oversized(buf, max_file_bytes):
-            oversized.add(file_start)
-            path = self._file_path(buf, file_start) or "(unknown path)"
-            commit = self._commit(buf, commits, file_start, commit_info)
-            skipped.append(Skipped(path, commit.sha if commit else None, f"its diff is {size} bytes, over the cap"))
-        for line_start, spots in sorted(self.engine.candidates(buf).items()):
+        candidates = self.engine.candidates(buf)
+        for file_start, file_end in self._sections(buf):
+            if file_end - file_start > max_file_bytes:
+                oversized.add(file_start)
+                path = self._file_path(buf, file_start) or "(unknown path)"
+                commit = self._commit(buf, commits, file_start, commit_info)
+                reason = f"its diff is {file_end - file_start} bytes, over the cap"
+                skipped.append(Skipped(path, commit.sha if commit else None, reason))
+                continue
+            restricted = self.engine.restricted_for(self._file_path(buf, file_start) or "")
+            if restricted:
+                self.engine.add_every_line(candidates, buf, file_start + 1, file_end, restricted)
+        for line_start, spots in sorted(candidates.items()):
             if buf[line_start : line_start + 1] != b"+":
                 continue
             file_start = buf.rfind(b"\ndiff --git ", 0, line_start)
@@ -192,12 +200,18 @@ class PatchScanner:
             if hunk_start not in hunks:
                 match = _HUNK.match(buf, hunk_start + 1)
                 hunks[hunk_start] = int(match.group(1)) if match else 0
+            # New-side line number: the hunk's start plus the lines before this one that are not
+            # removals; counted from the previous candidate of the same hunk, not from its top.
+            counted_from, counted = (body_start, hunks[hunk_start])
+            if last is not None and last[0] == hunk_start and last[1] <= line_start:
+                counted_from, counted = last[1], last[2]
             line = (
-                hunks[hunk_start]
-                + buf.count(b"\n", body_start, line_start)
-                - buf.count(b"\n-", body_start - 1, line_start)
-                - buf.count(b"\n\\", body_start - 1, line_start)
+                counted
+                + buf.count(b"\n", counted_from, line_start)
+                - buf.count(b"\n-", counted_from - 1, line_start)
+                - buf.count(b"\n\\", counted_from - 1, line_start)
             )
+            last = (hunk_start, line_start, line)
             found = self.engine.scan_candidate(buf, line_start, spots, new_path, prefix=1)
             if not found:
                 continue
@@ -221,14 +235,13 @@ class PatchScanner:
         return occurrences, skipped
 
     @staticmethod
-    def _oversized(buf: bytes, cap: int) -> Iterator[tuple[int, int]]:
+    def _sections(buf: bytes) -> Iterator[tuple[int, int]]:
+        """(start, end) of each file's diff in the chunk."""
         starts = [m.start() for m in re.finditer(rb"\ndiff --git ", buf)]
         for index, start in enumerate(starts):
             end = starts[index + 1] if index + 1 < len(starts) else len(buf)
             following_commit = buf.find(COMMIT_MARK, start, end)
-            end = following_commit if following_commit != -1 else end
-            if end - start > cap:
-                yield start, end - start
+            yield start, following_commit if following_commit != -1 else end
 
     @staticmethod
     def _file_path(buf: bytes, file_start: int) -> str | None:

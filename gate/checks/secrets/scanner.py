@@ -168,13 +168,32 @@ class Engine:
         self._cache: dict[tuple[str, str, frozenset[int]], tuple[LineHit, ...]] = {}
         self._kinds: dict[str, tuple[str, frozenset[int]]] = {}
         by_keyword: dict[bytes, list[int]] = {}
+        runs: dict[tuple[str, int, bool], set[int]] = {}
         self._triggers: list[tuple[re.Pattern[bytes], frozenset[int]]] = []
+        # Detectors limited to some files (.env) skip the prefilter: in those files every line is
+        # a candidate for them, and their common keywords stay out of everybody else's way.
+        self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None)
         for index, detector in enumerate(self.detectors):
+            if index in self._restricted:
+                continue
             for keyword in detector.keywords:
                 by_keyword.setdefault(keyword, []).append(index)
             if detector.trigger is not None:
                 self._triggers.append((detector.trigger, frozenset({index})))
+            if detector.run is not None:
+                runs.setdefault(detector.run, set()).add(index)
+        self._runs = [
+            (_run_table(chars, quoted), _run_needle(size, quoted), frozenset(indexes))
+            for (chars, size, quoted), indexes in sorted(runs.items())
+        ]
         self._keywords = [(keyword, frozenset(indexes)) for keyword, indexes in sorted(by_keyword.items())]
+        # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
+        # occurs, the longer keywords that contain it are checked in that line alone.
+        self._cover: list[tuple[bytes, list[tuple[bytes, frozenset[int]]]]] = [
+            (keyword, [(other, detectors) for other, detectors in self._keywords if keyword in other])
+            for keyword, _ in self._keywords
+            if not any(other != keyword and other in keyword for other, _ in self._keywords)
+        ]
         self._all = frozenset(range(len(self.detectors)))
 
     def candidates(self, buf: bytes) -> dict[int, list[tuple[int, int, frozenset[int]]]]:
@@ -189,17 +208,60 @@ class Engine:
                 start = end + 1
             return found
         lowered = buf.lower()
-        for keyword, detectors in self._keywords:
+        for keyword, containing in self._cover:
             position = lowered.find(keyword)
             while position != -1:
-                line_start = buf.rfind(b"\n", 0, position) + 1
-                found.setdefault(line_start, []).append((position, position + len(keyword), detectors))
-                position = lowered.find(keyword, position + 1)
+                line_start = lowered.rfind(b"\n", 0, position) + 1
+                line_end = lowered.find(b"\n", position)
+                line_end = len(lowered) if line_end == -1 else line_end
+                spots = found.setdefault(line_start, [])
+                for other, detectors in containing:
+                    # The longer keyword's own position matters for windows on long lines.
+                    start = max(line_start, position - len(other))
+                    at = position if other == keyword else lowered.find(other, start, line_end)
+                    if at != -1:
+                        spots.append((at, at + len(other), detectors))
+                # On a short line one occurrence is enough; a long one is windowed around each.
+                next_from = line_end if line_end - line_start <= MAX_LINE else position + 1
+                position = lowered.find(keyword, next_from)
         for trigger, detectors in self._triggers:
             for match in trigger.finditer(buf):
                 line_start = buf.rfind(b"\n", 0, match.start()) + 1
                 found.setdefault(line_start, []).append((match.start(), match.end(), detectors))
+        tables: dict[bytes, bytes] = {}
+        for table, needle, detectors in self._runs:
+            mapped = tables.get(table)
+            if mapped is None:
+                mapped = tables[table] = buf.translate(table)
+            position = mapped.find(needle)
+            while position != -1:
+                line_start = buf.rfind(b"\n", 0, position) + 1
+                run_end = position + len(needle)
+                while run_end < len(mapped) and mapped[run_end] == _IN_RUN:
+                    run_end += 1
+                found.setdefault(line_start, []).append((position, run_end, detectors))
+                position = mapped.find(needle, run_end)
         return found
+
+    def restricted_for(self, path: str) -> frozenset[int]:
+        """The file-limited detectors that apply to this path (they see every line of it)."""
+        return frozenset(i for i in self._restricted if self.detectors[i].applies_to(path))
+
+    def add_every_line(
+        self,
+        found: dict[int, list[tuple[int, int, frozenset[int]]]],
+        buf: bytes,
+        start: int,
+        end: int,
+        detectors: frozenset[int],
+    ) -> None:
+        """Make each line starting in [start, end) a candidate for these detectors."""
+        line_start = start
+        while line_start < end:
+            line_end = buf.find(b"\n", line_start)
+            line_end = len(buf) if line_end == -1 else line_end
+            found.setdefault(line_start, []).append((line_start, min(line_end, line_start + MAX_LINE), detectors))
+            line_start = line_end + 1
 
     def _kind(self, path: str) -> tuple[str, frozenset[int]]:
         """What about a path changes the result of a line: its file type and which detectors apply."""
@@ -290,6 +352,9 @@ class Engine:
     def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
         """Every secret in a whole file's bytes, with 1-based line and column."""
         spots_by_line = self.candidates(buf)
+        restricted = self.restricted_for(path)
+        if restricted and self.prefilter:
+            self.add_every_line(spots_by_line, buf, 0, len(buf), restricted)
         line_number, counted_to = 1, 0
         for line_start in sorted(spots_by_line):
             line_number += buf.count(b"\n", counted_to, line_start)
@@ -339,6 +404,25 @@ def _windows(
         else:
             merged.append((window[0], window[1], detectors))
     return merged
+
+
+_IN_RUN = ord("a")
+
+
+def _run_table(chars: str, quoted: bool) -> bytes:
+    """A `bytes.translate` table: the class's bytes become `a`, quotes `q`, everything else `.`."""
+    member = re.compile(f"[{chars}]".encode())
+    table = bytearray(b"." * 256)
+    for byte in range(256):
+        if member.fullmatch(bytes([byte])):
+            table[byte] = _IN_RUN
+        elif quoted and byte in b"'\"":
+            table[byte] = ord("q")
+    return bytes(table)
+
+
+def _run_needle(size: int, quoted: bool) -> bytes:
+    return (b"q" if quoted else b"") + b"a" * size
 
 
 _ENGINE: Engine | None = None
