@@ -13,7 +13,9 @@ def test_demo_shows_history_bundle_and_suppressed_secrets(tmp_path: Path) -> Non
     assert outcome.exit_code == 1
     findings = [f for f in json.loads(outcome.stdout)["findings"] if f["check"] == "secrets"]
     deleted = [f for f in findings if f["details"].get("at_head") == "False"]
-    assert [(f["rule_id"], f["location"]["path"]) for f in deleted] == [("secrets.stripe-secret-key", "src/payments.py")]
+    assert [(f["rule_id"], f["location"]["path"]) for f in deleted] == [
+        ("secrets.stripe-secret-key", "src/payments.py")
+    ]
     assert "deleting it did not un-leak it" in deleted[0]["message"]
     bundle = [f for f in findings if f["location"]["path"] == "dist/assets/index-4f2a9c.js"]
     assert [(f["rule_id"], f["details"]["original_source"]) for f in bundle] == [
