@@ -156,3 +156,13 @@ def test_every_extra_detector_is_a_detect_secrets_plugin() -> None:
 
     assert all(isinstance(d.plugin, BasePlugin) for d in shared_engine().detectors)
     assert len({d.rule_id for d in shared_engine().detectors}) >= 45
+
+
+def test_two_keys_whose_keywords_share_a_prefix_on_one_line_are_both_found() -> None:
+    line = f'KEYS = ["{s.STRIPE_LIVE}", "{s.ANTHROPIC}", "{s.GITHUB_APP}", "{s.GITHUB_FINE}"]'
+    assert sorted(f.rule_id for f in scan_text(line + "\n", "keys.py")) == [
+        "secrets.anthropic-api-key",
+        "secrets.github-fine-grained-token",
+        "secrets.github-token",
+        "secrets.stripe-secret-key",
+    ]

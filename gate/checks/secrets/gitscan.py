@@ -14,13 +14,18 @@ the scanned repository configures is executed.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
+import queue
 import re
 import subprocess
+import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gate.checks.secrets.scanner import MAX_LINE, Engine, Hit, shared_engine, silence_reason
 from gate.errors import CheckFailure, InputError
@@ -32,6 +37,7 @@ LOG_FORMAT = "--format=%x00%H%x1f%an%x1f%aI"
 # scanned in this process, where starting workers would cost more than it saves.
 PARALLEL_AFTER = 8 << 20
 CHUNK = 4 << 20
+READ_AHEAD = 16
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _SAFE_CONFIG = (
     "-c",
@@ -306,13 +312,26 @@ def scan_patch_stream(
 
     Memory stays bounded by the chunk size times the jobs in flight, whatever the history's size.
     """
+    with tempfile.TemporaryFile() as errors:
+        return _scan_stream(root, args, errors, max_file_bytes=max_file_bytes, jobs=jobs, progress=progress)
+
+
+def _scan_stream(
+    root: Path,
+    args: Sequence[str],
+    errors: IO[bytes],
+    *,
+    max_file_bytes: int,
+    jobs: int,
+    progress: ProgressFn | None,
+) -> tuple[list[Occurrence], list[Skipped]]:
     try:
         process = subprocess.Popen(
-            git_command(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            git_command(root, *args), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
         )
     except FileNotFoundError as error:
         raise CheckFailure("git is not installed, so the repository's history could not be scanned") from error
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
     occurrences: list[Occurrence] = []
     skipped: list[Skipped] = []
     local = PatchScanner(shared_engine())
@@ -336,41 +355,67 @@ def scan_patch_stream(
         while len(pending) > 2 * jobs:
             collect(pending.pop(0).result())
 
+    # git writes into a pipe of a few KB; a thread keeps it drained while this one scans, so git
+    # and the scan run side by side instead of taking turns.
+    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
+
+    def pump() -> None:
+        try:
+            while block := process.stdout.read(1 << 20):  # type: ignore[union-attr]
+                blocks.put(block)
+        finally:
+            blocks.put(None)
+
+    reader = threading.Thread(target=pump, name="git-log-reader", daemon=True)
+    reader.start()
     total = 0
+    limit = max(4 * CHUNK, 2 * max_file_bytes)
+    dropping = False
     # A leading newline lets the first `diff --git` of a plain diff be found like every other.
     buffer = bytearray(b"\n")
     try:
-        while True:
-            block = process.stdout.read(1 << 20)
-            if not block:
-                break
+        while (block := blocks.get()) is not None:
             total += len(block)
+            if dropping:
+                # Inside one file's diff too large to hold: skip to the next file or commit.
+                resume = min(
+                    (i for i in (block.find(b"\ndiff --git "), block.find(COMMIT_MARK)) if i != -1), default=-1
+                )
+                if resume == -1:
+                    continue
+                dropping, block = False, block[resume:]
             buffer += block
             if len(buffer) < CHUNK:
                 continue
             cut = buffer.rfind(COMMIT_MARK)
             if cut <= 0:
-                cut = buffer.rfind(b"\ndiff --git ")
-                if cut <= 0 or len(buffer) < 4 * CHUNK:
-                    continue
-                # One commit bigger than the chunk: cut between its files and repeat its header.
                 header_end = buffer.find(b"\n") + 1
                 header = bytes(buffer[:header_end]) if buffer.startswith(COMMIT_MARK) else b""
-                submit(bytes(buffer[:cut]))
-                del buffer[:cut]
-                buffer[:0] = header
+                cut = buffer.rfind(b"\ndiff --git ")
+                if cut > len(header) and len(buffer) >= 4 * CHUNK:
+                    # One commit bigger than the chunk: cut between its files and repeat its header.
+                    submit(bytes(buffer[:cut]))
+                    del buffer[:cut]
+                    buffer[:0] = header
+                elif len(buffer) > limit:
+                    start = max(cut, 0)
+                    path = PatchScanner._file_path(bytes(buffer[start : start + 4096]) + b"\n@@ ", 0)
+                    commit = header[1:].split(FIELD_MARK, 1)[0].decode() if header else None
+                    skipped.append(Skipped(path or "(unknown path)", commit, f"its diff is over {limit} bytes"))
+                    del buffer[len(header) :]
+                    dropping = True
                 continue
             submit(bytes(buffer[:cut]))
             del buffer[:cut]
             if progress is not None:
                 progress(total)
-        if buffer:
+        if len(buffer) > 1:
             submit(bytes(buffer))
         for future in pending:
             collect(future.result())
-        errors = process.stderr.read()
         if process.wait() != 0:
-            lines = errors.decode("utf-8", "replace").strip().splitlines()
+            errors.seek(0)
+            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
             raise InputError(
                 f"git {args[0]} failed: {lines[-1] if lines else 'exit ' + str(process.returncode)}",
                 hint="check the revision names; in GitHub Actions use actions/checkout with fetch-depth: 0",
@@ -379,8 +424,10 @@ def scan_patch_stream(
         if process.poll() is None:
             process.kill()
             process.wait()
+        while reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                blocks.get(timeout=0.1)
         process.stdout.close()
-        process.stderr.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return occurrences, skipped

@@ -189,11 +189,23 @@ class Engine:
         self._keywords = [(keyword, frozenset(indexes)) for keyword, indexes in sorted(by_keyword.items())]
         # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
         # occurs, the longer keywords that contain it are checked in that line alone.
-        self._cover: list[tuple[bytes, list[tuple[bytes, frozenset[int]]]]] = [
-            (keyword, [(other, detectors) for other, detectors in self._keywords if keyword in other])
+        # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
+        # occurs, the longer keywords that contain it are checked in that line alone.
+        cover = {
+            keyword: [(other, detectors) for other, detectors in self._keywords if keyword in other]
             for keyword, _ in self._keywords
             if not any(other != keyword and other in keyword for other, _ in self._keywords)
-        ]
+        }
+        # Keywords sharing their first two bytes are searched as one regex: its literal prefix
+        # keeps the search fast, and one pass replaces several.
+        by_prefix: dict[bytes, list[bytes]] = {}
+        for keyword in cover:
+            by_prefix.setdefault(keyword[:2], []).append(keyword)
+        self._searches: list[tuple[re.Pattern[bytes], dict[bytes, list[tuple[bytes, frozenset[int]]]]]] = []
+        for prefix, keywords in sorted(by_prefix.items()):
+            ordered = sorted(keywords, key=len, reverse=True)
+            pattern = re.escape(prefix) + b"(?:" + b"|".join(re.escape(k[len(prefix) :]) for k in ordered) + b")"
+            self._searches.append((re.compile(pattern), {k: cover[k] for k in keywords}))
         self._all = frozenset(range(len(self.detectors)))
 
     def candidates(self, buf: bytes) -> dict[int, list[tuple[int, int, frozenset[int]]]]:
@@ -208,22 +220,25 @@ class Engine:
                 start = end + 1
             return found
         lowered = buf.lower()
-        for keyword, containing in self._cover:
-            position = lowered.find(keyword)
-            while position != -1:
+        for search, containing_by_keyword in self._searches:
+            match = search.search(lowered)
+            while match is not None:
+                position, keyword = match.start(), match.group()
                 line_start = lowered.rfind(b"\n", 0, position) + 1
                 line_end = lowered.find(b"\n", position)
                 line_end = len(lowered) if line_end == -1 else line_end
                 spots = found.setdefault(line_start, [])
-                for other, detectors in containing:
-                    # The longer keyword's own position matters for windows on long lines.
-                    start = max(line_start, position - len(other))
-                    at = position if other == keyword else lowered.find(other, start, line_end)
-                    if at != -1:
-                        spots.append((at, at + len(other), detectors))
-                # On a short line one occurrence is enough; a long one is windowed around each.
-                next_from = line_end if line_end - line_start <= MAX_LINE else position + 1
-                position = lowered.find(keyword, next_from)
+                short = line_end - line_start <= MAX_LINE
+                # On a short line one match stands for the whole line, so every keyword of the
+                # group is looked for in it; a long line is windowed around each match instead.
+                present = containing_by_keyword if short else {keyword: containing_by_keyword[keyword]}
+                for containing in present.values():
+                    for other, detectors in containing:
+                        start = line_start if short else max(line_start, position - len(other))
+                        at = lowered.find(other, start, line_end)
+                        if at != -1:
+                            spots.append((at, at + len(other), detectors))
+                match = search.search(lowered, line_end if short else position + 1)
         for trigger, detectors in self._triggers:
             for match in trigger.finditer(buf):
                 line_start = buf.rfind(b"\n", 0, match.start()) + 1
