@@ -135,6 +135,20 @@ def gate_scan(root: Path) -> set[tuple[str, str, int, str, str]]:
     }
 
 
+def pr_diff(root: Path) -> tuple[int, float]:
+    """A pull request's worth of change: the last commits, a few hundred added lines."""
+    for back in range(1, 50):
+        numstat = subprocess.run(
+            ["git", "-C", str(root), "diff", "--numstat", f"HEAD~{back}...HEAD"], capture_output=True, text=True
+        ).stdout
+        added = sum(int(line.split()[0]) for line in numstat.splitlines() if line.split()[0].isdigit())
+        if added >= 300:
+            break
+    started = time.perf_counter()
+    scan_patch_stream(root, ["diff", *PATCH_FLAGS, f"HEAD~{back}...HEAD", "--"], max_file_bytes=5_000_000, jobs=1)
+    return added, time.perf_counter() - started
+
+
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -181,16 +195,19 @@ def main() -> None:
             print(f"planted {planted} keys")
         count = subprocess.run(["git", "-C", str(root), "rev-list", "--all", "--count"], capture_output=True, text=True)
         size = subprocess.run(git_command(root, "log", *PATCH_FLAGS, LOG_FORMAT, "--all"), capture_output=True).stdout
-        print(f"history: {count.stdout.strip()} commits, {len(size) >> 20} MB of -U0 patches, {default_jobs()} cores")
+        cores = len(os.sched_getaffinity(0))
+        print(f"history: {count.stdout.strip()} commits, {len(size) >> 20} MB of -U0 patches, {cores} cores")
         shared_engine()  # load detect-secrets before timing, as a warm CLI would have
         floor_s, _ = timed(lambda: floor(root, "-p"))
         floor_u0_s, _ = timed(lambda: floor(root, *PATCH_FLAGS))
         gate_s, gate_found = timed(lambda: gate_scan(root))
         plain_s, plain_found = timed(lambda: plain_scan(root))
+        diff_lines, diff_s = pr_diff(root)
     print(f"floor  git log -p --all              {floor_s:8.2f} s")
     print(f"floor  git log (the gate's -U0 flags) {floor_u0_s:8.2f} s")
     print(f"gate   history scan                   {gate_s:8.2f} s   {gate_s / floor_s:5.2f}x the floor (target <= 2x)")
     print(f"plain  per-line scan, same detectors  {plain_s:8.2f} s   {plain_s / gate_s:5.1f}x the gate (target >= 10x)")
+    print(f"PR     diff of {diff_lines} added lines        {diff_s:8.3f} s   (target: well under a second)")
     same = gate_found == plain_found
     print(f"findings: gate {len(gate_found)}, plain {len(plain_found)}, identical sets: {same}")
     if not same:

@@ -55,13 +55,17 @@ class SecretsCheck(Check):
         CheckOption(
             "--diff",
             "sources.diff",
-            "Scan only the lines added in BASE...HEAD (or `auto` in a PR).",
+            "Scan the lines added in BASE...HEAD (`auto`: from the pull_request event).",
             metavar="BASE...HEAD",
         ),
         CheckOption("--since", "sources.since", "Scan the commits in REV..HEAD.", metavar="REV"),
         CheckOption("--history", "sources.history", "Scan every commit of every ref.", is_flag=True),
         CheckOption(
-            "--build", "sources.build", "Scan this build output folder (repeatable).", multiple=True, metavar="DIR"
+            "--build",
+            "sources.build",
+            "Scan this build output folder instead of the preset's (repeatable).",
+            multiple=True,
+            metavar="DIR",
         ),
     )
     config_schema: ClassVar[Mapping[str, Any]] = {

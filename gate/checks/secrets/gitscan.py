@@ -434,7 +434,13 @@ def _scan_stream(
 
 
 def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    """Worker processes worth starting: the cores left once git and this process have one each.
+
+    On two cores a pool only adds start-up and copying to a scan that already keeps pace with
+    git in this process (measured with benchmarks/secrets_history.py).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 2)
 
 
 def present_at_head(root: Path, needles: Sequence[str]) -> set[str]:
