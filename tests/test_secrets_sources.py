@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import secrets_samples as s
 from helpers import GIT_ENV, git, git_repo, write_files
 from helpers import gate as run_gate
@@ -289,3 +290,47 @@ def test_build_folder_given_on_the_command_line(tmp_path: Path) -> None:
     assert findings == []
     _, findings = scan(repo, "--build", "custom-out")
     assert where(findings) == [("secrets.openai-api-key", "custom-out/app.js", 1)]
+
+
+def test_history_streamed_in_small_chunks_finds_the_same_and_drops_oversized_diffs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gate.checks.secrets import gitscan
+
+    keys = {f"svc/file{n:02}.py": "shp" + "at_" + s.chars(s.HEX, 32, f"chunk{n}") for n in range(30)}
+    big = "".join(f"# filler line {n}\n" for n in range(1500)) + f"k = '{s.DATABRICKS}'\n"
+    repo = git_repo(
+        tmp_path / "r",
+        [
+            {path: f"import os\nKEY = '{key}'\n" + "# padding\n" * 20 for path, key in keys.items()},
+            {"big.py": big},
+            {"late.py": f"k = '{s.NPM}'\n"},
+            {**dict.fromkeys(keys, None), "big.py": None, "late.py": None},
+        ],
+    )
+    (repo / "gate.yml").write_text(ONLY_SECRETS + "    max_file_size: 4000\n")
+    _, whole = scan(repo, "--history")
+    # Tiny reads and chunks: a commit bigger than a chunk is cut between its files, and a
+    # single file's diff bigger than the buffer limit is dropped while streaming.
+    monkeypatch.setattr(gitscan, "CHUNK", 2048)
+    monkeypatch.setattr(gitscan, "READ_BLOCK", 512)
+    _, chunked = scan(repo, "--history")
+    expected = sorted([("secrets.shopify-token", path, 2) for path in keys] + [("secrets.npm-token", "late.py", 1)])
+    for findings in (whole, chunked):
+        assert [w for w in where(findings) if w[0] != "secrets.unscanned"] == expected
+        assert [(f["location"]["path"], f["rule_id"]) for f in findings if f["rule_id"] == "secrets.unscanned"] == [
+            ("big.py", "secrets.unscanned")
+        ]
+    first_commit = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
+    assert {f["location"]["commit"] for f in chunked if f["rule_id"] == "secrets.shopify-token"} == {first_commit}
+
+
+def test_history_names_the_earliest_of_several_commits_that_added_a_key(tmp_path: Path) -> None:
+    repo = git_repo(
+        tmp_path / "r",
+        [{"a.py": f"k = '{s.VAULT}'\n"}, {"a.py": "k = None\n"}, {"b.py": f"k = '{s.VAULT}'\n"}, {"b.py": None}],
+    )
+    _, findings = scan(repo, "--history")
+    assert where(findings) == [("secrets.vault-token", "a.py", 1)]
+    assert findings[0]["location"]["commit"] == git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
+    assert findings[0]["details"]["commits_adding_it"] == "2"

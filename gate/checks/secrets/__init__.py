@@ -105,7 +105,7 @@ class SecretsCheck(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         from gate.checks.secrets import files, gitscan
-        from gate.checks.secrets.findings import finding_for
+        from gate.checks.secrets.findings import finding_for, fingerprint
         from gate.checks.secrets.scanner import shared_engine
 
         config = ctx.config
@@ -129,6 +129,9 @@ class SecretsCheck(Check):
 
         def make(hit: Any, path: str, **kwargs: Any) -> Finding:
             return finding_for(engine.detectors[hit.detector], hit, path=path, baseline_hashes=baseline, **kwargs)
+
+        def print_of(hit: Any) -> str:
+            return fingerprint(engine.detectors[hit.detector], hit)
 
         reported: set[str] = set()
 
@@ -162,13 +165,15 @@ class SecretsCheck(Check):
 
         introduced: dict[str, _Introduced] = {}
         if sources.get("history") or sources.get("since"):
-            in_files = {make(h.hit, h.path).fingerprint for h in tree_hits}
-            yield from self._history(ctx, sources, max_bytes, jobs, keep, make, introduced, reported | in_files)
+            in_files = {print_of(h.hit) for h in tree_hits}
+            yield from self._history(
+                ctx, sources, max_bytes, jobs, keep, make, print_of, introduced, reported | in_files
+            )
 
         for file_hit in tree_hits:
             detector = engine.detectors[file_hit.hit.detector]
-            probe = make(file_hit.hit, file_hit.path)
-            if probe.fingerprint in reported and not file_hit.original:
+            print_id = print_of(file_hit.hit)
+            if print_id in reported and not file_hit.original:
                 continue
             details: dict[str, Any] = {"source": "build" if _under(file_hit.path, build) else "tree"}
             message = f"{detector.title} in {file_hit.path} at line {file_hit.hit.line}."
@@ -179,7 +184,7 @@ class SecretsCheck(Check):
                     f"{detector.title} shipped in build output {file_hit.path}, from {source} line {line}; "
                     "everyone who loads the app can read it."
                 )
-            origin = introduced.get(probe.fingerprint)
+            origin = introduced.get(print_id)
             if origin:
                 details |= {
                     "introduced_in": origin.commit,
@@ -197,6 +202,7 @@ class SecretsCheck(Check):
         jobs: int,
         keep: Any,
         make: Any,
+        print_of: Any,
         introduced: dict[str, _Introduced],
         reported: set[str],
     ) -> Iterator[Result]:
@@ -226,28 +232,30 @@ class SecretsCheck(Check):
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
         )
         yield from self._skipped(skipped)
-        first: dict[str, tuple[Any, gitscan.Occurrence, int]] = {}
+        # The commit that introduced each secret: the earliest of those that added it.
+        first: dict[str, tuple[gitscan.Occurrence, int]] = {}
         for occurrence in occurrences:
             if not keep(occurrence.path) or occurrence.commit is None:
                 continue
-            probe = make(occurrence.hit, occurrence.path)
-            known = first.get(probe.fingerprint)
-            count = known[2] + 1 if known else 1
-            if known is None or _when(occurrence.commit.date) <= _when(known[1].commit.date):  # type: ignore[union-attr]
-                first[probe.fingerprint] = (probe, occurrence, count)
+            print_id = print_of(occurrence.hit)
+            known = first.get(print_id)
+            if known is None:
+                first[print_id] = (occurrence, 1)
+            elif _when(occurrence.commit.date) <= _when(known[0].commit.date):  # type: ignore[union-attr]
+                first[print_id] = (occurrence, known[1] + 1)
             else:
-                first[probe.fingerprint] = (known[0], known[1], count)
-        engine_needles = {fp: _needle(o.hit) for fp, (_, o, _) in first.items()}
-        at_head = gitscan.present_at_head(root, list(engine_needles.values()))
-        for fingerprint, (_, occurrence, count) in first.items():
+                first[print_id] = (known[0], known[1] + 1)
+        needles = {print_id: _needle(o.hit) for print_id, (o, _) in first.items()}
+        at_head = gitscan.present_at_head(root, list(needles.values()))
+        for print_id, (occurrence, count) in first.items():
             commit = occurrence.commit
             assert commit is not None
-            introduced[fingerprint] = _Introduced(
+            introduced[print_id] = _Introduced(
                 commit.sha, commit.author, commit.date, occurrence.path, occurrence.hit.line
             )
-            if fingerprint in reported:
+            if print_id in reported:
                 continue  # reported where it is now (diff, tree), with this commit attached
-            present = engine_needles[fingerprint] in at_head
+            present = needles[print_id] in at_head
             status = (
                 "It is still present at HEAD."
                 if present
@@ -268,7 +276,7 @@ class SecretsCheck(Check):
                     "commits_adding_it": count,
                 },
             )
-            reported.add(fingerprint)
+            reported.add(print_id)
 
     def _skipped(self, skipped: Sequence[Any]) -> Iterator[Result]:
         for item in skipped:

@@ -18,8 +18,10 @@ from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
 from gate.checks.secrets.scanner import Engine, Hit
 
 BINARY_SNIFF = 8000
-# Caches and dependency folders inside build output: huge, binary, and not what gets deployed.
-SKIP_DIRS = frozenset({".git", "node_modules", "cache", ".cache"})
+# Never walked: git's own data and installed dependencies (outside a repository too).
+SKIP_DIRS = frozenset({".git", "node_modules"})
+# Also skipped inside build output: build caches are huge, binary, and not what gets deployed.
+BUILD_SKIP_DIRS = SKIP_DIRS | {"cache", ".cache"}
 BUNDLE_SUFFIXES = (".js", ".mjs", ".cjs", ".css", ".jsbundle", ".bundle")
 
 
@@ -47,10 +49,10 @@ def tree_files(root: Path) -> Iterator[str]:
     yield from walk(root, root)
 
 
-def walk(root: Path, folder: Path) -> Iterator[str]:
+def walk(root: Path, folder: Path, skip: frozenset[str] = SKIP_DIRS) -> Iterator[str]:
     """Files under a folder, relative to root, never entering symlinked folders."""
     for current, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        dirs[:] = sorted(d for d in dirs if d not in skip)
         for name in sorted(names):
             yield Path(current, name).relative_to(root).as_posix()
 
@@ -116,7 +118,7 @@ def build_files(root: Path, folders: Sequence[str]) -> list[str]:
     for folder in folders:
         base = root / folder
         if not base.is_symlink() and base.is_dir():
-            paths.extend(walk(root, base))
+            paths.extend(walk(root, base, BUILD_SKIP_DIRS))
     return paths
 
 

@@ -38,6 +38,7 @@ LOG_FORMAT = "--format=%x00%H%x1f%an%x1f%aI"
 PARALLEL_AFTER = 8 << 20
 CHUNK = 4 << 20
 READ_AHEAD = 16
+READ_BLOCK = 1 << 20
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _SAFE_CONFIG = (
     "-c",
@@ -175,10 +176,11 @@ class PatchScanner:
         for file_start, file_end in self._sections(buf):
             if file_end - file_start > max_file_bytes:
                 oversized.add(file_start)
-                path = self._file_path(buf, file_start) or "(unknown path)"
-                commit = self._commit(buf, commits, file_start, commit_info)
-                reason = f"its diff is {file_end - file_start} bytes, over the cap"
-                skipped.append(Skipped(path, commit.sha if commit else None, reason))
+                path = self._file_path(buf, file_start)
+                if path is not None:  # None: a deletion or binary change, which adds no text
+                    commit = self._commit(buf, commits, file_start, commit_info)
+                    reason = f"its diff is {file_end - file_start} bytes, over the cap"
+                    skipped.append(Skipped(path, commit.sha if commit else None, reason))
                 continue
             restricted = self.engine.restricted_for(self._file_path(buf, file_start) or "")
             if restricted:
@@ -361,7 +363,7 @@ def _scan_stream(
 
     def pump() -> None:
         try:
-            while block := process.stdout.read(1 << 20):  # type: ignore[union-attr]
+            while block := process.stdout.read1(READ_BLOCK):  # type: ignore[union-attr]
                 blocks.put(block)
         finally:
             blocks.put(None)
@@ -401,7 +403,8 @@ def _scan_stream(
                     start = max(cut, 0)
                     path = PatchScanner._file_path(bytes(buffer[start : start + 4096]) + b"\n@@ ", 0)
                     commit = header[1:].split(FIELD_MARK, 1)[0].decode() if header else None
-                    skipped.append(Skipped(path or "(unknown path)", commit, f"its diff is over {limit} bytes"))
+                    if path is not None:
+                        skipped.append(Skipped(path, commit, f"its diff is over {limit} bytes"))
                     del buffer[len(header) :]
                     dropping = True
                 continue
