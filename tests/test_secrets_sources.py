@@ -334,3 +334,11 @@ def test_history_names_the_earliest_of_several_commits_that_added_a_key(tmp_path
     assert where(findings) == [("secrets.vault-token", "a.py", 1)]
     assert findings[0]["location"]["commit"] == git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
     assert findings[0]["details"]["commits_adding_it"] == "2"
+
+
+def test_paths_git_quotes_are_reported_as_they_are_on_disk(tmp_path: Path) -> None:
+    names = ['sp ace/we"ird\tname.py', "café/naïve.py", "back\\slash.py"]
+    keys = {name: "dp" + ".st." + s.chars(s.ALNUM, 43, name) for name in names}
+    repo = git_repo(tmp_path / "r", [{name: f"k = '{key}'\n" for name, key in keys.items()}, dict.fromkeys(names)])
+    _, findings = scan(repo, "--history")
+    assert sorted(f["location"]["path"] for f in findings) == sorted(names)

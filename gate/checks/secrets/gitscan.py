@@ -261,7 +261,8 @@ class PatchScanner:
         plus = buf.rfind(b"\n+++ ", file_start, header_end + 1)
         if plus == -1:
             return None
-        raw = buf[plus + 5 : buf.find(b"\n", plus + 1)]
+        # git ends the name with a tab when it holds a space; a name with a real tab is quoted.
+        raw = buf[plus + 5 : buf.find(b"\n", plus + 1)].removesuffix(b"\t")
         if raw == b"/dev/null":
             return None
         path = _unquote(raw)
