@@ -44,7 +44,7 @@ GOOGLE = "AI" + "za" + chars(URLSAFE, 35, "google")
 FCM = "AAAA" + chars(URLSAFE, 7, "fcm1") + ":" + chars(URLSAFE, 140, "fcm2")
 SUPABASE_SERVICE = jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "service_role", "iat": 1700000000})
 SUPABASE_ANON = jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "anon", "iat": 1700000000})
-SUPABASE_SECRET = "sb_" + "secret_" + chars(URLSAFE, 31, "sb")
+SUPABASE_SECRET = "sb_" + "secret_" + chars(URLSAFE, 31, "sb")  # gate: allow test data
 SENDGRID = "SG" + "." + chars(URLSAFE, 22, "sg1") + "." + chars(URLSAFE, 43, "sg2")
 TWILIO_TOKEN = chars(HEX, 32, "twilio")
 TWILIO_API_KEY = "SK" + chars(HEX, 32, "twilio-sk")
@@ -72,7 +72,7 @@ DISCORD_WEBHOOK = (
     "https://discord.com/api/" + "webhooks/" + chars(string.digits, 18, "d1") + "/" + chars(URLSAFE, 68, "d2")
 )
 TERRAFORM = chars(ALNUM, 14, "tf1") + ".atlas" + "v1." + chars(ALNUM, 67, "tf2")
-ONEPASSWORD = "ops_" + "eyJ" + chars(ALNUM, 300, "op")
+ONEPASSWORD = "ops_" + "eyJ" + chars(ALNUM, 300, "op")  # gate: allow test data
 ATLASSIAN = "ATATT" + "3x" + chars(URLSAFE, 190, "atl")
 DJANGO = "django-insecure-" + chars(string.ascii_lowercase + string.digits + "!@#%^&*(-_=+)", 50, "django")
 DOTENV_TOKEN = chars(ALNUM, 32, "dotenv")

@@ -14,6 +14,7 @@ from helpers import gate, git, git_repo, write_files
 from gate.checks.secrets.scanner import scan_text
 from gate.model import Finding, Severity
 
+PEM_BEGIN = "-----BEGIN RSA PRIVATE KEY-----"  # gate: allow test data
 CONFIG = (
     "version: 1\npreset: launch\nchecks:\n  env:\n    enabled: false\n"
     "  secrets:\n    sources:\n      history: false\n      diff: null\n"
@@ -115,7 +116,7 @@ def test_secrets_reach_no_output_format_from_any_source(tmp_path: Path) -> None:
             {"gate.yml": CONFIG, "old.py": f"K = '{s.STRIPE_LIVE}'\n"},
             {
                 "old.py": None,
-                "key.pem": f"-----BEGIN RSA PRIVATE KEY-----\n{s.RSA_BODY}\n-----END RSA PRIVATE KEY-----\n",
+                "key.pem": f"{PEM_BEGIN}\n{s.RSA_BODY}\n-----END RSA PRIVATE KEY-----\n",
             },
             {"db.ts": f'const u = "postgres://app:{s.DB_PASSWORD}@db.acme.io/app";\n'},
         ],
