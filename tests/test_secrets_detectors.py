@@ -167,3 +167,11 @@ def test_two_keys_whose_keywords_share_a_prefix_on_one_line_are_both_found() -> 
         "secrets.github-token",
         "secrets.stripe-secret-key",
     ]
+
+
+def test_a_long_line_dense_with_keywords_is_scanned_window_by_window() -> None:
+    # detect-secrets' keyword regexes slow down faster than the line grows; a hostile one-line
+    # file full of keywords and one long word must still be scanned piece by piece, key found.
+    line = "password_" * 20_000 + "x" * 50_000 + f' token="{s.GITHUB_APP}"'
+    findings = scan_text(line, "dist/app.min.js")
+    assert [(f.rule_id, f.location.column) for f in findings] == [("secrets.github-token", line.index(s.GITHUB_APP) + 1)]

@@ -8,7 +8,9 @@ regex that finds each of its matches (see rules/secrets/detectors.yml), so a lin
 not have produced a finding. A line seen before is not scanned again.
 
 Lines longer than MAX_LINE (minified bundles, one-line JSON) are scanned in bounded windows around
-the prefilter hits, which with bounded patterns bounds the time any line can take.
+the prefilter hits. With bounded patterns that bounds the time per window (detect-secrets' keyword
+regexes are superlinear: a hostile 1 KB line costs about 0.3 s, a 4 KB one about 3 s, hence the
+small windows), and the time for a long line grows linearly with its length.
 
 `scan_text` is the entry point other checks use (e.g. for a deployed JS bundle); it has no side
 effect at import and loads detect-secrets on first use.
@@ -27,14 +29,14 @@ from gate.checks.secrets.detectors import Detector, default_detectors, filter_da
 if TYPE_CHECKING:
     from gate.model import Finding
 
-MAX_LINE = 4096
+MAX_LINE = 1024
 # Keywords are searched in groups sharing this many leading bytes (measured: fewer, larger groups
 # with a one-byte literal prefix are fastest).
 GROUP_PREFIX = 1
 
 
-WINDOW_BEFORE = 256
-WINDOW_AFTER = 1024
+WINDOW_BEFORE = 128
+WINDOW_AFTER = 512
 CACHE_LIMIT = 100_000
 
 _INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
@@ -355,17 +357,14 @@ class Engine:
         if line_end - line_start <= MAX_LINE:
             text = buf[line_start:line_end].decode("utf-8", "replace")
             return [(hit, text) for hit in self.scan_line(text, path, chosen)]
-        results: list[tuple[LineHit, str]] = []
-        seen: set[tuple[int, str, int]] = set()
+        texts: dict[LineHit, str] = {}
         for window_start, window_end, detectors in _windows(spots, line_start, line_end):
             text = buf[window_start:window_end].decode("utf-8", "replace")
             offset = len(buf[line_start:window_start].decode("utf-8", "replace"))
             for hit in self.scan_line(text, path, detectors):
-                moved = LineHit(hit.detector, hit.secret, hit.column + offset)
-                if (moved.detector, moved.secret, moved.column) not in seen:
-                    seen.add((moved.detector, moved.secret, moved.column))
-                    results.append((moved, text))
-        return results
+                texts.setdefault(LineHit(hit.detector, hit.secret, hit.column + offset), text)
+        # Windows of different detectors may find the same text; the line keeps one finding.
+        return [(hit, texts[hit]) for hit in self._without_overlaps(list(texts))]
 
     def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
         """Every secret in a whole file's bytes, with 1-based line and column."""
@@ -412,16 +411,29 @@ def _neighbours(buf: bytes, line_start: int) -> tuple[str, str]:
 def _windows(
     spots: Sequence[tuple[int, int, frozenset[int]]], line_start: int, line_end: int
 ) -> list[tuple[int, int, frozenset[int]]]:
-    """Merged bounded windows around the prefilter hits of a long line."""
+    """Bounded windows around the prefilter hits of a long line, merged per set of detectors.
+
+    Each detector only sees windows around its own keywords or runs: a long run of letters
+    (a data URI, a long identifier) must not widen the window of detect-secrets' keyword
+    finder, whose time grows faster than the window.
+    """
+    by_detectors: dict[frozenset[int], list[tuple[int, int]]] = {}
+    for start, end, detectors in spots:
+        by_detectors.setdefault(detectors, []).append((start, end))
     merged: list[tuple[int, int, frozenset[int]]] = []
-    for start, end, detectors in sorted(spots, key=lambda s: s[0]):
-        window = (max(line_start, start - WINDOW_BEFORE), min(line_end, end + WINDOW_AFTER))
-        if merged and window[0] <= merged[-1][1] and window[1] - merged[-1][0] <= MAX_LINE:
-            last = merged[-1]
-            merged[-1] = (last[0], max(last[1], window[1]), last[2] | detectors)
-        else:
-            merged.append((window[0], window[1], detectors))
-    return merged
+    for detectors, ranges in by_detectors.items():
+        current: tuple[int, int] | None = None
+        for start, end in sorted(ranges):
+            window = (max(line_start, start - WINDOW_BEFORE), min(line_end, end + WINDOW_AFTER))
+            if current is not None and window[0] <= current[1] and window[1] - current[0] <= MAX_LINE:
+                current = (current[0], max(current[1], window[1]))
+                continue
+            if current is not None:
+                merged.append((*current, detectors))
+            current = window
+        if current is not None:
+            merged.append((*current, detectors))
+    return sorted(merged, key=lambda w: (w[0], w[1]))
 
 
 _IN_RUN = ord("a")
