@@ -174,4 +174,6 @@ def test_a_long_line_dense_with_keywords_is_scanned_window_by_window() -> None:
     # file full of keywords and one long word must still be scanned piece by piece, key found.
     line = "password_" * 20_000 + "x" * 50_000 + f' token="{s.GITHUB_APP}"'
     findings = scan_text(line, "dist/app.min.js")
-    assert [(f.rule_id, f.location.column) for f in findings] == [("secrets.github-token", line.index(s.GITHUB_APP) + 1)]
+    assert [(f.rule_id, f.location.column) for f in findings] == [
+        ("secrets.github-token", line.index(s.GITHUB_APP) + 1)
+    ]
