@@ -153,3 +153,28 @@ def test_importing_the_scanner_has_no_heavy_side_effects() -> None:
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PYTHONPATH": str(root)})
+
+
+def test_reports_of_every_source_match_their_schemas(tmp_path: Path, shared: Path) -> None:
+    import jsonschema
+
+    repo = git_repo(
+        tmp_path / "r",
+        [
+            {"gate.yml": CONFIG, "a.py": f"K = '{s.STRIPE_LIVE}'\n"},
+            {"a.py": None, "b.py": f"K = '{s.SHOPIFY}'  # gate: allow shop test key\n"},
+        ],
+    )
+    write_files(repo, {"dist/app.js": f'var k="{s.OPENAI}";\n'})
+    json_out, sarif_out = tmp_path / "r.json", tmp_path / "r.sarif"
+    outcome = gate(
+        "check", "secrets", "--history", "--diff", "HEAD~1...HEAD",
+        f"--output=json={json_out}", f"--output=sarif={sarif_out}", cwd=repo,
+    )  # fmt: skip
+    assert outcome.exit_code == 1, outcome.output
+    report = json.loads(json_out.read_text())
+    schema = json.loads((Path(__file__).parents[1] / "gate" / "report" / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    assert {f["details"]["source"] for f in report["findings"]} == {"history", "diff", "build"}
+    sarif_schema = json.loads((shared / "contracts" / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(sarif_schema).validate(json.loads(sarif_out.read_text()))
