@@ -21,7 +21,7 @@ from gate.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GateError, InputError
 
 if TYPE_CHECKING:
     from gate.checks.base import Check
-    from gate.config import Config, Override
+    from gate.config import Override
     from gate.runner import OutputRequest
 
 FORMATS = ("console", "json", "sarif", "junit")
@@ -103,6 +103,9 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--color/--no-color", default=None, help="Colour the console report (default: on a terminal)."),
         click.option("-v", "--verbose", count=True, help="Log what the gate does (-vv for debug)."),
+        click.option(
+            "--github/--no-github", "github", default=None, help="Report to GitHub (default: when GITHUB_ACTIONS=true)."
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -120,32 +123,29 @@ def _run_and_report(
     verbose: int,
     overrides: Sequence[Override] = (),
     environ: Mapping[str, str] | None = None,
-    search_from: Path | None = None,
+    github: bool | None = None,
 ) -> int:
-    from gate.config import load_config
-    from gate.report import render
-    from gate.runner import execute, report_input, write_outputs
+    from gate.runner import RunRequest, Terminal, run_gate
 
     _configure_logging(verbose)
-    requests = _parse_outputs(outputs)
-    config: Config = load_config(config_path, preset=preset, overrides=overrides, search_from=search_from)
-    if config.path is None and names is None:
-        _echo_error(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
-    chosen = list(names) if names is not None else config.enabled_checks()
-    if not chosen:
-        raise InputError("no check is enabled", hint="enable one in gate.yml under checks.NAME.enabled: true")
-    verdict = execute(config, chosen, environ=environ, progress=_progress_sink())
-    if _is_interactive():
-        click.echo("\r\033[K", err=True, nl=False)
-    use_color = sys.stdout.isatty() if color is None else color
-    colored = use_color and fmt == "console"
-    click.echo(render(fmt, report_input(verdict, color=colored)), nl=False, color=colored)
-    try:
-        write_outputs(verdict, requests)
-    except OSError as error:
-        _echo_error(f"error: could not write a report ({error.strerror}: {error.filename}); failing closed")
-        return EXIT_INTERNAL
-    return verdict.exit_code
+    request = RunRequest(
+        names=names,
+        config_path=config_path,
+        preset=preset,
+        fmt=fmt,
+        outputs=_parse_outputs(outputs),
+        color=sys.stdout.isatty() if color is None else color,
+        overrides=overrides,
+        environ=environ,
+        github=github,
+    )
+    terminal = Terminal(
+        out=lambda text, colored: click.echo(text, nl=False, color=colored),
+        err=_echo_error,
+        progress=_progress_sink(),
+        clear_progress=lambda: click.echo("\r\033[K", err=True, nl=False) if _is_interactive() else None,
+    )
+    return run_gate(request, terminal)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,12 +161,46 @@ def cli() -> None:
 @cli.command()
 @_common
 def run(
-    config_path: Path | None, preset: str | None, fmt: str, outputs: tuple[str, ...], color: bool | None, verbose: int
+    config_path: Path | None,
+    preset: str | None,
+    fmt: str,
+    outputs: tuple[str, ...],
+    color: bool | None,
+    verbose: int,
+    github: bool | None,
 ) -> None:
     """Run every check gate.yml enables and print one verdict."""
     sys.exit(
         _run_and_report(
-            names=None, config_path=config_path, preset=preset, fmt=fmt, outputs=outputs, color=color, verbose=verbose
+            names=None,
+            config_path=config_path,
+            preset=preset,
+            fmt=fmt,
+            outputs=outputs,
+            color=color,
+            verbose=verbose,
+            github=github,
+        )
+    )
+
+
+@cli.command(hidden=True)
+def action() -> None:
+    """The GitHub Action's entry point: inputs come from INPUT_* variables."""
+    from gate.github.action import parse_inputs
+
+    inputs = parse_inputs(os.environ)
+    sys.exit(
+        _run_and_report(
+            names=inputs.names,
+            config_path=inputs.config_path,
+            preset=inputs.preset,
+            fmt="console",
+            outputs=inputs.outputs,
+            color=False,
+            verbose=0,
+            overrides=inputs.overrides,
+            github=True,
         )
     )
 
@@ -194,6 +228,7 @@ def _check_command(check: type[Check]) -> click.Command:
         outputs: tuple[str, ...],
         color: bool | None,
         verbose: int,
+        github: bool | None,
         **values: Any,
     ) -> None:
         from gate.config import Override
@@ -214,6 +249,7 @@ def _check_command(check: type[Check]) -> click.Command:
                 color=color,
                 verbose=verbose,
                 overrides=overrides,
+                github=github,
             )
         )
 
@@ -250,8 +286,9 @@ def init(preset: str, target: Path, force: bool) -> None:
 
 
 @cli.command()
-@click.argument("rule_id")
-def explain(rule_id: str) -> None:
+@click.argument("rule_id", required=False)
+@click.option("--list", "list_rules", is_flag=True, help="List every rule id with its title.")
+def explain(rule_id: str | None, list_rules: bool) -> None:
     """Say what a rule means, why it matters for a launch, and how to fix it."""
     import difflib
     import textwrap
@@ -259,6 +296,10 @@ def explain(rule_id: str) -> None:
     from gate.checks import rule_docs
 
     docs = rule_docs()
+    if list_rules or rule_id is None:
+        for listed in docs.values():
+            click.echo(f"{listed.id:<40} {listed.severity!s:<9} {listed.title}")
+        return
     doc = docs.get(rule_id)
     if doc is None:
         guess = difflib.get_close_matches(rule_id, list(docs), n=1)

@@ -8,6 +8,7 @@ misses its deadline, becomes an `error` result: the run then fails closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -66,6 +67,12 @@ async def _run_in_thread(check: Check, ctx: CheckContext, sink: _Collector) -> N
         else:
             done.set_exception(error)
 
+    def report(error: BaseException | None) -> None:
+        # A check that outlived its deadline may end after the run's loop has closed: nobody
+        # waits for it any more, and its result was already recorded as an error.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, error)
+
     def work() -> None:
         try:
             for item in check.run(ctx):
@@ -73,9 +80,9 @@ async def _run_in_thread(check: Check, ctx: CheckContext, sink: _Collector) -> N
                     return
                 sink.add(item)
         except BaseException as error:  # noqa: BLE001 - handed to the loop, judged there
-            loop.call_soon_threadsafe(settle, error)
+            report(error)
         else:
-            loop.call_soon_threadsafe(settle, None)
+            report(None)
 
     threading.Thread(target=work, name=f"check-{check.name}", daemon=True).start()
     await done

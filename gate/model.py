@@ -30,6 +30,17 @@ class Severity(enum.IntEnum):
 
 
 @dataclass(frozen=True)
+class RuleDoc:
+    """What a rule means, why it matters for a launch, and how to fix it."""
+
+    id: str
+    title: str
+    severity: Severity
+    why: str
+    fix: str
+
+
+@dataclass(frozen=True)
 class Location:
     """Exactly one primary place a finding points at; what does not apply stays None.
 

@@ -10,7 +10,6 @@ import fnmatch
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from gate.checks.base import RuleDoc
 from gate.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_INTERNAL, EXIT_PASS
 from gate.model import (
     BudgetResult,
@@ -21,6 +20,7 @@ from gate.model import (
     Location,
     Measurement,
     Outcome,
+    RuleDoc,
     Severity,
     Suppression,
     Target,
@@ -118,7 +118,10 @@ def judge(
     duration_s: float,
     today: datetime.date | None = None,
 ) -> Verdict:
-    """Budgets per check: no unsuppressed finding at or above `fail_on`; measurements within limits."""
+    """Budgets per check: no unsuppressed finding at or above `fail_on`; measurements within limits.
+
+    `fail_on` maps check names to thresholds, and may map rule ids to a threshold of their own.
+    """
     today = today or datetime.date.today()
     live = [s for s in suppressions if s.expires is None or s.expires >= today]
     expired = [s for s in suppressions if s.expires is not None and s.expires < today]
@@ -132,7 +135,7 @@ def judge(
         blocking_here = False
         for finding in result.findings:
             suppression = finding.suppression or next((s for s in live if matches(s, finding)), None)
-            blocking = suppression is None and finding.severity >= threshold
+            blocking = suppression is None and finding.severity >= fail_on.get(finding.rule_id, threshold)
             blocking_here |= blocking
             counts["suppressed" if suppression else str(finding.severity)] += 1
             judged.append(JudgedFinding(finding=finding, blocking=blocking, suppression=suppression))

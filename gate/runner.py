@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import os
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gate import __version__
 from gate.checks import REGISTRY, rule_docs
-from gate.config import Config
+from gate.config import Config, Override, load_config
 from gate.engine import ProgressSink, run_checks
-from gate.errors import InputError
+from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
@@ -23,6 +24,31 @@ from gate.report import ReportInput, render, write_atomically
 class OutputRequest:
     fmt: str
     path: Path
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One `gate run` or `gate check NAME`, as the command line or the Action asked for it."""
+
+    names: Sequence[str] | None
+    config_path: Path | None
+    preset: str | None
+    fmt: str
+    outputs: Sequence[OutputRequest]
+    color: bool
+    overrides: Sequence[Override] = ()
+    environ: Mapping[str, str] | None = None
+    github: bool | None = None
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Where a run writes: the report on `out`, notes and errors on `err`."""
+
+    out: Callable[[str, bool], None]
+    err: Callable[[str], None]
+    progress: ProgressSink | None = None
+    clear_progress: Callable[[], None] = lambda: None
 
 
 def _git_head(root: Path) -> str | None:
@@ -52,8 +78,18 @@ def execute(
         raise InputError(f"unknown check '{unknown[0]}'; known checks: {', '.join(REGISTRY)}")
     started = datetime.datetime.now(datetime.UTC)
     clock = time.monotonic()
-    results = run_checks(config, names, environ=environ, progress=progress)
     fail_on = {name: Severity.parse(config.section(name).get("fail_on", DEFAULT_FAIL_ON)) for name in names}
+    # Rule ids contain a dot and check names do not, so one map holds both thresholds.
+    for name in names:
+        for rule_id, level in config.section(name).get("fail_on_rules", {}).items():
+            known = [doc.id for doc in REGISTRY[name].rules]
+            if rule_id not in known:
+                raise InputError(
+                    f"checks.{name}.fail_on_rules names '{rule_id}', which is not a rule of {name}",
+                    hint=f"its rules are: {', '.join(known)}",
+                )
+            fail_on[rule_id] = Severity.parse(level)
+    results = run_checks(config, names, environ=environ, progress=progress)
     return judge(
         results,
         fail_on=fail_on,
@@ -74,3 +110,51 @@ def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
     report = report_input(verdict)
     for output in outputs:
         write_atomically(output.path, render(output.fmt, report))
+
+
+def run_gate(request: RunRequest, terminal: Terminal) -> int:
+    """Load config, run the checks, render and write every report, report to GitHub; the exit code."""
+    from gate.github import open_session
+
+    # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
+    # machine-readable report that may be redirected to a file.
+    commands_out: Callable[[str], None] = (
+        (lambda text: terminal.out(text + "\n", False)) if request.fmt == "console" else terminal.err
+    )
+    session = open_session(os.environ, force=request.github, out=commands_out, err=terminal.err)
+    overrides = list(request.overrides)
+    if session is not None:
+        # The event's values come first so a flag or action input given explicitly still wins.
+        overrides = [*session.plan.overrides, *overrides]
+    config = load_config(request.config_path, preset=request.preset, overrides=overrides)
+    if config.path is None and request.names is None:
+        terminal.err(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
+    chosen = list(request.names) if request.names is not None else config.enabled_checks()
+    if session is not None and session.plan.skip:
+        chosen = [name for name in chosen if name not in session.plan.skip]
+        if not chosen:
+            session.finish_skipped()
+            return EXIT_PASS
+    if not chosen:
+        raise InputError("no check is enabled", hint="enable one in gate.yml under checks.NAME.enabled: true")
+    if session is not None:
+        session.start()
+    try:
+        verdict = execute(config, chosen, environ=request.environ, progress=terminal.progress)
+    except BaseException as error:
+        if session is not None:
+            session.abandon(f"the run stopped before a verdict ({type(error).__name__})")
+        raise
+    terminal.clear_progress()
+    colored = request.color and request.fmt == "console"
+    text = render(request.fmt, report_input(verdict, color=colored))
+    terminal.out(session.guard(text) if session is not None and request.fmt == "console" else text, colored)
+    code = verdict.exit_code
+    try:
+        write_outputs(verdict, request.outputs)
+    except OSError as error:
+        terminal.err(f"error: could not write a report ({error.strerror}: {error.filename}); failing closed")
+        code = EXIT_INTERNAL
+    if session is not None:
+        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code)
+    return code

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -8,6 +9,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _not_inside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run the CLI as on a developer's machine. On a GitHub runner the job's own GITHUB_*
+    variables would switch on GitHub reporting (and read the job's real event) in every CLI test;
+    tests that want it set those variables themselves."""
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "INPUT_")):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,18 @@ def test_explain_says_what_why_and_how() -> None:
     assert "Rotate the secret" in outcome.stdout
 
 
+def test_explain_lists_every_rule() -> None:
+    outcome = gate("explain", "--list")
+    assert outcome.exit_code == 0
+    assert "env.public-secret" in outcome.stdout and "policy.suppression-expired" in outcome.stdout
+    assert gate("explain").stdout == outcome.stdout
+
+
+def test_explain_unknown_rule_with_no_close_match_points_at_the_list() -> None:
+    outcome = gate("explain", "zzz")
+    assert outcome.exit_code == 2 and "gate explain --list" in outcome.stderr
+
+
 def test_explain_unknown_rule_suggests_the_closest() -> None:
     outcome = gate("explain", "env.public-secrets")
     assert outcome.exit_code == 2 and "did you mean 'env.public-secret'?" in outcome.stderr

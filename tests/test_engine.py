@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("fake_checks")
 
 
 def _project(root: Path, checks: str) -> Path:
-    off = "  env: {enabled: false}\n  secrets: {enabled: false}\n"
+    off = "  env:\n    enabled: false\n  deps:\n    enabled: false\n  secrets:\n    enabled: false\n"
     return write_files(root, {"gate.yml": f"version: 1\nchecks:\n{off}{checks}"})
 
 

@@ -20,7 +20,8 @@ from gate.demo import env_part
 pytestmark = pytest.mark.usefixtures("fake_checks")
 
 CONFIG = (
-    "version: 1\nchecks:\n  env: {enabled: false}\n  secrets: {enabled: false}\n  planted:\n    enabled: true\n"
+    "version: 1\nchecks:\n  env:\n    enabled: false\n"
+    "  deps: {enabled: false}\n  secrets: {enabled: false}\n  planted:\n    enabled: true\n"
     "    problems: [src/app.py, tests/fixture.py]\n    notes: [README.md]\n"
     "    latency: {'GET /feed': 120}\n"
     "  asyncslow:\n    enabled: true\n"
@@ -106,7 +107,10 @@ def test_sarif_has_a_run_per_check_with_rules_help_and_stable_fingerprints(proje
 def test_sarif_marks_a_check_that_could_not_finish(tmp_path: Path) -> None:
     write_files(
         tmp_path,
-        {"gate.yml": "checks:\n  env: {enabled: false}\n  secrets: {enabled: false}\n  raises:\n    enabled: true\n"},
+        {
+            "gate.yml": "checks:\n  env:\n    enabled: false\n"
+            "  deps: {enabled: false}\n  secrets: {enabled: false}\n  raises:\n    enabled: true\n"
+        },
     )
     sarif = json.loads(gate("run", "--format", "sarif", cwd=tmp_path).stdout)
     invocation = sarif["runs"][0]["invocations"][0]
@@ -118,7 +122,8 @@ def test_expired_suppression_gets_a_sarif_run_of_its_own(tmp_path: Path) -> None
     write_files(
         tmp_path,
         {
-            "gate.yml": "checks:\n  env: {enabled: false}\n  secrets: {enabled: false}\n  planted:\n    enabled: true\n"
+            "gate.yml": "checks:\n  env:\n    enabled: false\n"
+            "  deps: {enabled: false}\n  secrets: {enabled: false}\n  planted:\n    enabled: true\n"
             "suppressions:\n  - rule: x.y\n    reason: old\n    expires: 2001-01-01\n"
         },
     )
@@ -138,7 +143,10 @@ def test_junit_counts_failures_skips_and_errors(project: Path, tmp_path: Path) -
     )
     write_files(
         tmp_path / "e",
-        {"gate.yml": "checks:\n  env: {enabled: false}\n  secrets: {enabled: false}\n  raises:\n    enabled: true\n"},
+        {
+            "gate.yml": "checks:\n  env:\n    enabled: false\n"
+            "  deps: {enabled: false}\n  secrets: {enabled: false}\n  raises:\n    enabled: true\n"
+        },
     )
     errored = ElementTree.fromstring(gate("run", "--format", "junit", cwd=tmp_path / "e").stdout)
     assert errored.find("testsuite/testcase/error") is not None

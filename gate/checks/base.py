@@ -12,20 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gate.model import Finding, Location, Measurement, Severity, fingerprint_of
+from gate.model import Finding, Location, Measurement, RuleDoc, Severity, fingerprint_of
 
 Result = Finding | Measurement
-
-
-@dataclass(frozen=True)
-class RuleDoc:
-    """What a rule means, why it matters for a launch, and how to fix it."""
-
-    id: str
-    title: str
-    severity: Severity
-    why: str
-    fix: str
+__all__ = ["Check", "CheckContext", "CheckOption", "Progress", "Result", "RuleDoc"]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,12 @@ COMMON_CHECK_PROPERTIES: dict[str, Any] = {
         "$ref": "#/$defs/severity",
         "description": "Findings at or above this severity block the release.",
     },
+    "fail_on_rules": {
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z0-9-]+\\.[a-z0-9.-]+$"},
+        "additionalProperties": {"$ref": "#/$defs/severity"},
+        "description": "Per rule id, the severity from which its findings block (overrides fail_on).",
+    },
 }
 
 SUPPRESSION_SCHEMA: dict[str, Any] = {

@@ -48,8 +48,15 @@ class _ScalarConstructor(yaml.constructor.SafeConstructor):
     pass
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    value = _ScalarConstructor().construct_object(node, deep=True)
+def _scalar(node: yaml.ScalarNode, path: Path) -> Any:
+    try:
+        value = _ScalarConstructor().construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise InputError(
+            f"this value's YAML tag {node.tag} is not supported",
+            Position(path, node.start_mark.line + 1, node.start_mark.column + 1),
+            hint="write plain values: text, numbers, true/false, lists and mappings",
+        ) from None
     if isinstance(value, datetime.datetime | datetime.date):
         # JSON Schema validates strings; dates are checked again by their format.
         return value.isoformat()
@@ -87,7 +94,7 @@ def _build(node: yaml.Node, where: JsonPath, out: Located) -> Any:
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*where, index), out) for index, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
-    return _scalar(node)
+    return _scalar(node, out.path)
 
 
 def load_text(text: str, path: Path) -> Located:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from gate.report import ReportInput
+
+# XML 1.0 cannot carry most control characters, and file names or server answers may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def render(report: ReportInput) -> str:
@@ -52,5 +60,9 @@ def render(report: ReportInput) -> str:
         suite.set("failures", str(failures))
         suite.set("errors", str(errors))
         suite.set("skipped", str(skipped))
+    for element in root.iter():
+        element.attrib.update({key: _clean(value) for key, value in element.attrib.items()})
+        if element.text:
+            element.text = _clean(element.text)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

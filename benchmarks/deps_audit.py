@@ -1,0 +1,149 @@
+"""How fast `gate check deps` audits a big lock file against the full offline OSV data.
+
+A requirements file of several hundred pins (a mix of vulnerable and clean releases drawn from
+the PyPA advisory database) is audited twice in this process:
+
+- baseline: pip-audit's own run, as its CLI does it with `--disable-pip --no-deps`: its
+  RequirementSource, its Auditor and its OsvService, pointed at a loopback server that answers
+  the OSV query API from the same database held in memory (the offline equivalent of osv.dev);
+- gate: the deps check's run on the same file with `osv_db` set, cold (the index over the
+  database is built in the run) and warm (the index is already cached by an earlier run).
+
+It prints times and ratios (gate / baseline); lower is better. No assertion: speed targets are
+read, not enforced, and depend on the machine.
+
+    python benchmarks/deps_audit.py [--packages 500] [--osv-db ../shared/data/osv-pypi]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gate.checks.base import CheckContext  # noqa: E402
+from gate.checks.deps import DepsCheck  # noqa: E402
+from gate.checks.deps import osv as osv_mod  # noqa: E402
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def raw_records(database: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every record by canonical package name, the way an OSV server holds them."""
+    from packaging.utils import canonicalize_name
+
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for path in database.rglob("*.yaml"):
+        record = yaml.load(path.read_text(), Loader=LOADER)
+        for key in ("published", "modified", "withdrawn"):
+            if key in record and not isinstance(record[key], str):
+                record[key] = record[key].strftime("%Y-%m-%dT%H:%M:%SZ")
+        for affected in record.get("affected", []):
+            by_name.setdefault(canonicalize_name(affected["package"]["name"]), []).append(record)
+    return by_name
+
+
+def pins(database: Path, count: int, seed: int) -> list[tuple[str, str]]:
+    """Half releases an advisory lists, half releases past every fix."""
+    rng = random.Random(seed)
+    chosen: list[tuple[str, str]] = []
+    for project in sorted(p for p in (database / "vulns").iterdir() if p.is_dir()):
+        versions = []
+        for path in project.glob("*.yaml"):
+            for affected in yaml.load(path.read_text(), Loader=LOADER).get("affected", []):
+                versions += [str(v) for v in affected.get("versions", []) if osv_mod.VERSION_KEYS["PyPI"](str(v))]
+        name = project.name
+        chosen.append((name, rng.choice(versions) if versions and rng.random() < 0.5 else "9999.0"))
+    rng.shuffle(chosen)
+    return sorted(chosen[:count])
+
+
+def serve(index: osv_mod.OsvIndex, records: dict[str, list[dict[str, Any]]]) -> tuple[ThreadingHTTPServer, str]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            name, version = query["package"]["name"], query["version"]
+            ids = {m.advisory.id for m in index.query("PyPI", name, version)}
+            vulns = [r for r in records.get(name, []) if r["id"] in ids]
+            body = json.dumps({"vulns": vulns} if vulns else {}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1/query"
+
+
+def pip_audit_run(requirements: Path, url: str, cache: Path) -> tuple[float, int]:
+    from pip_audit._audit import Auditor
+    from pip_audit._dependency_source import RequirementSource
+    from pip_audit._service import OsvService
+
+    started = time.perf_counter()
+    source = RequirementSource([requirements], disable_pip=True, no_deps=True)
+    found = sum(len(vulns) for _, vulns in Auditor(OsvService(cache_dir=cache, timeout=30, osv_url=url)).audit(source))
+    return time.perf_counter() - started, found
+
+
+def gate_run(project: Path, database: Path) -> tuple[float, int]:
+    context = CheckContext(root=project, config={"osv_db": str(database)}, preset="launch", environ={})
+    started = time.perf_counter()
+    results = list(DepsCheck().run(context))
+    found = sum(1 for result in results if getattr(result, "rule_id", "").startswith("deps.vulnerable"))
+    return time.perf_counter() - started, found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packages", type=int, default=500)
+    parser.add_argument("--osv-db", type=Path, default=ROOT.parent / "shared" / "data" / "osv-pypi")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    database = args.osv_db.resolve()
+
+    chosen = pins(database, args.packages, args.seed)
+    server_index = osv_mod.index_of_records((r for rs in raw_records(database).values() for r in rs), "server")
+    records = raw_records(database)
+    server, url = serve(server_index, records)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "app"
+        project.mkdir()
+        requirements = project / "requirements.txt"
+        requirements.write_text("".join(f"{name}=={version}\n" for name, version in chosen))
+
+        baseline, base_found = pip_audit_run(requirements, url, Path(tmp) / "cache")
+        osv_mod._CACHE.clear()
+        cold, cold_found = gate_run(project, database)
+        warm, warm_found = gate_run(project, database)
+    server.shutdown()
+
+    rows = [
+        ("pip-audit: RequirementSource + Auditor + OsvService on loopback", baseline, base_found),
+        ("gate deps, cold (builds the index over the database)", cold, cold_found),
+        ("gate deps, warm (index already cached in the process)", warm, warm_found),
+    ]
+    print(f"{len(chosen)} pinned packages against {server_index.records} OSV records")
+    for label, seconds, found in rows:
+        print(f"{label:<64} {seconds:7.3f} s  {found:4d} vulnerabilities  ratio {seconds / baseline:5.2f}")
+
+
+if __name__ == "__main__":
+    main()

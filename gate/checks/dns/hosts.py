@@ -1,0 +1,278 @@
+"""The domain map: every declared host resolves where gate.yml says, nothing dangles, CAA allows the CA."""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gate.checks.dns.resolver import GateResolver, Resolution
+from gate.checks.dns.rules import DnsRules
+from gate.checks.dns.takeover import Provider, provider_for, serves_unclaimed_page
+from gate.model import Finding, Severity
+
+# Addresses that never belong to a production host on the internet. Documentation ranges
+# (192.0.2.0/24 and friends) are left out on purpose: they are not reachable either, but they
+# are what examples and test zones use, and no real zone publishes them by accident.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+        "::1/128",
+        "::/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    fqdn: str
+    points_to: tuple[str, ...] = ()
+    exists: bool = True
+    environment: str = "production"
+
+
+def fqdn(label: str, domain: str) -> str:
+    """`@` is the apex; a relative label is under the domain; a name ending in the domain is kept."""
+    text = label.strip().lower()
+    if text in ("@", ""):
+        return domain
+    if text.endswith("."):
+        return text.rstrip(".")
+    if text == domain or text.endswith("." + domain):
+        return text
+    return f"{text}.{domain}"
+
+
+def host_specs(domain: str, hosts: Mapping[str, Any] | None) -> list[HostSpec]:
+    specs = []
+    for label, raw in (hosts or {}).items():
+        spec = raw or {}
+        specs.append(
+            HostSpec(
+                fqdn=fqdn(label, domain),
+                points_to=tuple(str(t).lower().rstrip(".") for t in spec.get("points_to", ())),
+                exists=spec.get("exists", True),
+                environment=spec.get("environment", "production"),
+            )
+        )
+    return specs
+
+
+def is_private(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in net for net in PRIVATE_NETWORKS if net.version == ip.version)
+
+
+def _matches_target(target: str, chain: Sequence[str], addresses: Sequence[str]) -> bool:
+    try:
+        network = ipaddress.ip_network(target, strict=False)
+    except ValueError:
+        return any(fnmatch.fnmatchcase(name, target) for name in chain)
+    return any(
+        ipaddress.ip_address(a) in network for a in addresses if ipaddress.ip_address(a).version == network.version
+    )
+
+
+def _publish(spec: HostSpec) -> str:
+    if not spec.points_to:
+        return f"{spec.fqdn}. A <address of the host>"
+    target = spec.points_to[0]
+    try:
+        ip = ipaddress.ip_address(target)
+    except ValueError:
+        return f"{spec.fqdn}. CNAME {target.replace('*.', '<name>.')}."
+    return f"{spec.fqdn}. {'A' if ip.version == 4 else 'AAAA'} {ip}"
+
+
+def _describe(res: Resolution, addresses: Sequence[str]) -> str:
+    steps = [res.name, *res.chain]
+    text = " -> ".join(steps)
+    if addresses:
+        text += " -> " + ", ".join(addresses)
+    elif res.nxdomain:
+        text += " (NXDOMAIN)"
+    else:
+        text += " (no address)"
+    return text
+
+
+class HostChecker:
+    def __init__(self, resolver: GateResolver, domain: str, providers: Sequence[Provider]) -> None:
+        self.resolver = resolver
+        self.domain = domain
+        self.providers = providers
+
+    def addresses(self, name: str) -> tuple[Resolution, list[str]]:
+        """Where `name` leads (CNAMEs followed) and the A and AAAA addresses at the end."""
+        res = self.resolver.chase(name, "A")
+        found = res.values
+        if not (res.nxdomain or res.loop or res.too_long):
+            found = found + self.resolver.chase(name, "AAAA").values
+        return res, found
+
+    def check(self, spec: HostSpec) -> Iterator[Finding]:
+        res, addresses = self.addresses(spec.fqdn)
+        name = spec.fqdn
+        current = _describe(res, addresses)
+        if res.loop:
+            yield DnsRules.issue(
+                "dns.host.cname-loop",
+                f"{name} never resolves: its CNAME chain loops ({current}).",
+                name=name,
+                record="CNAME",
+                current=current,
+                publish=_publish(spec),
+            )
+            return
+        if res.too_long:
+            yield DnsRules.issue(
+                "dns.host.cname-chain-too-long",
+                f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
+                name=name,
+                record="CNAME",
+                current=current,
+                publish=_publish(spec),
+            )
+            return
+        if res.chain and res.nxdomain:
+            yield self._dangling(spec, res, current)
+            return
+        if not addresses:
+            if spec.exists:
+                yield DnsRules.issue(
+                    "dns.host.unresolvable",
+                    f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
+                    name=name,
+                    record="A",
+                    current=current,
+                    publish=_publish(spec),
+                )
+            return
+        provider = provider_for(self.providers, res.end) if res.chain else None
+        if provider is not None and provider.http and serves_unclaimed_page(name, addresses, provider.http):
+            yield self._takeover(
+                spec, provider, current, f"{res.end} answers with {provider.name}'s page for an unclaimed site"
+            )
+            return
+        if not spec.exists:
+            yield DnsRules.issue(
+                "dns.host.should-not-exist",
+                f"{name} resolves ({current}) but gate.yml says it must not exist.",
+                name=name,
+                record="CNAME" if res.chain else "A",
+                current=current,
+                action=f"Delete the records of {name}",
+            )
+            return
+        chain = [name, *res.chain]
+        if spec.points_to and not any(_matches_target(t, chain, addresses) for t in spec.points_to):
+            yield DnsRules.issue(
+                "dns.host.unexpected-target",
+                f"{name} resolves as {current}, not to {' or '.join(spec.points_to)} as gate.yml declares.",
+                name=name,
+                record="CNAME" if res.chain else "A",
+                current=current,
+                publish=_publish(spec),
+            )
+        private = [a for a in addresses if is_private(a)]
+        if private and spec.environment == "production":
+            yield DnsRules.issue(
+                "dns.host.private-address",
+                f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
+                name=name,
+                record="A",
+                current=current,
+                publish=_publish(spec),
+            )
+
+    def _takeover(self, spec: HostSpec, provider: Provider, current: str, evidence: str) -> Finding:
+        return DnsRules.issue(
+            "dns.takeover.dangling",
+            f"{spec.fqdn} is a CNAME to {provider.name}, and {evidence}: anyone can claim that resource and serve "
+            f"their content on {spec.fqdn}.",
+            name=spec.fqdn,
+            record="CNAME",
+            current=current,
+            action=f"Delete the CNAME of {spec.fqdn}, or claim the resource at {provider.name} first "
+            f"(see {provider.docs})",
+        )
+
+    def _dangling(self, spec: HostSpec, res: Resolution, current: str) -> Finding:
+        provider = provider_for(self.providers, res.end)
+        if provider is not None and provider.nxdomain:
+            return self._takeover(spec, provider, current, f"{res.end} does not exist")
+        return DnsRules.issue(
+            "dns.host.dangling-cname",
+            f"{spec.fqdn} is a CNAME to {res.end}, which does not exist (NXDOMAIN).",
+            name=spec.fqdn,
+            record="CNAME",
+            current=current,
+            publish=_publish(spec) if spec.points_to else None,
+            action=None if spec.points_to else f"Delete the CNAME of {spec.fqdn}",
+        )
+
+    def canonical_pair(self, canonical: str | None, declared: set[str]) -> Iterator[Finding]:
+        """Apex and www both answer, so the one that is not canonical can redirect to the one that is.
+
+        A name declared in the host map is judged there; this covers the one the map left out.
+        """
+        apex, www = self.domain, f"www.{self.domain}"
+        resolves = {name: bool(self.addresses(name)[1]) for name in (apex, www)}
+        target = fqdn(canonical, self.domain) if canonical else None
+        for name, other in ((apex, www), (www, apex)):
+            if resolves[name] or name in declared or not (resolves[other] or target == name):
+                continue
+            yield DnsRules.issue(
+                "dns.host.canonical-alias-missing",
+                f"{name} does not resolve; visitors who type it get an error instead of a redirect to "
+                f"{target or other}.",
+                name=name,
+                record="A",
+                current="(no address)",
+                publish=f"{name}. CNAME {other}." if name == www else f"{name}. A <address of {other}>",
+            )
+
+    def caa(self, issuers: Sequence[str], required: bool) -> Iterator[Finding]:
+        res = self.resolver.chase(self.domain, "CAA")
+        name = self.domain
+        publish = (
+            " ; ".join(f'{name}. CAA 0 issue "{issuer}"' for issuer in issuers)
+            or f'{name}. CAA 0 issue "<your CA, e.g. letsencrypt.org>"'
+        )
+        if res.rrset is None:
+            yield DnsRules.issue(
+                "dns.caa.missing",
+                f"{name} has no CAA record: any certificate authority may issue for it.",
+                name=name,
+                record="CAA",
+                current="(none)",
+                publish=publish,
+                severity=Severity.MEDIUM if required else None,
+            )
+            return
+        allowed = set()
+        for rdata in res.rrset:
+            if rdata.tag.decode().lower() in ("issue", "issuewild"):
+                allowed.add(rdata.value.decode().split(";")[0].strip().lower())
+        missing = [issuer for issuer in issuers if issuer.lower() not in allowed]
+        if missing:
+            current = " | ".join(res.values)
+            yield DnsRules.issue(
+                "dns.caa.ca-not-allowed",
+                f"The CAA records of {name} do not allow {', '.join(missing)}, the CA gate.yml says you use.",
+                name=name,
+                record="CAA",
+                current=current,
+                publish=" ; ".join(f'{name}. CAA 0 issue "{m}"' for m in missing),
+            )

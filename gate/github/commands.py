@@ -1,0 +1,194 @@
+"""Workflow commands on stdout: annotations, job outputs, and a guard around untrusted text.
+
+Escaping follows the runner's decoder (actions/runner `ActionCommand.cs`), which unescapes
+`%0D %0A %3A %2C` before `%25`; so `%` is encoded first, or a literal `%0A` in a message would
+come back as a newline. The runner shows at most 10 annotations of each level per step, so the
+most severe go first and the rest are counted in one closing line instead of silently lost.
+"""
+
+from __future__ import annotations
+
+import secrets as _random
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from gate.model import JudgedFinding, Severity
+from gate.redact import scrub
+
+Level = Literal["error", "warning", "notice"]
+LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
+PER_LEVEL_LIMIT = 10
+# The runner cuts messages here; cutting ourselves keeps the cut away from an escape sequence.
+MAX_MESSAGE = 4096
+MAX_TITLE = 255
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(name: str, properties: Mapping[str, str | int | None], message: str) -> str:
+    """One command line; every value is scrubbed before it is escaped."""
+    props = ",".join(
+        f"{key}={escape_property(scrub(str(value)))}" for key, value in properties.items() if value is not None
+    )
+    head = f"::{name} {props}" if props else f"::{name}"
+    return f"{head}::{escape_data(scrub(message))}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Annotation:
+    level: Level
+    message: str
+    title: str
+    path: str | None = None
+    line: int | None = None
+    end_line: int | None = None
+    column: int | None = None
+
+    def command(self) -> str:
+        line, end_line, column = self.line, self.end_line, self.column
+        # The runner drops columns unless the annotation sits on one line, and drops the
+        # lines when endLine < line; send only what it will keep.
+        if line is None or (end_line is not None and end_line < line):
+            line = end_line = column = None
+        if end_line is not None and end_line != line:
+            column = None
+        properties: dict[str, str | int | None] = {
+            "file": self.path,
+            "line": line,
+            "endLine": end_line,
+            "col": column,
+            "title": _clip(self.title, MAX_TITLE),
+        }
+        return workflow_command(self.level, properties, _clip(self.message, MAX_MESSAGE))
+
+
+def level_of(judged: JudgedFinding) -> Level:
+    if judged.blocking:
+        return "error"
+    return "warning" if judged.finding.severity >= Severity.MEDIUM else "notice"
+
+
+def workspace_path(path: str | None, root: Path, workspace: Path | None) -> str | None:
+    """A finding's path (relative to the scanned root) as GitHub wants it: relative to the workspace."""
+    if path is None:
+        return None
+    if workspace is None:
+        return path
+    try:
+        return (root / path).resolve().relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        # Outside the workspace GitHub cannot place it on a file; it still shows on the run.
+        return None
+
+
+def annotation_for(judged: JudgedFinding, root: Path, workspace: Path | None) -> Annotation:
+    finding = judged.finding
+    location = finding.location
+    path = workspace_path(location.path, root, workspace)
+    parts = [finding.message, f"Fix: {finding.fix}"]
+    if finding.evidence:
+        parts.append(f"Evidence: {finding.evidence}")
+    if path is None:
+        parts.append(f"Where: {location}")
+    parts.append(f"Rule {finding.rule_id}, fingerprint {finding.fingerprint} (`gate explain {finding.rule_id}`)")
+    return Annotation(
+        level=level_of(judged),
+        title=f"{finding.title} [{finding.rule_id}]",
+        message="\n".join(parts),
+        path=path,
+        line=location.line if path else None,
+        end_line=location.end_line if path else None,
+        column=location.column if path else None,
+    )
+
+
+def _rank(judged: JudgedFinding) -> tuple[int, int]:
+    return (LEVELS.index(level_of(judged)), -int(judged.finding.severity))
+
+
+def annotation_lines(
+    findings: Iterable[JudgedFinding], root: Path, workspace: Path | None, elsewhere: str, notices_used: int = 0
+) -> list[str]:
+    """At most 10 per level, most severe first; one closing notice counts what did not fit.
+
+    `elsewhere` says where the rest can be read (job summary, check run, SARIF); `notices_used`
+    is how many notices the step already printed, which count against the same limit.
+    """
+    limits = {"error": PER_LEVEL_LIMIT, "warning": PER_LEVEL_LIMIT, "notice": max(PER_LEVEL_LIMIT - notices_used, 1)}
+    active = sorted((j for j in findings if not j.suppressed), key=_rank)
+    shown: Counter[str] = Counter()
+    hidden: Counter[str] = Counter()
+    chosen: list[JudgedFinding] = []
+    for judged in active:
+        level = level_of(judged)
+        if shown[level] < limits[level]:
+            shown[level] += 1
+            chosen.append(judged)
+        else:
+            hidden[level] += 1
+    if hidden and shown["notice"] and shown["notice"] == limits["notice"]:
+        # The closing line is itself a notice; make room for it so the runner shows it.
+        dropped = next(j for j in reversed(chosen) if level_of(j) == "notice")
+        chosen.remove(dropped)
+        hidden["notice"] += 1
+    lines = [annotation_for(j, root, workspace).command() for j in chosen]
+    if hidden:
+        total = hidden.total()
+        parts = ", ".join(
+            f"{hidden[level]} {level}{'s' if hidden[level] != 1 else ''}" for level in LEVELS if hidden[level]
+        )
+        lines.append(
+            workflow_command(
+                "notice",
+                {"title": "launch-gate: more findings than annotations"},
+                f"{total} more finding(s) ({parts}) are not shown as annotations: GitHub shows at most "
+                f"{PER_LEVEL_LIMIT} per level in a step. Read them all in {elsewhere}.",
+            )
+        )
+    return lines
+
+
+def plain_notice(title: str, message: str, level: Level = "notice") -> str:
+    return workflow_command(level, {"title": title}, message)
+
+
+def output_lines(values: Mapping[str, str]) -> str:
+    """`$GITHUB_OUTPUT` text: multi-line form with a delimiter that cannot occur in the value."""
+    chunks = []
+    for name, value in values.items():
+        value = scrub(value)
+        if "\n" in value or "\r" in value:
+            delimiter = f"GATE_EOF_{_random.token_hex(8)}"
+            while delimiter in value:
+                delimiter = f"GATE_EOF_{_random.token_hex(8)}"
+            chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        else:
+            chunks.append(f"{name}={value}\n")
+    return "".join(chunks)
+
+
+def guarded(text: str, token: str | None = None) -> str:
+    """Wrap untrusted text so no line of it can be taken as a workflow command.
+
+    A finding's message may quote a file; a line in it reading `::add-mask::` or `::error::`
+    would otherwise be obeyed by the runner. `::stop-commands::TOKEN` makes the runner ignore
+    commands until `::TOKEN::`, and the token is random so the text cannot end the pause itself.
+    """
+    if "::" not in text:
+        return text
+    token = token or _random.token_hex(16)
+    body = text if text.endswith("\n") else text + "\n"
+    return f"::stop-commands::{token}\n{body}::{token}::\n"

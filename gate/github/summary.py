@@ -1,0 +1,228 @@
+"""The job summary and check-run text: Markdown people read on the run page.
+
+Order is what a reader needs first: the verdict, then one row per check, the top fixes, the
+findings per check, what was suppressed and why, and the budgets with a bar per route. Every
+piece of text from a finding is escaped, since a finding may quote a file an attacker wrote, and
+the whole is kept under the size GitHub takes (1 MiB per step summary, 65,535 characters for a
+check run's summary); when it would not fit, rows are dropped and the text says how many.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gate.model import BudgetResult, JudgedFinding, Verdict
+from gate.redact import scrub
+
+STEP_SUMMARY_LIMIT = 1024 * 1024
+CHECK_RUN_SUMMARY_LIMIT = 65_535
+TOP_FIXES = 5
+# Enough to stop emphasis, links, images and tables; `(` only matters after an escaped `]`.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>!|~])")
+_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
+_BAR_WIDTH = 20
+
+
+def md(text: str) -> str:
+    """Inline text safe in a table cell: no Markdown, no HTML, no line breaks."""
+    text = scrub(text).replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def code(text: str) -> str:
+    """A code span that no backtick inside can close early."""
+    text = scrub(text).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "ratio":
+        return f"{value * 100:.2f}%"
+    return f"{value:.0f} {unit}" if abs(value) >= 10 else f"{value:.3g} {unit}"
+
+
+def bar(value: float | None, limit: float | None) -> str:
+    """A fixed-width bar of value against limit; the limit is marked with │ where it falls."""
+    if value is None or limit is None or limit <= 0 or value < 0:
+        return ""
+    scale = max(value, limit)
+    filled = round(_BAR_WIDTH * value / scale)
+    mark = round(_BAR_WIDTH * limit / scale)
+    cells = ["█" if i < filled else "░" for i in range(_BAR_WIDTH)]
+    cells.insert(mark, "│")
+    return "".join(cells)
+
+
+@dataclass(frozen=True)
+class Headline:
+    icon: str
+    title: str
+    detail: str
+
+
+def headline(verdict: Verdict) -> Headline:
+    blocking = verdict.blocking
+    if verdict.outcome == "error":
+        names = ", ".join(c.name for c in verdict.checks if c.status == "error") or "the run"
+        return Headline(
+            _ICON["error"],
+            "NO-GO: a check could not finish",
+            f"{names} could not finish; the gate fails closed (exit 3).",
+        )
+    if verdict.outcome == "fail":
+        failed = [b for b in verdict.budgets if b.status in ("fail", "error")]
+        reasons = []
+        if blocking:
+            reasons.append(f"{len(blocking)} blocking finding(s)")
+        if failed:
+            reasons.append(f"{len(failed)} budget(s) over their limit")
+        return Headline(
+            _ICON["fail"], "NO-GO: release blocked", f"Blocked by {' and '.join(reasons) or 'the policy'} (exit 1)."
+        )
+    warnings = sum(1 for j in verdict.findings if not j.blocking and not j.suppressed)
+    tail = f", with {warnings} warning(s)" if warnings else ""
+    icon = _ICON["warn"] if verdict.outcome == "warn" else _ICON["pass"]
+    return Headline(icon, "GO", f"Every budget of the {verdict.preset} preset holds{tail} (exit 0).")
+
+
+def _where(judged: JudgedFinding) -> str:
+    return code(str(judged.finding.location))
+
+
+def _findings_table(findings: Sequence[JudgedFinding], limit: int) -> list[str]:
+    lines = ["| | severity | rule | where | what |", "|---|---|---|---|---|"]
+    for judged in findings[:limit]:
+        finding = judged.finding
+        mark = "block" if judged.blocking else "warn"
+        what = md(finding.message)
+        if finding.evidence:
+            what += f" (evidence: {code(finding.evidence)})"
+        lines.append(f"| {mark} | {finding.severity} | {code(finding.rule_id)} | {_where(judged)} | {what} |")
+    if len(findings) > limit:
+        lines.append(f"\n…and {len(findings) - limit} more not listed here (see the SARIF or JSON report).")
+    return lines
+
+
+def _budget_tables(budgets: Sequence[BudgetResult]) -> list[str]:
+    by_subject: dict[str, list[BudgetResult]] = defaultdict(list)
+    for budget in budgets:
+        by_subject[budget.subject or budget.check].append(budget)
+    lines: list[str] = []
+    for subject, rows in by_subject.items():
+        lines += [
+            f"#### {code(subject)}",
+            "",
+            "| | budget | measured | limit | against the limit |",
+            "|---|---|---|---|---|",
+        ]
+        for budget in rows:
+            relation = "≤" if budget.comparison == "max" else "≥"
+            limit = f"{relation} {_number(budget.limit, budget.unit)}" if budget.limit is not None else "-"
+            note = f" ({md(budget.note)})" if budget.note else ""
+            samples = f", n={budget.samples}" if budget.samples and budget.samples > 1 else ""
+            chart = bar(budget.measured, budget.limit)
+            measured = f"{_number(budget.measured, budget.unit)}{samples}{note}"
+            chart_cell = code(chart) if chart else ""
+            lines.append(f"| {_ICON.get(budget.status, '')} | {md(budget.id)} | {measured} | {limit} | {chart_cell} |")
+        lines.append("")
+    return lines
+
+
+def render(
+    verdict: Verdict,
+    *,
+    context_line: str | None = None,
+    notes: Sequence[str] = (),
+    limit: int = STEP_SUMMARY_LIMIT,
+    rows_per_check: int = 200,
+) -> str:
+    """The whole summary within `limit` bytes (UTF-8); drops finding rows first, then says so."""
+    while True:
+        text = _render(verdict, context_line, notes, rows_per_check)
+        if len(text.encode()) <= limit:
+            return text
+        if rows_per_check == 0:
+            return _minimal(verdict, limit)
+        rows_per_check //= 4
+
+
+def _render(verdict: Verdict, context_line: str | None, notes: Sequence[str], rows_per_check: int) -> str:
+    head = headline(verdict)
+    lines = [f"## {head.icon} launch-gate: {head.title}", "", f"**{md(head.detail)}**", ""]
+    facts = [f"preset **{md(verdict.preset)}**", f"{verdict.duration_s:.1f} s"]
+    if verdict.target.commit:
+        facts.append(f"commit {code(verdict.target.commit[:12])}")
+    if context_line:
+        facts.append(md(context_line))
+    lines += [" · ".join(facts), ""]
+    for note in notes:
+        lines.append(f"> [!NOTE]\n> {md(note)}\n")
+    lines += ["### Checks", "", "| | check | status | findings | time |", "|---|---|---|---|---|"]
+    for check in verdict.checks:
+        counts = ", ".join(f"{n} {k}" for k, n in check.counts.items() if n) or "none"
+        status = check.status + (f": {md(check.error)}" if check.error else "")
+        lines.append(f"| {_ICON[check.status]} | {md(check.name)} | {status} | {counts} | {check.duration_s:.1f} s |")
+    lines.append("")
+    active = [j for j in verdict.findings if not j.suppressed]
+    fixes = [j for j in active if j.blocking][:TOP_FIXES] or active[:TOP_FIXES]
+    if fixes:
+        lines += ["### Top fixes", ""]
+        for index, judged in enumerate(fixes, 1):
+            finding = judged.finding
+            lines.append(f"{index}. **{md(finding.title)}** at {_where(judged)}: {md(finding.fix)}")
+        lines.append("")
+    by_check: dict[str, list[JudgedFinding]] = defaultdict(list)
+    for judged in active:
+        by_check[judged.finding.check].append(judged)
+    if by_check:
+        lines += ["### Findings", ""]
+        for name, group in by_check.items():
+            blocking = sum(1 for j in group if j.blocking)
+            lines += [f"#### {md(name)}: {len(group)} finding(s), {blocking} blocking", ""]
+            lines += _findings_table(sorted(group, key=lambda j: (not j.blocking, -j.finding.severity)), rows_per_check)
+            lines.append("")
+    suppressed = [j for j in verdict.findings if j.suppressed]
+    if suppressed:
+        lines += [
+            f"### Suppressed ({len(suppressed)}), reviewed in gate.yml",
+            "",
+            "| rule | where | reason | expires |",
+            "|---|---|---|---|",
+        ]
+        for judged in suppressed[: max(rows_per_check, 1)]:
+            assert judged.suppression is not None
+            expires = judged.suppression.expires.isoformat() if judged.suppression.expires else "never"
+            lines.append(
+                f"| {code(judged.finding.rule_id)} | {_where(judged)} | {md(judged.suppression.reason)} | {expires} |"
+            )
+        if len(suppressed) > rows_per_check:
+            lines.append(f"\n…and {len(suppressed) - rows_per_check} more suppressed (see the JSON report).")
+        lines.append("")
+    if verdict.budgets:
+        lines += ["### Budgets", "", *_budget_tables(verdict.budgets)]
+    if rows_per_check < 200:
+        lines.append(
+            "_This summary was shortened to fit GitHub's size limit; the JSON and SARIF reports have everything._"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _minimal(verdict: Verdict, limit: int) -> str:
+    head = headline(verdict)
+    blocking = len(verdict.blocking)
+    text = (
+        f"## {head.icon} launch-gate: {head.title}\n\n**{md(head.detail)}**\n\n"
+        f"{blocking} blocking finding(s) of {len(verdict.findings)}. The full summary did not fit GitHub's size "
+        "limit; read the JSON and SARIF reports.\n"
+    )
+    return text.encode()[:limit].decode(errors="ignore")

@@ -1,0 +1,310 @@
+"""A small HTTP/1.1 client at the protocol level, built for measuring rather than for features.
+
+Why not httpx here: one shared `httpx.AsyncClient` falls from ~600 to ~160 requests/s between
+concurrency 16 and 64 on loopback (encode/httpx#3215), and its pool's own queueing then shows up
+as server latency. One asyncio `Protocol` per connection with llhttp (through httptools) as the
+parser has no pool lock, no per-request task and no header object model, so the time between the
+last byte arriving and the timestamp being taken is one callback. docs/load.md has the numbers.
+
+What it does not do, on purpose: redirects, cookies, compression, HTTP/2, HEAD (llhttp needs to
+be told a response has no body and httptools does not expose that). Flows that need those use
+httpx; the load phase replays prepared requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import cast
+from urllib.parse import urlsplit
+
+import httptools
+
+from gate.errors import InputError
+
+#: A body bigger than this is cut off and counted as an error: the load phase must stay bounded
+#: in memory whatever the server sends back.
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+MAX_HEADERS = 100
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+BodyHook = Callable[[bytes, float], None]
+#: Every timestamp: uvloop's `loop.time()` has only millisecond resolution.
+clock = time.perf_counter
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to connect: the scheme, host and port of a base URL, and TLS if it is https."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+    host_header: str
+    base_path: str
+
+    @classmethod
+    def parse(cls, url: str, ssl_context: ssl.SSLContext | None = None) -> Endpoint:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(f"{url!r} is not an http(s) URL", hint="write it like https://preview.example.com")
+        tls = None
+        if parts.scheme == "https":
+            tls = ssl_context or ssl.create_default_context()
+        default = 443 if tls else 80
+        port = parts.port or default
+        host = parts.hostname
+        shown = f"[{host}]" if ":" in host else host
+        host_header = shown if port == default else f"{shown}:{port}"
+        return cls(host, port, tls, host_header, parts.path.rstrip("/"))
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request, encoded once and replayed as bytes."""
+
+    method: str
+    path: str
+    raw: bytes
+
+    @classmethod
+    def build(
+        cls,
+        endpoint: Endpoint,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Request:
+        method = method.upper()
+        if method not in METHODS:
+            raise InputError(
+                f"method {method!r} cannot be load-tested", hint=f"use one of {', '.join(sorted(METHODS))}"
+            )
+        if not path.startswith("/"):
+            raise InputError(f"route path {path!r} must start with /", hint="write it like /api/items")
+        target = endpoint.base_path + path
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {endpoint.host_header}"]
+        given = {name.lower() for name in (headers or {})}
+        for name, value in (headers or {}).items():
+            if "\r" in name + value or "\n" in name + value:
+                raise InputError(f"header {name!r} contains a line break", hint="remove the line break")
+            lines.append(f"{name}: {value}")
+        if "user-agent" not in given:
+            lines.append("User-Agent: launch-gate")
+        if "accept-encoding" not in given:
+            lines.append("Accept-Encoding: identity")
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return cls(method, path, head + body)
+
+
+class Exchange:
+    """One request's timeline and outcome, in loop-clock seconds; filled by the connection."""
+
+    __slots__ = (
+        "body_bytes",
+        "done",
+        "error",
+        "framed",
+        "headers",
+        "keep_alive",
+        "on_body",
+        "status",
+        "t_end",
+        "t_first_body",
+        "t_head",
+        "t_send",
+    )
+
+    def __init__(self, done: asyncio.Future[Exchange], t_send: float, on_body: BodyHook | None) -> None:
+        self.done = done
+        self.t_send = t_send
+        self.on_body = on_body
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body_bytes = 0
+        self.t_head = 0.0
+        self.t_first_body = 0.0
+        self.t_end = 0.0
+        self.keep_alive = True
+        self.framed = False
+        self.error: str | None = None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value.decode("latin-1")
+        return None
+
+
+class ConnectionLost(Exception):
+    """The connection ended before a response finished."""
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection carrying one exchange at a time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_body: int) -> None:
+        self.loop = loop
+        self.max_body = max_body
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.exchange: Exchange | None = None
+        self.closed = False
+        self.informational = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement the interface without subclassing asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.exchange is None:
+            # Bytes nobody asked for (or after an error): the connection can no longer be trusted.
+            self.abort()
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._finish("the server switched protocols (101), which a load test cannot follow")
+            self.abort()
+        except httptools.HttpParserError as error:
+            self._finish(f"protocol error: {error}")
+            self.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        exchange = self.exchange
+        if exchange is None:
+            return
+        if exchange.status and not exchange.framed:
+            # A body delimited by the end of the connection (no length, not chunked) ends here.
+            exchange.t_end = clock()
+            self._finish(None)
+        else:
+            self._finish("connection closed before the response ended")
+
+    # llhttp callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        exchange = self.exchange
+        if exchange is not None and len(exchange.headers) < MAX_HEADERS:
+            exchange.headers.append((name, value))
+            lowered = name.lower()
+            if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+                exchange.framed = True
+
+    def on_headers_complete(self) -> None:
+        exchange = self.exchange
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:
+            # 103 Early Hints (CDNs send them) and 100 Continue come before the real answer.
+            self.informational = True
+            if exchange is not None:
+                exchange.headers.clear()
+                exchange.framed = False
+            return
+        if exchange is not None:
+            exchange.status = status
+            exchange.t_head = clock()
+            exchange.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        exchange = self.exchange
+        if exchange is None:
+            return
+        now = clock()
+        if not exchange.body_bytes:
+            exchange.t_first_body = now
+        exchange.body_bytes += len(body)
+        if exchange.on_body is not None:
+            exchange.on_body(body, now)
+        if exchange.body_bytes > self.max_body:
+            self._finish(f"body larger than {self.max_body} bytes")
+            self.abort()
+
+    def on_message_complete(self) -> None:
+        if self.informational:
+            self.informational = False
+            return
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.t_end = clock()
+            self._finish(None)
+
+    # use
+    def send(self, request: Request, on_body: BodyHook | None = None) -> Exchange:
+        """Write the request now; the returned exchange's `done` resolves when it ends either way."""
+        if self.exchange is not None or self.closed or self.transport is None:
+            raise ConnectionLost("connection is busy or closed")
+        exchange = Exchange(self.loop.create_future(), clock(), on_body)
+        self.exchange = exchange
+        self.transport.write(request.raw)
+        return exchange
+
+    def fail(self, reason: str) -> None:
+        """End the current exchange with an error (a timeout) and drop the connection."""
+        self._finish(reason)
+        self.abort()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    @property
+    def reusable(self) -> bool:
+        return not self.closed and self.exchange is None
+
+    def _finish(self, error: str | None) -> None:
+        exchange = self.exchange
+        if exchange is None:
+            return
+        self.exchange = None
+        exchange.error = error
+        if error is None and not exchange.keep_alive:
+            self.abort()
+        if not exchange.done.done():
+            exchange.done.set_result(exchange)
+
+
+async def connect(endpoint: Endpoint, *, timeout: float, max_body: int = DEFAULT_MAX_BODY) -> Connection:
+    """Open one connection (TCP, and TLS for https), bounded by `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    _, protocol = await asyncio.wait_for(
+        loop.create_connection(
+            lambda: Connection(loop, max_body),
+            endpoint.host,
+            endpoint.port,
+            ssl=endpoint.tls,
+            server_hostname=endpoint.host if endpoint.tls else None,
+        ),
+        timeout,
+    )
+    return protocol
+
+
+async def exchange(
+    connection: Connection, request: Request, *, timeout: float, on_body: BodyHook | None = None
+) -> Exchange:
+    """Send and wait for the whole response; a timeout ends it as an error, never by raising."""
+    sent = connection.send(request, on_body)
+    timer = connection.loop.call_later(timeout, connection.fail, f"timed out after {timeout:g}s")
+    try:
+        return await sent.done
+    finally:
+        timer.cancel()
+
+
+def describe_connect_error(error: OSError | TimeoutError) -> str:
+    """A short, stable error kind for a failed connect, for counting."""
+    if isinstance(error, TimeoutError):
+        return "connect timed out"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS error: {error.reason or error}"
+    return f"connect failed: {error.strerror or error}"

@@ -1,0 +1,463 @@
+"""The dns check against a real authoritative server (NSD) on loopback, serving planted zones."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from dns_zones import EDGE_HOST, WEB_ADDRESS, Domain, build, dkim_value, lines, mail_records, soa_ns, txt, web_records
+from helpers import gate
+from nsd_server import Nsd, free_port
+
+GOOD_CONFIG: dict[str, Any] = {
+    "hosts": {"@": {"points_to": [WEB_ADDRESS]}, "www": {"points_to": [EDGE_HOST]}},
+    "canonical": "www",
+    "caa": {"issuers": ["letsencrypt.org"]},
+    "email": {"dkim_selectors": ["s1"], "require_mta_sts": True},
+    "dnssec": False,
+}
+
+# Each mail case: records that differ from a clean domain, gate.yml changes, the rules expected.
+MAIL_CASES: dict[str, tuple[dict[str, str | None], dict[str, Any], set[str]]] = {
+    "no-mx": ({"mx": None}, {}, {"dns.mx.missing"}),
+    "no-spf": ({"spf": None}, {}, {"dns.spf.missing"}),
+    "two-spf": (
+        {"spf": '{d}. 300 IN TXT "v=spf1 -all"\n{d}. 300 IN TXT "v=spf1 include:_spf.mailer.test -all"'},
+        {},
+        {"dns.spf.multiple"},
+    ),
+    "bad-spf": ({"spf": '{d}. 300 IN TXT "v=spf1 ip4:192.0.2.300 -all"'}, {}, {"dns.spf.invalid"}),
+    "include-without-spf": ({"spf": '{d}. 300 IN TXT "v=spf1 include:mailer.test -all"'}, {}, {"dns.spf.invalid"}),
+    "plus-all": ({"spf": '{d}. 300 IN TXT "v=spf1 include:_spf.mailer.test +all"'}, {}, {"dns.spf.pass-all"}),
+    "bare-all": ({"spf": '{d}. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 all"'}, {}, {"dns.spf.pass-all"}),
+    "redirect-to-open": ({"spf": '{d}. 300 IN TXT "v=spf1 redirect=_open.mailer.test"'}, {}, {"dns.spf.pass-all"}),
+    "neutral-all": ({"spf": '{d}. 300 IN TXT "v=spf1 include:_spf.mailer.test ?all"'}, {}, {"dns.spf.weak-all"}),
+    "no-all": ({"spf": '{d}. 300 IN TXT "v=spf1 include:_spf.mailer.test"'}, {}, {"dns.spf.weak-all"}),
+    "soft-all-where-fail-asked": (
+        {"spf": '{d}. 300 IN TXT "v=spf1 include:_spf.mailer.test ~all"'},
+        {"email": {"spf_all": "fail"}},
+        {"dns.spf.softfail-all"},
+    ),
+    "soft-all-accepted": ({"spf": '{d}. 300 IN TXT "v=spf1 include:_spf.mailer.test ~all"'}, {}, set()),
+    "redirect-to-strict": ({"spf": '{d}. 300 IN TXT "v=spf1 redirect=_spf.mailer.test"'}, {}, set()),
+    "spf-include-loop": (
+        {"spf": '{d}. 300 IN TXT "v=spf1 include:loop.{d} -all"\nloop.{d}. 300 IN TXT "v=spf1 include:{d} -all"'},
+        {},
+        {"dns.spf.loop"},
+    ),
+    "eleven-lookups": (
+        {"spf": '{d}. 300 IN TXT "v=spf1 a mx a mx a mx a mx a mx a -all"'},
+        {},
+        {"dns.spf.too-many-lookups"},
+    ),
+    "ten-lookups": ({"spf": '{d}. 300 IN TXT "v=spf1 a mx a mx a mx a mx a mx -all"'}, {}, set()),
+    "three-void-lookups": (
+        {"spf": '{d}. 300 IN TXT "v=spf1 a:gone1.{d} a:gone2.{d} a:gone3.{d} -all"'},
+        {},
+        {"dns.spf.too-many-void-lookups"},
+    ),
+    "no-dkim": ({"dkim": None}, {}, {"dns.dkim.missing"}),
+    "weak-dkim": ({"dkim": f"s1._domainkey.{{d}}. 300 IN TXT {txt(dkim_value(1024))}"}, {}, {"dns.dkim.weak-key"}),
+    "revoked-dkim": ({"dkim": 's1._domainkey.{d}. 300 IN TXT "v=DKIM1; k=rsa; p="'}, {}, {"dns.dkim.invalid"}),
+    "garbled-dkim": (
+        {"dkim": 's1._domainkey.{d}. 300 IN TXT "v=DKIM1; k=rsa; p=not*base64"'},
+        {},
+        {"dns.dkim.invalid"},
+    ),
+    "no-dmarc": ({"dmarc": None}, {}, {"dns.dmarc.missing"}),
+    "dmarc-none": (
+        {"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=none; rua=mailto:d@{d}"'},
+        {},
+        {"dns.dmarc.policy-weak"},
+    ),
+    "dmarc-quarantine-where-reject-asked": (
+        {"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@{d}"'},
+        {"email": {"dmarc_policy": "reject"}},
+        {"dns.dmarc.policy-weak"},
+    ),
+    "dmarc-subdomains-none": (
+        {"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=reject; sp=none; rua=mailto:d@{d}"'},
+        {},
+        {"dns.dmarc.policy-weak"},
+    ),
+    "dmarc-without-rua": ({"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=reject"'}, {}, {"dns.dmarc.no-rua"}),
+    "two-dmarc": (
+        {
+            "dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:d@{d}"\n'
+            '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=none"'
+        },
+        {},
+        {"dns.dmarc.multiple"},
+    ),
+    "bad-dmarc": ({"dmarc": '_dmarc.{d}. 300 IN TXT "v=DMARC1; p=bogus; rua=mailto:d@{d}"'}, {}, {"dns.dmarc.invalid"}),
+    "no-mta-sts": ({"mta-sts": None, "tlsrpt": None}, {}, {"dns.mta-sts.missing", "dns.tlsrpt.missing"}),
+    "no-mta-sts-not-asked": ({"mta-sts": None, "tlsrpt": None}, {"email": {"require_mta_sts": False}}, set()),
+    "bad-mta-sts": ({"mta-sts": '_mta-sts.{d}. 300 IN TXT "v=STSv1; id=not valid!"'}, {}, {"dns.mta-sts.invalid"}),
+    "sends-no-mail": ({"mx": None, "dkim": None}, {"email": {"sends": False}}, set()),
+}
+
+
+def _mail_domain(case: str) -> Domain:
+    name = f"mail-{case}.test"
+    overrides = {key: None if value is None else value.format(d=name) for key, value in MAIL_CASES[case][0].items()}
+    return Domain(name, lines(web_records(name), mail_records(name, **overrides)))
+
+
+HOSTS_DOMAIN = "hosts.test"
+HOST_MAP: dict[str, Any] = {
+    "@": {"points_to": [WEB_ADDRESS]},
+    "api": {"points_to": ["10.0.0.0/8"]},
+    "app": {"points_to": ["other.hostco.test"]},
+    "admin": None,
+    "staging": {"exists": False},
+    "old": {"points_to": ["*.azurewebsites.net"]},
+    "shop": None,
+    "loop": None,
+    "long": None,
+    "internal": {"environment": "staging"},
+    "docs": {"points_to": ["*.hostco.test"]},
+}
+
+
+def _hosts_domain() -> Domain:
+    d = HOSTS_DOMAIN
+    chain = [f"long.{d}. 300 IN CNAME l1.{d}."] + [f"l{i}.{d}. 300 IN CNAME l{i + 1}.{d}." for i in range(1, 10)]
+    return Domain(
+        d,
+        lines(
+            [
+                f"{d}. 300 IN A {WEB_ADDRESS}",
+                f'{d}. 300 IN CAA 0 issue "digicert.com"',
+                f"api.{d}. 300 IN A 10.0.0.5",
+                f"app.{d}. 300 IN CNAME edge.hostco.test.",
+                f"staging.{d}. 300 IN A 192.0.2.50",
+                f"old.{d}. 300 IN CNAME gone-app.azurewebsites.net.",
+                f"shop.{d}. 300 IN CNAME missing.hostco.test.",
+                f"loop.{d}. 300 IN CNAME loop2.{d}.",
+                f"loop2.{d}. 300 IN CNAME loop.{d}.",
+                f"internal.{d}. 300 IN A 10.1.2.3",
+                f"docs.{d}. 300 IN CNAME edge.hostco.test.",
+                *chain,
+                f"l10.{d}. 300 IN A 192.0.2.60",
+            ],
+            mail_records(d),
+        ),
+    )
+
+
+def _domains() -> list[Domain]:
+    domains = [_mail_domain(case) for case in MAIL_CASES]
+    domains.append(_hosts_domain())
+    for name, signing in (
+        ("clean.test", "good"),
+        ("dnssec-sha1-ds.test", "good-sha1-ds"),
+        ("dnssec-gost-ds.test", "gost-ds"),
+        ("dnssec-expired.test", "expired"),
+        ("dnssec-wrong-ds.test", "wrong-ds"),
+        ("dnssec-edited.test", "edited-after-signing"),
+        ("dnssec-ds-only.test", "ds-only"),
+    ):
+        domains.append(Domain(name, lines(web_records(name), mail_records(name)), signing=signing))
+    no_caa = [line for line in web_records("no-caa.test") if " CAA " not in line]
+    domains.append(Domain("no-caa.test", lines(no_caa, mail_records("no-caa.test"))))
+    for name, target in (("takeover-http.test", "acme.github.io"), ("takeover-dead.test", "down.github.io")):
+        takeover = [f"blog.{name}. 300 IN CNAME {target}.", f"docs.{name}. 300 IN CNAME claimed.github.io."]
+        domains.append(Domain(name, lines(web_records(name), mail_records(name), takeover)))
+    domains.append(
+        Domain(
+            "spf-down.test",
+            lines(
+                web_records("spf-down.test"),
+                mail_records("spf-down.test", spf='spf-down.test. 300 IN TXT "v=spf1 include:_spf.down.test -all"'),
+            ),
+        )
+    )
+    return domains
+
+
+@pytest.fixture(scope="module")
+def nsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nsd]:
+    zones = build(_domains(), unloaded=("down.test",))
+    mailer = zones["mailer.test"]
+    assert mailer is not None
+    zones["mailer.test"] = mailer + '_open.mailer.test. 300 IN TXT "v=spf1 +all"\n'
+    pages = [f"{host}.github.io. 300 IN A {PAGES_ADDRESS}" for host in ("acme", "claimed")]
+    zones["github.io"] = soa_ns("github.io") + "\n".join([*pages, f"down.github.io. 300 IN A {DEAD_ADDRESS}"]) + "\n"
+    with Nsd(tmp_path_factory.mktemp("nsd"), zones) as server:
+        yield server
+
+
+PAGES_ADDRESS = "127.0.0.2"  # a GitHub Pages stand-in listens here on port 80, as the real one does
+DEAD_ADDRESS = "127.0.0.3"  # nothing listens here
+UNCLAIMED = b"<html><body><h1>404</h1><p>There isn't a GitHub Pages site here.</p></body></html>"
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[None]:
+    """Port 80 on a loopback address of its own, so it cannot clash with other servers on 127.0.0.1."""
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            claimed = self.headers.get("Host", "").startswith("docs.")
+            body = b"<html><body>Our docs</body></html>" if claimed else UNCLAIMED
+            self.send_response(200 if claimed else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    try:
+        server = ThreadingHTTPServer((PAGES_ADDRESS, 80), Pages)
+    except OSError as error:
+        pytest.skip(f"cannot listen on {PAGES_ADDRESS}:80 here ({error}); the takeover probe always uses port 80")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+def run_dns(
+    tmp_path: Path, server: Nsd | str, domain: str, section: Mapping[str, Any] | None = None, preset: str = "launch"
+) -> tuple[int, dict[str, Any], str]:
+    dns_section = {
+        "enabled": True,
+        "domain": domain,
+        "query_timeout": "1s",
+        "retries": 1,
+        "resolver": server if isinstance(server, str) else server.address,
+        **(section or {}),
+    }
+    config = tmp_path / "gate.yml"
+    config.write_text(yaml.safe_dump({"version": 1, "preset": preset, "checks": {"dns": dns_section}}))
+    outcome = gate("check", "dns", "--config", str(config), "--format", "json")
+    report = json.loads(outcome.stdout) if outcome.stdout.strip() else {}
+    return outcome.exit_code, report, outcome.stderr
+
+
+def merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def rule_ids(report: Mapping[str, Any]) -> set[str]:
+    return {f["rule_id"] for f in report["findings"]}
+
+
+def test_clean_signed_domain_yields_zero_findings_and_passes_launch(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "clean.test", merged(GOOD_CONFIG, {"dnssec": True}))
+    assert report["findings"] == []
+    assert code == 0 and report["verdict"] == "pass"
+    assert [b["id"] for b in report["budgets"]] == ["dns.spf.lookups"]
+    assert report["budgets"][0]["measured"] == 1 and report["budgets"][0]["status"] == "pass"
+
+
+def test_sha1_ds_at_the_registrar_still_validates(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "dnssec-sha1-ds.test", merged(GOOD_CONFIG, {"dnssec": True}))
+    assert report["findings"] == [] and code == 0
+
+
+def test_ds_with_a_digest_validators_dropped_makes_the_zone_unsigned_not_broken(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "dnssec-gost-ds.test", merged(GOOD_CONFIG, {"dnssec": True}))
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.dnssec.unsigned" and "no longer accept" in finding["message"]
+    assert code == 0
+
+
+def test_quick_mode_checks_a_domain_without_gate_yml(nsd: Nsd, tmp_path: Path) -> None:
+    outcome = gate(
+        "check", "dns", "--domain", "clean.test", "--resolver", nsd.address, "--format", "json", cwd=tmp_path
+    )
+    report = json.loads(outcome.stdout)
+    assert report["findings"] == [] and outcome.exit_code == 0, outcome.stderr
+
+
+def test_quick_mode_notes_when_no_common_dkim_selector_has_a_key(nsd: Nsd, tmp_path: Path) -> None:
+    outcome = gate(
+        "check", "dns", "--domain", "mail-no-dkim.test", "--resolver", nsd.address, "--format", "json", cwd=tmp_path
+    )
+    report = json.loads(outcome.stdout)
+    found = {f["rule_id"]: f for f in report["findings"]}
+    assert set(found) == {"dns.dkim.none-found", "dns.dnssec.unsigned"}
+    assert found["dns.dkim.none-found"]["severity"] == "low" and found["dns.dnssec.unsigned"]["severity"] == "info"
+    assert outcome.exit_code == 0
+
+
+@pytest.mark.parametrize("case", list(MAIL_CASES))
+def test_mail_record_problem_is_found(nsd: Nsd, tmp_path: Path, case: str) -> None:
+    _, config_changes, expected = MAIL_CASES[case]
+    code, report, stderr = run_dns(tmp_path, nsd, f"mail-{case}.test", merged(GOOD_CONFIG, config_changes))
+    assert rule_ids(report) == expected, (report.get("findings"), stderr)
+    for finding in report["findings"]:
+        assert finding["location"]["name"].endswith(f"mail-{case}.test")
+        assert "Publish: " in finding["fix"], finding
+    blocking = any(f["severity"] in ("critical", "high", "medium") for f in report["findings"])
+    assert code == (1 if blocking else 0)
+
+
+def test_dmarc_none_only_warns_in_the_demo_preset(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "mail-dmarc-none.test", GOOD_CONFIG, preset="demo")
+    assert [(f["rule_id"], f["severity"]) for f in report["findings"]] == [("dns.dmarc.monitoring-only", "low")]
+    stronger = '_dmarc.mail-dmarc-none.test. TXT "v=DMARC1; p=quarantine; rua=mailto:d@mail-dmarc-none.test"'
+    assert f"Publish: {stronger}" in report["findings"][0]["fix"]
+    assert code == 0
+
+
+def test_weak_subdomain_policy_fix_drops_sp_and_keeps_the_rest(nsd: Nsd, tmp_path: Path) -> None:
+    domain = "mail-dmarc-subdomains-none.test"
+    _, report, _ = run_dns(tmp_path, nsd, domain, GOOD_CONFIG)
+    (finding,) = report["findings"]
+    assert "sp=none for subdomains" in finding["message"]
+    assert f'Publish: _dmarc.{domain}. TXT "v=DMARC1; p=reject; rua=mailto:d@{domain}"' in finding["fix"]
+
+
+def test_spf_plus_all_is_critical_and_says_what_to_publish(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "mail-plus-all.test", GOOD_CONFIG, preset="prototype")
+    (finding,) = report["findings"]
+    assert finding["severity"] == "critical" and code == 1
+    assert finding["location"]["name"] == "mail-plus-all.test"
+    # The same senders, with the `all` the preset accepts instead of +all.
+    assert 'Publish: mail-plus-all.test. TXT "v=spf1 include:_spf.mailer.test ~all"' in finding["fix"]
+
+
+@pytest.mark.parametrize(("preset", "severity", "exit_code"), [("prototype", "low", 0), ("launch", "medium", 1)])
+def test_missing_caa_warns_early_and_blocks_at_launch(
+    nsd: Nsd, tmp_path: Path, preset: str, severity: str, exit_code: int
+) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "no-caa.test", GOOD_CONFIG, preset=preset)
+    assert [(f["rule_id"], f["severity"]) for f in report["findings"]] == [("dns.caa.missing", severity)]
+    assert 'no-caa.test. CAA 0 issue "letsencrypt.org"' in report["findings"][0]["fix"]
+    assert code == exit_code
+
+
+def test_weak_dkim_key_warns_at_1024_bits(nsd: Nsd, tmp_path: Path) -> None:
+    _, report, _ = run_dns(tmp_path, nsd, "mail-weak-dkim.test", GOOD_CONFIG)
+    (finding,) = report["findings"]
+    assert finding["severity"] == "low" and "RSA 1024 bits" in finding["message"]
+
+
+def test_host_map_problems_are_each_reported_once(nsd: Nsd, tmp_path: Path) -> None:
+    section = {
+        "hosts": HOST_MAP,
+        "canonical": "@",
+        "caa": {"issuers": ["letsencrypt.org"]},
+        "email": {"dkim_selectors": ["s1"]},
+        "dnssec": True,
+    }
+    code, report, stderr = run_dns(tmp_path, nsd, HOSTS_DOMAIN, section)
+    by_name = {(f["rule_id"], f["location"]["name"]) for f in report["findings"]}
+    d = HOSTS_DOMAIN
+    assert by_name == {
+        ("dns.host.private-address", f"api.{d}"),
+        ("dns.host.unexpected-target", f"app.{d}"),
+        ("dns.host.unresolvable", f"admin.{d}"),
+        ("dns.host.should-not-exist", f"staging.{d}"),
+        ("dns.takeover.dangling", f"old.{d}"),
+        ("dns.host.dangling-cname", f"shop.{d}"),
+        ("dns.host.cname-loop", f"loop.{d}"),
+        ("dns.host.cname-chain-too-long", f"long.{d}"),
+        ("dns.host.canonical-alias-missing", f"www.{d}"),
+        ("dns.caa.ca-not-allowed", d),
+        ("dns.dnssec.unsigned", d),
+    }, stderr
+    takeover = next(f for f in report["findings"] if f["rule_id"] == "dns.takeover.dangling")
+    assert takeover["severity"] == "critical" and "gone-app.azurewebsites.net" in takeover["message"]
+    assert code == 1
+
+
+TAKEOVER_HOSTS = {"blog": {"environment": "staging"}, "docs": {"environment": "staging"}}
+
+
+def test_cname_to_an_unclaimed_github_pages_site_is_a_takeover(nsd: Nsd, pages: None, tmp_path: Path) -> None:
+    config = merged(GOOD_CONFIG, {"hosts": TAKEOVER_HOSTS})
+    code, report, stderr = run_dns(tmp_path, nsd, "takeover-http.test", config)
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.takeover.dangling" and finding["location"]["name"] == "blog.takeover-http.test"
+    assert "GitHub Pages" in finding["message"] and "acme.github.io" in finding["message"]
+    assert code == 1, stderr
+
+
+def test_takeover_probe_that_gets_no_answer_fails_closed(nsd: Nsd, pages: None, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "takeover-dead.test", merged(GOOD_CONFIG, {"hosts": TAKEOVER_HOSTS}))
+    assert code == 3 and "http://blog.takeover-dead.test/ did not answer" in report["checks"][0]["error"]
+
+
+def test_cname_into_a_zone_the_server_does_not_serve_is_chased_by_the_gate(tmp_path: Path) -> None:
+    """The first server answers with the CNAME alone; the gate asks for the target, which the
+    first server refuses and the second one serves."""
+    from gate.checks.dns.resolver import GateResolver
+
+    site = {"site.test": soa_ns("site.test") + "www.site.test. 300 IN CNAME edge.cdn.test.\n"}
+    cdn = {"cdn.test": soa_ns("cdn.test") + "edge.cdn.test. 300 IN A 192.0.2.99\n"}
+    with Nsd(tmp_path / "site", site) as first, Nsd(tmp_path / "cdn", cdn) as second:
+        resolver = GateResolver([first.address, second.address], timeout=1, retries=0)
+        result = resolver.chase("www.site.test", "A")
+        assert result.chain == ("edge.cdn.test",) and result.values == ["192.0.2.99"]
+        assert resolver.queries == 3  # www at the first; edge refused by the first, answered by the second
+        gone = resolver.chase("www.site.test", "AAAA")
+        assert gone.chain == ("edge.cdn.test",) and gone.rrset is None and not gone.nxdomain
+
+
+@pytest.mark.parametrize(
+    ("domain", "problem"),
+    [
+        ("dnssec-expired.test", "expired on"),
+        ("dnssec-wrong-ds.test", "matches the DS its parent publishes"),
+        ("dnssec-edited.test", "The MX record set of dnssec-edited.test has no signature that verifies"),
+        ("dnssec-ds-only.test", "publishes a DS but the zone serves no DNSKEY"),
+    ],
+)
+def test_broken_dnssec_chain_is_critical(nsd: Nsd, tmp_path: Path, domain: str, problem: str) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, domain, merged(GOOD_CONFIG, {"dnssec": True}), preset="prototype")
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.dnssec.broken" and finding["severity"] == "critical"
+    assert problem in finding["message"] and code == 1
+
+
+def test_servfail_fails_closed_with_exit_3(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "down.test", GOOD_CONFIG)
+    assert code == 3 and report["verdict"] == "error"
+    (check,) = report["checks"]
+    assert "SERVFAIL" in check["error"] and "down.test" in check["error"]
+
+
+def test_dns_failure_inside_checkdmarc_still_fails_closed(nsd: Nsd, tmp_path: Path) -> None:
+    """checkdmarc reports an include it could not fetch as "not found"; the gate does not believe it."""
+    code, report, _ = run_dns(tmp_path, nsd, "spf-down.test", GOOD_CONFIG)
+    assert code == 3
+    assert "_spf.down.test" in report["checks"][0]["error"] and "SERVFAIL" in report["checks"][0]["error"]
+
+
+def test_resolver_that_never_answers_fails_closed_after_retries(tmp_path: Path) -> None:
+    silent = f"127.0.0.1:{free_port()}"
+    code, report, _ = run_dns(tmp_path, silent, "clean.test", {"query_timeout": "200ms", "retries": 1})
+    assert code == 3
+    assert "clean.test" in report["checks"][0]["error"] and "2 attempts" in report["checks"][0]["error"]
+
+
+def test_name_outside_the_servers_zones_is_refused_and_fails_closed(nsd: Nsd, tmp_path: Path) -> None:
+    outcome = gate("check", "dns", "--domain", "example.invalid", "--resolver", nsd.address, cwd=tmp_path)
+    assert outcome.exit_code == 3 and "REFUSED" in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--domain", "clean.test", "--resolver", "not-an-address"), "not an address"),
+        (("--domain", "not a domain", "--resolver", "127.0.0.1:53"), "domain"),
+        ((), "needs a domain"),
+    ],
+)
+def test_bad_input_exits_2(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    outcome = gate("check", "dns", *args, cwd=tmp_path)
+    assert outcome.exit_code == 2 and says in outcome.output
