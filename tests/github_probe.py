@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from gate import redact
 from gate.checks.base import Check, CheckContext, Result, RuleDoc
+from gate.checks.http import HttpCheck
 from gate.checks.secrets import SecretsCheck
 from gate.model import Budget, Location, Measurement, Severity
 
@@ -56,7 +57,8 @@ class SecretsProbe(Check):
 class HttpProbe(Check):
     name = "http"
     summary = "Probe standing in for the http check."
-    config_schema: ClassVar[Mapping[str, Any]] = {"properties": {"url": {"type": "string"}}}
+    # The real http check's section, so the presets' http numbers validate against the probe too.
+    config_schema: ClassVar[Mapping[str, Any]] = HttpCheck.config_schema
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         SEEN.append(dict(ctx.config))

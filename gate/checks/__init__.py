@@ -6,6 +6,7 @@ from gate.checks.base import Check, RuleDoc
 from gate.checks.deps import DepsCheck
 from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
+from gate.checks.http import HttpCheck
 from gate.checks.secrets import SecretsCheck
 from gate.policy import POLICY_RULES
 
@@ -14,6 +15,7 @@ REGISTRY: dict[str, type[Check]] = {
     DepsCheck.name: DepsCheck,
     DnsCheck.name: DnsCheck,
     SecretsCheck.name: SecretsCheck,
+    HttpCheck.name: HttpCheck,
 }
 
 
