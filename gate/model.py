@@ -145,6 +145,8 @@ class Suppression:
     expires: date | None = None
     reviewed_by: str | None = None
     source: str = "gate.yml"
+    # True for a comment beside the code (`gate: allow`, a detect-secrets pragma).
+    in_source: bool = False
 
     def describe(self) -> str:
         target = self.fingerprint or " ".join(part for part in (self.rule, self.path) if part)

@@ -98,7 +98,11 @@ def test_sarif_has_a_run_per_check_with_rules_help_and_stable_fingerprints(proje
         r["partialFingerprints"] for r in second["runs"][0]["results"]
     ]
     suppressed = [r for r in results if "suppressions" in r]
-    assert suppressed[0]["suppressions"][0]["justification"] == "fixture data"
+    assert suppressed[0]["suppressions"][0] == {
+        "kind": "external",
+        "status": "accepted",
+        "justification": "fixture data",
+    }
     url_result = runs["launch-gate/asyncslow/"]["results"][0]
     assert url_result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "gate.yml"
     assert url_result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "https://app.example.com/"

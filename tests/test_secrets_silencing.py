@@ -41,6 +41,10 @@ def test_inline_gate_allow_is_honoured_and_listed_with_its_reason(tmp_path: Path
     assert findings[0]["suppression"]["source"] == "tests/fixtures.py:1"
     console = gate("check", "secrets", cwd=tmp_path)
     assert "SUPPRESSED (1)" in console.stdout and "stripe docs test key" in console.stdout
+    assert "[tests/fixtures.py:1]" in console.stdout
+    sarif = json.loads(gate("check", "secrets", "--format", "sarif", cwd=tmp_path).stdout)
+    (result,) = [r for run in sarif["runs"] for r in run["results"]]
+    assert result["suppressions"][0]["kind"] == "inSource"
 
 
 def test_detect_secrets_pragmas_are_honoured_on_the_line_and_the_line_before(tmp_path: Path) -> None:

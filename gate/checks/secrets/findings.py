@@ -94,7 +94,9 @@ def finding_for(
     print_id = fingerprint(detector, hit)
     suppression = None
     if hit.silenced:
-        suppression = Suppression(reason=hit.silenced, fingerprint=print_id, source=f"{path}:{hit.line}")
+        suppression = Suppression(
+            reason=hit.silenced, fingerprint=print_id, source=f"{path}:{hit.line}", in_source=True
+        )
     elif baseline_hashes and _sha1(hit.secret) in baseline_hashes:
         suppression = Suppression(
             reason="listed in the detect-secrets baseline", fingerprint=print_id, source=".secrets.baseline"
