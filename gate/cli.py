@@ -351,6 +351,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="gate", standalone_mode=False)
+    except Interrupted as error:
+        _echo_error(error.render())
+        # A check's worker threads may be blocked in a read for their whole request timeout, and
+        # the interpreter joins non-daemon threads before it exits: stop now, as the signal asked.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(error.exit_code)
     except click.exceptions.Abort:
         _echo_error("aborted; nothing was passed")
         code = EXIT_INTERNAL

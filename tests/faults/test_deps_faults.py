@@ -1,0 +1,77 @@
+"""The deps check against an OSV service that is down, wrong or slow: never a pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import gate, write_files
+
+from faults.common import fails_closed
+from faults.peers import TcpPeer, answer, measured, refused_port, silent
+from faults.table import row
+
+NPM_LOCK = json.dumps(
+    {
+        "name": "app",
+        "lockfileVersion": 3,
+        "packages": {"": {"name": "app"}, "node_modules/left-pad": {"version": "1.3.0"}},
+    }
+)
+LOCKS = {"npm": {"package-lock.json": NPM_LOCK}, "python": {"requirements.txt": "click==8.1.7\n"}}
+NOT_FOUND = b'{"code":5,"message":"Not Found"}'
+
+
+def _audit(tmp_path: Path, ecosystem: str, url: str) -> tuple[object, object]:
+    write_files(
+        tmp_path,
+        {
+            **LOCKS[ecosystem],
+            "gate.yml": f"version: 1\nchecks:\n  deps:\n    service: osv\n    osv_url: {url}/v1/query\n"
+            "    request_timeout: 2s\n",
+        },
+    )
+    with measured() as box:
+        outcome = gate("check", "deps", "--format", "json", cwd=tmp_path)
+    return outcome, box[0]
+
+
+@row("OSV service down (connection refused)", "deps", "exit 3: names the service and the refused connection")
+@pytest.mark.parametrize("ecosystem", ["npm", "python"])
+def test_osv_down_fails_closed(tmp_path: Path, ecosystem: str) -> None:
+    outcome, bounds = _audit(tmp_path, ecosystem, f"http://127.0.0.1:{refused_port()}")
+    fails_closed(outcome, bounds, ["deps", "could not be reached"])
+    assert "refused" in outcome.output.lower()
+
+
+@row("OSV answers 404 for everything", "deps", "exit 3: names the service and HTTP 404; nothing counts as clean")
+@pytest.mark.parametrize("ecosystem", ["npm", "python"])
+def test_osv_404_for_everything_fails_closed(tmp_path: Path, ecosystem: str) -> None:
+    with TcpPeer(answer(404, NOT_FOUND)) as peer:
+        outcome, bounds = _audit(tmp_path, ecosystem, peer.url)
+    fails_closed(outcome, bounds, ["deps", "404"])
+
+
+@row("OSV answers 500", "deps", "exit 3: names the service and HTTP 500")
+@pytest.mark.parametrize("ecosystem", ["npm", "python"])
+def test_osv_500_fails_closed(tmp_path: Path, ecosystem: str) -> None:
+    with TcpPeer(answer(500, b"upstream exploded")) as peer:
+        outcome, bounds = _audit(tmp_path, ecosystem, peer.url)
+    fails_closed(outcome, bounds, ["deps", "500"])
+
+
+@row("OSV accepts and never answers (slow)", "deps", "exit 3 after `request_timeout`: names the service")
+@pytest.mark.parametrize("ecosystem", ["npm", "python"])
+def test_osv_that_never_answers_times_out(tmp_path: Path, ecosystem: str) -> None:
+    with TcpPeer(silent) as peer:
+        outcome, bounds = _audit(tmp_path, ecosystem, peer.url)
+    fails_closed(outcome, bounds, ["deps"], seconds=20)
+    assert "time" in outcome.output.lower()
+
+
+@row("OSV answers a 200 too slowly", "deps", "exit 3 after `request_timeout`: names the service")
+def test_osv_slow_200_times_out(tmp_path: Path) -> None:
+    with TcpPeer(answer(200, b'{"vulns": []}', delay=30)) as peer:
+        outcome, bounds = _audit(tmp_path, "npm", peer.url)
+    fails_closed(outcome, bounds, ["deps", "in time"], seconds=20)
