@@ -20,6 +20,7 @@ def fails_closed(
     *,
     codes: tuple[int, ...] = (3,),
     seconds: float = 20.0,
+    memory: int = MEMORY_BUDGET,
 ) -> None:
     """The run was blocked (never a pass), said why, and stayed within time and memory."""
     assert outcome.exit_code in codes, outcome.output
@@ -28,4 +29,4 @@ def fails_closed(
     for cause in causes:
         assert cause in outcome.output, f"{cause!r} not in:\n{outcome.output}"
     assert bounds.seconds < seconds, f"took {bounds.seconds:.1f}s"
-    assert bounds.peak_bytes < MEMORY_BUDGET, f"peak {bounds.peak_bytes} bytes"
+    assert bounds.peak_bytes < memory, f"peak {bounds.peak_bytes} bytes"

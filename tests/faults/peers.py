@@ -62,6 +62,8 @@ def _read_request(conn: socket.socket, stop: threading.Event) -> bytes:
 
 
 def _send(conn: socket.socket, data: bytes) -> bool:
+    # A slow reader is the client's right; only its hanging up (or the peer's exit) ends a send.
+    conn.settimeout(None)
     try:
         conn.sendall(data)
     except OSError:
@@ -239,3 +241,22 @@ def measured() -> Iterator[list[Bounds]]:
         if not was_tracing:
             tracemalloc.stop()
         box.append(Bounds(time.monotonic() - started, peak - base))
+
+
+def endless(content_length: int | None = 10 * 1024**3, chunk: bytes = b"[" * 65536) -> Behaviour:
+    """A 200 whose body never ends: with a huge Content-Length, or chunked with no last chunk."""
+
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
+        _read_request(conn, stop)
+        if content_length is None:
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            piece = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+        else:
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
+            head, piece = head.encode(), chunk
+        if not _send(conn, head):
+            return
+        while not stop.is_set() and _send(conn, piece):
+            pass
+
+    return serve
