@@ -27,6 +27,13 @@ LOCKS = {"npm": {"package-lock.json": NPM_LOCK}, "python": {"requirements.txt": 
 NOT_FOUND = b'{"code":5,"message":"Not Found"}'
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _imported() -> None:
+    """pip-audit's first import takes seconds on a loaded box; the bounds are for the fault."""
+    import pip_audit._audit
+    import pip_audit._service  # noqa: F401
+
+
 def _project(tmp_path: Path, ecosystem: str, url: str, check_timeout: str = "5m") -> None:
     write_files(
         tmp_path,

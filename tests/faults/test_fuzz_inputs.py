@@ -251,3 +251,13 @@ def test_a_control_character_in_pnpm_lock_names_the_line(tmp_path: Path) -> None
         assert str(error.position) == "pnpm-lock.yaml:2:1"
     else:
         raise AssertionError("a control character in a YAML lock file was read")
+
+
+def test_a_broken_event_payload_through_the_cli_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_bytes(EVENT_SEED[:-40])
+    write_files(tmp_path, {"gate.yml": "version: 1\nchecks:\n  env:\n    enabled: false\n"})
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+    outcome = gate("run", cwd=tmp_path, env=environ)
+    assert outcome.exit_code == 2 and "Traceback" not in outcome.output
+    assert re.search(rf"{re.escape(str(event))}:\d+", outcome.stderr), outcome.stderr
