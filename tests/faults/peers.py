@@ -260,3 +260,40 @@ def endless(content_length: int | None = 10 * 1024**3, chunk: bytes = b"[" * 655
             pass
 
     return serve
+
+
+def redirect_chain(conn: socket.socket, stop: threading.Event) -> None:
+    """Every path redirects to the next one, for ever: /r/1 -> /r/2 -> ..."""
+    while not stop.is_set():
+        head = _read_request(conn, stop)
+        if not head:
+            return
+        target = head.split(b" ")[1] if head.count(b" ") >= 2 else b"/"
+        step = int(target.rsplit(b"/", 1)[-1]) + 1 if target.rsplit(b"/", 1)[-1].isdigit() else 1
+        reply = f"HTTP/1.1 302 Found\r\nLocation: /r/{step}\r\nContent-Length: 0\r\n\r\n"
+        if not _send(conn, reply.encode()):
+            return
+
+
+def stall(conn: socket.socket, stop: threading.Event) -> None:
+    """Headers and the first bytes of a body it promises to finish, then silence."""
+    _read_request(conn, stop)
+    if _send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html><body>"):
+        stop.wait()
+
+
+# A TLS record with a fatal handshake_failure alert: what a server sends when no cipher or
+# protocol version is shared; the client's handshake can never complete.
+HANDSHAKE_FAILURE = b"\x15\x03\x03\x00\x02\x02\x28"
+
+
+def tls_handshake_failure(conn: socket.socket, stop: threading.Event) -> None:
+    conn.settimeout(STOP_POLL)
+    while not stop.is_set():
+        try:
+            if not conn.recv(65536):
+                return
+        except TimeoutError:
+            continue
+        _send(conn, HANDSHAKE_FAILURE)
+        return
