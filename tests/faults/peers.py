@@ -8,11 +8,13 @@ the test instead of outliving it.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dns.flags
 import dns.message
@@ -110,6 +112,7 @@ class TcpPeer:
     """A TCP server on 127.0.0.1 running `behaviour` on every connection."""
 
     behaviour: Behaviour
+    tls: ssl.SSLContext | None = None  # serve HTTPS: the handshake runs before the behaviour
     connections: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _open: list[socket.socket] = field(default_factory=list)
@@ -125,7 +128,7 @@ class TcpPeer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{'localhost' if self.tls else '127.0.0.1'}:{self.port}"
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -141,9 +144,13 @@ class TcpPeer:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                conn.settimeout(5)
+                conn = self.tls.wrap_socket(conn, server_side=True)
+                self._open.append(conn)
             self.behaviour(conn, self._stop)
         except OSError:
-            pass  # the client hung up: that is its right
+            pass  # the client hung up (or refused our certificate): that is its right
         finally:
             conn.close()
 
@@ -297,3 +304,15 @@ def tls_handshake_failure(conn: socket.socket, stop: threading.Event) -> None:
             continue
         _send(conn, HANDSHAKE_FAILURE)
         return
+
+
+def tls_server(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context for localhost signed by a fresh trustme CA, and that CA's PEM file."""
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    pem = folder / "faults-ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    return context, pem
