@@ -250,17 +250,21 @@ def measured() -> Iterator[list[Bounds]]:
         box.append(Bounds(time.monotonic() - started, peak - base))
 
 
-def endless(content_length: int | None = 10 * 1024**3, chunk: bytes = b"[" * 65536) -> Behaviour:
+def endless(
+    content_length: int | None = 10 * 1024**3,
+    chunk: bytes = b"[" * 65536,
+    headers: str = "Content-Type: application/json\r\n",
+) -> Behaviour:
     """A 200 whose body never ends: with a huge Content-Length, or chunked with no last chunk."""
 
     def serve(conn: socket.socket, stop: threading.Event) -> None:
         _read_request(conn, stop)
         if content_length is None:
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            head = f"HTTP/1.1 200 OK\r\n{headers}Transfer-Encoding: chunked\r\n\r\n".encode()
             piece = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
         else:
-            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
-            head, piece = head.encode(), chunk
+            head = f"HTTP/1.1 200 OK\r\n{headers}Content-Length: {content_length}\r\n\r\n".encode()
+            piece = chunk
         if not _send(conn, head):
             return
         while not stop.is_set() and _send(conn, piece):
