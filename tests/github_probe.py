@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from gate import redact
 from gate.checks.base import Check, CheckContext, Result, RuleDoc
+from gate.checks.http import HttpCheck
+from gate.checks.secrets import SecretsCheck
 from gate.model import Budget, Location, Measurement, Severity
 
 CANARY = "ghp_CanaryCanaryCanaryCanary0123456789ab"
@@ -21,14 +23,10 @@ SEEN: list[Mapping[str, Any]] = []
 class SecretsProbe(Check):
     name = "secrets"
     summary = "Probe standing in for the secrets check."
-    # The same shape as the real secrets check's section: sources.diff, sources.history.
+    # The real secrets check's `sources` section, so the presets' values validate here too.
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
-            "sources": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"diff": {"type": "string"}, "history": {"type": "boolean"}},
-            },
+            "sources": SecretsCheck.config_schema["properties"]["sources"],
             "findings": {"type": "integer"},
         }
     }
@@ -59,7 +57,8 @@ class SecretsProbe(Check):
 class HttpProbe(Check):
     name = "http"
     summary = "Probe standing in for the http check."
-    config_schema: ClassVar[Mapping[str, Any]] = {"properties": {"url": {"type": "string"}}}
+    # The real http check's section, so the presets' http numbers validate against the probe too.
+    config_schema: ClassVar[Mapping[str, Any]] = HttpCheck.config_schema
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         SEEN.append(dict(ctx.config))

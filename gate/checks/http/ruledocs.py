@@ -1,0 +1,342 @@
+"""Every rule the http surface check can raise: what it means, why it matters, how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gate.checks.base import RuleDoc
+from gate.model import Finding, Severity
+
+# The check's own `finding` classmethod, handed to the modules that judge one part of the surface.
+MakeFinding = Callable[..., Finding]
+
+_R = RuleDoc
+_C, _H, _M, _L, _I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+
+RULES: tuple[RuleDoc, ...] = (
+    _R(
+        "http.preview.unreachable",
+        "Preview does not answer",
+        _C,
+        "The gate waited for the preview and got no usable answer; nothing about it can be vouched for, and "
+        "users would see the same failure.",
+        "Check that the deploy finished and the URL in gate.yml (or --url) is the preview's; raise "
+        "checks.http.wait.timeout if the platform is slow to route a new deploy.",
+    ),
+    _R(
+        "http.tls.untrusted",
+        "Certificate not trusted",
+        _C,
+        "Browsers refuse a certificate that does not chain to a trusted root (self-signed, unknown issuer, "
+        "missing intermediate); users see a full-page warning and API clients fail.",
+        "Serve a certificate from a public CA with its full chain (Let's Encrypt or your platform's managed "
+        "certificates); for a private preview, give gate.yml the CA in checks.http.ca_bundle.",
+    ),
+    _R(
+        "http.tls.expired",
+        "Certificate expired or not yet valid",
+        _C,
+        "An expired certificate takes the whole host down for every browser and mobile client.",
+        "Renew the certificate now and automate renewal (ACME, managed certificates).",
+    ),
+    _R(
+        "http.tls.name-mismatch",
+        "Certificate does not cover this host name",
+        _C,
+        "A certificate for another name is treated like no certificate at all: browsers block the page.",
+        "Issue a certificate whose subjectAltName lists this host (or a wildcard that covers it).",
+    ),
+    _R(
+        "http.tls.handshake-failed",
+        "TLS handshake fails",
+        _C,
+        "The host accepts connections but cannot complete a TLS handshake with a current client.",
+        "Check the TLS configuration of the host (protocols, ciphers, certificate and key pairing).",
+    ),
+    _R(
+        "http.tls.no-https",
+        "Declared host does not answer on HTTPS",
+        _H,
+        "A host listed in the domain map that refuses HTTPS is either broken or points at the wrong place.",
+        "Point the host at the deployment and enable HTTPS on it, or remove it from checks.http.hosts.",
+    ),
+    _R(
+        "http.tls.expiry-imminent",
+        "Certificate expires within the fail threshold",
+        _C,
+        "Expiry inside the preset's fail window means renewal is not working; the site goes down on that date.",
+        "Renew now and fix the renewal automation; check the ACME client's logs.",
+    ),
+    _R(
+        "http.tls.expiry-soon",
+        "Certificate expires soon",
+        _L,
+        "Expiry inside the warn window is normal only if automated renewal is about to run.",
+        "Confirm the renewal job is healthy, or renew by hand.",
+    ),
+    _R(
+        "http.tls.legacy-protocol",
+        "TLS 1.0 or 1.1 accepted",
+        _H,
+        "TLS 1.0 and 1.1 are deprecated (RFC 8996); accepting them allows downgrade attacks and fails audits.",
+        "Set the minimum TLS version to 1.2 on the host, load balancer or CDN.",
+    ),
+    _R(
+        "http.tls.legacy-untested",
+        "Legacy TLS could not be probed",
+        _I,
+        "This machine's TLS library cannot offer TLS 1.0/1.1, so whether the host accepts them was not tested.",
+        "Run the gate on a machine whose OpenSSL still supports TLS 1.0/1.1 client handshakes.",
+    ),
+    _R(
+        "http.tls.http-not-redirected",
+        "Plain HTTP is served instead of redirected to HTTPS",
+        _H,
+        "Users who type the bare name or follow an old http:// link use an unencrypted connection that anyone "
+        "on the network can read or change.",
+        "Answer every http:// request with a 301/308 redirect to the same path on https://.",
+    ),
+    _R(
+        "http.redirect.loop",
+        "Redirect loop",
+        _C,
+        "A redirect chain that comes back to a URL it already visited never loads; browsers show an error.",
+        "Fix the redirect rules so each host redirects once, straight to the canonical https URL.",
+    ),
+    _R(
+        "http.redirect.too-long",
+        "Redirect chain too long",
+        _M,
+        "Each hop costs a round trip, and clients give up after a handful.",
+        "Redirect straight to the final URL in one hop.",
+    ),
+    _R(
+        "http.redirect.downgrade",
+        "Redirect downgrades to http://",
+        _H,
+        "A redirect from https to http throws away the encryption the user already had.",
+        "Make every redirect target an https:// URL.",
+    ),
+    _R(
+        "http.redirect.not-canonical",
+        "Host does not end on the canonical host",
+        _M,
+        "apex and www should both end on the one canonical host, or the site lives at two addresses (split "
+        "cookies, duplicate content for search engines, CORS surprises).",
+        "Redirect this host to the canonical host declared in checks.http.canonical_host.",
+    ),
+    _R(
+        "http.redirect.multi-hop",
+        "Canonical redirect takes more than one hop",
+        _L,
+        "Going http->https->www->path in several hops slows every first visit.",
+        "Redirect straight to https://CANONICAL/path in a single 301/308.",
+    ),
+    _R(
+        "http.redirect.alias-not-redirected",
+        "Same site served on a second host without a redirect",
+        _M,
+        "The same content on two hosts splits sessions and search ranking and doubles the attack surface.",
+        "Answer requests to this host with a 301/308 to the canonical host.",
+    ),
+    _R(
+        "http.headers.hsts-missing",
+        "Strict-Transport-Security missing",
+        _M,
+        "Without HSTS a browser can be tricked into plain HTTP on the first request (SSL stripping).",
+        "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on HTTPS responses.",
+    ),
+    _R(
+        "http.headers.hsts-weak",
+        "Strict-Transport-Security too weak",
+        _M,
+        "A short max-age or a missing includeSubDomains leaves windows and hosts open to SSL stripping.",
+        "Raise max-age to the preset's minimum (launch: 180 days or more) and add includeSubDomains.",
+    ),
+    _R(
+        "http.headers.csp-missing",
+        "Content-Security-Policy missing on HTML",
+        _M,
+        "Without a CSP any injected script runs with the page's full power (XSS becomes account takeover).",
+        "Send a Content-Security-Policy on HTML responses; start from `default-src 'self'` and widen it.",
+    ),
+    _R(
+        "http.headers.csp-unsafe-inline",
+        "CSP allows inline scripts",
+        _M,
+        "'unsafe-inline' in script-src switches off most of the protection a CSP gives against XSS.",
+        "Use nonces or hashes ('nonce-...', 'strict-dynamic') instead of 'unsafe-inline' for scripts.",
+    ),
+    _R(
+        "http.headers.nosniff-missing",
+        "X-Content-Type-Options: nosniff missing",
+        _L,
+        "Browsers may sniff a response into a script or stylesheet type it was never meant to be.",
+        "Send `X-Content-Type-Options: nosniff` on every response.",
+    ),
+    _R(
+        "http.headers.framing-unprotected",
+        "Page can be framed by any site",
+        _M,
+        "A page that any site may frame is open to clickjacking: users click buttons they cannot see.",
+        "Send `Content-Security-Policy: frame-ancestors 'self'` (or `X-Frame-Options: DENY`) on HTML.",
+    ),
+    _R(
+        "http.headers.referrer-policy-missing",
+        "Referrer-Policy missing or leaky",
+        _L,
+        "Without a strict Referrer-Policy, full URLs (with tokens or ids in them) leak to other sites.",
+        "Send `Referrer-Policy: strict-origin-when-cross-origin` (or stricter) on HTML.",
+    ),
+    _R(
+        "http.headers.leaks-version",
+        "Header reveals server software or version",
+        _M,
+        "Server versions and framework names tell an attacker which known exploits to try first.",
+        "Remove X-Powered-By and similar headers, and configure the server to send no version.",
+    ),
+    _R(
+        "http.errors.stack-trace",
+        "Error response shows a stack trace",
+        _H,
+        "Stack traces reveal code paths, library versions and sometimes secrets or SQL to anyone.",
+        "Turn off debug mode in production and return a generic error page; log the trace server-side.",
+    ),
+    _R(
+        "http.cors.wildcard-credentials",
+        "CORS allows any origin with credentials",
+        _H,
+        "`Access-Control-Allow-Origin: *` with credentials is a misconfiguration; where frameworks emulate it "
+        "by reflecting, any site can read the user's data.",
+        "Allow only your own origins, and only send Access-Control-Allow-Credentials for those.",
+    ),
+    _R(
+        "http.cors.reflected-origin",
+        "CORS reflects any Origin",
+        _H,
+        "Echoing whatever Origin arrives means any website can read this authenticated route's responses "
+        "in the user's browser.",
+        "Compare the Origin with an allow-list of your own origins before echoing it.",
+    ),
+    _R(
+        "http.cors.null-origin",
+        "CORS accepts the null origin",
+        _H,
+        "`Origin: null` is sent by sandboxed iframes and local files, which any attacker can create.",
+        "Never put `null` on the CORS allow-list.",
+    ),
+    _R(
+        "http.cache.private-cacheable",
+        "Authenticated response may be stored by shared caches",
+        _H,
+        "A CDN or proxy that stores an authenticated response serves one user's data to the next one.",
+        "Send `Cache-Control: private, no-store` on authenticated responses (never public or s-maxage).",
+    ),
+    _R(
+        "http.cache.private-served-from-cache",
+        "Authenticated response came from a shared cache",
+        _C,
+        "The edge answered an authenticated request from its cache: other users can receive this data.",
+        "Mark authenticated responses `Cache-Control: private, no-store` and purge the CDN cache.",
+    ),
+    _R(
+        "http.cache.private-unchecked",
+        "Authenticated routes not checked for private caching",
+        _I,
+        "Without credentials the gate only sees the refusal, not the private response a shared cache could keep.",
+        "Set checks.http.auth_token_env to an environment variable holding a valid token of a test user "
+        "who may read these routes.",
+    ),
+    _R(
+        "http.cache.set-cookie-cacheable",
+        "Set-Cookie on a cacheable response",
+        _H,
+        "A shared cache that stores a response with Set-Cookie hands that cookie (often a session) to "
+        "everyone who gets the cached copy.",
+        "Send `Cache-Control: private` or `no-store` on any response that sets a cookie.",
+    ),
+    _R(
+        "http.cookies.not-secure",
+        "Session cookie without Secure",
+        _H,
+        "Without Secure the cookie is also sent over plain HTTP, where anyone on the network can read it.",
+        "Set the Secure attribute on the cookie.",
+    ),
+    _R(
+        "http.cookies.not-httponly",
+        "Session cookie readable by scripts",
+        _M,
+        "Without HttpOnly, any XSS can read the session cookie and take over the account.",
+        "Set the HttpOnly attribute on session cookies.",
+    ),
+    _R(
+        "http.cookies.no-samesite",
+        "Session cookie without SameSite",
+        _L,
+        "Without SameSite=Lax or Strict, older browsers and some flows send the cookie on cross-site "
+        "requests, enabling CSRF.",
+        "Set `SameSite=Lax` (or Strict) on session cookies.",
+    ),
+    _R(
+        "http.edge.no-cdn",
+        "No CDN or edge in front of the site",
+        _M,
+        "Without an edge, every request reaches the origin: slow far from it, and one traffic spike or "
+        "attack away from going down.",
+        "Put the site behind a CDN (your platform's edge network, Cloudflare, CloudFront, Fastly, ...).",
+    ),
+    _R(
+        "http.edge.static-short-cache",
+        "Hashed static asset not cached long",
+        _L,
+        "Content-hashed files never change, so a short max-age makes returning visitors download them again.",
+        "Serve content-hashed assets with `Cache-Control: public, max-age=31536000, immutable`.",
+    ),
+    _R(
+        "http.edge.static-not-cached",
+        "Static asset reaches the origin on every request",
+        _L,
+        "An edge that does not keep static assets gives users no speed-up and the origin no relief.",
+        "Let the CDN cache static assets (check its cache rules and the assets' Cache-Control).",
+    ),
+    _R(
+        "http.exposed.file",
+        "Sensitive file served publicly",
+        _C,
+        "Files like .env, .git/config or database dumps hand out credentials and source code to anyone who "
+        "asks for them by name, and scanners ask within minutes of a deploy.",
+        "Remove the file from the deployed output (and the web root), rotate any credential it held, and add "
+        "a deny rule for dotfiles.",
+    ),
+    _R(
+        "http.exposed.source-map",
+        "Source map is public",
+        _M,
+        "A public source map hands out the original, commented client source, including internal routes "
+        "and anything that should not have been there.",
+        "Do not upload source maps to the public host; send them to your error tracker instead.",
+    ),
+    _R(
+        "http.mixed-content",
+        "Page loads resources over http://",
+        _H,
+        "An https page that loads scripts or styles over http:// can be rewritten by anyone on the network; "
+        "browsers block active mixed content, breaking the page.",
+        "Load every sub-resource over https:// (or with a relative URL).",
+    ),
+    _R(
+        "http.bundle.local-api",
+        "Client bundle points at a local or private address",
+        _H,
+        "A production bundle that calls localhost or a private network address is broken for every user "
+        "(and reveals internal addresses).",
+        "Build with the production API base URL (check NEXT_PUBLIC_/VITE_ variables in the build environment).",
+    ),
+    _R(
+        "http.bundle.staging-host",
+        "Client bundle points at a staging host",
+        _M,
+        "A production build that talks to staging mixes real users with test systems and data.",
+        "Build with production hosts; list a host in checks.http.crawl.allow_hosts if it is intended.",
+    ),
+)

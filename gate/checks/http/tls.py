@@ -1,0 +1,235 @@
+"""TLS on every declared host: trusted chain, right name, days to expiry, no legacy protocols, and
+plain HTTP answered with a redirect to HTTPS.
+
+The handshakes use the standard library directly (not httpx) so the gate sees the certificate,
+the negotiated version and OpenSSL's verification verdict, not just "request failed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ssl
+import warnings
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from gate.checks.http.client import Preview, RequestFailed, fetch, make_client
+from gate.checks.http.ruledocs import MakeFinding
+from gate.model import Finding, Location, Severity
+
+# OpenSSL's X509_V_ERR_* codes the gate tells apart; every other code is "not trusted".
+_EXPIRED = {9, 10}  # not yet valid, expired
+_NAME = {62, 64}  # hostname mismatch, IP address mismatch
+# After one of these, the host's identity is unproven: no secret may be sent to it.
+UNTRUSTED = frozenset({"http.tls.untrusted", "http.tls.expired", "http.tls.name-mismatch", "http.tls.handshake-failed"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    warn_days: int
+    fail_days: int
+
+
+@dataclass(frozen=True)
+class Handshake:
+    version: str | None
+    der: bytes | None
+
+
+def split_host(host: str) -> tuple[str, int]:
+    """host[:port] (IPv6 in brackets) into a name and a port, 443 by default."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        return name, int(rest[1:]) if rest.startswith(":") else 443
+    name, sep, port = host.rpartition(":")
+    return (name, int(port)) if sep and port.isdigit() else (host, 443)
+
+
+async def handshake(name: str, port: int, context: ssl.SSLContext, timeout: float) -> Handshake:
+    """One TLS handshake under a deadline; raises ssl/OS errors as they come."""
+
+    async def connect() -> Handshake:
+        _, writer = await asyncio.open_connection(name, port, ssl=context, server_hostname=name)
+        try:
+            tls = writer.get_extra_info("ssl_object")
+            return Handshake(version=tls.version(), der=tls.getpeercert(binary_form=True))
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
+
+    return await asyncio.wait_for(connect(), timeout)
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _legacy_context() -> ssl.SSLContext | None:
+    """A client that offers only TLS 1.0/1.1, or None when this OpenSSL build cannot."""
+    context = _unverified()
+    try:
+        with warnings.catch_warnings():
+            # The deprecation is the point: this client exists to find servers that still agree.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return None
+    return context
+
+
+def _not_after(der: bytes | None) -> datetime.datetime | None:
+    if der is None:
+        return None
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(der).not_valid_after_utc
+
+
+def _names(der: bytes | None) -> str:
+    """The DNS names and IPs a certificate covers, for the message."""
+    if der is None:
+        return "unknown names"
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return "no subjectAltName"
+    names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+    names += [str(n) for n in san.get_values_for_type(x509.IPAddress)]
+    return ", ".join(names) or "no names"
+
+
+async def check_host(
+    host: str,
+    preview: Preview,
+    verify: ssl.SSLContext,
+    thresholds: Thresholds,
+    make: MakeFinding,
+    now: datetime.datetime,
+) -> AsyncIterator[Finding]:
+    """TLS findings for one host[:port]; a finding in UNTRUSTED means nothing else may be sent to it."""
+    name, port = split_host(host)
+    location = Location(url=f"https://{host}/", name=host)
+    timeout = preview.limits.timeout
+    try:
+        shake = await handshake(name, port, verify, timeout)
+    except ssl.SSLCertVerificationError as error:
+        details = await _peek(name, port, timeout)
+        code = error.verify_code
+        if code in _EXPIRED:
+            expiry = _not_after(details.der)
+            when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
+            yield make(
+                "http.tls.expired",
+                f"{host} presents a certificate that is {error.verify_message}{when}.",
+                location=location,
+            )
+        elif code in _NAME:
+            yield make(
+                "http.tls.name-mismatch",
+                f"{host} presents a certificate for {_names(details.der)}, which does not cover {name}.",
+                location=location,
+            )
+        else:
+            yield make(
+                "http.tls.untrusted",
+                f"{host} presents a certificate that does not verify: {error.verify_message}"
+                + (" (checked with the CA bundle in checks.http.ca_bundle)." if preview.ca_bundle else "."),
+                location=location,
+            )
+        return
+    except ssl.SSLError as error:
+        yield make(
+            "http.tls.handshake-failed",
+            f"The TLS handshake with {host} fails: {error.reason or error}.",
+            location=location,
+        )
+        return
+    except (OSError, TimeoutError) as error:
+        reason = (
+            "no answer within the request timeout"
+            if isinstance(error, TimeoutError)
+            else (error.strerror or str(error))
+        )
+        yield make(
+            "http.tls.no-https",
+            f"{host} does not accept HTTPS connections on port {port}: {reason}.",
+            location=location,
+        )
+        return
+    expiry = _not_after(shake.der)
+    if expiry is not None:
+        days = (expiry - now).total_seconds() / 86400
+        text = f"The certificate of {host} expires on {expiry:%Y-%m-%d} ({days:.0f} days from now)"
+        if days < thresholds.fail_days:
+            yield make(
+                "http.tls.expiry-imminent",
+                f"{text}; the preset fails under {thresholds.fail_days} days.",
+                location=location,
+                details={"days_left": round(days, 1)},
+            )
+        elif days < thresholds.warn_days:
+            yield make(
+                "http.tls.expiry-soon",
+                f"{text}; the preset warns under {thresholds.warn_days} days.",
+                location=location,
+                details={"days_left": round(days, 1)},
+            )
+    legacy = _legacy_context()
+    if legacy is None:
+        yield make(
+            "http.tls.legacy-untested",
+            f"Could not test whether {host} accepts TLS 1.0/1.1: this machine's OpenSSL cannot offer them.",
+            location=location,
+        )
+        return
+    try:
+        old = await handshake(name, port, legacy, timeout)
+    except (ssl.SSLError, OSError, TimeoutError):
+        return
+    yield make("http.tls.legacy-protocol", f"{host} completes a handshake with {old.version}.", location=location)
+
+
+async def _peek(name: str, port: int, timeout: float) -> Handshake:
+    """The certificate of a host that failed verification, read without verifying, for the message."""
+    try:
+        return await handshake(name, port, _unverified(), timeout)
+    except (ssl.SSLError, OSError, TimeoutError):
+        return Handshake(None, None)
+
+
+async def check_plain_http(host: str, http_port: int, preview: Preview, make: MakeFinding) -> AsyncIterator[Finding]:
+    """`http://host/` must redirect to https; refusing plain HTTP altogether is also fine."""
+    name, _ = split_host(host)
+    display = name if ":" not in name else f"[{name}]"
+    url = f"http://{display}/" if http_port == 80 else f"http://{display}:{http_port}/"
+    # No secret header ever goes over plain HTTP: this client carries none.
+    async with make_client(preview, verify=False) as client:
+        try:
+            page = await fetch(client, url, limits=preview.limits, max_body=16_000)
+        except RequestFailed:
+            return
+    target = page.location
+    if target is None:
+        yield make(
+            "http.tls.http-not-redirected",
+            f"{url} answers HTTP {page.status} over plain HTTP instead of redirecting to https://.",
+            location=Location(url=url, name=host),
+        )
+    elif not target.startswith("https://"):
+        yield make(
+            "http.tls.http-not-redirected",
+            f"{url} redirects to {target}, which is still plain HTTP.",
+            severity=Severity.MEDIUM,
+            location=Location(url=url, name=host),
+        )
