@@ -1,4 +1,5 @@
-"""The secret canary: unique secrets planted everywhere the landed checks look, every check run
+"""The secret canary: unique secrets planted in a repository (tree and history), `.env` files, a
+mirror URL, the preview's served page and its bearer token and bypass secret; every check run
 with every output format, GitHub reporting against the contract server and `-vv` logging; not
 one byte the gate writes anywhere may carry a canary, raw, base64- or URL-encoded.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from github_server import ContractServer
 from helpers import git_repo
 
-from faults.peers import TcpPeer, answer, dns_peer
+from faults.peers import TcpPeer, answer, dns_peer, tls_server
 
 REPO = Path(__file__).resolve().parents[2]
 FORMATS = ("console", "json", "sarif", "junit")
@@ -51,6 +52,9 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
         "dev .env secret": _canary("dev"),
         "committed token": _canary("ghp_"),
         "mirror password": _canary("mirror"),
+        "preview bearer token": _canary("bearer"),
+        "preview bypass secret": _canary("bypass"),
+        "key in the served page": "sk_live_" + uuid.uuid4().hex[:24],
     }
     manifest = (
         "environments: [development, production]\nvariables:\n"
@@ -58,7 +62,10 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
         "  STRIPE_SECRET_KEY:\n    secret: true\n    required: [production]\n"
         "  NEXT_PUBLIC_STRIPE_SECRET_KEY:\n    required: false\n"
     )
+    context, ca = tls_server(tmp_path)
+    page = f'<html><body><script>const stripe = "{canaries["key in the served page"]}";</script></body></html>'
     with (
+        TcpPeer(answer(200, page.encode(), {"Content-Type": "text/html"}), tls=context) as preview,
         TcpPeer(answer(500, b'{"message": "mirror exploded"}')) as osv,
         dns_peer("servfail") as (resolver, _),
         ContractServer(shared / "contracts" / "github-rest-subset.json") as github,
@@ -73,6 +80,12 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
                         f"  deps:\n    enabled: true\n    osv_url: {mirror}\n    request_timeout: 3s\n"
                         f"  dns:\n    enabled: true\n    domain: example.test\n    resolver: {resolver}\n"
                         "    query_timeout: 1s\n    retries: 0\n"
+                        "  secrets:\n    enabled: true\n    sources: {tree: true, history: true}\n"
+                        f"  http:\n    enabled: true\n    url: {preview.url}/\n    ca_bundle: {ca}\n"
+                        "    auth_token_env: APP_TOKEN\n"
+                        "    bypass_header: {name: x-vercel-protection-bypass, env: PREVIEW_BYPASS}\n"
+                        "    routes: [{path: /api/me, auth: true}]\n"
+                        "    wait: {timeout: 2s, interval: 200ms}\n    limits: {timeout: 3s}\n"
                     ),
                     "env.manifest.yml": manifest,
                     ".env.production": (
@@ -110,6 +123,8 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
                 "GITHUB_OUTPUT": str(out / "github_output.txt"),
                 "GITHUB_API_URL": github.base_url,
                 "INPUT_GITHUB-TOKEN": canaries["github token"],
+                "APP_TOKEN": canaries["preview bearer token"],
+                "PREVIEW_BYPASS": canaries["preview bypass secret"],
             }
             out.mkdir(parents=True)
             reports = [f"--output={kind}={out / ('report.' + kind)}" for kind in ("json", "sarif", "junit")]
@@ -129,8 +144,10 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
             written[f"request {index} {request.method} {request.path}"] = request.body.encode()
     # The run really went through every channel the search covers.
     assert {"console: report.sarif", "json: summary.md", "sarif: github_output.txt"} <= set(written)
-    assert github.requests and osv.connections
+    assert github.requests and osv.connections and preview.connections
     assert b"env.public-secret" in written["json: stdout"]
+    rules = {f["rule_id"] for f in json.loads(written["json: stdout"])["findings"]}
+    assert any(rule.startswith("secrets.") and rule != "secrets.unscanned" for rule in rules), rules
     leaks = [
         f"{what} ({form!r}) in {where}"
         for what, secret in canaries.items()

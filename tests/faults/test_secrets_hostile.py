@@ -169,10 +169,8 @@ def test_a_shallow_clone_says_older_history_was_not_scanned(tmp_path: Path) -> N
 @row(
     "A corrupted pack file",
     "secrets",
-    "never a pass: names git's error; KNOWN GAP: exit 2 (bad input, with a hint about revision names) "
-    "where a repository it cannot read should be exit 3; the test is a strict xfail until fixed",
+    "exit 3: names git's error and says the damaged history was not scanned",
 )
-@pytest.mark.xfail(strict=True, reason="secrets maps git's 'pack is corrupt' to exit 2 instead of 3")
 def test_a_corrupted_pack_fails_closed(repo: Path) -> None:
     write_files(repo, {f"file{i}.txt": f"content {i}\n" * 50 for i in range(20)})
     git(repo, "add", "-A")
@@ -185,4 +183,4 @@ def test_a_corrupted_pack_fails_closed(repo: Path) -> None:
         data[at] ^= 0xFF
     pack.write_bytes(bytes(data))
     outcome, bounds, _ = _scan(repo, "--history")
-    fails_closed(outcome, bounds, ["corrupt"], codes=(3,))
+    fails_closed(outcome, bounds, ["corrupt", "not scanned"], codes=(3,))
