@@ -109,7 +109,12 @@ def report_input(verdict: Verdict, *, color: bool = False) -> ReportInput:
 def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
     report = report_input(verdict)
     for output in outputs:
-        write_atomically(output.path, render(output.fmt, report))
+        try:
+            write_atomically(output.path, render(output.fmt, report))
+        except OSError as error:
+            # A full disk fails in write(), whose error carries no file name; the user needs it.
+            error.filename = error.filename or str(output.path)
+            raise
 
 
 def run_gate(request: RunRequest, terminal: Terminal) -> int:

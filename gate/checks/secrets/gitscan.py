@@ -97,12 +97,25 @@ def run_git(root: Path, *args: str, timeout: float = 120, stdin: bytes | None = 
     except subprocess.TimeoutExpired as error:
         raise CheckFailure(f"git {args[0]} did not finish within {timeout:g}s") from error
     if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(
-            f"git {' '.join(args[:2])} failed: {message[-1] if message else 'exit ' + str(completed.returncode)}",
-            hint="check the revision names; in GitHub Actions use actions/checkout with fetch-depth: 0",
-        )
+        raise git_failure(" ".join(args[:2]), completed.stderr, completed.returncode)
     return completed.stdout
+
+
+# git's words for a repository it cannot read, as opposed to a revision the user named wrong.
+_DAMAGED = re.compile(r"corrupt|unable to read|failed to read object|inflate|packfile|loose object|missing blob")
+
+
+def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailure:
+    """A bad revision is the user's input (exit 2); a damaged repository means the scan could not
+    finish (exit 3): nothing in the unreadable objects was scanned."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    last = lines[-1] if lines else f"exit {code}"
+    if any(_DAMAGED.search(line) for line in lines):
+        return CheckFailure(f"git {what} failed: {last}; the repository is damaged, so its history was not scanned")
+    return InputError(
+        f"git {what} failed: {last}",
+        hint="check the revision names; in GitHub Actions use actions/checkout with fetch-depth: 0",
+    )
 
 
 def is_repository(root: Path) -> bool:
@@ -419,11 +432,7 @@ def _scan_stream(
             collect(future.result())
         if process.wait() != 0:
             errors.seek(0)
-            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise InputError(
-                f"git {args[0]} failed: {lines[-1] if lines else 'exit ' + str(process.returncode)}",
-                hint="check the revision names; in GitHub Actions use actions/checkout with fetch-depth: 0",
-            )
+            raise git_failure(args[0], errors.read(), process.returncode)
     finally:
         if process.poll() is None:
             process.kill()
