@@ -173,7 +173,7 @@ def test_full_disk_fails_closed_without_a_partial_file(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
 
     completed = subprocess.run(
-        [sys.executable, "-m", "gate", "run", "--output", "json=out/r.json"],
+        [sys.executable, "-m", "gate", "run", "--output", "json=out/r.json", "--output", "console=out/r.txt"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -184,4 +184,12 @@ def test_full_disk_fails_closed_without_a_partial_file(tmp_path: Path) -> None:
     )
     assert completed.returncode == 3, completed.stderr
     assert "could not write a report" in completed.stderr and "failing closed" in completed.stderr
+    assert list((project / "out").iterdir()) == []
+    assert completed.stdout.rstrip().splitlines()[-1].startswith("NO-GO (exit 3): could not write a report")
+
+
+def test_one_unwritable_report_leaves_none_of_the_others(project: Path) -> None:
+    (project / "blocked").write_text("a file where a folder should be")
+    outcome = gate("run", "--output", "json=out/r.json", "--output", "sarif=blocked/r.sarif", cwd=project)
+    assert outcome.exit_code == 3 and "could not write a report (File exists: blocked)" in outcome.stderr
     assert list((project / "out").iterdir()) == []
