@@ -1,3 +1,5 @@
 from gate.cli import main
 
-main()
+# Guarded so worker processes started with "spawn" can import this module without running the CLI.
+if __name__ == "__main__":
+    main()

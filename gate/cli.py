@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
@@ -412,6 +413,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     signal.signal(signal.SIGTERM, _on_signal)
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="gate", standalone_mode=False)
+    except Interrupted as error:
+        _echo_error(error.render())
+        _exit_now(error.exit_code)
     except click.exceptions.Abort:
         _echo_error("aborted; nothing was passed")
         code = EXIT_INTERNAL
@@ -431,4 +435,24 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             f"internal error: {type(error).__name__}: {error}\nThe gate failed closed (exit 3). Please report this."
         )
         code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if argv is None and _abandoned_threads():
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _abandoned_threads() -> list[threading.Thread]:
+    """Threads a check started that outlived its deadline (blocked on a peer that never answers).
+
+    Daemon threads count too: concurrent.futures joins its workers at exit whatever their flag.
+    """
+    return [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without joining leftover threads: the interpreter would wait for each blocked read to
+    time out (or, against a peer that drips a byte at a time, forever) after the verdict is out."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

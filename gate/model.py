@@ -95,6 +95,9 @@ class Finding:
     evidence: str | None = None
     fingerprint: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    # A reviewed in-source suppression the check itself found (an inline `gate: allow` comment,
+    # a detect-secrets pragma or baseline entry); policy treats it like one from gate.yml.
+    suppression: Suppression | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -142,6 +145,8 @@ class Suppression:
     expires: date | None = None
     reviewed_by: str | None = None
     source: str = "gate.yml"
+    # True for a comment beside the code (`gate: allow`, a detect-secrets pragma).
+    in_source: bool = False
 
     def describe(self) -> str:
         target = self.fingerprint or " ".join(part for part in (self.rule, self.path) if part)

@@ -134,7 +134,7 @@ def judge(
         counts: Counter[str] = Counter()
         blocking_here = False
         for finding in result.findings:
-            suppression = next((s for s in live if matches(s, finding)), None)
+            suppression = finding.suppression or next((s for s in live if matches(s, finding)), None)
             blocking = suppression is None and finding.severity >= fail_on.get(finding.rule_id, threshold)
             blocking_here |= blocking
             counts["suppressed" if suppression else str(finding.severity)] += 1

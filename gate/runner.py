@@ -107,9 +107,20 @@ def report_input(verdict: Verdict, *, color: bool = False) -> ReportInput:
 
 
 def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
+    """All reports or none: a report left beside a failed one could be read as the run's verdict."""
     report = report_input(verdict)
-    for output in outputs:
-        write_atomically(output.path, render(output.fmt, report))
+    rendered = [(output.path, render(output.fmt, report)) for output in outputs]
+    written: list[Path] = []
+    for path, text in rendered:
+        try:
+            write_atomically(path, text)
+        except OSError as error:
+            # A full disk fails in write(), whose error carries no file name; the user needs it.
+            error.filename = error.filename or str(path)
+            for done in written:
+                done.unlink(missing_ok=True)
+            raise
+        written.append(path)
 
 
 def run_gate(request: RunRequest, terminal: Terminal) -> int:
@@ -148,13 +159,19 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     terminal.clear_progress()
     colored = request.color and request.fmt == "console"
     text = render(request.fmt, report_input(verdict, color=colored))
-    terminal.out(session.guard(text) if session is not None and request.fmt == "console" else text, colored)
     code = verdict.exit_code
+    # Report files first: when one cannot be written, stdout must not end on a GO line.
+    failure = None
     try:
         write_outputs(verdict, request.outputs)
     except OSError as error:
-        terminal.err(f"error: could not write a report ({error.strerror}: {error.filename}); failing closed")
+        failure = f"could not write a report ({error.strerror}: {error.filename}); failing closed"
         code = EXIT_INTERNAL
+    if failure is not None and request.fmt == "console":
+        text += f"NO-GO (exit 3): {failure}.\n"
+    terminal.out(session.guard(text) if session is not None and request.fmt == "console" else text, colored)
+    if failure is not None:
+        terminal.err(f"error: {failure}")
     if session is not None:
         session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code)
     return code

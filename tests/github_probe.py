@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from gate import redact
 from gate.checks.base import Check, CheckContext, Result, RuleDoc
 from gate.checks.http import HttpCheck
+from gate.checks.secrets import SecretsCheck
 from gate.model import Budget, Location, Measurement, Severity
 
 CANARY = "ghp_CanaryCanaryCanaryCanary0123456789ab"
@@ -22,14 +23,10 @@ SEEN: list[Mapping[str, Any]] = []
 class SecretsProbe(Check):
     name = "secrets"
     summary = "Probe standing in for the secrets check."
-    # The same shape as the real secrets check's section: sources.diff, sources.history.
+    # The real secrets check's `sources` section, so the presets' values validate here too.
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
-            "sources": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"diff": {"type": "string"}, "history": {"type": "boolean"}},
-            },
+            "sources": SecretsCheck.config_schema["properties"]["sources"],
             "findings": {"type": "integer"},
         }
     }

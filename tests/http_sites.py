@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import importlib
 import json
-import sys
-import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,29 +242,3 @@ def preview(
 
 
 AUTH_ENV = {"APP_TOKEN": TOKEN}
-
-
-def _stand_in_scan_text(text: str, path: str) -> list[Any]:
-    return []
-
-
-@pytest.fixture(name="secrets_scanner")
-def secrets_scanner_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until the secrets check (issue 4) is merged, bundles go to a stand-in that finds nothing.
-
-    Once `gate.checks.secrets.scanner` exists, the real scanner is used and this does nothing.
-    """
-    try:
-        importlib.import_module("gate.checks.secrets.scanner")
-    except ImportError:
-        module = types.ModuleType("gate.checks.secrets.scanner")
-        module.scan_text = _stand_in_scan_text  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "gate.checks.secrets.scanner", module)
-
-
-def scanner_available() -> bool:
-    try:
-        importlib.import_module("gate.checks.secrets.scanner")
-    except ImportError:
-        return False
-    return True

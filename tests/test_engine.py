@@ -12,9 +12,8 @@ pytestmark = pytest.mark.usefixtures("fake_checks")
 
 
 def _project(root: Path, checks: str) -> Path:
-    return write_files(
-        root, {"gate.yml": f"version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n{checks}"}
-    )
+    off = "  env:\n    enabled: false\n  deps:\n    enabled: false\n  secrets:\n    enabled: false\n"
+    return write_files(root, {"gate.yml": f"version: 1\nchecks:\n{off}{checks}"})
 
 
 def test_a_check_that_raises_exits_3_and_names_the_check(tmp_path: Path) -> None:

@@ -44,7 +44,11 @@ def hooks(shared: Path) -> Webhooks:
 
 def _workspace(tmp_path: Path, checks: str = "secrets") -> Path:
     workspace = tmp_path / "workspace"
-    sections = "".join(f"  {name}:\n    enabled: true\n" for name in checks.split(","))
+    names = checks.split(",")
+    # The presets enable secrets; a workspace that does not name it leaves it off.
+    sections = "".join(
+        f"  {name}:\n    enabled: {'true' if name in names else 'false'}\n" for name in sorted({*names, "secrets"})
+    )
     write_files(
         workspace,
         {
@@ -259,4 +263,4 @@ def test_no_github_flag_turns_reporting_off_inside_actions(tmp_path: Path, hooks
     )
     assert result.exit_code == 1 and "::error" not in result.output
     assert not (tmp_path / "step_summary.md").exists()
-    assert "sources" not in SEEN[0]  # and the event changes nothing
+    assert SEEN[0]["sources"]["diff"] == "auto"  # the preset's value: the event changes nothing

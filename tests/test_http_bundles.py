@@ -16,8 +16,6 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     authority_fixture,
     clean_site,
     preview,
-    scanner_available,
-    secrets_scanner_fixture,
 )
 
 from gate.demo.webserver import Response
@@ -36,7 +34,6 @@ def _bundle(text: str) -> dict[str, Response]:
     return {APP: Response(200, text, JS)}
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 @pytest.mark.parametrize(
     "literal",
     ["http://localhost:3000/api", "http://127.0.0.1:8000", "https://10.0.3.7/v1", "ws://192.168.1.20:4000/socket"],
@@ -49,7 +46,6 @@ def test_bundle_pointing_at_a_local_or_private_api(tmp_path: Path, authority: Au
     assert report.rules == {"http.bundle.local-api"}
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_bundle_naming_a_staging_host_unless_allowed(tmp_path: Path, authority: Authority) -> None:
     code = 'const API = "https://staging-api.acme-app.com/v1";\nconst DOCS = "https://www.w3.org/2000/svg";\n'
     with preview(tmp_path, authority, clean_site(**_bundle(code + APP_JS))) as pv:
@@ -60,7 +56,6 @@ def test_bundle_naming_a_staging_host_unless_allowed(tmp_path: Path, authority: 
     assert allowed.findings == []
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_mixed_content_active_is_high_and_passive_is_medium(tmp_path: Path, authority: Authority) -> None:
     page = INDEX.replace(
         "</body>",
@@ -77,7 +72,6 @@ def test_mixed_content_active_is_high_and_passive_is_medium(tmp_path: Path, auth
     ]
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_public_source_map_is_reported_when_it_really_is_one(tmp_path: Path, authority: Authority) -> None:
     source_map = json.dumps({"version": 3, "sources": ["src/app.ts"], "mappings": "AAAA", "sourcesContent": ["x"]})
     routes = {
@@ -91,7 +85,6 @@ def test_public_source_map_is_reported_when_it_really_is_one(tmp_path: Path, aut
     assert report.rules == {"http.exposed.source-map"}
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_a_map_url_answered_with_html_is_not_a_source_map(tmp_path: Path, authority: Authority) -> None:
     site = clean_site()
     site.fallback = Response(200, INDEX, HTML)
@@ -101,7 +94,6 @@ def test_a_map_url_answered_with_html_is_not_a_source_map(tmp_path: Path, author
     assert any(r.path.endswith(".js.map") for r in site.requests)
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_crawl_is_bounded_by_script_count_and_stays_on_the_preview(tmp_path: Path, authority: Authority) -> None:
     page = INDEX.replace("</head>", '<script src="https://third-party.example.net/tag.js"></script></head>')
     site = clean_site(**{"/": Response(200, page, HTML)})
@@ -112,7 +104,6 @@ def test_crawl_is_bounded_by_script_count_and_stays_on_the_preview(tmp_path: Pat
     assert APP in asked and "/assets/chunk-7e6d5c4b.js" not in asked
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_crawl_follows_links_only_to_the_configured_depth(tmp_path: Path, authority: Authority) -> None:
     about = "<html><body><a href='/deep'>deeper</a></body></html>"
     deep = '<html><script src="/assets/deep-1a2b3c4d.js"></script></html>'
@@ -142,11 +133,6 @@ def test_bundles_fail_closed_when_the_secrets_scanner_is_missing(
     assert report.error is not None and "could not be scanned for secrets" in report.error
 
 
-@pytest.mark.xfail(
-    not scanner_available(),
-    reason="needs gate.checks.secrets.scanner from the secrets check (issue 4); runs for real once merged",
-    strict=True,
-)
 def test_secret_in_a_bundle_and_its_source_map_is_found_by_the_secrets_scanner(
     tmp_path: Path, authority: Authority
 ) -> None:
@@ -197,7 +183,6 @@ def test_page_parts_are_read_from_tolerant_html() -> None:
     assert mixed == {("http://cdn.example.net/i.ico", False), ("http://ads.example.net/", True)}
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_a_source_map_bigger_than_the_cap_is_still_recognised(tmp_path: Path, authority: Authority) -> None:
     big = json.dumps({"version": 3, "sources": ["a.ts"], "sourcesContent": ["x" * 20_000], "mappings": "AAAA"})
     routes = {
@@ -209,7 +194,6 @@ def test_a_source_map_bigger_than_the_cap_is_still_recognised(tmp_path: Path, au
     assert report.rules == {"http.exposed.source-map"}
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_a_page_with_a_flood_of_links_is_crawled_within_the_page_bound(tmp_path: Path, authority: Authority) -> None:
     links = "".join(f'<a href="/p{i}">{i}</a>' for i in range(20_000))
     site = clean_site(**{"/": Response(200, INDEX.replace("</body>", links + "</body>"), HTML)})

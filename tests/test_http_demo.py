@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from helpers import gate
-from http_sites import secrets_scanner_fixture  # noqa: F401 - the fixture registers by being imported
 
 PLANTED = {
     "http.exposed.file",
@@ -20,7 +18,6 @@ PLANTED = {
 }
 
 
-@pytest.mark.usefixtures("secrets_scanner")
 def test_demo_shows_the_planted_preview_flaws_and_blocks() -> None:
     outcome = gate("demo", "--format", "json")
     report = json.loads(outcome.stdout)

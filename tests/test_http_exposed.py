@@ -13,12 +13,9 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     authority_fixture,
     clean_site,
     preview,
-    secrets_scanner_fixture,
 )
 
 from gate.demo.webserver import Request, Response
-
-pytestmark = pytest.mark.usefixtures("secrets_scanner")
 
 TEXT = (("content-type", "text/plain"),)
 ENV_FILE = "DATABASE_URL=postgres://app:hunter2hunter2@db.internal:5432/app\nSTRIPE_SECRET_KEY=sk_live_x\n"

@@ -24,12 +24,9 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     authority_fixture,
     clean_site,
     preview,
-    secrets_scanner_fixture,
 )
 
 from gate.demo.webserver import Request, Response, Site, serve
-
-pytestmark = pytest.mark.usefixtures("secrets_scanner")
 
 
 def _without(headers: tuple[tuple[str, str], ...], *names: str) -> tuple[tuple[str, str], ...]:

@@ -16,13 +16,10 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     authority_fixture,
     clean_site,
     preview,
-    secrets_scanner_fixture,
 )
 
 from gate.demo import certs
 from gate.demo.webserver import Request, Response, Site, serve
-
-pytestmark = pytest.mark.usefixtures("secrets_scanner")
 
 NOW = datetime.datetime.now(datetime.UTC)
 

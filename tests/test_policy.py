@@ -14,7 +14,10 @@ from gate.policy import matches
 
 pytestmark = pytest.mark.usefixtures("fake_checks")
 
-BASE = "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n  planted:\n    enabled: true\n"
+BASE = (
+    "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n"
+    "  secrets:\n    enabled: false\n  planted:\n    enabled: true\n"
+)
 
 
 def _run(root: Path, extra: str, *args: str) -> tuple[int, dict[str, object], str]:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("fake_checks")
 
 CONFIG = (
     "version: 1\nchecks:\n  env:\n    enabled: false\n"
-    "  deps:\n    enabled: false\n  planted:\n    enabled: true\n"
+    "  deps: {enabled: false}\n  secrets: {enabled: false}\n  planted:\n    enabled: true\n"
     "    problems: [src/app.py, tests/fixture.py]\n    notes: [README.md]\n"
     "    latency: {'GET /feed': 120}\n"
     "  asyncslow:\n    enabled: true\n"
@@ -98,7 +98,11 @@ def test_sarif_has_a_run_per_check_with_rules_help_and_stable_fingerprints(proje
         r["partialFingerprints"] for r in second["runs"][0]["results"]
     ]
     suppressed = [r for r in results if "suppressions" in r]
-    assert suppressed[0]["suppressions"][0]["justification"] == "fixture data"
+    assert suppressed[0]["suppressions"][0] == {
+        "kind": "external",
+        "status": "accepted",
+        "justification": "fixture data",
+    }
     url_result = runs["launch-gate/asyncslow/"]["results"][0]
     assert url_result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "gate.yml"
     assert url_result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "https://app.example.com/"
@@ -109,7 +113,7 @@ def test_sarif_marks_a_check_that_could_not_finish(tmp_path: Path) -> None:
         tmp_path,
         {
             "gate.yml": "checks:\n  env:\n    enabled: false\n"
-            "  deps:\n    enabled: false\n  raises:\n    enabled: true\n"
+            "  deps: {enabled: false}\n  secrets: {enabled: false}\n  raises:\n    enabled: true\n"
         },
     )
     sarif = json.loads(gate("run", "--format", "sarif", cwd=tmp_path).stdout)
@@ -123,7 +127,7 @@ def test_expired_suppression_gets_a_sarif_run_of_its_own(tmp_path: Path) -> None
         tmp_path,
         {
             "gate.yml": "checks:\n  env:\n    enabled: false\n"
-            "  deps:\n    enabled: false\n  planted:\n    enabled: true\n"
+            "  deps: {enabled: false}\n  secrets: {enabled: false}\n  planted:\n    enabled: true\n"
             "suppressions:\n  - rule: x.y\n    reason: old\n    expires: 2001-01-01\n"
         },
     )
@@ -145,7 +149,7 @@ def test_junit_counts_failures_skips_and_errors(project: Path, tmp_path: Path) -
         tmp_path / "e",
         {
             "gate.yml": "checks:\n  env:\n    enabled: false\n"
-            "  deps:\n    enabled: false\n  raises:\n    enabled: true\n"
+            "  deps: {enabled: false}\n  secrets: {enabled: false}\n  raises:\n    enabled: true\n"
         },
     )
     errored = ElementTree.fromstring(gate("run", "--format", "junit", cwd=tmp_path / "e").stdout)
@@ -169,7 +173,7 @@ def test_full_disk_fails_closed_without_a_partial_file(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
 
     completed = subprocess.run(
-        [sys.executable, "-m", "gate", "run", "--output", "json=out/r.json"],
+        [sys.executable, "-m", "gate", "run", "--output", "json=out/r.json", "--output", "console=out/r.txt"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -180,4 +184,12 @@ def test_full_disk_fails_closed_without_a_partial_file(tmp_path: Path) -> None:
     )
     assert completed.returncode == 3, completed.stderr
     assert "could not write a report" in completed.stderr and "failing closed" in completed.stderr
+    assert list((project / "out").iterdir()) == []
+    assert completed.stdout.rstrip().splitlines()[-1].startswith("NO-GO (exit 3): could not write a report")
+
+
+def test_one_unwritable_report_leaves_none_of_the_others(project: Path) -> None:
+    (project / "blocked").write_text("a file where a folder should be")
+    outcome = gate("run", "--output", "json=out/r.json", "--output", "sarif=blocked/r.sarif", cwd=project)
+    assert outcome.exit_code == 3 and "could not write a report (File exists: blocked)" in outcome.stderr
     assert list((project / "out").iterdir()) == []

@@ -7,12 +7,14 @@ from gate.checks.deps import DepsCheck
 from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
 from gate.checks.http import HttpCheck
+from gate.checks.secrets import SecretsCheck
 from gate.policy import POLICY_RULES
 
 REGISTRY: dict[str, type[Check]] = {
     EnvCheck.name: EnvCheck,
     DepsCheck.name: DepsCheck,
     DnsCheck.name: DnsCheck,
+    SecretsCheck.name: SecretsCheck,
     HttpCheck.name: HttpCheck,
 }
 

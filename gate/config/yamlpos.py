@@ -97,6 +97,17 @@ def _build(node: yaml.Node, where: JsonPath, out: Located) -> Any:
     return _scalar(node, out.path)
 
 
+def reader_error(error: yaml.reader.ReaderError, text: str, path: Path | str) -> InputError:
+    """A character YAML forbids: the reader knows only its offset into the text, so count lines."""
+    before = text[: error.position]
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    return InputError(
+        f"this is not valid YAML: the control character U+{code:04X} is not allowed",
+        Position(path, before.count("\n") + 1, error.position - before.rfind("\n")),
+        hint="remove the control character or quote it as an escape",
+    )
+
+
 def load_text(text: str, path: Path) -> Located:
     out = Located(data=None, path=path)
     try:
@@ -109,6 +120,8 @@ def load_text(text: str, path: Path) -> Located:
             position,
             hint="check the indentation and quoting around this line",
         ) from None
+    except yaml.reader.ReaderError as error:
+        raise reader_error(error, text, path) from None
     except yaml.YAMLError as error:
         raise InputError(f"this is not valid YAML: {error}", Position(path)) from None
     out.data = {} if node is None else _build(node, (), out)

@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from gate.config import deep_merge
-from gate.demo import deps_part, dns_part, env_part, http_part
+from gate.demo import deps_part, dns_part, env_part, http_part, secrets_part
 
 Part = Callable[[Path, contextlib.ExitStack], Mapping[str, Any]]
-PARTS: tuple[Part, ...] = (env_part.plant, dns_part.plant, deps_part.plant, http_part.plant)
+PARTS: tuple[Part, ...] = (env_part.plant, dns_part.plant, deps_part.plant, secrets_part.plant, http_part.plant)
 
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Demo Founder",

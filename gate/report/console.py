@@ -102,13 +102,13 @@ def render(report: ReportInput) -> str:
         lines.append("")
     suppressed = [j for j in verdict.findings if j.suppressed]
     if suppressed:
-        lines.append(f"SUPPRESSED ({len(suppressed)}), reviewed in gate.yml:")
+        lines.append(f"SUPPRESSED ({len(suppressed)}), each reviewed where it says:")
         for judged in suppressed:
             assert judged.suppression is not None
             expiry = f", expires {judged.suppression.expires}" if judged.suppression.expires else ""
             lines.append(
                 f"  - {judged.finding.rule_id} at {_safe(judged.finding.location)}: "
-                f"{_safe(judged.suppression.reason)}{expiry}"
+                f"{_safe(judged.suppression.reason)}{expiry} [{_safe(judged.suppression.source)}]"
             )
         lines.append("")
     if verdict.budgets:

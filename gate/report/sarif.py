@@ -91,7 +91,11 @@ def _result(judged: JudgedFinding, config_name: str) -> dict[str, Any]:
     }
     if judged.suppression is not None:
         result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": judged.suppression.reason}
+            {
+                "kind": "inSource" if judged.suppression.in_source else "external",
+                "status": "accepted",
+                "justification": judged.suppression.reason,
+            }
         ]
     return result
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from gate.config.yamlpos import reader_error
 from gate.errors import InputError, Position
 
 # Lock files of big monorepos reach tens of megabytes; beyond this is not a lock file.
@@ -44,9 +45,11 @@ def read_text(path: Path, shown: str) -> str:
         size = path.stat().st_size
         if size > MAX_LOCK_BYTES:
             raise InputError(f"{size} bytes is larger than the {MAX_LOCK_BYTES} a lock file may be", Position(shown))
-        return path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"file is not UTF-8 (byte {error.start})", Position(shown)) from None
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError(f"file is not UTF-8 (byte {error.start})", Position(shown, line)) from None
     except OSError as error:
         raise InputError(f"cannot read file: {error.strerror}", Position(shown)) from None
 
@@ -127,6 +130,8 @@ def load_yaml_docs(text: str, shown: str) -> list[YamlDoc]:
             Position(shown, mark.line + 1, mark.column + 1) if mark else Position(shown),
             hint="the file was probably edited by hand or cut short; regenerate it with its tool",
         ) from None
+    except yaml.reader.ReaderError as error:
+        raise reader_error(error, text, shown) from None
     except yaml.YAMLError as error:
         raise InputError(f"this is not valid YAML: {error}", Position(shown)) from None
     budget = [MAX_YAML_NODES]

@@ -99,7 +99,7 @@ class _Session:
         self.index = OsvIndex("online answers")
 
     def post(self, **kwargs: Any) -> Any:
-        response = self._inner.post(**kwargs)
+        response = _bounded(self._inner.post(stream=True, **kwargs))
         if response.ok:
             try:
                 body = response.json()
@@ -113,7 +113,25 @@ class _Session:
     def get(self, url: str, **kwargs: Any) -> Any:
         if self._pypi_base and url.startswith(PYPI_JSON_BASE):
             url = self._pypi_base.rstrip("/") + "/" + url[len(PYPI_JSON_BASE) :]
-        return self._inner.get(url=url, **kwargs)
+        return _bounded(self._inner.get(url=url, stream=True, **kwargs))
+
+
+def _bounded(response: Any) -> Any:
+    """Read the body here, at most MAX_RESPONSE_BYTES of it: requests would read a body of any size
+    (a 10 GB Content-Length, a stream that never ends) into memory for pip-audit."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise CheckFailure(
+                    f"the vulnerability service ({response.url}) answered with more than {MAX_RESPONSE_BYTES} bytes; "
+                    "nothing was passed"
+                )
+    finally:
+        response.close()
+    response._content = bytes(body)
+    return response
 
 
 @dataclass
@@ -232,7 +250,7 @@ def _osv_query(client: Any, url: str, name: str, version: str) -> list[Any]:
     for _ in range(MAX_PAGES):
         try:
             with client.stream("POST", url, json=body) as response:
-                raw = b""
+                raw = bytearray()
                 for chunk in response.iter_bytes():
                     raw += chunk
                     if len(raw) > MAX_RESPONSE_BYTES:

@@ -373,57 +373,63 @@ class MailChecker:
     def mta_sts(self) -> Iterator[Finding]:
         from checkdmarc import mta_sts
 
-        owner = f"_mta-sts.{self.domain}"
-        publish = f'{owner}. TXT "v=STSv1; id=<a new id each time the policy changes>"'
-        try:
-            record = self._guarded(lambda: mta_sts.query_mta_sts_record(self.domain, resolver=self.resolver))["record"]
-            self._guarded(lambda: mta_sts.parse_mta_sts_record(record))
-        except mta_sts.MTASTSRecordNotFound:
-            if self.policy.require_mta_sts:
-                yield DnsRules.issue(
-                    "dns.mta-sts.missing",
-                    f"{owner} has no MTA-STS record.",
-                    name=owner,
-                    record="TXT",
-                    current="(none)",
-                    publish=publish,
-                )
-        except mta_sts.MTASTSError as error:
-            current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
-            yield DnsRules.issue(
-                "dns.mta-sts.invalid",
-                f"The MTA-STS record at {owner} is not valid: {error}",
-                name=owner,
-                record="TXT",
-                current=current,
-                publish=publish,
-            )
+        yield from self._reporting_record(
+            rule="dns.mta-sts",
+            label="MTA-STS",
+            owner=f"_mta-sts.{self.domain}",
+            record_text="v=STSv1; id=<a new id each time the policy changes>",
+            query=lambda: mta_sts.query_mta_sts_record(self.domain, resolver=self.resolver),
+            parse=mta_sts.parse_mta_sts_record,
+            not_found=mta_sts.MTASTSRecordNotFound,
+            invalid=mta_sts.MTASTSError,
+        )
 
     def tls_rpt(self) -> Iterator[Finding]:
         from checkdmarc import smtp_tls_reporting as tlsrpt
 
-        owner = f"_smtp._tls.{self.domain}"
-        publish = f'{owner}. TXT "v=TLSRPTv1; rua=mailto:tls-reports@{self.domain}"'
+        yield from self._reporting_record(
+            rule="dns.tlsrpt",
+            label="TLS-RPT",
+            owner=f"_smtp._tls.{self.domain}",
+            record_text=f"v=TLSRPTv1; rua=mailto:tls-reports@{self.domain}",
+            query=lambda: tlsrpt.query_smtp_tls_reporting_record(self.domain, resolver=self.resolver),
+            parse=tlsrpt.parse_smtp_tls_reporting_record,
+            not_found=tlsrpt.SMTPTLSReportingRecordNotFound,
+            invalid=tlsrpt.SMTPTLSReportingError,
+        )
+
+    def _reporting_record(
+        self,
+        *,
+        rule: str,
+        label: str,
+        owner: str,
+        record_text: str,
+        query: Callable[[], Mapping[str, Any]],
+        parse: Callable[[str], object],
+        not_found: type[Exception],
+        invalid: type[Exception],
+    ) -> Iterator[Finding]:
+        """MTA-STS and TLS-RPT: one TXT record, validated by checkdmarc, required only when asked for."""
+        publish = f'{owner}. TXT "{record_text}"'
         try:
-            record = self._guarded(lambda: tlsrpt.query_smtp_tls_reporting_record(self.domain, resolver=self.resolver))[
-                "record"
-            ]
-            self._guarded(lambda: tlsrpt.parse_smtp_tls_reporting_record(record))
-        except tlsrpt.SMTPTLSReportingRecordNotFound:
+            record = self._guarded(query)["record"]
+            self._guarded(lambda: parse(record))
+        except not_found:
             if self.policy.require_mta_sts:
                 yield DnsRules.issue(
-                    "dns.tlsrpt.missing",
-                    f"{owner} has no TLS-RPT record.",
+                    f"{rule}.missing",
+                    f"{owner} has no {label} record.",
                     name=owner,
                     record="TXT",
                     current="(none)",
                     publish=publish,
                 )
-        except tlsrpt.SMTPTLSReportingError as error:
+        except invalid as error:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
             yield DnsRules.issue(
-                "dns.tlsrpt.invalid",
-                f"The TLS-RPT record at {owner} is not valid: {error}",
+                f"{rule}.invalid",
+                f"The {label} record at {owner} is not valid: {error}",
                 name=owner,
                 record="TXT",
                 current=current,

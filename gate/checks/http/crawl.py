@@ -156,6 +156,12 @@ async def crawl(
         page = chain[-1]
         if not page.is_html or page.location is not None or not preview.is_own(page.url):
             continue
+        if page.truncated:
+            # Links, scripts, mixed content and secrets past the cut were never seen: not a pass.
+            raise CheckFailure(
+                f"{page.url} is an HTML page larger than limits.max_body (or one that never ends); "
+                "it could not be checked whole, so nothing about it passed"
+            )
         parts = parse_page(page.text(), page.url)
         result.pages.append((page, parts))
         for script in parts.scripts:

@@ -1,0 +1,222 @@
+"""How fast is `gate check secrets --history` next to git itself and to a plain per-line scan?
+
+Builds a real repository with thousands of commits from the source text of the installed Python
+packages (no network needed), plants keys in some commits (some deleted later, one on a side
+branch), and times, in one run:
+
+  floor      `git log -p --all` to /dev/null: what reading the history costs at all
+  gate       the gate's history scan (prefilter, line cache, every core)
+  plain      the same detectors and filters run on every added line, one process, no prefilter
+
+and checks that the gate and the plain scan find exactly the same set of secrets.
+Targets (issue 4): gate within 2x of the floor, at least 10x faster than plain.
+
+    python benchmarks/secrets_history.py [--commits 3000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import string
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gate.checks.secrets.gitscan import LOG_FORMAT, PATCH_FLAGS, default_jobs, git_command, scan_patch_stream
+from gate.checks.secrets.scanner import Engine, shared_engine
+
+IDENTITY = "Bench Author <bench@example.com>"
+MAX_SOURCE = 60_000
+
+
+def _chars(alphabet: str, length: int, rng: random.Random) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+def planted_line(index: int, rng: random.Random) -> str:
+    """A line with a fake key in one of several providers' shapes (built here, never stored)."""
+    alnum = string.ascii_letters + string.digits
+    shapes = [
+        lambda: f"STRIPE_KEY = '{'sk_' + 'live_'}{_chars(alnum, 40, rng)}'",
+        lambda: f"aws_access_key_id = '{'AK' + 'IA'}{_chars(string.ascii_uppercase + string.digits, 16, rng)}'",
+        lambda: f"GITHUB = '{'gh' + 'p_'}{_chars(alnum, 36, rng)}'",
+        lambda: f"DB = 'postgres://app:{_chars(alnum, 18, rng)}@db{index}.prod.acme.io/app'",
+        lambda: f"SENDGRID = '{'SG' + '.'}{_chars(alnum, 22, rng)}.{_chars(alnum, 43, rng)}'",
+        lambda: f"password = '{_chars(alnum, 16, rng)}'",
+    ]
+    return shapes[index % len(shapes)]()
+
+
+def source_files() -> list[Path]:
+    site = Path(sysconfig.get_paths()["purelib"])
+    files = [p for p in sorted(site.rglob("*.py")) if p.is_file() and 200 < p.stat().st_size < MAX_SOURCE]
+    return files
+
+
+def build_repository(root: Path, commits: int, seed: int = 4) -> int:
+    """A history written with `git fast-import`; returns how many keys were planted."""
+    rng = random.Random(seed)
+    sources = source_files()
+    if len(sources) < 50:
+        raise SystemExit("not enough installed package source to build a history from")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    stream = bytearray()
+    contents: dict[str, list[bytes]] = {}
+    planted = 0
+    when = 1_700_000_000
+
+    def blob(text: bytes) -> bytes:
+        return b"data %d\n" % len(text) + text + b"\n"
+
+    for number in range(1, commits + 1):
+        when += 600
+        stream += b"commit refs/heads/main\nmark :%d\n" % number
+        stream += f"author {IDENTITY} {when} +0000\ncommitter {IDENTITY} {when} +0000\n".encode()
+        stream += blob(f"change {number}".encode())
+        if number > 1:
+            stream += b"from :%d\n" % (number - 1)
+        for _ in range(rng.randint(1, 3)):
+            if contents and rng.random() < 0.7:
+                # Most commits edit a few lines of a file, as real histories do.
+                path = rng.choice(sorted(contents))
+                lines = contents[path]
+                donor = sources[rng.randrange(len(sources))].read_bytes().split(b"\n")
+                start = rng.randrange(len(lines) + 1)
+                take = rng.randint(1, 20)
+                offset = rng.randrange(max(1, len(donor) - take))
+                lines[start : start + rng.randint(0, 10)] = donor[offset : offset + take]
+            else:
+                source = sources[rng.randrange(len(sources))]
+                path = f"pkg{len(contents) % 97}/{source.parent.name}_{source.name}"
+                contents[path] = source.read_bytes().split(b"\n")
+                lines = contents[path]
+            if number % 37 == 0:
+                lines.insert(rng.randrange(len(lines) + 1), planted_line(planted, rng).encode())
+                planted += 1
+            stream += f"M 100644 inline {path}\n".encode() + blob(b"\n".join(lines))
+    # A key only on a side branch: `--all` must reach it.
+    stream += b"commit refs/heads/experiment\n"
+    stream += f"author {IDENTITY} {when + 60} +0000\ncommitter {IDENTITY} {when + 60} +0000\n".encode()
+    stream += blob(b"experiment") + b"from :%d\n" % commits
+    stream += b"M 100644 inline experiment.py\n" + blob(planted_line(planted, rng).encode() + b"\n")
+    planted += 1
+    subprocess.run(["git", "-C", str(root), "fast-import", "--quiet"], input=bytes(stream), check=True)
+    subprocess.run(["git", "-C", str(root), "checkout", "-q", "main"], check=True)
+    return planted
+
+
+def timed(function: object) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function()  # type: ignore[operator]
+    return time.perf_counter() - started, result
+
+
+def floor(root: Path, *flags: str) -> None:
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(["git", "-C", str(root), "log", *flags, "--all"], stdout=sink, check=True)
+
+
+def gate_scan(root: Path) -> set[tuple[str, str, int, str, str]]:
+    occurrences, _ = scan_patch_stream(
+        root, ["log", *PATCH_FLAGS, LOG_FORMAT, "--all", "--"], max_file_bytes=5_000_000, jobs=default_jobs()
+    )
+    rules = shared_engine().detectors
+    return {
+        (o.commit.sha if o.commit else "", o.path, o.hit.line, rules[o.hit.detector].rule_id, o.hit.secret)
+        for o in occurrences
+    }
+
+
+def pr_diff(root: Path) -> tuple[int, float]:
+    """A pull request's worth of change: the last commits, a few hundred added lines."""
+    for back in range(1, 50):
+        numstat = subprocess.run(
+            ["git", "-C", str(root), "diff", "--numstat", f"HEAD~{back}...HEAD"], capture_output=True, text=True
+        ).stdout
+        added = sum(int(line.split()[0]) for line in numstat.splitlines() if line.split()[0].isdigit())
+        if added >= 300:
+            break
+    started = time.perf_counter()
+    scan_patch_stream(root, ["diff", *PATCH_FLAGS, f"HEAD~{back}...HEAD", "--"], max_file_bytes=5_000_000, jobs=1)
+    return added, time.perf_counter() - started
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def plain_scan(root: Path) -> set[tuple[str, str, int, str, str]]:
+    """Every added line through every detector and filter: what a per-line detect-secrets run does."""
+    engine = Engine(shared_engine().detectors, prefilter=False, cache=False)
+    process = subprocess.Popen(
+        git_command(root, "log", *PATCH_FLAGS, LOG_FORMAT, "--all", "--"), stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    found: set[tuple[str, str, int, str, str]] = set()
+    commit = path = ""
+    line_number = 0
+    in_hunk = False
+    for raw in process.stdout:
+        text = raw.decode("utf-8", "replace").rstrip("\n")
+        if text.startswith("\0"):
+            commit, in_hunk = text[1:].split("\x1f")[0], False
+        elif text.startswith("diff --git "):
+            in_hunk, path = False, ""
+        elif not in_hunk and text.startswith("+++ "):
+            path = text[6:] if text.startswith("+++ b/") else ""
+        elif text.startswith("@@ "):
+            match = _HUNK.match(text)
+            line_number, in_hunk = (int(match.group(1)) if match else 0), True
+        elif in_hunk and text.startswith("+") and path:
+            for hit in engine.scan_line(text[1:], path):
+                found.add((commit, path, line_number, engine.detectors[hit.detector].rule_id, hit.secret))
+            line_number += 1
+    process.wait()
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--commits", type=int, default=3000)
+    parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gate-bench-") as scratch:
+        root = args.keep or Path(scratch) / "repo"
+        if not (root / ".git").exists():
+            print(f"building {args.commits} commits from installed package source in {root} ...")
+            planted = build_repository(root, args.commits)
+            print(f"planted {planted} keys")
+        count = subprocess.run(["git", "-C", str(root), "rev-list", "--all", "--count"], capture_output=True, text=True)
+        size = subprocess.run(git_command(root, "log", *PATCH_FLAGS, LOG_FORMAT, "--all"), capture_output=True).stdout
+        cores = len(os.sched_getaffinity(0))
+        print(f"history: {count.stdout.strip()} commits, {len(size) >> 20} MB of -U0 patches, {cores} cores")
+        shared_engine()  # load detect-secrets before timing, as a warm CLI would have
+        floor_s, _ = timed(lambda: floor(root, "-p"))
+        floor_u0_s, _ = timed(lambda: floor(root, *PATCH_FLAGS))
+        gate_s, gate_found = timed(lambda: gate_scan(root))
+        plain_s, plain_found = timed(lambda: plain_scan(root))
+        diff_lines, diff_s = pr_diff(root)
+    print(f"floor  git log -p --all              {floor_s:8.2f} s")
+    print(f"floor  git log (the gate's -U0 flags) {floor_u0_s:8.2f} s")
+    print(f"gate   history scan                   {gate_s:8.2f} s   {gate_s / floor_s:5.2f}x the floor (target <= 2x)")
+    print(f"plain  per-line scan, same detectors  {plain_s:8.2f} s   {plain_s / gate_s:5.1f}x the gate (target >= 10x)")
+    print(f"PR     diff of {diff_lines} added lines        {diff_s:8.3f} s   (target: well under a second)")
+    same = gate_found == plain_found
+    print(f"findings: gate {len(gate_found)}, plain {len(plain_found)}, identical sets: {same}")
+    if not same:
+        for item in sorted(plain_found - gate_found)[:10]:
+            print("  only plain:", item[:4])
+        for item in sorted(gate_found - plain_found)[:10]:
+            print("  only gate: ", item[:4])
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

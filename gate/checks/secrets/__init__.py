@@ -1,0 +1,322 @@
+"""The `secrets` check: leaked credentials in a PR's added lines, git history, the working tree
+and build output, found with detect-secrets' plugins and filters plus the gate's own detectors.
+
+A found secret never leaves this package raw: `findings.finding_for` turns it into redacted
+evidence and a fingerprint of rule + hashed secret.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from gate.checks.base import Check, CheckContext, CheckOption, Result
+from gate.checks.secrets.findings import rule_docs
+from gate.errors import CheckFailure, InputError, Position
+from gate.model import Finding, Location
+
+BUILD_FOLDERS = [
+    "dist",
+    "build",
+    ".next",
+    "out",
+    ".output",
+    ".nuxt",
+    ".svelte-kit",
+    ".vercel/output",
+    "web-build",
+    "android/app/build/generated/assets",
+    "android/app/src/main/assets",
+    "ios/build",
+    ".expo/web",
+]
+DEFAULT_MAX_FILE_BYTES = 5_000_000
+
+
+@dataclass(frozen=True)
+class _Introduced:
+    commit: str
+    author: str
+    date: str
+    path: str
+    line: int
+
+
+class SecretsCheck(Check):
+    name = "secrets"
+    summary = "Leaked credentials in PR diffs, git history, the working tree and build output."
+    rules = rule_docs()
+    options = (
+        CheckOption(
+            "--diff",
+            "sources.diff",
+            "Scan the lines added in BASE...HEAD (`auto`: from the pull_request event).",
+            metavar="BASE...HEAD",
+        ),
+        CheckOption("--since", "sources.since", "Scan the commits in REV..HEAD.", metavar="REV"),
+        CheckOption("--history", "sources.history", "Scan every commit of every ref.", is_flag=True),
+        CheckOption(
+            "--build",
+            "sources.build",
+            "Scan this build output folder instead of the preset's (repeatable).",
+            multiple=True,
+            metavar="DIR",
+        ),
+    )
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "properties": {
+            "sources": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "tree": {"type": "boolean", "description": "Tracked and untracked-not-ignored files."},
+                    "history": {"type": "boolean", "description": "Every commit of every ref."},
+                    "since": {"type": ["string", "null"], "minLength": 1, "description": "Commits in REV..HEAD."},
+                    "diff": {
+                        "type": ["string", "null"],
+                        "minLength": 1,
+                        "description": "Added lines of BASE...HEAD; `auto`: from a GitHub pull_request event.",
+                    },
+                    "build": {
+                        "$ref": "#/$defs/globs",
+                        "description": "Build output folders (scanned even if gitignored).",
+                    },
+                },
+            },
+            "max_file_size": {
+                "type": "integer",
+                "minimum": 1024,
+                "description": "Bytes; larger files are listed as not scanned.",
+            },
+            "baseline": {
+                "type": "string",
+                "minLength": 1,
+                "description": "detect-secrets baseline accepted as reviewed.",
+            },
+            "exclude": {"$ref": "#/$defs/globs", "description": "Paths (globs) never scanned."},
+            "jobs": {"type": "integer", "minimum": 0, "description": "Processes for history scans; 0 = every core."},
+        }
+    }
+
+    def run(self, ctx: CheckContext) -> Iterator[Result]:
+        from gate.checks.secrets import files, gitscan
+        from gate.checks.secrets.findings import finding_for, fingerprint
+        from gate.checks.secrets.scanner import shared_engine
+
+        config = ctx.config
+        sources: Mapping[str, Any] = config.get("sources", {})
+        max_bytes = int(config.get("max_file_size", DEFAULT_MAX_FILE_BYTES))
+        excluded = tuple(config.get("exclude", ()))
+        jobs = int(config.get("jobs", 0)) or gitscan.default_jobs()
+        root = ctx.root
+        baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"))
+        engine = shared_engine()
+        diff = _diff_range(sources.get("diff"), ctx.environ)
+        if (diff or sources.get("since")) and not gitscan.is_repository(root):
+            raise InputError(
+                f"{root} is not a git repository, so a diff or commit range cannot be scanned",
+                Position(str(ctx.config_path or "gate.yml")),
+                hint="run the gate inside the repository, or drop checks.secrets.sources.since/diff",
+            )
+
+        def keep(path: str) -> bool:
+            return not any(fnmatch.fnmatchcase(path, pattern) for pattern in excluded)
+
+        def make(hit: Any, path: str, **kwargs: Any) -> Finding:
+            return finding_for(engine.detectors[hit.detector], hit, path=path, baseline_hashes=baseline, **kwargs)
+
+        def print_of(hit: Any) -> str:
+            return fingerprint(engine.detectors[hit.detector], hit)
+
+        reported: set[str] = set()
+
+        if diff:
+            ctx.progress.update(f"scanning added lines of {diff}")
+            occurrences, skipped = gitscan.scan_patch_stream(
+                root, ["diff", *gitscan.PATCH_FLAGS, diff, "--"], max_file_bytes=max_bytes, jobs=1
+            )
+            yield from self._skipped(skipped)
+            for occurrence in occurrences:
+                if keep(occurrence.path):
+                    finding = make(
+                        occurrence.hit,
+                        occurrence.path,
+                        message=f"{engine.detectors[occurrence.hit.detector].title} added in this change at "
+                        f"{occurrence.path}:{occurrence.hit.line}. Rotate it even if a later commit removes it.",
+                        details={"source": "diff", "range": diff},
+                    )
+                    reported.add(finding.fingerprint)
+                    yield finding
+
+        paths: list[str] = []
+        if sources.get("tree", True):
+            ctx.progress.update("scanning the working tree")
+            paths = [p for p in files.tree_files(root) if keep(p)]
+        build = list(sources.get("build", []))
+        listed = set(paths)
+        paths += [p for p in files.build_files(root, build) if p not in listed and keep(p)]
+        tree_hits, skipped_files = files.scan_files(engine, root, paths, max_bytes)
+        yield from self._skipped(skipped_files)
+
+        introduced: dict[str, _Introduced] = {}
+        if sources.get("history") or sources.get("since"):
+            in_files = {print_of(h.hit) for h in tree_hits}
+            yield from self._history(
+                ctx, sources, max_bytes, jobs, keep, make, print_of, introduced, reported | in_files
+            )
+
+        for file_hit in tree_hits:
+            detector = engine.detectors[file_hit.hit.detector]
+            print_id = print_of(file_hit.hit)
+            if print_id in reported and not file_hit.original:
+                continue
+            details: dict[str, Any] = {"source": "build" if _under(file_hit.path, build) else "tree"}
+            message = f"{detector.title} in {file_hit.path} at line {file_hit.hit.line}."
+            if file_hit.original:
+                source, line = file_hit.original
+                details |= {"original_source": source, "original_line": line}
+                message = (
+                    f"{detector.title} shipped in build output {file_hit.path}, from {source} line {line}; "
+                    "everyone who loads the app can read it."
+                )
+            origin = introduced.get(print_id)
+            if origin:
+                details |= {
+                    "introduced_in": origin.commit,
+                    "introduced_by": origin.author,
+                    "introduced_at": origin.date,
+                }
+                message += f" First committed in {origin.commit[:10]} by {origin.author} on {origin.date}."
+            yield make(file_hit.hit, file_hit.path, message=message, details=details)
+
+    def _history(
+        self,
+        ctx: CheckContext,
+        sources: Mapping[str, Any],
+        max_bytes: int,
+        jobs: int,
+        keep: Any,
+        make: Any,
+        print_of: Any,
+        introduced: dict[str, _Introduced],
+        reported: set[str],
+    ) -> Iterator[Result]:
+        from gate.checks.secrets import gitscan
+
+        root = ctx.root
+        # Outside a repository, or before the first commit, there is no history that could leak.
+        if not gitscan.is_repository(root) or not gitscan.has_commits(root):
+            return
+        if gitscan.is_shallow(root):
+            yield self.finding(
+                "secrets.unscanned",
+                "This is a shallow clone: commits before its boundary were not scanned, so secrets in older "
+                "history cannot be ruled out.",
+                location=Location(name="git history"),
+                subject="shallow",
+            )
+        since = sources.get("since")
+        revisions = ["--all"] if sources.get("history") else [f"{since}..HEAD"]
+        scope = "every ref" if sources.get("history") else f"{since}..HEAD"
+        ctx.progress.update(f"scanning history of {scope}")
+        occurrences, skipped = gitscan.scan_patch_stream(
+            root,
+            ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, *revisions, "--"],
+            max_file_bytes=max_bytes,
+            jobs=jobs,
+            progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
+        )
+        yield from self._skipped(skipped)
+        # The commit that introduced each secret: the earliest of those that added it.
+        first: dict[str, tuple[gitscan.Occurrence, int]] = {}
+        for occurrence in occurrences:
+            if not keep(occurrence.path) or occurrence.commit is None:
+                continue
+            print_id = print_of(occurrence.hit)
+            known = first.get(print_id)
+            if known is None:
+                first[print_id] = (occurrence, 1)
+            elif _when(occurrence.commit.date) <= _when(known[0].commit.date):  # type: ignore[union-attr]
+                first[print_id] = (occurrence, known[1] + 1)
+            else:
+                first[print_id] = (known[0], known[1] + 1)
+        needles = {print_id: _needle(o.hit) for print_id, (o, _) in first.items()}
+        at_head = gitscan.present_at_head(root, list(needles.values()))
+        for print_id, (occurrence, count) in first.items():
+            commit = occurrence.commit
+            assert commit is not None
+            introduced[print_id] = _Introduced(
+                commit.sha, commit.author, commit.date, occurrence.path, occurrence.hit.line
+            )
+            if print_id in reported:
+                continue  # reported where it is now (diff, tree), with this commit attached
+            present = needles[print_id] in at_head
+            status = (
+                "It is still present at HEAD."
+                if present
+                else "It is no longer at HEAD, but deleting it did not un-leak it: every clone has it. Rotate it."
+            )
+            yield make(
+                occurrence.hit,
+                occurrence.path,
+                commit=commit.sha,
+                message=f"Added in commit {commit.sha[:10]} by {commit.author} on {commit.date} "
+                f"({occurrence.path}:{occurrence.hit.line}). {status}",
+                details={
+                    "source": "history",
+                    "commit": commit.sha,
+                    "author": commit.author,
+                    "date": commit.date,
+                    "at_head": present,
+                    "commits_adding_it": count,
+                },
+            )
+            reported.add(print_id)
+
+    def _skipped(self, skipped: Sequence[Any]) -> Iterator[Result]:
+        for item in skipped:
+            where = f" in commit {item.commit[:10]}" if item.commit else ""
+            yield self.finding(
+                "secrets.unscanned",
+                f"{item.path}{where} was not scanned: {item.reason}.",
+                location=Location(path=item.path, commit=item.commit),
+                subject=f"{item.commit or ''}:{item.reason}",
+            )
+
+
+def _when(date: str) -> datetime.datetime:
+    try:
+        return datetime.datetime.fromisoformat(date)
+    except ValueError:
+        return datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+def _needle(hit: Any) -> str:
+    """What to look for at HEAD: the secret, or for a private key the first line of its body."""
+    return str(hit.identity.split("\n", 1)[1] if "\n" in hit.identity else hit.secret)
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _diff_range(value: str | None, environ: Mapping[str, str]) -> str | None:
+    """`auto` means: inside a GitHub pull_request run, base.sha...head.sha of its event."""
+    if value != "auto":
+        return value
+    if environ.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
+        return None
+    event_path = environ.get("GITHUB_EVENT_PATH")
+    if not event_path:
+        raise CheckFailure("GITHUB_EVENT_NAME says pull_request but GITHUB_EVENT_PATH is not set")
+    try:
+        event = json.loads(Path(event_path).read_text())
+        base, head = event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckFailure(f"could not read the pull request's base and head from {event_path}: {error}") from error
+    return f"{base}...{head}"

@@ -1,0 +1,205 @@
+"""Secrets in files on disk: the working tree and build output folders, source maps included.
+
+Files are opened without following symlinks; a symlink is never followed out of the tree, a file
+over the size cap or a submodule is listed as not scanned rather than silently passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate.checks.secrets import sourcemap
+from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
+from gate.checks.secrets.scanner import Engine, Hit
+
+BINARY_SNIFF = 8000
+# Never walked: git's own data and installed dependencies (outside a repository too).
+SKIP_DIRS = frozenset({".git", "node_modules"})
+# Also skipped inside build output: build caches are huge, binary, and not what gets deployed.
+BUILD_SKIP_DIRS = SKIP_DIRS | {"cache", ".cache"}
+BUNDLE_SUFFIXES = (".js", ".mjs", ".cjs", ".css", ".jsbundle", ".bundle")
+
+
+@dataclass(frozen=True)
+class FileHit:
+    """A secret in a file; `original` names the source file and line a source map points to."""
+
+    hit: Hit
+    path: str
+    original: tuple[str, int] | None = None
+
+
+def tree_files(root: Path) -> Iterator[str]:
+    """Tracked files and untracked files git does not ignore; every file when not a repository."""
+    if is_repository(root):
+        listing = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", timeout=300)
+        seen: set[str] = set()
+        for raw in listing.split(b"\0"):
+            if raw:
+                path = raw.decode("utf-8", "surrogateescape")
+                if path not in seen:
+                    seen.add(path)
+                    yield path
+        return
+    yield from walk(root, root)
+
+
+def walk(root: Path, folder: Path, skip: frozenset[str] = SKIP_DIRS) -> Iterator[str]:
+    """Files under a folder, relative to root, never entering symlinked folders."""
+    for current, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in skip)
+        for name in sorted(names):
+            yield Path(current, name).relative_to(root).as_posix()
+
+
+def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | None:
+    """The file's bytes; Skipped when it cannot be scanned; None when there is nothing to scan."""
+    from detect_secrets.filters.heuristic import is_non_text_file
+
+    path = root / relative
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None  # listed by git but deleted in the working tree
+    if stat.S_ISLNK(info.st_mode):
+        target = os.path.realpath(path)
+        if os.path.commonpath([target, os.path.realpath(root)]) != os.path.realpath(root):
+            return Skipped(relative, None, "it is a symlink pointing outside the repository; not followed")
+        return None  # the target inside the tree is scanned as itself
+    if stat.S_ISDIR(info.st_mode):
+        return Skipped(relative, None, "it is a submodule (or nested repository); scan it in its own repository")
+    # detect-secrets counts source maps as non-text; for a web app they are the source code.
+    if not stat.S_ISREG(info.st_mode) or (is_non_text_file(relative) and not relative.endswith(".map")):
+        return None
+    if info.st_size > max_bytes:
+        return Skipped(relative, None, f"it is {info.st_size} bytes, over the {max_bytes}-byte cap (max_file_size)")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as error:
+        return Skipped(relative, None, f"it could not be read ({error.strerror})")
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if b"\0" in data[:BINARY_SNIFF]:
+        return None
+    return data
+
+
+def scan_files(engine: Engine, root: Path, paths: Sequence[str], max_bytes: int) -> tuple[list[FileHit], list[Skipped]]:
+    hits: list[FileHit] = []
+    skipped: list[Skipped] = []
+    for relative in paths:
+        data = read_file(root, relative, max_bytes)
+        if data is None:
+            continue
+        if isinstance(data, Skipped):
+            skipped.append(data)
+            continue
+        if relative.endswith(".map"):
+            hits.extend(_scan_map(engine, relative, data))
+            continue
+        found = list(engine.scan_buffer(data, relative))
+        if relative.endswith(BUNDLE_SUFFIXES):
+            hits.extend(_scan_inline_map(engine, relative, data))
+        if found and relative.endswith(BUNDLE_SUFFIXES):
+            hits.extend(_with_originals(root, relative, data, found, max_bytes))
+        else:
+            hits.extend(FileHit(hit, relative) for hit in found)
+    return hits, skipped
+
+
+def build_files(root: Path, folders: Sequence[str]) -> list[str]:
+    """Every file of the build folders that exist, gitignored or not."""
+    paths: list[str] = []
+    for folder in folders:
+        base = root / folder
+        if not base.is_symlink() and base.is_dir():
+            paths.extend(walk(root, base, BUILD_SKIP_DIRS))
+    return paths
+
+
+def _scan_inline_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
+    """A bundle that carries its map inline ships every embedded source to every visitor."""
+    reference = sourcemap.map_reference(data)
+    if reference and reference.startswith("data:"):
+        parsed = sourcemap.parse_data_url(reference)
+        if parsed is not None:
+            yield from _map_hits(engine, relative, parsed)
+
+
+def _scan_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
+    """Secrets in the sources a map embeds (`sourcesContent`), each placed in its original file."""
+    parsed = sourcemap.parse(data)
+    if parsed is None:
+        yield from (FileHit(hit, relative) for hit in engine.scan_buffer(data, relative))
+        return
+    yield from _map_hits(engine, relative, parsed)
+
+
+def _map_hits(engine: Engine, relative: str, parsed: sourcemap.SourceMap) -> Iterator[FileHit]:
+    for source, content in zip(parsed.sources, parsed.contents, strict=True):
+        if content is None:
+            continue
+        for hit in engine.scan_buffer(content.encode("utf-8", "surrogateescape"), source):
+            yield FileHit(hit, relative, (source, hit.line))
+
+
+def _with_originals(root: Path, relative: str, data: bytes, found: list[Hit], max_bytes: int) -> Iterator[FileHit]:
+    """Bundle hits, each traced through the bundle's source map to the file it came from."""
+    parsed = None
+    reference = sourcemap.map_reference(data)
+    candidates = [reference] if reference else []
+    candidates.append(Path(relative).name + ".map")
+    for name in candidates:
+        if name.startswith("data:"):
+            parsed = sourcemap.parse_data_url(name)
+        else:
+            map_path = (Path(relative).parent / name).as_posix()
+            if ".." in Path(map_path).parts:
+                continue
+            map_data = read_file(root, map_path, max_bytes)
+            parsed = sourcemap.parse(map_data) if isinstance(map_data, bytes) else None
+        if parsed is not None:
+            break
+    for hit in found:
+        original = parsed.original(hit.line, hit.column - 1) if parsed is not None else None
+        yield FileHit(hit, relative, original)
+
+
+def load_baseline(root: Path, relative: str) -> frozenset[str]:
+    """The `hashed_secret`s of a detect-secrets baseline, except those audited as real secrets."""
+    from gate.errors import InputError, Position
+
+    path = root / relative
+    if not path.is_file() or path.is_symlink():
+        return frozenset()
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        line = getattr(error, "lineno", None)
+        raise InputError(
+            f"{relative} is not valid JSON: {error}",
+            Position(relative, line),
+            hint="regenerate it with `detect-secrets scan > .secrets.baseline`, or set checks.secrets.baseline",
+        ) from error
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, dict):
+        raise InputError(
+            f"{relative} has no `results` mapping, so it is not a detect-secrets baseline",
+            Position(relative, 1),
+            hint="regenerate it with `detect-secrets scan > .secrets.baseline`",
+        )
+    hashes = set()
+    for entries in results.values():
+        for entry in entries if isinstance(entries, list) else []:
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("hashed_secret"), str)
+                and entry.get("is_secret") is not True
+            ):
+                hashes.add(entry["hashed_secret"])
+    return frozenset(hashes)

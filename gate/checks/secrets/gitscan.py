@@ -1,0 +1,476 @@
+"""Secrets in git: a PR's added lines, a commit range, or every commit of every ref.
+
+The gate streams `git log -p -U0` (or `git diff -U0`) once and never splits it into lines in
+Python: the prefilter runs over big chunks of the patch, and only a line it points at is placed
+(commit, file, new-side line number) by looking back for the nearest commit, `diff --git` and
+`@@` headers, which content lines can never imitate (they start with `+`, `-`, ` ` or `\\`).
+Chunks end at commit boundaries and are scanned by a pool of processes once the history is big
+enough to pay for starting them.
+
+git runs with external diff drivers, textconv filters, hooks and fsmonitor turned off: nothing
+the scanned repository configures is executed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import os
+import queue
+import re
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from gate.checks.secrets.scanner import MAX_LINE, Engine, Hit, shared_engine, silence_reason
+from gate.errors import CheckFailure, InputError
+
+COMMIT_MARK = b"\x00"
+FIELD_MARK = b"\x1f"
+LOG_FORMAT = "--format=%x00%H%x1f%an%x1f%aI"
+# Patch bytes read from git before the scan fans out to worker processes; smaller histories are
+# scanned in this process, where starting workers would cost more than it saves.
+PARALLEL_AFTER = 8 << 20
+CHUNK = 4 << 20
+READ_AHEAD = 16
+READ_BLOCK = 1 << 20
+_HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_SAFE_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.quotePath=false",
+    "-c",
+    "diff.external=",
+    "-c",
+    "color.ui=never",
+    "-c",
+    "log.showSignature=false",
+)
+PATCH_FLAGS = ("-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--src-prefix=a/", "--dst-prefix=b/")
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One secret on one added line: where, and in which commit (None for a plain diff)."""
+
+    hit: Hit
+    path: str
+    commit: Commit | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something in the patch stream the scan could not look at, and why."""
+
+    path: str
+    commit: str | None
+    reason: str
+
+
+def git_command(root: Path, *args: str) -> list[str]:
+    return ["git", "-C", str(root), *_SAFE_CONFIG, *args]
+
+
+def run_git(root: Path, *args: str, timeout: float = 120, stdin: bytes | None = None) -> bytes:
+    """A short git command; a failure is the user's input (bad revision) unless git is missing."""
+    try:
+        completed = subprocess.run(
+            git_command(root, *args), input=stdin, capture_output=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError as error:
+        raise CheckFailure("git is not installed, so the repository's history could not be scanned") from error
+    except subprocess.TimeoutExpired as error:
+        raise CheckFailure(f"git {args[0]} did not finish within {timeout:g}s") from error
+    if completed.returncode != 0:
+        raise git_failure(" ".join(args[:2]), completed.stderr, completed.returncode)
+    return completed.stdout
+
+
+# git's words for a repository it cannot read, as opposed to a revision the user named wrong.
+_DAMAGED = re.compile(r"corrupt|unable to read|failed to read object|inflate|packfile|loose object|missing blob")
+
+
+def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailure:
+    """A bad revision is the user's input (exit 2); a damaged repository means the scan could not
+    finish (exit 3): nothing in the unreadable objects was scanned."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    last = lines[-1] if lines else f"exit {code}"
+    if any(_DAMAGED.search(line) for line in lines):
+        return CheckFailure(f"git {what} failed: {last}; the repository is damaged, so its history was not scanned")
+    return InputError(
+        f"git {what} failed: {last}",
+        hint="check the revision names; in GitHub Actions use actions/checkout with fetch-depth: 0",
+    )
+
+
+def is_repository(root: Path) -> bool:
+    try:
+        return run_git(root, "rev-parse", "--is-inside-work-tree").strip() == b"true"
+    except (InputError, CheckFailure):
+        return False
+
+
+def has_commits(root: Path) -> bool:
+    completed = subprocess.run(
+        git_command(root, "rev-parse", "--verify", "-q", "HEAD"), capture_output=True, timeout=30, check=False
+    )
+    return completed.returncode == 0
+
+
+def is_shallow(root: Path) -> bool:
+    return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def _unquote(raw: bytes) -> str:
+    """A path as git prints it, C-quoted when it holds quotes, backslashes or control bytes."""
+    if not raw.startswith(b'"'):
+        return raw.decode("utf-8", "replace")
+    body = raw[1:-1] if raw.endswith(b'"') else raw[1:]
+    out = bytearray()
+    index = 0
+    escapes = {
+        ord("n"): 10,
+        ord("t"): 9,
+        ord('"'): 34,
+        ord("\\"): 92,
+        ord("a"): 7,
+        ord("b"): 8,
+        ord("f"): 12,
+        ord("r"): 13,
+        ord("v"): 11,
+    }
+    while index < len(body):
+        byte = body[index]
+        if byte == 92 and index + 1 < len(body):
+            following = body[index + 1]
+            if 48 <= following <= 55 and index + 3 < len(body) + 1:
+                out.append(int(body[index + 1 : index + 4], 8) & 0xFF)
+                index += 4
+                continue
+            out.append(escapes.get(following, following))
+            index += 2
+            continue
+        out.append(byte)
+        index += 1
+    return out.decode("utf-8", "replace")
+
+
+class PatchScanner:
+    """Finds secrets on the added lines of one chunk of `git log -p` / `git diff` output."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def scan(self, buf: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
+        commits = [m.start() for m in re.finditer(re.escape(COMMIT_MARK), buf)]
+        occurrences: list[Occurrence] = []
+        skipped: list[Skipped] = []
+        files: dict[int, str | None] = {}
+        hunks: dict[int, int] = {}
+        commit_info: dict[int, Commit] = {}
+        last: tuple[int, int, int] | None = None
+        oversized: set[int] = set()
+        candidates = self.engine.candidates(buf)
+        for file_start, file_end in self._sections(buf):
+            if file_end - file_start > max_file_bytes:
+                oversized.add(file_start)
+                path = self._file_path(buf, file_start)
+                if path is not None:  # None: a deletion or binary change, which adds no text
+                    commit = self._commit(buf, commits, file_start, commit_info)
+                    reason = f"its diff is {file_end - file_start} bytes, over the cap"
+                    skipped.append(Skipped(path, commit.sha if commit else None, reason))
+                continue
+            restricted = self.engine.restricted_for(self._file_path(buf, file_start) or "")
+            if restricted:
+                self.engine.add_every_line(candidates, buf, file_start + 1, file_end, restricted)
+        for line_start, spots in sorted(candidates.items()):
+            if buf[line_start : line_start + 1] != b"+":
+                continue
+            file_start = buf.rfind(b"\ndiff --git ", 0, line_start)
+            commit_start = commits[bisect.bisect_right(commits, line_start) - 1] if commits else -1
+            if file_start == -1 or file_start < commit_start:
+                continue
+            hunk_start = buf.rfind(b"\n@@ ", file_start, line_start)
+            if hunk_start == -1:
+                continue
+            body_start = buf.find(b"\n", hunk_start + 1) + 1
+            if line_start < body_start:
+                continue
+            if file_start in oversized:
+                continue
+            if file_start not in files:
+                files[file_start] = self._file_path(buf, file_start)
+            new_path = files[file_start]
+            if new_path is None:
+                continue
+            if hunk_start not in hunks:
+                match = _HUNK.match(buf, hunk_start + 1)
+                hunks[hunk_start] = int(match.group(1)) if match else 0
+            # New-side line number: the hunk's start plus the lines before this one that are not
+            # removals; counted from the previous candidate of the same hunk, not from its top.
+            counted_from, counted = (body_start, hunks[hunk_start])
+            if last is not None and last[0] == hunk_start and last[1] <= line_start:
+                counted_from, counted = last[1], last[2]
+            line = (
+                counted
+                + buf.count(b"\n", counted_from, line_start)
+                - buf.count(b"\n-", counted_from - 1, line_start)
+                - buf.count(b"\n\\", counted_from - 1, line_start)
+            )
+            last = (hunk_start, line_start, line)
+            found = self.engine.scan_candidate(buf, line_start, spots, new_path, prefix=1)
+            if not found:
+                continue
+            commit = self._commit(buf, commits, line_start, commit_info)
+            previous, following = _added_neighbours(buf, line_start, body_start)
+            for hit, text in found:
+                occurrences.append(
+                    Occurrence(
+                        Hit(
+                            detector=hit.detector,
+                            secret=hit.secret,
+                            line=line,
+                            column=hit.column + 1,
+                            silenced=silence_reason(text, previous, new_path),
+                            material=self.engine.material(hit, following),
+                        ),
+                        new_path,
+                        commit,
+                    )
+                )
+        return occurrences, skipped
+
+    @staticmethod
+    def _sections(buf: bytes) -> Iterator[tuple[int, int]]:
+        """(start, end) of each file's diff in the chunk."""
+        starts = [m.start() for m in re.finditer(rb"\ndiff --git ", buf)]
+        for index, start in enumerate(starts):
+            end = starts[index + 1] if index + 1 < len(starts) else len(buf)
+            following_commit = buf.find(COMMIT_MARK, start, end)
+            yield start, following_commit if following_commit != -1 else end
+
+    @staticmethod
+    def _file_path(buf: bytes, file_start: int) -> str | None:
+        """The new-side path of a file diff, or None when it has no added text (deleted, binary)."""
+        header_end = buf.find(b"\n@@ ", file_start + 1)
+        next_file = buf.find(b"\ndiff --git ", file_start + 1)
+        if header_end == -1 or (next_file != -1 and next_file < header_end):
+            return None
+        plus = buf.rfind(b"\n+++ ", file_start, header_end + 1)
+        if plus == -1:
+            return None
+        # git ends the name with a tab when it holds a space; a name with a real tab is quoted.
+        raw = buf[plus + 5 : buf.find(b"\n", plus + 1)].removesuffix(b"\t")
+        if raw == b"/dev/null":
+            return None
+        path = _unquote(raw)
+        return path[2:] if path.startswith("b/") else path
+
+    @staticmethod
+    def _commit(buf: bytes, commits: Sequence[int], position: int, cache: dict[int, Commit]) -> Commit | None:
+        if not commits:
+            return None
+        start = commits[bisect.bisect_right(commits, position) - 1]
+        if start not in cache:
+            header = buf[start + 1 : buf.find(b"\n", start)].decode("utf-8", "replace").split("\x1f")
+            header += [""] * (3 - len(header))
+            cache[start] = Commit(sha=header[0], author=header[1], date=header[2])
+        return cache[start]
+
+
+def _added_neighbours(buf: bytes, line_start: int, body_start: int) -> tuple[str, str]:
+    """The added or context lines just before and after a line of a hunk, without their prefix."""
+    previous = b""
+    if line_start > body_start:
+        previous_start = buf.rfind(b"\n", 0, line_start - 1) + 1
+        if buf[previous_start : previous_start + 1] in (b"+", b" "):
+            previous = buf[previous_start + 1 : line_start - 1][:MAX_LINE]
+    following = b""
+    line_end = buf.find(b"\n", line_start)
+    if line_end != -1 and buf[line_end + 1 : line_end + 2] == b"+":
+        next_end = buf.find(b"\n", line_end + 1)
+        following = buf[line_end + 2 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
+    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+
+
+def _scan_chunk(chunk: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
+    """Worker entry point: runs in a pool process with that process's own engine and line cache."""
+    return PatchScanner(shared_engine()).scan(chunk, max_file_bytes)
+
+
+ProgressFn = Callable[[int], None]
+
+
+def scan_patch_stream(
+    root: Path,
+    args: Sequence[str],
+    *,
+    max_file_bytes: int,
+    jobs: int,
+    progress: ProgressFn | None = None,
+) -> tuple[list[Occurrence], list[Skipped]]:
+    """Run `git ARGS` (a log or diff with PATCH_FLAGS) and scan its output as it streams.
+
+    Memory stays bounded by the chunk size times the jobs in flight, whatever the history's size.
+    """
+    with tempfile.TemporaryFile() as errors:
+        return _scan_stream(root, args, errors, max_file_bytes=max_file_bytes, jobs=jobs, progress=progress)
+
+
+def _scan_stream(
+    root: Path,
+    args: Sequence[str],
+    errors: IO[bytes],
+    *,
+    max_file_bytes: int,
+    jobs: int,
+    progress: ProgressFn | None,
+) -> tuple[list[Occurrence], list[Skipped]]:
+    try:
+        process = subprocess.Popen(
+            git_command(root, *args), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+        )
+    except FileNotFoundError as error:
+        raise CheckFailure("git is not installed, so the repository's history could not be scanned") from error
+    assert process.stdout is not None
+    occurrences: list[Occurrence] = []
+    skipped: list[Skipped] = []
+    local = PatchScanner(shared_engine())
+    pool: ProcessPoolExecutor | None = None
+    pending: list[Future[tuple[list[Occurrence], list[Skipped]]]] = []
+
+    def collect(result: tuple[list[Occurrence], list[Skipped]]) -> None:
+        occurrences.extend(result[0])
+        skipped.extend(result[1])
+
+    def submit(chunk: bytes) -> None:
+        nonlocal pool
+        if pool is None and jobs > 1 and total > PARALLEL_AFTER:
+            import multiprocessing
+
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        if pool is None:
+            collect(local.scan(chunk, max_file_bytes))
+            return
+        pending.append(pool.submit(_scan_chunk, chunk, max_file_bytes))
+        while len(pending) > 2 * jobs:
+            collect(pending.pop(0).result())
+
+    # git writes into a pipe of a few KB; a thread keeps it drained while this one scans, so git
+    # and the scan run side by side instead of taking turns.
+    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD)
+
+    def pump() -> None:
+        try:
+            while block := process.stdout.read1(READ_BLOCK):  # type: ignore[union-attr]
+                blocks.put(block)
+        finally:
+            blocks.put(None)
+
+    reader = threading.Thread(target=pump, name="git-log-reader", daemon=True)
+    reader.start()
+    total = 0
+    limit = max(4 * CHUNK, 2 * max_file_bytes)
+    dropping = False
+    # A leading newline lets the first `diff --git` of a plain diff be found like every other.
+    buffer = bytearray(b"\n")
+    try:
+        while (block := blocks.get()) is not None:
+            total += len(block)
+            if dropping:
+                # Inside one file's diff too large to hold: skip to the next file or commit.
+                resume = min(
+                    (i for i in (block.find(b"\ndiff --git "), block.find(COMMIT_MARK)) if i != -1), default=-1
+                )
+                if resume == -1:
+                    continue
+                dropping, block = False, block[resume:]
+            buffer += block
+            if len(buffer) < CHUNK:
+                continue
+            cut = buffer.rfind(COMMIT_MARK)
+            if cut <= 0:
+                header_end = buffer.find(b"\n") + 1
+                header = bytes(buffer[:header_end]) if buffer.startswith(COMMIT_MARK) else b""
+                cut = buffer.rfind(b"\ndiff --git ")
+                if cut > len(header) and len(buffer) >= 4 * CHUNK:
+                    # One commit bigger than the chunk: cut between its files and repeat its header.
+                    submit(bytes(buffer[:cut]))
+                    del buffer[:cut]
+                    buffer[:0] = header
+                elif len(buffer) > limit:
+                    start = max(cut, 0)
+                    path = PatchScanner._file_path(bytes(buffer[start : start + 4096]) + b"\n@@ ", 0)
+                    commit = header[1:].split(FIELD_MARK, 1)[0].decode() if header else None
+                    if path is not None:
+                        skipped.append(Skipped(path, commit, f"its diff is over {limit} bytes"))
+                    del buffer[len(header) :]
+                    dropping = True
+                continue
+            submit(bytes(buffer[:cut]))
+            del buffer[:cut]
+            if progress is not None:
+                progress(total)
+        if len(buffer) > 1:
+            submit(bytes(buffer))
+        for future in pending:
+            collect(future.result())
+        if process.wait() != 0:
+            errors.seek(0)
+            raise git_failure(args[0], errors.read(), process.returncode)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        while reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                blocks.get(timeout=0.1)
+        process.stdout.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return occurrences, skipped
+
+
+def default_jobs() -> int:
+    """Worker processes worth starting: the cores left once git and this process have one each.
+
+    On two cores a pool only adds start-up and copying to a scan that already keeps pace with
+    git in this process (measured with benchmarks/secrets_history.py).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 2)
+
+
+def present_at_head(root: Path, needles: Sequence[str]) -> set[str]:
+    """Which of these strings occur anywhere in HEAD's tree (one `git grep`, patterns on stdin)."""
+    wanted = sorted({needle for needle in needles if needle and "\n" not in needle})
+    if not wanted:
+        return set()
+    try:
+        output = subprocess.run(
+            git_command(root, "grep", "-F", "-o", "-h", "-I", "--no-color", "-f", "-", "HEAD"),
+            input="\n".join(wanted).encode(),
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise CheckFailure("git grep over HEAD did not finish within 300s") from error
+    if output.returncode not in (0, 1):
+        raise CheckFailure("git grep over HEAD failed, so whether a secret is still present is unknown")
+    return set(output.stdout.decode("utf-8", "replace").splitlines()) & set(wanted)

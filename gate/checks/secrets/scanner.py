@@ -1,0 +1,483 @@
+"""Scanning text for secrets: a keyword prefilter in front of detect-secrets' plugins and filters.
+
+Most lines of a repository hold no keyword any detector needs, so the prefilter finds keyword and
+trigger occurrences over a whole buffer at C speed (`bytes.find`, compiled regexes) and only the
+lines they fall on reach the plugins, and then only the plugins whose keyword was there. It is
+exact: every detector declares keywords one of which each of its matches contains, or a trigger
+regex that finds each of its matches (see rules/secrets/detectors.yml), so a line it skips could
+not have produced a finding. A line seen before is not scanned again.
+
+Lines longer than MAX_LINE (minified bundles, one-line JSON) are scanned in bounded windows around
+the prefilter hits. With bounded patterns that bounds the time per window (detect-secrets' keyword
+regexes are superlinear: a hostile 1 KB line costs about 0.3 s, a 4 KB one about 3 s, hence the
+small windows), and the time for a long line grows linearly with its length.
+
+`scan_text` is the entry point other checks use (e.g. for a deployed JS bundle); it has no side
+effect at import and loads detect-secrets on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
+
+if TYPE_CHECKING:
+    from gate.model import Finding
+
+MAX_LINE = 1024
+# Keywords are searched in groups sharing this many leading bytes (measured: fewer, larger groups
+# with a one-byte literal prefix are fastest).
+GROUP_PREFIX = 1
+
+
+WINDOW_BEFORE = 128
+WINDOW_AFTER = 512
+CACHE_LIMIT = 100_000
+
+_INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_URL_HOST = r"@\[?(?P<host>[^\s/:'\"@\]?#]{1,200})"
+
+
+@dataclass(frozen=True)
+class LineHit:
+    """A secret on one line, before the line's place in a file is known."""
+
+    detector: int
+    secret: str
+    column: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A secret found in a text. Holds the raw value: it must never leave the secrets check."""
+
+    detector: int
+    secret: str
+    line: int
+    column: int
+    silenced: str | None = None
+    # What identifies the secret for fingerprints; differs from `secret` only for private keys,
+    # whose matched header is the same in every key and so is completed with the first body line.
+    material: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.material or self.secret
+
+
+def silence_reason(line: str, previous_line: str, path: str) -> str | None:
+    """Why a reviewed in-source comment silences this line, or None.
+
+    `gate: allow <reason>` on the line itself, or detect-secrets' `pragma: allowlist secret`
+    (and `pragma: allowlist nextline secret` on the line before).
+    """
+    match = _INLINE_ALLOW.search(line)
+    if match:
+        reason = match.group("reason").strip().strip("*/-># ").strip()
+        return f"inline `gate: allow`{': ' + reason if reason else ''}"
+    if "pragma" in line or "pragma" in previous_line:
+        from detect_secrets.filters.allowlist import is_line_allowlisted
+        from detect_secrets.util.code_snippet import get_code_snippet
+
+        if is_line_allowlisted(path, line, get_code_snippet([previous_line, line], 2)):
+            return "detect-secrets `pragma: allowlist secret`"
+    return None
+
+
+def _is_placeholder(secret: str) -> bool:
+    data = filter_data()
+    lowered = secret.lower()
+    if secret in data.documented_examples or lowered in data.placeholder_values:
+        return True
+    if any(fragment in lowered for fragment in data.placeholder_fragments):
+        return True
+    # One repeated character (xxxxxxxx, 00000000) is a mask, not a key.
+    return len(set(secret.lstrip("-_."))) <= 2
+
+
+def _is_example_or_public_jwt(secret: str) -> bool:
+    if not secret.startswith("eyJ"):
+        return False
+    claims = jwt_claims(secret)
+    if claims is None:
+        return False
+    data = filter_data()
+    return any(
+        all(claims.get(key) == value for key, value in known.items())
+        for known in (*data.example_jwt_payloads, *data.public_jwt_payloads)
+    )
+
+
+def _is_local_template(secret: str, line: str) -> bool:
+    match = re.search(":" + re.escape(secret) + _URL_HOST, line)
+    if not match:
+        return False
+    host = match.group("host").lower().rstrip(".")
+    data = filter_data()
+    return host in data.local_hosts or any(host == d or host.endswith("." + d) for d in data.reserved_domains)
+
+
+def is_false_positive(detector: Detector, secret: str, line: str, path: str, column: int) -> bool:
+    """detect-secrets' heuristic filters plus the gate's own (rules/secrets/filters.yml).
+
+    detect-secrets applies its heuristics to every plugin; the gate applies the ones about code
+    shape (indirect references, ids, lock files) only to generic detectors, because a provider
+    key inside `dict(key="...")` is still a provider key.
+    """
+    from detect_secrets.filters import heuristic
+
+    if _is_placeholder(secret) or _is_example_or_public_jwt(secret):
+        return True
+    if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
+        return True
+    if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
+        return True
+    if detector.rule_id in ("secrets.url-password", "secrets.database-url-password") and _is_local_template(
+        secret, line
+    ):
+        return True
+    if not detector.generic:
+        return False
+    data = filter_data()
+    # A keyword finder reads `secret: true}` in a YAML flow mapping as the value `true}`.
+    if secret.strip("{}[](),;'\"`").lower() in data.placeholder_values:
+        return True
+    if path.rsplit("/", 1)[-1] in data.lock_files or heuristic.is_lock_file(path):
+        return True
+    if heuristic.is_indirect_reference(line) or heuristic.is_not_alphanumeric_string(secret):
+        return True
+    if heuristic.is_likely_id_string(secret, line, detector.plugin):
+        return True
+    before = line[max(0, column - 8) : column]
+    if any(before.endswith(prefix) for prefix in data.integrity_prefixes):
+        return True
+    if len(secret) in (40, 64) and _HEX.fullmatch(secret):
+        lowered = line.lower()
+        return any(word in lowered for word in data.hash_words)
+    return False
+
+
+class Engine:
+    """Detectors, prefilter and line cache. One per process; not shared between threads."""
+
+    def __init__(
+        self, detectors: Sequence[Detector] | None = None, *, prefilter: bool = True, cache: bool = True
+    ) -> None:
+        self.detectors = tuple(detectors if detectors is not None else default_detectors())
+        self.prefilter = prefilter
+        self._use_cache = cache
+        self._cache: dict[tuple[str, str, frozenset[int]], tuple[LineHit, ...]] = {}
+        self._kinds: dict[str, tuple[str, frozenset[int]]] = {}
+        by_keyword: dict[bytes, list[int]] = {}
+        runs: dict[tuple[str, int, bool], set[int]] = {}
+        self._triggers: list[tuple[re.Pattern[bytes], frozenset[int]]] = []
+        # Detectors limited to some files (.env) skip the prefilter: in those files every line is
+        # a candidate for them, and their common keywords stay out of everybody else's way.
+        self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None)
+        for index, detector in enumerate(self.detectors):
+            if index in self._restricted:
+                continue
+            for keyword in detector.keywords:
+                by_keyword.setdefault(keyword, []).append(index)
+            if detector.trigger is not None:
+                self._triggers.append((detector.trigger, frozenset({index})))
+            if detector.run is not None:
+                runs.setdefault(detector.run, set()).add(index)
+        self._runs = [
+            (_run_table(chars, quoted), _run_needle(size, quoted), frozenset(indexes))
+            for (chars, size, quoted), indexes in sorted(runs.items())
+        ]
+        self._keywords = [(keyword, frozenset(indexes)) for keyword, indexes in sorted(by_keyword.items())]
+        # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
+        # occurs, the longer keywords that contain it are checked in that line alone.
+        # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
+        # occurs, the longer keywords that contain it are checked in that line alone.
+        cover = {
+            keyword: [(other, detectors) for other, detectors in self._keywords if keyword in other]
+            for keyword, _ in self._keywords
+            if not any(other != keyword and other in keyword for other, _ in self._keywords)
+        }
+        # Keywords sharing their first byte are searched as one regex: its literal prefix
+        # keeps the search fast, and one pass replaces several.
+        by_prefix: dict[bytes, list[bytes]] = {}
+        for keyword in cover:
+            by_prefix.setdefault(keyword[:GROUP_PREFIX], []).append(keyword)
+        self._searches: list[tuple[re.Pattern[bytes], dict[bytes, list[tuple[bytes, frozenset[int]]]]]] = []
+        for prefix, keywords in sorted(by_prefix.items()):
+            ordered = sorted(keywords, key=len, reverse=True)
+            pattern = re.escape(prefix) + b"(?:" + b"|".join(re.escape(k[len(prefix) :]) for k in ordered) + b")"
+            self._searches.append((re.compile(pattern), {k: cover[k] for k in keywords}))
+        self._all = frozenset(range(len(self.detectors)))
+
+    def candidates(self, buf: bytes) -> dict[int, list[tuple[int, int, frozenset[int]]]]:
+        """Line start offset -> (start, end, detectors) of each keyword or trigger on that line."""
+        found: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+        if not self.prefilter:
+            start = 0
+            while start < len(buf):
+                end = buf.find(b"\n", start)
+                end = len(buf) if end == -1 else end
+                found[start] = [(start, end, self._all)]
+                start = end + 1
+            return found
+        lowered = buf.lower()
+        for search, containing_by_keyword in self._searches:
+            match = search.search(lowered)
+            while match is not None:
+                position, keyword = match.start(), match.group()
+                line_start = lowered.rfind(b"\n", 0, position) + 1
+                line_end = lowered.find(b"\n", position)
+                line_end = len(lowered) if line_end == -1 else line_end
+                spots = found.setdefault(line_start, [])
+                short = line_end - line_start <= MAX_LINE
+                # On a short line one match stands for the whole line, so every keyword of the
+                # group is looked for in it; a long line is windowed around each match instead.
+                present = containing_by_keyword if short else {keyword: containing_by_keyword[keyword]}
+                for containing in present.values():
+                    for other, detectors in containing:
+                        start = line_start if short else max(line_start, position - len(other))
+                        at = lowered.find(other, start, line_end)
+                        if at != -1:
+                            spots.append((at, at + len(other), detectors))
+                match = search.search(lowered, line_end if short else position + 1)
+        for trigger, detectors in self._triggers:
+            for match in trigger.finditer(buf):
+                line_start = buf.rfind(b"\n", 0, match.start()) + 1
+                found.setdefault(line_start, []).append((match.start(), match.end(), detectors))
+        tables: dict[bytes, bytes] = {}
+        for table, needle, detectors in self._runs:
+            mapped = tables.get(table)
+            if mapped is None:
+                mapped = tables[table] = buf.translate(table)
+            position = mapped.find(needle)
+            while position != -1:
+                line_start = buf.rfind(b"\n", 0, position) + 1
+                run_end = _RUN_REST.match(mapped, position + len(needle)).end()  # type: ignore[union-attr]
+                found.setdefault(line_start, []).append((position, run_end, detectors))
+                position = mapped.find(needle, run_end)
+        return found
+
+    def restricted_for(self, path: str) -> frozenset[int]:
+        """The file-limited detectors that apply to this path (they see every line of it)."""
+        return frozenset(i for i in self._restricted if self.detectors[i].applies_to(path))
+
+    def add_every_line(
+        self,
+        found: dict[int, list[tuple[int, int, frozenset[int]]]],
+        buf: bytes,
+        start: int,
+        end: int,
+        detectors: frozenset[int],
+    ) -> None:
+        """Make each line starting in [start, end) a candidate for these detectors."""
+        line_start = start
+        while line_start < end:
+            line_end = buf.find(b"\n", line_start)
+            line_end = len(buf) if line_end == -1 else line_end
+            found.setdefault(line_start, []).append((line_start, min(line_end, line_start + MAX_LINE), detectors))
+            line_start = line_end + 1
+
+    def _kind(self, path: str) -> tuple[str, frozenset[int]]:
+        """What about a path changes the result of a line: its file type and which detectors apply."""
+        kind = self._kinds.get(path)
+        if kind is None:
+            from detect_secrets.util.filetype import determine_file_type
+
+            name = path.rsplit("/", 1)[-1]
+            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.applies_to(path))
+            lock = name in filter_data().lock_files
+            swagger = "swagger" in path
+            kind = (f"{determine_file_type(path).name}:{lock}:{swagger}", applicable)
+            if len(self._kinds) > CACHE_LIMIT:
+                self._kinds.clear()
+            self._kinds[path] = kind
+        return kind
+
+    def scan_line(self, line: str, path: str, only: Iterable[int] | None = None) -> tuple[LineHit, ...]:
+        """Run the chosen detectors (all by default) and the filters over one line."""
+        kind, applicable = self._kind(path)
+        chosen = applicable if only is None else applicable & frozenset(only)
+        line = line.rstrip()
+        key = (line, kind, chosen)
+        if self._use_cache:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
+        raw: list[LineHit] = []
+        for index in sorted(chosen):
+            detector = self.detectors[index]
+            for potential in detector.plugin.analyze_line(filename=path, line=line, line_number=0, context=None):
+                secret = potential.secret_value
+                if not secret:
+                    continue
+                column = max(line.find(secret), 0)
+                if not is_false_positive(detector, secret, line, path, column):
+                    raw.append(LineHit(index, secret, column))
+        hits = self._without_overlaps(raw)
+        if self._use_cache:
+            if len(self._cache) > CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = hits
+        return hits
+
+    def _without_overlaps(self, raw: list[LineHit]) -> tuple[LineHit, ...]:
+        """Where detectors overlap, keep the specific one: keyed before generic, longer first."""
+        raw.sort(key=lambda h: (self.detectors[h.detector].generic, -len(h.secret), h.column, h.detector))
+        kept: list[LineHit] = []
+        for hit in raw:
+            end = hit.column + len(hit.secret)
+            if all(end <= other.column or hit.column >= other.column + len(other.secret) for other in kept):
+                kept.append(hit)
+        kept.sort(key=lambda h: (h.column, h.detector))
+        return tuple(kept)
+
+    def scan_candidate(
+        self,
+        buf: bytes,
+        line_start: int,
+        spots: Sequence[tuple[int, int, frozenset[int]]],
+        path: str,
+        prefix: int = 0,
+    ) -> list[tuple[LineHit, str]]:
+        """Scan one prefiltered line of `buf`; returns each hit with the text it was found in.
+
+        The line's text starts `prefix` bytes in (1 for a patch's `+`). Columns are 0-based
+        characters from the start of the text.
+        """
+        line_start += prefix
+        line_end = buf.find(b"\n", line_start)
+        line_end = len(buf) if line_end == -1 else line_end
+        chosen = frozenset().union(*(detectors for _, _, detectors in spots))
+        if line_end - line_start <= MAX_LINE:
+            text = buf[line_start:line_end].decode("utf-8", "replace")
+            return [(hit, text) for hit in self.scan_line(text, path, chosen)]
+        texts: dict[LineHit, str] = {}
+        for window_start, window_end, detectors in _windows(spots, line_start, line_end):
+            text = buf[window_start:window_end].decode("utf-8", "replace")
+            offset = len(buf[line_start:window_start].decode("utf-8", "replace"))
+            for hit in self.scan_line(text, path, detectors):
+                texts.setdefault(LineHit(hit.detector, hit.secret, hit.column + offset), text)
+        # Windows of different detectors may find the same text; the line keeps one finding.
+        return [(hit, texts[hit]) for hit in self._without_overlaps(list(texts))]
+
+    def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
+        """Every secret in a whole file's bytes, with 1-based line and column."""
+        spots_by_line = self.candidates(buf)
+        restricted = self.restricted_for(path)
+        if restricted and self.prefilter:
+            self.add_every_line(spots_by_line, buf, 0, len(buf), restricted)
+        line_number, counted_to = 1, 0
+        for line_start in sorted(spots_by_line):
+            line_number += buf.count(b"\n", counted_to, line_start)
+            counted_to = line_start
+            found = self.scan_candidate(buf, line_start, spots_by_line[line_start], path)
+            if not found:
+                continue
+            previous, following = _neighbours(buf, line_start)
+            for hit, text in found:
+                yield Hit(
+                    detector=hit.detector,
+                    secret=hit.secret,
+                    line=line_number,
+                    column=hit.column + 1,
+                    silenced=silence_reason(text, previous, path),
+                    material=self.material(hit, following),
+                )
+
+    def material(self, hit: LineHit, following: str) -> str:
+        if self.detectors[hit.detector].rule_id == "secrets.private-key" and following.strip():
+            return f"{hit.secret}\n{following.strip()}"
+        return hit.secret
+
+
+def _neighbours(buf: bytes, line_start: int) -> tuple[str, str]:
+    """The lines before and after the one starting at `line_start`, each cut to MAX_LINE."""
+    previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1 if line_start else line_start
+    previous = buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE] if line_start else b""
+    line_end = buf.find(b"\n", line_start)
+    following = b""
+    if line_end != -1:
+        next_end = buf.find(b"\n", line_end + 1)
+        following = buf[line_end + 1 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
+    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+
+
+def _windows(
+    spots: Sequence[tuple[int, int, frozenset[int]]], line_start: int, line_end: int
+) -> list[tuple[int, int, frozenset[int]]]:
+    """Bounded windows around the prefilter hits of a long line, merged per set of detectors.
+
+    Each detector only sees windows around its own keywords or runs: a long run of letters
+    (a data URI, a long identifier) must not widen the window of detect-secrets' keyword
+    finder, whose time grows faster than the window.
+    """
+    by_detectors: dict[frozenset[int], list[tuple[int, int]]] = {}
+    for start, end, detectors in spots:
+        by_detectors.setdefault(detectors, []).append((start, end))
+    merged: list[tuple[int, int, frozenset[int]]] = []
+    for detectors, ranges in by_detectors.items():
+        current: tuple[int, int] | None = None
+        for start, end in sorted(ranges):
+            window = (max(line_start, start - WINDOW_BEFORE), min(line_end, end + WINDOW_AFTER))
+            if current is not None and window[0] <= current[1] and window[1] - current[0] <= MAX_LINE:
+                current = (current[0], max(current[1], window[1]))
+                continue
+            if current is not None:
+                merged.append((*current, detectors))
+            current = window
+        if current is not None:
+            merged.append((*current, detectors))
+    return sorted(merged, key=lambda w: (w[0], w[1]))
+
+
+_IN_RUN = ord("a")
+_RUN_REST = re.compile(b"a*")
+
+
+def _run_table(chars: str, quoted: bool) -> bytes:
+    """A `bytes.translate` table: the class's bytes become `a`, quotes `q`, everything else `.`."""
+    member = re.compile(f"[{chars}]".encode())
+    table = bytearray(b"." * 256)
+    for byte in range(256):
+        if member.fullmatch(bytes([byte])):
+            table[byte] = _IN_RUN
+        elif quoted and byte in b"'\"":
+            table[byte] = ord("q")
+    return bytes(table)
+
+
+def _run_needle(size: int, quoted: bool) -> bytes:
+    return (b"q" if quoted else b"") + b"a" * size
+
+
+_ENGINE: Engine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def shared_engine() -> Engine:
+    """The process's engine, built on first use (loading detect-secrets is not free)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            _ENGINE = Engine()
+        return _ENGINE
+
+
+def scan_text(text: str, path: str) -> list[Finding]:
+    """Scan one blob (a file, a minified bundle, a source map) with the check's detectors and filters.
+
+    Findings have check "secrets", location `path` with 1-based line and column, redacted
+    evidence, and a fingerprint of rule + hashed secret, so they match the same secret found in
+    the repository. Lines silenced in source carry their suppression.
+    """
+    from gate.checks.secrets.findings import finding_for
+
+    engine = shared_engine()
+    buf = text.encode("utf-8", "surrogateescape")
+    return [finding_for(engine.detectors[hit.detector], hit, path=path) for hit in engine.scan_buffer(buf, path)]

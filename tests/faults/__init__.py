@@ -1,0 +1,1 @@
+"""Fault injection: the real gate against real misbehaving peers on loopback."""

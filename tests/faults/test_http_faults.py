@@ -1,0 +1,134 @@
+"""The http check against previews that misbehave: down, broken TLS, silent, dripping, looping,
+endless, stalled. None of it may pass; each says what went wrong, in bounded time and memory."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from helpers import Outcome, gate
+
+from faults.common import fails_closed
+from faults.peers import (
+    Behaviour,
+    Bounds,
+    TcpPeer,
+    drip,
+    endless,
+    measured,
+    redirect_chain,
+    refused_port,
+    silent,
+    stall,
+    tls_handshake_failure,
+    tls_server,
+)
+from faults.table import row
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("gate.checks.http") is None, reason="the http check has not landed on this branch"
+)
+# Every header a clean page needs, so a finding can only come from the fault itself.
+GOOD_PAGE_HEADERS = (
+    "Content-Type: text/html; charset=utf-8\r\n"
+    "Strict-Transport-Security: max-age=63072000; includeSubDomains; preload\r\n"
+    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: strict-origin-when-cross-origin\r\n"
+    "Content-Security-Policy: default-src 'self'; frame-ancestors 'self'; object-src 'none'\r\n"
+    "Cache-Control: private, no-cache\r\nX-Vercel-Id: fra1::abcd-1234\r\n"
+)
+
+
+def _check(tmp_path: Path, url: str, ca: Path | None = None) -> tuple[Outcome, Bounds, dict[str, Any]]:
+    section: dict[str, Any] = {
+        "enabled": True,
+        "url": url,
+        "wait": {"timeout": "2s", "interval": "200ms"},
+        "limits": {"timeout": "3s", "max_body": 65536},
+    }
+    if ca is not None:
+        section["ca_bundle"] = str(ca)
+    checks = {"env": {"enabled": False}, "deps": {"enabled": False}, "http": section}
+    (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "checks": checks}))
+    with measured() as box:
+        outcome = gate("check", "http", "--format", "json", cwd=tmp_path)
+    report = json.loads(outcome.stdout) if outcome.stdout.strip().startswith("{") else {}
+    return outcome, box[0], report
+
+
+def _served(tmp_path: Path, behaviour: Behaviour) -> tuple[Outcome, Bounds, dict[str, Any]]:
+    context, ca = tls_server(tmp_path)
+    with TcpPeer(behaviour, tls=context) as peer:
+        return _check(tmp_path, peer.url + "/", ca)
+
+
+def _rules(report: dict[str, Any]) -> set[str]:
+    return {f["rule_id"] for f in report.get("findings", [])}
+
+
+@row(
+    "Preview down (connection refused)",
+    "http",
+    "exit 1: `http.preview.unreachable` after `wait.timeout`, naming the refused connection",
+)
+def test_preview_down_is_unreachable(tmp_path: Path) -> None:
+    outcome, bounds, report = _check(tmp_path, f"https://localhost:{refused_port()}/")
+    fails_closed(outcome, bounds, ["connection attempts failed"], codes=(1,))
+    assert "http.preview.unreachable" in _rules(report)
+
+
+@row(
+    "TLS handshake failure",
+    "http",
+    "exit 1: `http.tls.handshake-failed` naming the alert; nothing else is sent to that server",
+)
+def test_tls_handshake_failure_is_a_finding(tmp_path: Path) -> None:
+    with TcpPeer(tls_handshake_failure) as peer:
+        outcome, bounds, report = _check(tmp_path, f"https://localhost:{peer.port}/")
+    fails_closed(outcome, bounds, ["HANDSHAKE_FAILURE"], codes=(1,))
+    assert "http.tls.handshake-failed" in _rules(report)
+
+
+CASES = {
+    "silent": (silent, "no complete answer within 3s"),
+    "drip": (drip(1.0), "no complete answer within 3s"),
+    "stall": (stall, "no complete answer within 3s"),
+}
+
+
+@row("Preview accepts and never answers", "http", "exit 1: `http.preview.unreachable` after `limits.timeout`")
+@row(
+    "Preview drips a byte a second",
+    "http",
+    "exit 1: `http.preview.unreachable`: `limits.timeout` is a total deadline per request",
+)
+@row("Preview's body stalls half-way", "http", "exit 1: `http.preview.unreachable` after `limits.timeout`")
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_preview_that_never_finishes_answering_is_unreachable(tmp_path: Path, case: str) -> None:
+    behaviour, cause = CASES[case]
+    outcome, bounds, report = _served(tmp_path, behaviour)
+    fails_closed(outcome, bounds, [cause], codes=(1,))
+    assert "http.preview.unreachable" in _rules(report)
+
+
+@row(
+    "Endless redirect chain", "http", "exit 1: `http.redirect.too-long` after `limits.max_redirects` hops, listing them"
+)
+def test_an_endless_redirect_chain_is_cut_at_the_bound(tmp_path: Path) -> None:
+    outcome, bounds, report = _served(tmp_path, redirect_chain)
+    fails_closed(outcome, bounds, ["still redirects after"], codes=(1,))
+    assert "http.redirect.too-long" in _rules(report)
+
+
+@row(
+    "A 10 GB Content-Length, or a body that never ends",
+    "http",
+    "exit 3: read only up to `limits.max_body`; a page the gate could not read whole is not passed",
+)
+@pytest.mark.parametrize("length", [10 * 1024**3, None], ids=["10GB-content-length", "endless-chunked"])
+def test_a_page_without_end_never_passes(tmp_path: Path, length: int | None) -> None:
+    outcome, bounds, _ = _served(tmp_path, endless(length, chunk=b"<p>" * 20000, headers=GOOD_PAGE_HEADERS))
+    fails_closed(outcome, bounds, ["could not be checked whole"], memory=128 * 1024 * 1024)

@@ -1,0 +1,87 @@
+"""Realistic fake credentials, built at run time in each provider's documented shape.
+
+They are assembled from a prefix and seeded random characters so this repository holds no
+string a secret scanner (ours, or a host's push protection) would take for a real key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+
+ALNUM = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+URLSAFE = ALNUM + "_-"
+
+
+def chars(alphabet: str, length: int, seed: str) -> str:
+    generator = random.Random(seed)
+    return "".join(generator.choice(alphabet) for _ in range(length))
+
+
+def jwt(payload: dict[str, object], seed: str = "jwt") -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.{chars(URLSAFE, 43, seed)}"
+
+
+def pem_body(seed: str) -> str:
+    return chars(string.ascii_letters + string.digits + "+/", 64, seed)
+
+
+AWS_KEY = "AKIA" + chars(string.ascii_uppercase + string.digits, 16, "aws")
+STRIPE_LIVE = "sk_" + "live_" + chars(ALNUM, 99, "stripe")
+STRIPE_RESTRICTED = "rk_" + "live_" + chars(ALNUM, 99, "stripe-rk")
+STRIPE_WEBHOOK = "whsec_" + chars(ALNUM, 32, "whsec")
+OPENAI = "sk-" + "proj-" + chars(URLSAFE, 74, "oa1") + "T3Blbk" + "FJ" + chars(URLSAFE, 74, "oa2")
+ANTHROPIC = "sk-" + "ant-api03-" + chars(URLSAFE, 93, "anthropic") + "AA"
+GITHUB_FINE = "github_" + "pat_" + chars(ALNUM, 22, "gh1") + "_" + chars(ALNUM, 59, "gh2")
+GITHUB_APP = "gh" + "s_" + chars(ALNUM, 36, "ghs")
+GOOGLE = "AI" + "za" + chars(URLSAFE, 35, "google")
+FCM = "AAAA" + chars(URLSAFE, 7, "fcm1") + ":" + chars(URLSAFE, 140, "fcm2")
+SUPABASE_SERVICE = jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "service_role", "iat": 1700000000})
+SUPABASE_ANON = jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "anon", "iat": 1700000000})
+SUPABASE_SECRET = "sb_" + "secret_" + chars(URLSAFE, 31, "sb")  # gate: allow test data
+SENDGRID = "SG" + "." + chars(URLSAFE, 22, "sg1") + "." + chars(URLSAFE, 43, "sg2")
+TWILIO_TOKEN = chars(HEX, 32, "twilio")
+TWILIO_API_KEY = "SK" + chars(HEX, 32, "twilio-sk")
+SLACK_WEBHOOK = (
+    "https://hooks."
+    + "slack.com/services/T"
+    + chars(ALNUM, 8, "s1").upper()
+    + "/B"
+    + chars(string.ascii_uppercase + string.digits, 8, "s2")
+    + "/"
+    + chars(ALNUM, 24, "s3")
+)
+NPM = "npm" + "_" + chars(ALNUM, 36, "npm")
+PYPI = "pypi-" + "AgEIcHlwaS5vcmc" + chars(URLSAFE, 120, "pypi")
+VERCEL = chars(ALNUM, 24, "vercel")
+EXPO = chars(URLSAFE, 40, "expo")
+DB_PASSWORD = chars(ALNUM, 20, "dbpw")
+VAULT = "hv" + "s." + chars(URLSAFE, 90, "vault")
+SHOPIFY = "shp" + "at_" + chars(HEX, 32, "shopify")
+MAILGUN = "key-" + chars(HEX, 32, "mailgun")
+DIGITALOCEAN = "dop" + "_v1_" + chars(HEX, 64, "do")
+DATABRICKS = "dapi" + chars(HEX, 32, "databricks")
+DOPPLER = "dp" + ".st." + chars(ALNUM, 43, "doppler")
+DISCORD_WEBHOOK = (
+    "https://discord.com/api/" + "webhooks/" + chars(string.digits, 18, "d1") + "/" + chars(URLSAFE, 68, "d2")
+)
+TERRAFORM = chars(ALNUM, 14, "tf1") + ".atlas" + "v1." + chars(ALNUM, 67, "tf2")
+ONEPASSWORD = "ops_" + "eyJ" + chars(ALNUM, 300, "op")  # gate: allow test data
+ATLASSIAN = "ATATT" + "3x" + chars(URLSAFE, 190, "atl")
+DJANGO = "django-insecure-" + chars(string.ascii_lowercase + string.digits + "!@#%^&*(-_=+)", 50, "django")
+DOTENV_TOKEN = chars(ALNUM, 32, "dotenv")
+RSA_BODY = pem_body("rsa")
+OPENSSH_BODY = pem_body("openssh")
+
+# Tempting look-alikes that are not leaks.
+JWT_IO_EXAMPLE = jwt({"sub": "1234567890", "name": "John Doe", "iat": 1516239022}, "jwtio")
+SRI = "sha384-" + base64.b64encode(bytes(random.Random("sri").randrange(256) for _ in range(48))).decode()
+GIT_SHA = chars(HEX, 40, "gitsha")
+UUID = "3f2b8a9c-4d1e-4f6a-9b7c-2e5d8f1a0c3b"
+LOCK_INTEGRITY = "sha512-" + base64.b64encode(bytes(random.Random("lock").randrange(256) for _ in range(64))).decode()

@@ -1,0 +1,179 @@
+"""Each detector on realistic true positives and on the look-alikes that tempt scanners."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import secrets_samples as s
+
+from gate.checks.secrets.detectors import load_detectors
+from gate.checks.secrets.scanner import Engine, scan_text, shared_engine
+from gate.errors import InputError
+
+TRUE_POSITIVES = [
+    ("secrets.aws-access-key", "config.py", f'AWS_ACCESS_KEY_ID = "{s.AWS_KEY}"'),
+    ("secrets.openai-api-key", "src/ai.ts", f'const openai = new OpenAI({{ apiKey: "{s.OPENAI}" }});'),
+    ("secrets.anthropic-api-key", "app/llm.py", f'client = Anthropic(api_key="{s.ANTHROPIC}")'),
+    ("secrets.github-fine-grained-token", "scripts/release.sh", f"export GH_TOKEN={s.GITHUB_FINE}"),
+    ("secrets.github-token", "ci.yml", f"      token: {s.GITHUB_APP}"),
+    ("secrets.stripe-secret-key", "billing.js", f"const stripe = require('stripe')('{s.STRIPE_LIVE}');"),
+    ("secrets.stripe-secret-key", "billing.py", f'stripe.api_key = "{s.STRIPE_RESTRICTED}"'),
+    ("secrets.stripe-webhook-secret", "webhooks.ts", f'const endpointSecret = "{s.STRIPE_WEBHOOK}";'),
+    ("secrets.google-api-key", "firebase.js", f'  apiKey: "{s.GOOGLE}",'),
+    ("secrets.firebase-cloud-messaging-key", "push.py", f'FCM_SERVER_KEY = "{s.FCM}"'),
+    ("secrets.google-service-account", "service-account.json", '  "type": "service_account",'),  # gate: allow test data
+    ("secrets.supabase-service-role-key", "lib/supabase.ts", f'const key = "{s.SUPABASE_SERVICE}";'),
+    ("secrets.supabase-secret-key", "lib/admin.ts", f'createClient(url, "{s.SUPABASE_SECRET}")'),
+    ("secrets.sendgrid-api-key", "mail.py", f'sg = SendGridAPIClient("{s.SENDGRID}")'),
+    ("secrets.twilio-auth-token", "sms.py", f'TWILIO_AUTH_TOKEN = "{s.TWILIO_TOKEN}"'),
+    ("secrets.twilio-api-key", "sms.js", f'const apiKey = "{s.TWILIO_API_KEY}";'),
+    ("secrets.slack-webhook", "alerts.py", f'WEBHOOK = "{s.SLACK_WEBHOOK}"'),
+    ("secrets.npm-token", ".npmrc", f"//registry.npmjs.org/:_authToken={s.NPM}"),
+    ("secrets.pypi-token", ".pypirc", f"password = {s.PYPI}"),
+    ("secrets.vercel-token", "deploy.sh", f'VERCEL_TOKEN="{s.VERCEL}" vercel deploy --prod'),
+    ("secrets.expo-token", "eas.sh", f"EXPO_TOKEN={s.EXPO} eas build"),
+    (
+        "secrets.database-url-password",
+        "db.ts",
+        f'const url = "postgres://app:{s.DB_PASSWORD}@db.prod.acme.io:5432/app";',
+    ),
+    ("secrets.database-url-password", "worker.py", f'REDIS = "rediss://default:{s.DB_PASSWORD}@cache.acme.io:6380"'),
+    ("secrets.private-key", "deploy/id_rsa", "-----BEGIN RSA PRIVATE KEY-----"),  # gate: allow test data
+    ("secrets.private-key", "deploy/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----"),  # gate: allow test data
+    ("secrets.private-key", "certs/key.pem", "-----BEGIN EC PRIVATE KEY-----"),  # gate: allow test data
+    ("secrets.private-key", "certs/pkcs8.pem", "-----BEGIN PRIVATE KEY-----"),  # gate: allow test data
+    ("secrets.vault-token", "vault.env.sh", f"export VAULT_TOKEN={s.VAULT}"),
+    ("secrets.shopify-token", "shop.rb", f'ShopifyAPI::Context.setup(api_key: "x", access_token: "{s.SHOPIFY}")'),
+    ("secrets.mailgun-api-key", "mail.go", f'mg := mailgun.NewMailgun(domain, "{s.MAILGUN}")'),
+    ("secrets.digitalocean-token", "infra.tf", f'  token = "{s.DIGITALOCEAN}"'),
+    ("secrets.databricks-token", "etl.py", f'TOKEN = "{s.DATABRICKS}"'),
+    ("secrets.doppler-token", "run.sh", f"DOPPLER_TOKEN={s.DOPPLER} doppler run -- npm start"),
+    ("secrets.discord-webhook", "notify.js", f'fetch("{s.DISCORD_WEBHOOK}", opts)'),
+    ("secrets.terraform-cloud-token", ".terraformrc", f'  token = "{s.TERRAFORM}"'),
+    ("secrets.onepassword-token", "ci.sh", f"export OP_SERVICE_ACCOUNT_TOKEN={s.ONEPASSWORD}"),
+    ("secrets.atlassian-api-token", "jira.py", f'JIRA = Jira(url, token="{s.ATLASSIAN}")'),
+    ("secrets.django-secret-key", "mysite/settings.py", f"SECRET_KEY = '{s.DJANGO}'"),
+    ("secrets.dotenv-secret", ".env", f"JWT_SECRET={s.DOTENV_TOKEN}"),
+    ("secrets.dotenv-secret", "api/.env.production", f"export PAYMENTS_API_KEY={s.DOTENV_TOKEN}"),
+]
+
+FALSE_POSITIVES = [
+    ("docs/aws.md", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE"),
+    ("docs/aws.py", 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"'),
+    ("config.example.js", 'const stripe = Stripe("sk_live_XXXXXXXXXXXXXXXXXXXXXXXXXXXX");'),
+    ("README.md", "STRIPE_SECRET_KEY=sk_live_your_key_here_replace_me_now"),
+    ("index.html", f'<script src="/app.js" integrity="{s.SRI}" crossorigin="anonymous"></script>'),
+    ("package-lock.json", f'      "integrity": "{s.LOCK_INTEGRITY}",'),
+    ("yarn.lock", f"  integrity {s.LOCK_INTEGRITY}"),
+    ("deploy.py", f'COMMIT_SHA = "{s.GIT_SHA}"'),
+    ("docker-compose.yml", "      DATABASE_URL: postgres://user:password@localhost:5432/app"),
+    ("settings.py", 'DATABASE_URL = "postgres://app:s3cretLocal99@127.0.0.1/app"'),
+    ("tests/auth.test.ts", f'const token = "{s.JWT_IO_EXAMPLE}";'),
+    ("models.py", f'USER_ID = "{s.UUID}"'),
+    ("config.py", 'API_KEY = os.environ["API_KEY"]'),
+    ("config.ts", "const password = process.env.DB_PASSWORD;"),
+    ("values.yaml", "  password: ${DB_PASSWORD}"),
+    ("settings.py", "SECRET_KEY = os.environ.get('SECRET_KEY')"),
+    (".env.example", "JWT_SECRET=changeme"),
+    (".env", "SESSION_SECRET=<generate with openssl rand -hex 32>"),
+    ("manifest.yml", "  DATABASE_URL: {type: url, secret: true}"),
+    ("lib/supabase.ts", f'const anon = "{s.SUPABASE_ANON}";'),
+    ("docs/example.md", "https://user:pass@example.com/path"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "path", "line"), TRUE_POSITIVES, ids=[f"{r}:{p}" for r, p, _ in TRUE_POSITIVES])
+def test_detector_finds_a_realistic_leak(rule_id: str, path: str, line: str) -> None:
+    found = [f.rule_id for f in scan_text(f"# header\n{line}\n", path)]
+    assert found == [rule_id], found
+
+
+@pytest.mark.parametrize(("path", "line"), FALSE_POSITIVES, ids=[p for p, _ in FALSE_POSITIVES])
+def test_look_alike_is_not_reported(path: str, line: str) -> None:
+    assert [(f.rule_id, f.location.line) for f in scan_text(line + "\n", path)] == []
+
+
+@pytest.mark.parametrize(("rule_id", "path", "line"), TRUE_POSITIVES, ids=[f"{r}:{p}" for r, p, _ in TRUE_POSITIVES])
+def test_prefilter_loses_nothing_the_plain_scan_finds(rule_id: str, path: str, line: str) -> None:
+    plain = Engine(shared_engine().detectors, prefilter=False, cache=False)
+    fast = shared_engine()
+    buf = f"x = 1\n{line}\nprint(x)\n".encode()
+    assert list(fast.scan_buffer(buf, path)) == list(plain.scan_buffer(buf, path))
+
+
+def test_generic_finds_rank_below_provider_keys() -> None:
+    severities = {d.rule_id: d.severity for d in shared_engine().detectors}
+    generic = {d.rule_id for d in shared_engine().detectors if d.generic}
+    assert generic >= {"secrets.high-entropy-string", "secrets.password-assignment", "secrets.dotenv-secret"}
+    assert max(severities[r] for r in generic) < min(severities[r] for r in severities if r not in generic)
+
+
+def test_high_entropy_string_is_low_severity_and_found() -> None:
+    value = s.chars(s.ALNUM, 40, "entropy")
+    findings = scan_text(f'blob = "{value}"\n', "app.py")
+    assert [(f.rule_id, str(f.severity)) for f in findings] == [("secrets.high-entropy-string", "low")]
+
+
+def test_keyed_secret_wins_over_a_generic_find_of_the_same_text() -> None:
+    findings = scan_text(f'password = "{s.STRIPE_LIVE}"\n', "pay.py")
+    assert [f.rule_id for f in findings] == ["secrets.stripe-secret-key"]
+
+
+def test_provider_key_inside_a_call_is_still_found() -> None:
+    # detect-secrets drops every line shaped like `x = f(...)` (indirect reference); that filter
+    # only makes sense for generic finds.
+    findings = scan_text(f'client = boto3.client("s3", aws_access_key_id="{s.AWS_KEY}")\n', "s3.py")
+    assert [f.rule_id for f in findings] == ["secrets.aws-access-key"]
+
+
+def test_private_keys_differ_by_their_body_not_their_header() -> None:
+    begin, end = "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"  # gate: allow test data
+    one = scan_text(f"{begin}\n{s.RSA_BODY}\n{end}\n", "a.pem")
+    two = scan_text(f"{begin}\n{s.OPENSSH_BODY}\n{end}\n", "b.pem")
+    assert one[0].fingerprint != two[0].fingerprint
+
+
+def _rules_file(tmp_path: Path, detector: str) -> Path:
+    path = tmp_path / "detectors.yml"
+    path.write_text(f"detectors:\n{detector}")
+    return path
+
+
+def test_a_pattern_that_could_backtrack_without_bound_is_refused(tmp_path: Path) -> None:
+    path = _rules_file(tmp_path, "  - {id: bad, title: Bad, severity: high, pattern: '(a+)+b', keywords: [a]}\n")
+    with pytest.raises(InputError, match="unbounded quantifier"):
+        load_detectors(path)
+
+
+def test_a_detector_without_keywords_or_trigger_is_refused(tmp_path: Path) -> None:
+    path = _rules_file(tmp_path, "  - {id: bad, title: Bad, severity: high, pattern: 'x{2,3}'}\n")
+    with pytest.raises(InputError, match="neither keywords nor trigger"):
+        load_detectors(path)
+
+
+def test_every_extra_detector_is_a_detect_secrets_plugin() -> None:
+    from detect_secrets.plugins.base import BasePlugin
+
+    assert all(isinstance(d.plugin, BasePlugin) for d in shared_engine().detectors)
+    assert len({d.rule_id for d in shared_engine().detectors}) >= 45
+
+
+def test_two_keys_whose_keywords_share_a_prefix_on_one_line_are_both_found() -> None:
+    line = f'KEYS = ["{s.STRIPE_LIVE}", "{s.ANTHROPIC}", "{s.GITHUB_APP}", "{s.GITHUB_FINE}"]'
+    assert sorted(f.rule_id for f in scan_text(line + "\n", "keys.py")) == [
+        "secrets.anthropic-api-key",
+        "secrets.github-fine-grained-token",
+        "secrets.github-token",
+        "secrets.stripe-secret-key",
+    ]
+
+
+def test_a_long_line_dense_with_keywords_is_scanned_window_by_window() -> None:
+    # detect-secrets' keyword regexes slow down faster than the line grows; a hostile one-line
+    # file full of keywords and one long word must still be scanned piece by piece, key found.
+    line = "password_" * 20_000 + "x" * 50_000 + f' token="{s.GITHUB_APP}"'
+    findings = scan_text(line, "dist/app.min.js")
+    assert [(f.rule_id, f.location.column) for f in findings] == [
+        ("secrets.github-token", line.index(s.GITHUB_APP) + 1)
+    ]
