@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from faults.fuzz import FUZZ
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("gate.checks.secrets") is None, reason="the secrets check has not landed on this branch"
-)
 
 # Generous for a loaded 2-core box; a regex that backtracks on one line takes far longer.
 SECONDS_PER_LINE = 1.0

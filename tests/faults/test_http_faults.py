@@ -3,7 +3,6 @@ endless, stalled. None of it may pass; each says what went wrong, in bounded tim
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,6 @@ from faults.peers import (
 )
 from faults.table import row
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("gate.checks.http") is None, reason="the http check has not landed on this branch"
-)
 # Every header a clean page needs, so a finding can only come from the fault itself.
 GOOD_PAGE_HEADERS = (
     "Content-Type: text/html; charset=utf-8\r\n"

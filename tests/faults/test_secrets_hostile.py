@@ -3,7 +3,6 @@ reason, nothing outside the tree read, no crash, bounded time and memory."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,10 +15,6 @@ from helpers import GIT_ENV, Outcome, gate, git, git_repo, write_files
 from faults.common import fails_closed
 from faults.peers import Bounds, measured
 from faults.table import row
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("gate.checks.secrets") is None, reason="the secrets check has not landed on this branch"
-)
 
 # Key-shaped values the detectors know, unique to this file so a hit can only come from here.
 AWS_KEY = "AKIAQZ7TESTHOSTILE42"
