@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from gate.runner import OutputRequest
 
 FORMATS = ("console", "json", "sarif", "junit")
+# The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
+COMMON_OPTIONS = ("config_path", "preset", "fmt", "outputs", "color", "verbose", "github")
 
 
 class Interrupted(GateError):
@@ -161,28 +163,9 @@ def cli() -> None:
 
 @cli.command()
 @_common
-def run(
-    config_path: Path | None,
-    preset: str | None,
-    fmt: str,
-    outputs: tuple[str, ...],
-    color: bool | None,
-    verbose: int,
-    github: bool | None,
-) -> None:
+def run(**common: Any) -> None:
     """Run every check gate.yml enables and print one verdict."""
-    sys.exit(
-        _run_and_report(
-            names=None,
-            config_path=config_path,
-            preset=preset,
-            fmt=fmt,
-            outputs=outputs,
-            color=color,
-            verbose=verbose,
-            github=github,
-        )
-    )
+    sys.exit(_run_and_report(names=None, **common))
 
 
 @cli.command(hidden=True)
@@ -222,37 +205,17 @@ class _CheckGroup(click.Group):
 
 
 def _check_command(check: type[Check]) -> click.Command:
-    def callback(
-        config_path: Path | None,
-        preset: str | None,
-        fmt: str,
-        outputs: tuple[str, ...],
-        color: bool | None,
-        verbose: int,
-        github: bool | None,
-        **values: Any,
-    ) -> None:
+    def callback(**values: Any) -> None:
         from gate.config import Override
 
+        common = {key: values.pop(key) for key in COMMON_OPTIONS}
         overrides = []
         for option in check.options:
             value = values[option.key.replace(".", "_")]
             if value is None or value is False or value == ():
                 continue
             overrides.append(Override(check.name, option.key, list(value) if option.multiple else value, option.flag))
-        sys.exit(
-            _run_and_report(
-                names=[check.name],
-                config_path=config_path,
-                preset=preset,
-                fmt=fmt,
-                outputs=outputs,
-                color=color,
-                verbose=verbose,
-                overrides=overrides,
-                github=github,
-            )
-        )
+        sys.exit(_run_and_report(names=[check.name], overrides=overrides, **common))
 
     command = click.command(name=check.name, help=check.summary)(_common(callback))
     for option in check.options:
@@ -308,13 +271,7 @@ def export_(
 def import_(
     tool: str,
     summary: Path,
-    config_path: Path | None,
-    preset: str | None,
-    fmt: str,
-    outputs: tuple[str, ...],
-    color: bool | None,
-    verbose: int,
-    github: bool | None,
+    **common: Any,
 ) -> None:
     """Judge a k6 summary (JSON) or Locust stats (CSV) with checks.http's budgets, like a local run."""
     from gate.config import Override
@@ -323,14 +280,8 @@ def import_(
     sys.exit(
         _run_and_report(
             names=["http"],
-            config_path=config_path,
-            preset=preset,
-            fmt=fmt,
-            outputs=outputs,
-            color=color,
-            verbose=verbose,
             overrides=[Override("http", "imported", imported, "import"), Override("http", "enabled", True, "import")],
-            github=github,
+            **common,
         )
     )
 
