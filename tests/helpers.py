@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import os
@@ -14,6 +15,8 @@ from xml.etree import ElementTree
 
 import jsonschema
 from click.testing import CliRunner
+
+from gate.model import BudgetResult, Measurement
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -137,3 +140,21 @@ def git_repo(root: Path, commits: Sequence[Mapping[str, str | bytes | None]] = (
         git(root, "add", "-A")
         git(root, "commit", "-q", "--no-gpg-sign", "--allow-empty", "-m", f"commit {index}")
     return root
+
+
+def judge_measurements(measurements: Sequence[Measurement]) -> tuple[BudgetResult, ...]:
+    """The policy's verdict on measurements alone, as the http check's budgets are judged."""
+    from gate.model import CheckResult, Target
+    from gate.policy import judge
+
+    verdict = judge(
+        [CheckResult("http", (), tuple(measurements), 0.0)],
+        fail_on={},
+        suppressions=(),
+        preset="launch",
+        target=Target(root="."),
+        started_at="",
+        duration_s=0.0,
+        today=datetime.date(2026, 1, 1),
+    )
+    return verdict.budgets

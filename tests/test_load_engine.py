@@ -6,11 +6,11 @@ Every run here is bounded by a request count (or a short duration) and the plan'
 from __future__ import annotations
 
 import asyncio
-import datetime
 import time
 from collections.abc import Iterator, Sequence
 
 import pytest
+from helpers import judge_measurements
 from load_server import Served, serve
 
 from gate.errors import InputError
@@ -19,8 +19,7 @@ from gate.load.measure import RouteBudget, route_measurements
 from gate.load.monitor import HealthLimits
 from gate.load.stepping import find_safe_concurrency, levels
 from gate.load.wire import Endpoint, Request
-from gate.model import BudgetResult, CheckResult, Measurement, Target
-from gate.policy import judge
+from gate.model import BudgetResult, Measurement
 
 # The test machine is shared: only the test that is about the client's own health judges it.
 RELAXED = HealthLimits(max_cpu_ratio=1.01, lag_floor_ms=1e6)
@@ -44,17 +43,8 @@ def run(served: Served, path: str, plan: LoadPlan, method: str = "GET") -> LoadR
 
 
 def judged(measurements: Sequence[Measurement]) -> dict[str, BudgetResult]:
-    verdict = judge(
-        [CheckResult("http", (), tuple(measurements), 0.0)],
-        fail_on={},
-        suppressions=(),
-        preset="launch",
-        target=Target(root="."),
-        started_at="",
-        duration_s=0.0,
-        today=datetime.date(2026, 1, 1),
-    )
-    return {budget.id: budget for budget in verdict.budgets}
+    budgets = judge_measurements(measurements)
+    return {budget.id: budget for budget in budgets}
 
 
 def test_closed_model_sends_exactly_the_planned_requests_and_not_the_warmup(server: Served) -> None:

@@ -6,7 +6,6 @@ timeout); the k6 script is checked with node's syntax check (k6 itself is not pa
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from helpers import judge_measurements
 from load_server import Served, serve
 
 from gate.errors import InputError
@@ -58,17 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def judged(measurements: Sequence[Measurement]) -> dict[tuple[str, str], BudgetResult]:
-    verdict = judge(
-        [CheckResult("http", (), tuple(measurements), 0.0)],
-        fail_on={},
-        suppressions=(),
-        preset="launch",
-        target=Target(root="."),
-        started_at="",
-        duration_s=0.0,
-        today=datetime.date(2026, 1, 1),
-    )
-    return {(budget.subject, budget.id): budget for budget in verdict.budgets}
+    budgets = judge_measurements(measurements)
+    return {(budget.subject, budget.id): budget for budget in budgets}
 
 
 def test_exported_locustfile_runs_headless_logs_in_and_its_csv_is_judged_with_the_same_budgets(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import itertools
 import time
 from collections.abc import Iterator, Sequence
 
 import pytest
+from helpers import judge_measurements
 from load_server import Served, serve
 
 from gate.errors import InputError
@@ -16,8 +16,7 @@ from gate.load.measure import StreamBudget, stream_measurements
 from gate.load.ratelimit import BurstResult, LimitSignal, burst_probe
 from gate.load.stream import StreamLimits, StreamResult, measure_stream
 from gate.load.wire import Endpoint, Request
-from gate.model import BudgetResult, CheckResult, Measurement, Target
-from gate.policy import judge
+from gate.model import BudgetResult, Measurement
 
 _keys = itertools.count()
 SHORT = StreamLimits(stall_s=2, total_s=10)
@@ -43,17 +42,8 @@ def burst(served: Served, path: str, limit: int, signal: LimitSignal = RATE_LIMI
 
 
 def judged(measurements: Sequence[Measurement]) -> dict[str, BudgetResult]:
-    verdict = judge(
-        [CheckResult("http", (), tuple(measurements), 0.0)],
-        fail_on={},
-        suppressions=(),
-        preset="launch",
-        target=Target(root="."),
-        started_at="",
-        duration_s=0.0,
-        today=datetime.date(2026, 1, 1),
-    )
-    return {budget.id: budget for budget in verdict.budgets}
+    budgets = judge_measurements(measurements)
+    return {budget.id: budget for budget in budgets}
 
 
 def test_sse_stream_reports_first_event_gaps_total_and_a_clean_end(tls_server: Served) -> None:
