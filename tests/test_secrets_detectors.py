@@ -152,6 +152,19 @@ def test_a_detector_without_keywords_or_trigger_is_refused(tmp_path: Path) -> No
         load_detectors(path)
 
 
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        ("{chars: 'a-z\"', min: 20, quoted: true}", "include a quote"),
+        ("{chars: 'a-z', min: 8, distinct: 9}", "more distinct characters than length"),
+    ],
+)
+def test_a_run_the_prefilter_could_not_find_exactly_is_refused(tmp_path: Path, run: str, message: str) -> None:
+    path = _rules_file(tmp_path, f"  - {{id: bad, title: Bad, severity: high, pattern: 'x{{2,3}}', run: {run}}}\n")
+    with pytest.raises(InputError, match=message):
+        load_detectors(path)
+
+
 def test_every_extra_detector_is_a_detect_secrets_plugin() -> None:
     from detect_secrets.plugins.base import BasePlugin
 

@@ -29,6 +29,18 @@ _UNBOUNDED = re.compile(r"[+*]|\{\d+,\}")
 
 
 @dataclass(frozen=True)
+class Run:
+    """A run of characters every match of a detector lies in: `chars` (a regex class), at least
+    `length` long, right after a quote when `quoted`, with at least `distinct` different ones
+    (a string of n different characters holds at most log2(n) bits of entropy)."""
+
+    chars: str
+    length: int
+    quoted: bool = False
+    distinct: int = 0
+
+
+@dataclass(frozen=True)
 class Detector:
     """One detect-secrets plugin instance and what the gate needs to know about it."""
 
@@ -39,9 +51,9 @@ class Detector:
     # Lower-case ASCII byte strings; a line holding none of them cannot produce a match.
     keywords: tuple[bytes, ...]
     # Alternatives to keywords: a regex that finds every match, or a run of characters every
-    # match contains (class, minimum length, preceded by a quote).
+    # match lies in.
     trigger: re.Pattern[bytes] | None
-    run: tuple[str, int, bool] | None
+    run: Run | None
     public_prefix: int
     generic: bool
     files: re.Pattern[str] | None
@@ -145,12 +157,21 @@ def load_detectors(path: Path | None = None) -> tuple[Detector, ...]:
     return tuple(detectors)
 
 
+def _run(spec: Mapping[str, Any], where: str) -> Run:
+    data = spec["run"]
+    run = Run(str(data["chars"]), int(data["min"]), bool(data.get("quoted", False)), int(data.get("distinct", 0)))
+    if run.quoted and any(re.fullmatch(f"[{run.chars}]", quote) for quote in "'\""):
+        # The prefilter reads a quote as the start of a quoted run, never as part of one.
+        raise _fail(where, f"detector {spec['id']}: run characters include a quote", "leave quotes out of chars")
+    if run.distinct > run.length:
+        raise _fail(where, f"detector {spec['id']}: run has more distinct characters than length", "lower distinct")
+    return run
+
+
 def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
     keywords = _keywords(spec.get("keywords", ()))
     trigger = re.compile(spec["trigger"].encode()) if "trigger" in spec else None
-    run = None
-    if "run" in spec:
-        run = (str(spec["run"]["chars"]), int(spec["run"]["min"]), bool(spec["run"].get("quoted", False)))
+    run = _run(spec, where) if "run" in spec else None
     if not keywords and trigger is None and run is None:
         raise _fail(
             where,

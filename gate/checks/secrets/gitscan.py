@@ -178,6 +178,8 @@ class PatchScanner:
 
     def scan(self, buf: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
         commits = [m.start() for m in re.finditer(re.escape(COMMIT_MARK), buf)]
+        file_starts = [m.start() for m in re.finditer(rb"\ndiff --git ", buf)]
+        hunk_starts = [m.start() for m in re.finditer(rb"\n@@ ", buf)]
         occurrences: list[Occurrence] = []
         skipped: list[Skipped] = []
         files: dict[int, str | None] = {}
@@ -185,8 +187,8 @@ class PatchScanner:
         commit_info: dict[int, Commit] = {}
         last: tuple[int, int, int] | None = None
         oversized: set[int] = set()
-        candidates = self.engine.candidates(buf)
-        for file_start, file_end in self._sections(buf):
+        candidates = self.engine.candidates(buf, line_prefix=b"+")
+        for file_start, file_end in self._sections(buf, file_starts):
             if file_end - file_start > max_file_bytes:
                 oversized.add(file_start)
                 path = self._file_path(buf, file_start)
@@ -201,12 +203,14 @@ class PatchScanner:
         for line_start, spots in sorted(candidates.items()):
             if buf[line_start : line_start + 1] != b"+":
                 continue
-            file_start = buf.rfind(b"\ndiff --git ", 0, line_start)
-            commit_start = commits[bisect.bisect_right(commits, line_start) - 1] if commits else -1
+            # The headers this line falls under: the last of each kind before it. Content lines
+            # start with `+`, `-`, ` ` or `\\`, so none of them can pass for a header.
+            file_start = _last_before(file_starts, line_start)
+            commit_start = _last_before(commits, line_start)
             if file_start == -1 or file_start < commit_start:
                 continue
-            hunk_start = buf.rfind(b"\n@@ ", file_start, line_start)
-            if hunk_start == -1:
+            hunk_start = _last_before(hunk_starts, line_start)
+            if hunk_start < file_start:
                 continue
             body_start = buf.find(b"\n", hunk_start + 1) + 1
             if line_start < body_start:
@@ -256,9 +260,8 @@ class PatchScanner:
         return occurrences, skipped
 
     @staticmethod
-    def _sections(buf: bytes) -> Iterator[tuple[int, int]]:
-        """(start, end) of each file's diff in the chunk."""
-        starts = [m.start() for m in re.finditer(rb"\ndiff --git ", buf)]
+    def _sections(buf: bytes, starts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        """(start, end) of each file's diff in the chunk, given where each starts."""
         for index, start in enumerate(starts):
             end = starts[index + 1] if index + 1 < len(starts) else len(buf)
             following_commit = buf.find(COMMIT_MARK, start, end)
@@ -291,6 +294,12 @@ class PatchScanner:
             header += [""] * (3 - len(header))
             cache[start] = Commit(sha=header[0], author=header[1], date=header[2])
         return cache[start]
+
+
+def _last_before(positions: Sequence[int], position: int) -> int:
+    """The greatest of the sorted `positions` below `position`, or -1."""
+    index = bisect.bisect_left(positions, position)
+    return positions[index - 1] if index else -1
 
 
 def _added_neighbours(buf: bytes, line_start: int, body_start: int) -> tuple[str, str]:
@@ -377,7 +386,9 @@ def _scan_stream(
 
     def pump() -> None:
         try:
-            while block := process.stdout.read1(READ_BLOCK):  # type: ignore[union-attr]
+            # Whole blocks, not whatever the pipe holds (a few KB): the queue then holds enough
+            # read-ahead that git never waits while a chunk is scanned.
+            while block := process.stdout.read(READ_BLOCK):  # type: ignore[union-attr]
                 blocks.put(block)
         finally:
             blocks.put(None)

@@ -1,11 +1,9 @@
 """Scanning text for secrets: a keyword prefilter in front of detect-secrets' plugins and filters.
 
-Most lines of a repository hold no keyword any detector needs, so the prefilter finds keyword and
-trigger occurrences over a whole buffer at C speed (`bytes.find`, compiled regexes) and only the
-lines they fall on reach the plugins, and then only the plugins whose keyword was there. It is
-exact: every detector declares keywords one of which each of its matches contains, or a trigger
-regex that finds each of its matches (see rules/secrets/detectors.yml), so a line it skips could
-not have produced a finding. A line seen before is not scanned again.
+Most lines of a repository hold no keyword any detector needs, so the prefilter (prefilter.py)
+finds the lines that could over a whole buffer at C speed, and only those lines reach the
+plugins, and then only the plugins whose keyword, trigger or run was there. It is exact: a line it
+skips could not have produced a finding. A line seen before is not scanned again.
 
 Lines longer than MAX_LINE (minified bundles, one-line JSON) are scanned in bounded windows around
 the prefilter hits. With bounded patterns that bounds the time per window (detect-secrets' keyword
@@ -25,15 +23,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
+from gate.checks.secrets.prefilter import Candidates, Prefilter
 
 if TYPE_CHECKING:
     from gate.model import Finding
 
 MAX_LINE = 1024
-# Keywords are searched in groups sharing this many leading bytes (measured: fewer, larger groups
-# with a one-byte literal prefix are fastest).
-GROUP_PREFIX = 1
-
 
 WINDOW_BEFORE = 128
 WINDOW_AFTER = 512
@@ -174,50 +169,16 @@ class Engine:
         self._use_cache = cache
         self._cache: dict[tuple[str, str, frozenset[int]], tuple[LineHit, ...]] = {}
         self._kinds: dict[str, tuple[str, frozenset[int]]] = {}
-        by_keyword: dict[bytes, list[int]] = {}
-        runs: dict[tuple[str, int, bool], set[int]] = {}
-        self._triggers: list[tuple[re.Pattern[bytes], frozenset[int]]] = []
         # Detectors limited to some files (.env) skip the prefilter: in those files every line is
         # a candidate for them, and their common keywords stay out of everybody else's way.
         self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None)
-        for index, detector in enumerate(self.detectors):
-            if index in self._restricted:
-                continue
-            for keyword in detector.keywords:
-                by_keyword.setdefault(keyword, []).append(index)
-            if detector.trigger is not None:
-                self._triggers.append((detector.trigger, frozenset({index})))
-            if detector.run is not None:
-                runs.setdefault(detector.run, set()).add(index)
-        self._runs = [
-            (_run_table(chars, quoted), _run_needle(size, quoted), frozenset(indexes))
-            for (chars, size, quoted), indexes in sorted(runs.items())
-        ]
-        self._keywords = [(keyword, frozenset(indexes)) for keyword, indexes in sorted(by_keyword.items())]
-        # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
-        # occurs, the longer keywords that contain it are checked in that line alone.
-        # Only keywords holding no shorter keyword are searched in the buffer; on a line where one
-        # occurs, the longer keywords that contain it are checked in that line alone.
-        cover = {
-            keyword: [(other, detectors) for other, detectors in self._keywords if keyword in other]
-            for keyword, _ in self._keywords
-            if not any(other != keyword and other in keyword for other, _ in self._keywords)
-        }
-        # Keywords sharing their first byte are searched as one regex: its literal prefix
-        # keeps the search fast, and one pass replaces several.
-        by_prefix: dict[bytes, list[bytes]] = {}
-        for keyword in cover:
-            by_prefix.setdefault(keyword[:GROUP_PREFIX], []).append(keyword)
-        self._searches: list[tuple[re.Pattern[bytes], dict[bytes, list[tuple[bytes, frozenset[int]]]]]] = []
-        for prefix, keywords in sorted(by_prefix.items()):
-            ordered = sorted(keywords, key=len, reverse=True)
-            pattern = re.escape(prefix) + b"(?:" + b"|".join(re.escape(k[len(prefix) :]) for k in ordered) + b")"
-            self._searches.append((re.compile(pattern), {k: cover[k] for k in keywords}))
+        self._prefilter = Prefilter(self.detectors, self._restricted)
         self._all = frozenset(range(len(self.detectors)))
 
-    def candidates(self, buf: bytes) -> dict[int, list[tuple[int, int, frozenset[int]]]]:
-        """Line start offset -> (start, end, detectors) of each keyword or trigger on that line."""
-        found: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+    def candidates(self, buf: bytes, line_prefix: bytes = b"") -> Candidates:
+        """Line start offset -> (start, end, detectors) of each keyword, trigger or run on that line
+        (only lines starting with `line_prefix`, once the prefilter is on)."""
+        found: Candidates = {}
         if not self.prefilter:
             start = 0
             while start < len(buf):
@@ -226,42 +187,7 @@ class Engine:
                 found[start] = [(start, end, self._all)]
                 start = end + 1
             return found
-        lowered = buf.lower()
-        for search, containing_by_keyword in self._searches:
-            match = search.search(lowered)
-            while match is not None:
-                position, keyword = match.start(), match.group()
-                line_start = lowered.rfind(b"\n", 0, position) + 1
-                line_end = lowered.find(b"\n", position)
-                line_end = len(lowered) if line_end == -1 else line_end
-                spots = found.setdefault(line_start, [])
-                short = line_end - line_start <= MAX_LINE
-                # On a short line one match stands for the whole line, so every keyword of the
-                # group is looked for in it; a long line is windowed around each match instead.
-                present = containing_by_keyword if short else {keyword: containing_by_keyword[keyword]}
-                for containing in present.values():
-                    for other, detectors in containing:
-                        start = line_start if short else max(line_start, position - len(other))
-                        at = lowered.find(other, start, line_end)
-                        if at != -1:
-                            spots.append((at, at + len(other), detectors))
-                match = search.search(lowered, line_end if short else position + 1)
-        for trigger, detectors in self._triggers:
-            for match in trigger.finditer(buf):
-                line_start = buf.rfind(b"\n", 0, match.start()) + 1
-                found.setdefault(line_start, []).append((match.start(), match.end(), detectors))
-        tables: dict[bytes, bytes] = {}
-        for table, needle, detectors in self._runs:
-            mapped = tables.get(table)
-            if mapped is None:
-                mapped = tables[table] = buf.translate(table)
-            position = mapped.find(needle)
-            while position != -1:
-                line_start = buf.rfind(b"\n", 0, position) + 1
-                run_end = _RUN_REST.match(mapped, position + len(needle)).end()  # type: ignore[union-attr]
-                found.setdefault(line_start, []).append((position, run_end, detectors))
-                position = mapped.find(needle, run_end)
-        return found
+        return self._prefilter.candidates(buf, MAX_LINE, line_prefix)
 
     def restricted_for(self, path: str) -> frozenset[int]:
         """The file-limited detectors that apply to this path (they see every line of it)."""
@@ -269,7 +195,7 @@ class Engine:
 
     def add_every_line(
         self,
-        found: dict[int, list[tuple[int, int, frozenset[int]]]],
+        found: Candidates,
         buf: bytes,
         start: int,
         end: int,
@@ -434,26 +360,6 @@ def _windows(
         if current is not None:
             merged.append((*current, detectors))
     return sorted(merged, key=lambda w: (w[0], w[1]))
-
-
-_IN_RUN = ord("a")
-_RUN_REST = re.compile(b"a*")
-
-
-def _run_table(chars: str, quoted: bool) -> bytes:
-    """A `bytes.translate` table: the class's bytes become `a`, quotes `q`, everything else `.`."""
-    member = re.compile(f"[{chars}]".encode())
-    table = bytearray(b"." * 256)
-    for byte in range(256):
-        if member.fullmatch(bytes([byte])):
-            table[byte] = _IN_RUN
-        elif quoted and byte in b"'\"":
-            table[byte] = ord("q")
-    return bytes(table)
-
-
-def _run_needle(size: int, quoted: bool) -> bytes:
-    return (b"q" if quoted else b"") + b"a" * size
 
 
 _ENGINE: Engine | None = None
