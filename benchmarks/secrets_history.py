@@ -1,7 +1,7 @@
 """How fast is `gate check secrets --history` next to git itself and to a plain per-line scan?
 
-Builds a real repository with thousands of commits from the source text of the installed Python
-packages (no network needed), plants keys in some commits (some deleted later, one on a side
+Builds a real repository with thousands of commits from the source text of Python's standard
+library (no network needed, and the same history on every machine with the same Python), plants keys in some commits (some deleted later, one on a side
 branch), and times, in one run:
 
   floor      `git log -p --all` to /dev/null: what reading the history costs at all
@@ -56,9 +56,9 @@ def planted_line(index: int, rng: random.Random) -> str:
 
 
 def source_files() -> list[Path]:
-    site = Path(sysconfig.get_paths()["purelib"])
-    files = [p for p in sorted(site.rglob("*.py")) if p.is_file() and 200 < p.stat().st_size < MAX_SOURCE]
-    return files
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = (p for p in sorted(stdlib.rglob("*.py")) if "site-packages" not in p.parts and p.is_file())
+    return [p for p in files if 200 < p.stat().st_size < MAX_SOURCE]
 
 
 def build_repository(root: Path, commits: int, seed: int = 4) -> int:
@@ -66,7 +66,7 @@ def build_repository(root: Path, commits: int, seed: int = 4) -> int:
     rng = random.Random(seed)
     sources = source_files()
     if len(sources) < 50:
-        raise SystemExit("not enough installed package source to build a history from")
+        raise SystemExit("not enough standard library source to build a history from")
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     stream = bytearray()
     contents: dict[str, list[bytes]] = {}
@@ -190,7 +190,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as scratch:
         root = args.keep or Path(scratch) / "repo"
         if not (root / ".git").exists():
-            print(f"building {args.commits} commits from installed package source in {root} ...")
+            print(f"building {args.commits} commits from the standard library's source in {root} ...")
             planted = build_repository(root, args.commits)
             print(f"planted {planted} keys")
         count = subprocess.run(["git", "-C", str(root), "rev-list", "--all", "--count"], capture_output=True, text=True)

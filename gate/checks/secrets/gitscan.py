@@ -179,13 +179,13 @@ class PatchScanner:
     def scan(self, buf: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
         commits = [m.start() for m in re.finditer(re.escape(COMMIT_MARK), buf)]
         file_starts = [m.start() for m in re.finditer(rb"\ndiff --git ", buf)]
-        hunk_starts = [m.start() for m in re.finditer(rb"\n@@ ", buf)]
         occurrences: list[Occurrence] = []
         skipped: list[Skipped] = []
         files: dict[int, str | None] = {}
         hunks: dict[int, int] = {}
         commit_info: dict[int, Commit] = {}
         last: tuple[int, int, int] | None = None
+        hunk_start = -1
         oversized: set[int] = set()
         candidates = self.engine.candidates(buf, line_prefix=b"+")
         for file_start, file_end in self._sections(buf, file_starts):
@@ -197,7 +197,8 @@ class PatchScanner:
                     reason = f"its diff is {file_end - file_start} bytes, over the cap"
                     skipped.append(Skipped(path, commit.sha if commit else None, reason))
                 continue
-            restricted = self.engine.restricted_for(self._file_path(buf, file_start) or "")
+            files[file_start] = self._file_path(buf, file_start)
+            restricted = self.engine.restricted_for(files[file_start] or "")
             if restricted:
                 self.engine.add_every_line(candidates, buf, file_start + 1, file_end, restricted)
         for line_start, spots in sorted(candidates.items()):
@@ -209,8 +210,10 @@ class PatchScanner:
             commit_start = _last_before(commits, line_start)
             if file_start == -1 or file_start < commit_start:
                 continue
-            hunk_start = _last_before(hunk_starts, line_start)
-            if hunk_start < file_start:
+            # Candidates come in order, so the search for their hunk never goes back past the
+            # previous one's: the whole chunk is read at most once.
+            hunk_start = buf.rfind(b"\n@@ ", max(hunk_start, file_start), line_start)
+            if hunk_start == -1:
                 continue
             body_start = buf.find(b"\n", hunk_start + 1) + 1
             if line_start < body_start:
