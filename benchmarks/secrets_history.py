@@ -1,25 +1,32 @@
 """How fast is `gate check secrets --history` next to git itself and to a plain per-line scan?
 
 Builds a real repository with thousands of commits from the source text of Python's standard
-library (no network needed, and the same history on every machine with the same Python), plants keys in some commits (some deleted later, one on a side
-branch), and times, in one run:
+library (no network needed, the same history on every machine with the same Python; or, with
+`--source site-packages`, of the installed packages: a denser history), plants keys in some
+commits (some deleted later, one on a side branch), and times, in one run:
 
   floor      `git log -p --all` to /dev/null: what reading the history costs at all
-  gate       the gate's history scan (prefilter, line cache, every core)
+  gate       the gate's history scan (prefilter, line cache, every core), each run in a fresh
+             process with empty caches; floor and gate run --repeat times, medians compared
   plain      the same detectors and filters run on every added line, one process, no prefilter
 
 and checks that the gate and the plain scan find exactly the same set of secrets.
 Targets (issue 4): gate within 2x of the floor, at least 10x faster than plain.
 
-    python benchmarks/secrets_history.py [--commits 3000] [--keep DIR]
+It also prints the peak memory of a scan over half the history and over all of it.
+
+    python benchmarks/secrets_history.py [--commits 3000] [--source stdlib|site-packages] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
+import resource
+import statistics
 import string
 import subprocess
 import sys
@@ -55,18 +62,22 @@ def planted_line(index: int, rng: random.Random) -> str:
     return shapes[index % len(shapes)]()
 
 
-def source_files() -> list[Path]:
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    files = (p for p in sorted(stdlib.rglob("*.py")) if "site-packages" not in p.parts and p.is_file())
+def source_files(source: str = "stdlib") -> list[Path]:
+    """Python files to replay: the standard library (the same on every machine with this Python),
+    or the installed packages (a denser history, heavy with test vectors that look like keys)."""
+    if source == "stdlib":
+        top = Path(sysconfig.get_paths()["stdlib"])
+        files = (p for p in sorted(top.rglob("*.py")) if "site-packages" not in p.parts and p.is_file())
+    else:
+        files = (p for p in sorted(Path(sysconfig.get_paths()["purelib"]).rglob("*.py")) if p.is_file())
     return [p for p in files if 200 < p.stat().st_size < MAX_SOURCE]
 
 
-def build_repository(root: Path, commits: int, seed: int = 4) -> int:
+def build_repository(root: Path, commits: int, sources: list[Path], seed: int = 4) -> int:
     """A history written with `git fast-import`; returns how many keys were planted."""
     rng = random.Random(seed)
-    sources = source_files()
     if len(sources) < 50:
-        raise SystemExit("not enough standard library source to build a history from")
+        raise SystemExit("not enough Python source to build a history from")
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     stream = bytearray()
     contents: dict[str, list[bytes]] = {}
@@ -124,10 +135,9 @@ def floor(root: Path, *flags: str) -> None:
         subprocess.run(["git", "-C", str(root), "log", *flags, "--all"], stdout=sink, check=True)
 
 
-def gate_scan(root: Path) -> set[tuple[str, str, int, str, str]]:
-    occurrences, _ = scan_patch_stream(
-        root, ["log", *PATCH_FLAGS, LOG_FORMAT, "--all", "--"], max_file_bytes=5_000_000, jobs=default_jobs()
-    )
+def gate_scan(root: Path, *revs: str) -> set[tuple[str, str, int, str, str]]:
+    args = ["log", *PATCH_FLAGS, LOG_FORMAT, *(revs or ["--all"]), "--"]
+    occurrences, _ = scan_patch_stream(root, args, max_file_bytes=5_000_000, jobs=default_jobs())
     rules = shared_engine().detectors
     return {
         (o.commit.sha if o.commit else "", o.path, o.hit.line, rules[o.hit.detector].rule_id, o.hit.secret)
@@ -182,32 +192,66 @@ def plain_scan(root: Path) -> set[tuple[str, str, int, str, str]]:
     return found
 
 
+def scan_in_child(root: Path, *revs: str) -> tuple[float, int]:
+    """One cold history scan in a fresh process: (seconds, peak RSS in KB).
+
+    The process loads detect-secrets before the clock starts, as a warm CLI would have, but its
+    caches start empty, as in every real run.
+    """
+    completed = subprocess.run(
+        [sys.executable, __file__, "--scan-child", str(root), *revs], capture_output=True, text=True, check=True
+    )
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return float(result["seconds"]), int(result["max_rss_kb"])
+
+
+def _child(root: Path, revs: list[str]) -> None:
+    shared_engine()
+    started = time.perf_counter()
+    gate_scan(root, *(revs or ["--all"]))
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commits", type=int, default=3000)
+    parser.add_argument("--source", choices=["stdlib", "site-packages"], default="stdlib")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of floor and gate (medians are compared)")
     parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
-    args = parser.parse_args()
+    parser.add_argument("--scan-child", type=Path, help=argparse.SUPPRESS)
+    args, revs = parser.parse_known_args()
+    if args.scan_child:
+        _child(args.scan_child, revs)
+        return
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as scratch:
         root = args.keep or Path(scratch) / "repo"
         if not (root / ".git").exists():
-            print(f"building {args.commits} commits from the standard library's source in {root} ...")
-            planted = build_repository(root, args.commits)
+            print(f"building {args.commits} commits from {args.source} source in {root} ...")
+            planted = build_repository(root, args.commits, source_files(args.source))
             print(f"planted {planted} keys")
         count = subprocess.run(["git", "-C", str(root), "rev-list", "--all", "--count"], capture_output=True, text=True)
         size = subprocess.run(git_command(root, "log", *PATCH_FLAGS, LOG_FORMAT, "--all"), capture_output=True).stdout
         cores = len(os.sched_getaffinity(0))
         print(f"history: {count.stdout.strip()} commits, {len(size) >> 20} MB of -U0 patches, {cores} cores")
-        shared_engine()  # load detect-secrets before timing, as a warm CLI would have
-        floor_s, _ = timed(lambda: floor(root, "-p"))
-        floor_u0_s, _ = timed(lambda: floor(root, *PATCH_FLAGS))
-        gate_s, gate_found = timed(lambda: gate_scan(root))
+        # Floor and gate take turns, so a busy neighbour on the machine slows both alike.
+        floors, gates, rss = [], [], 0
+        for _ in range(args.repeat):
+            floors.append(timed(lambda: floor(root, "-p"))[0])
+            seconds, rss = scan_in_child(root)
+            gates.append(seconds)
+        floor_s, gate_s = statistics.median(floors), statistics.median(gates)
+        half = int(count.stdout.strip()) // 2
+        _, half_rss = scan_in_child(root, f"--max-count={half}", "main")
+        shared_engine()
+        _, gate_found = timed(lambda: gate_scan(root))
         plain_s, plain_found = timed(lambda: plain_scan(root))
         diff_lines, diff_s = pr_diff(root)
-    print(f"floor  git log -p --all              {floor_s:8.2f} s")
-    print(f"floor  git log (the gate's -U0 flags) {floor_u0_s:8.2f} s")
+    print(f"floor  git log -p --all              {floor_s:8.2f} s   (median of {args.repeat})")
     print(f"gate   history scan                   {gate_s:8.2f} s   {gate_s / floor_s:5.2f}x the floor (target <= 2x)")
     print(f"plain  per-line scan, same detectors  {plain_s:8.2f} s   {plain_s / gate_s:5.1f}x the gate (target >= 10x)")
     print(f"PR     diff of {diff_lines} added lines        {diff_s:8.3f} s   (target: well under a second)")
+    print(f"memory peak RSS: {half_rss >> 10} MB over half the history, {rss >> 10} MB over all of it (target: flat)")
     same = gate_found == plain_found
     print(f"findings: gate {len(gate_found)}, plain {len(plain_found)}, identical sets: {same}")
     if not same:

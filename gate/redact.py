@@ -13,18 +13,29 @@ import base64
 import hashlib
 import json
 import logging
-import re
+import math
+import os
 import threading
 import urllib.parse
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any
+
+import ahocorasick
 
 # Shorter values would match ordinary words everywhere; such secrets get no scrubbing but are
 # still never put into evidence by the gate itself.
 MIN_SCRUB_LENGTH = 5
 MASK = "[REDACTED]"
 _FINGERPRINT_SALT = b"launch-gate/fingerprint/v1"
-# Slow enough that a fingerprint of a short secret is costly to brute-force, fast enough for
-# the few thousand findings a history scan may produce.
+# Slow enough that a fingerprint of a short, human-chosen secret is costly to brute-force.
 _FINGERPRINT_ROUNDS = 20_000
+# A value this random by its own characters cannot be guessed, stretched or not: its fingerprint
+# is one salted hash, so a history with thousands of generated tokens is not minutes of hashing.
+_STRONG_BITS = 128
+_STRONG_DISTINCT = 12
 
 
 def _base64_cores(raw: bytes) -> set[str]:
@@ -59,7 +70,9 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._forms: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        # Aho-Corasick over every form: one pass over the text whatever their number (a regex
+        # alternation of thousands of secrets tries each at every position).
+        self._automaton: Any = None
 
     def register(self, value: str) -> None:
         if len(value) < MIN_SCRUB_LENGTH:
@@ -69,7 +82,7 @@ class Redactor:
             return
         with self._lock:
             self._forms |= new
-            self._pattern = None
+            self._automaton = None
 
     def evidence(self, value: str, kind: str, public_prefix: int = 0) -> str:
         """Register a found secret and return the only form of it a report may show."""
@@ -79,25 +92,59 @@ class Redactor:
         return f"{shown}{'*' * 8} ({kind}, {len(value)} chars, id {secret_id(value)[:8]})"
 
     def scrub(self, text: str) -> str:
-        pattern = self._compiled()
-        if pattern is None:
+        """The text with every registered form, leftmost and longest first, replaced by MASK."""
+        automaton = self._compiled()
+        if automaton is None:
             return text
-        return pattern.sub(MASK, text)
+        parts: list[str] = []
+        done = 0
+        for end, length in automaton.iter_long(text):
+            parts += (text[done : end + 1 - length], MASK)
+            done = end + 1
+        if not parts:
+            return text
+        parts.append(text[done:])
+        return "".join(parts)
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def _compiled(self) -> Any:
         with self._lock:
-            if self._pattern is None and self._forms:
-                ordered = sorted(self._forms, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(form) for form in ordered))
-            return self._pattern
+            if self._automaton is None and self._forms:
+                automaton = ahocorasick.Automaton()
+                for form in self._forms:
+                    automaton.add_word(form, len(form))
+                automaton.make_automaton()
+                self._automaton = automaton
+            return self._automaton
 
 
+@lru_cache(maxsize=65536)
 def secret_id(value: str) -> str:
-    """A salted, slow hash of a secret: stable across runs so suppressions survive rebases."""
-    digest = hashlib.pbkdf2_hmac(
-        "sha256", value.encode("utf-8", "surrogateescape"), _FINGERPRINT_SALT, _FINGERPRINT_ROUNDS
-    )
+    """A salted hash of a secret, slow unless the secret is too random to guess: stable across
+    runs and machines, so suppressions survive rebases."""
+    rounds = 1 if _unguessable(value) else _FINGERPRINT_ROUNDS
+    digest = hashlib.pbkdf2_hmac("sha256", value.encode("utf-8", "surrogateescape"), _FINGERPRINT_SALT, rounds)
     return digest.hex()
+
+
+def warm_secret_ids(values: Iterable[str]) -> None:
+    """Compute the fingerprints of many secrets at once, one thread per core: the slow hash
+    releases the GIL, and a history scan can hand over thousands."""
+    pending = set(values)
+    if len(pending) < 2:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(1, min(cores, len(pending))), thread_name_prefix="secret-id") as pool:
+        list(pool.map(secret_id, pending))
+
+
+def _unguessable(value: str) -> bool:
+    """Many different characters, and length times their Shannon entropy past _STRONG_BITS: what
+    generated keys and hashes have, and words, dates and repeated patterns do not."""
+    counts = Counter(value)
+    if len(counts) < _STRONG_DISTINCT:
+        return False
+    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return entropy * len(value) >= _STRONG_BITS
 
 
 # The process-wide instance: a value registered by any check is scrubbed from every channel.

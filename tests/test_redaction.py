@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import urllib.parse
 from pathlib import Path
 
+import pytest
+from faults.fuzz import FUZZ
 from helpers import gate, write_files
+from hypothesis import given
+from hypothesis import strategies as st
 from projects import clean_project
 
-from gate.redact import MASK, Redactor, ScrubbingFilter, encoded_forms, secret_id
+from gate.redact import MASK, Redactor, ScrubbingFilter, _unguessable, encoded_forms, secret_id
 
 
 def test_scrub_removes_the_value_and_its_encoded_forms() -> None:
@@ -56,6 +61,47 @@ def test_fingerprint_hash_is_stable_and_not_the_plain_sha() -> None:
 
     assert secret_id("value-one") == secret_id("value-one") != secret_id("value-two")
     assert secret_id("value-one") != hashlib.sha256(b"value-one").hexdigest()
+
+
+@FUZZ
+@given(
+    st.lists(st.text("abAB01-_", min_size=5, max_size=9), min_size=1, max_size=12),
+    st.text("abAB01-_ ", max_size=200),
+)
+def test_scrub_masks_leftmost_longest_like_an_ordered_alternation(values: list[str], text: str) -> None:
+    redactor = Redactor()
+    for value in values:
+        redactor.register(value)
+    forms = {form for value in values for form in encoded_forms(value)}
+    reference = re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+    sample = text + "".join(values) + text[::-1]
+    assert redactor.scrub(sample) == reference.sub(MASK, sample)
+
+
+def test_thousands_of_registered_secrets_are_scrubbed_in_one_pass() -> None:
+    redactor = Redactor()
+    secrets = [f"generated-{index:05d}-token" for index in range(5000)]
+    for secret in secrets:
+        redactor.register(secret)
+    text = " ".join(secrets[::7]) * 3
+    scrubbed = redactor.scrub(text)
+    assert "generated-" not in scrubbed and scrubbed.count(MASK) == 3 * len(secrets[::7])
+
+
+@pytest.mark.parametrize(
+    ("value", "unguessable"),
+    [
+        ("Summer2024!Summer2024!Summer2024!Summer2024!", False),
+        ("correcthorsebatterystaple", False),
+        ("hunter2-password-xyz", False),
+        ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", True),
+        ("sk_live_4eC39HqLyjWDarjtT1zdp7dcWx9yBqXz2RmKpQ", True),
+    ],
+)
+def test_only_secrets_too_random_to_guess_skip_the_slow_hash(value: str, unguessable: bool) -> None:
+    # A stretched hash is what keeps a fingerprint in a public SARIF from giving back a
+    # human-chosen password; a generated key has nothing to give back.
+    assert _unguessable(value) is unguessable
 
 
 def test_log_records_and_their_exceptions_are_scrubbed() -> None:

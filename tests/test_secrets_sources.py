@@ -342,3 +342,38 @@ def test_paths_git_quotes_are_reported_as_they_are_on_disk(tmp_path: Path) -> No
     repo = git_repo(tmp_path / "r", [{name: f"k = '{key}'\n" for name, key in keys.items()}, dict.fromkeys(names)])
     _, findings = scan(repo, "--history")
     assert sorted(f["location"]["path"] for f in findings) == sorted(names)
+
+
+def test_presence_at_head_reads_files_as_committed_in_blocks_and_skips_binaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gate.checks.secrets import gitscan
+
+    # Small blocks, so the needles below straddle block edges as they would in a big file.
+    monkeypatch.setattr(gitscan, "_BLOB_BLOCK", 16)
+    repo = git_repo(
+        tmp_path / "r",
+        [
+            {
+                "big.txt": "x" * 10 + "needle-across-edges-1" + "y" * 37 + "needle-two\n",
+                "logo.bin": b"\0PNG needle-in-a-binary",
+                ".gitattributes": "big.txt export-ignore\n",
+                "gone.txt": "needle-deleted-later\n",
+            },
+            {"gone.txt": None},
+        ],
+    )
+    (repo / "big.txt").write_text("changed in the working tree only\n")
+    needles = ["needle-across-edges-1", "needle-two", "needle-in-a-binary", "needle-deleted-later", "absent-needle"]
+    assert gitscan.present_at_head(repo, needles) == {"needle-across-edges-1", "needle-two"}
+
+
+def test_presence_at_head_of_a_repository_git_cannot_read_fails_closed(tmp_path: Path) -> None:
+    from gate.checks.secrets import gitscan
+    from gate.errors import CheckFailure
+
+    repo = git_repo(tmp_path / "r", [{"a.txt": "needle-one\n"}])
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    with pytest.raises(CheckFailure):
+        gitscan.present_at_head(repo, ["needle-one"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.secrets.findings import rule_docs
 from gate.errors import CheckFailure, InputError, Position
@@ -165,6 +166,7 @@ class SecretsCheck(Check):
 
         introduced: dict[str, _Introduced] = {}
         if sources.get("history") or sources.get("since"):
+            redact.warm_secret_ids(h.hit.identity for h in tree_hits)
             in_files = {print_of(h.hit) for h in tree_hits}
             yield from self._history(
                 ctx, sources, max_bytes, jobs, keep, make, print_of, introduced, reported | in_files
@@ -232,6 +234,7 @@ class SecretsCheck(Check):
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
         )
         yield from self._skipped(skipped)
+        redact.warm_secret_ids(o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
         # The commit that introduced each secret: the earliest of those that added it.
         first: dict[str, tuple[gitscan.Occurrence, int]] = {}
         for occurrence in occurrences:

@@ -7,7 +7,7 @@ Rule documentation is read from rules/secrets/detectors.yml without importing de
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 import yaml
@@ -67,14 +67,9 @@ def rule_docs() -> tuple[RuleDoc, ...]:
     return tuple(docs.values())
 
 
-@lru_cache(maxsize=65536)
-def _secret_id(identity: str) -> str:
-    return redact.secret_id(identity)
-
-
 def fingerprint(detector: Detector, hit: Hit) -> str:
     """Rule + hashed secret: the same key anywhere (another file, after a rebase) is one finding."""
-    return fingerprint_of(detector.rule_id, "", _secret_id(hit.identity))
+    return fingerprint_of(detector.rule_id, "", redact.secret_id(hit.identity))
 
 
 def finding_for(

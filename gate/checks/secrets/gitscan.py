@@ -21,6 +21,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -470,21 +471,86 @@ def default_jobs() -> int:
     return max(1, cores - 2)
 
 
-def present_at_head(root: Path, needles: Sequence[str]) -> set[str]:
-    """Which of these strings occur anywhere in HEAD's tree (one `git grep`, patterns on stdin)."""
-    wanted = sorted({needle for needle in needles if needle and "\n" not in needle})
+# git's own test for a binary file: a NUL byte in the first 8000.
+_BINARY_PROBE = 8000
+_BLOB_BLOCK = 1 << 20
+
+
+def present_at_head(root: Path, needles: Sequence[str], timeout: float = 300) -> set[str]:
+    """Which of these strings occur anywhere in a text file of HEAD's tree.
+
+    Reads every blob of HEAD once (`git ls-tree`, `git cat-file --batch`: contents as committed,
+    no attributes applied) and looks for all strings at once with Aho-Corasick. `git grep -F -o`
+    does the same but slows down with the number of strings (seconds per thousand).
+    """
+    import ahocorasick
+
+    wanted = {needle.encode("utf-8", "surrogateescape").decode("latin-1") for needle in needles if needle}
+    wanted.discard("")
     if not wanted:
         return set()
+    automaton = ahocorasick.Automaton()
+    for needle in wanted:
+        automaton.add_word(needle, needle)
+    automaton.make_automaton()
+    overlap = max(map(len, wanted)) - 1
+    listing = run_git(root, "ls-tree", "-r", "-z", "--full-tree", "HEAD", timeout=timeout)
+    blobs = [
+        entry.split(b"\t", 1)[0].split()[2]
+        for entry in listing.split(b"\0")
+        if entry and entry.split(b" ", 2)[1:2] == [b"blob"] and not entry.startswith(b"120000")
+    ]
+    found: set[str] = set()
+    deadline = time.monotonic() + timeout
+    for content in _blob_blocks(root, blobs, overlap, deadline):
+        found.update(needle for _, needle in automaton.iter(content))
+        if len(found) == len(wanted):
+            break
+    return {needle.encode("latin-1").decode("utf-8", "surrogateescape") for needle in found} & set(needles)
+
+
+def _blob_blocks(root: Path, shas: Sequence[bytes], overlap: int, deadline: float) -> Iterator[str]:
+    """The text blobs' contents as latin-1 strings, in blocks sharing `overlap` bytes, so a
+    match across an edge is whole in one of them; binary blobs are skipped."""
+    process = subprocess.Popen(
+        git_command(root, "cat-file", "--batch"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdin is not None and process.stdout is not None
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            for sha in shas:
+                process.stdin.write(sha + b"\n")  # type: ignore[union-attr]
+            process.stdin.close()  # type: ignore[union-attr]
+
+    feeder = threading.Thread(target=feed, name="git-cat-file-feed", daemon=True)
+    feeder.start()
     try:
-        output = subprocess.run(
-            git_command(root, "grep", "-F", "-o", "-h", "-I", "--no-color", "-f", "-", "HEAD"),
-            input="\n".join(wanted).encode(),
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise CheckFailure("git grep over HEAD did not finish within 300s") from error
-    if output.returncode not in (0, 1):
-        raise CheckFailure("git grep over HEAD failed, so whether a secret is still present is unknown")
-    return set(output.stdout.decode("utf-8", "replace").splitlines()) & set(wanted)
+        for _ in shas:
+            if time.monotonic() > deadline:
+                raise CheckFailure("reading HEAD's files took too long: whether a secret is still there is unknown")
+            header = process.stdout.readline().split()
+            if len(header) != 3:
+                raise CheckFailure("git cat-file failed, so whether a secret is still present at HEAD is unknown")
+            remaining = int(header[2])
+            head = process.stdout.read(min(remaining, _BLOB_BLOCK))
+            remaining -= len(head)
+            binary = b"\0" in head[:_BINARY_PROBE]
+            block = head
+            while True:
+                if not binary:
+                    yield block.decode("latin-1")
+                if remaining <= 0:
+                    break
+                carry = block[max(0, len(block) - overlap) :] if overlap else b""
+                more = process.stdout.read(min(remaining, _BLOB_BLOCK))
+                remaining -= len(more)
+                block = carry + more
+            process.stdout.read(1)  # the newline after each object
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()

@@ -36,6 +36,8 @@ Finder = Any
 SHARED_RUN_LENGTH = 32
 # Distinct sets of keywords found together on a line whose detectors are remembered.
 UNION_CACHE = 4096
+# Lines (at most a KB each) whose detectors are remembered.
+LINE_CACHE = 50_000
 
 
 def _options() -> re2.Options:
@@ -187,6 +189,7 @@ class Prefilter:
             tables.setdefault(run.table, []).append(_RunCheck(run, frozenset(by_run[run])))
         self._runs = list(tables.items())
         self._keyword_detectors: dict[tuple[int, ...], frozenset[int]] = {}
+        self._line_detectors: dict[bytes, frozenset[int]] = {}
         # A keyword holding a shorter one is found wherever the shorter one is. RE2's own case
         # folding is faster than classes per letter; what it folds beyond ASCII the set drops.
         shortest = [k for k in keywords if not any(other != k and other in k for other in keywords)]
@@ -224,6 +227,15 @@ class Prefilter:
 
     def _detectors(self, line: bytes) -> frozenset[int]:
         """Every detector one of whose keywords or runs is on the line."""
+        # A history adds the same line again and again (merges, reverts, copies).
+        found = self._line_detectors.get(line)
+        if found is None:
+            if len(self._line_detectors) >= LINE_CACHE:
+                self._line_detectors.clear()
+            found = self._line_detectors[line] = self._detectors_uncached(line)
+        return found
+
+    def _detectors_uncached(self, line: bytes) -> frozenset[int]:
         indexes = tuple(self._keyword_set.Match(line) or ())
         found = self._keyword_detectors.get(indexes)
         if found is None:
