@@ -377,3 +377,29 @@ def test_presence_at_head_of_a_repository_git_cannot_read_fails_closed(tmp_path:
     (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     with pytest.raises(CheckFailure):
         gitscan.present_at_head(repo, ["needle-one"])
+
+
+def test_history_scanned_by_a_pool_of_workers_finds_what_one_process_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gate.checks.secrets import gitscan
+
+    commits: list[dict[str, str | bytes | None]] = []
+    for index in range(40):
+        body = "".join(f"value_{index}_{line} = compute({line})\n" for line in range(200))
+        if index % 7 == 0:
+            body += f"STRIPE = '{s.STRIPE_LIVE}'\nGITHUB = '{s.GITHUB_APP}'\n"
+        commits.append({f"mod{index % 5}.py": body})
+    repo = git_repo(tmp_path / "r", commits)
+    args = ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, "--all", "--"]
+
+    def found(jobs: int) -> set[tuple[str, str, int, str]]:
+        occurrences, skipped = gitscan.scan_patch_stream(repo, args, max_file_bytes=1 << 20, jobs=jobs)
+        assert skipped == []
+        return {(o.commit.sha if o.commit else "", o.path, o.hit.line, o.hit.secret) for o in occurrences}
+
+    alone = found(1)
+    # Chunks small enough that the history is cut into many, and a pool from the first byte.
+    monkeypatch.setattr(gitscan, "CHUNK", 4096)
+    monkeypatch.setattr(gitscan, "PARALLEL_AFTER", 0)
+    assert found(2) == alone and len({sha for sha, *_ in alone}) == 6
