@@ -403,3 +403,16 @@ def test_history_scanned_by_a_pool_of_workers_finds_what_one_process_finds(
     monkeypatch.setattr(gitscan, "CHUNK", 4096)
     monkeypatch.setattr(gitscan, "PARALLEL_AFTER", 0)
     assert found(2) == alone and len({sha for sha, *_ in alone}) == 6
+
+
+def test_staged_scans_only_what_is_about_to_be_committed(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "r", [{"old.py": f"STRIPE = '{s.STRIPE_LIVE}'\n"}])
+    write_files(repo, {"gate.yml": "version: 1\npreset: launch\n", "new.py": "x = 1\n"})
+    git(repo, "add", "new.py")
+    # Already in the repository (history and tree): not this commit's business.
+    assert scan(repo, "--staged") == (0, [])
+    write_files(repo, {"new.py": f"x = 1\nGITHUB = '{s.GITHUB_APP}'\n", "unstaged.py": f"K = '{s.OPENAI}'\n"})
+    git(repo, "add", "new.py")
+    code, findings = scan(repo, "--staged")
+    assert code == 1 and where(findings) == [("secrets.github-token", "new.py", 2)]
+    assert "has not left this machine" in findings[0]["message"]

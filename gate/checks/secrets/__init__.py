@@ -59,6 +59,12 @@ class SecretsCheck(Check):
             "Scan the lines added in BASE...HEAD (`auto`: from the pull_request event).",
             metavar="BASE...HEAD",
         ),
+        CheckOption(
+            "--staged",
+            "sources.staged",
+            "Scan only the lines added in the index against HEAD, and nothing else (a pre-commit hook).",
+            is_flag=True,
+        ),
         CheckOption("--since", "sources.since", "Scan the commits in REV..HEAD.", metavar="REV"),
         CheckOption("--history", "sources.history", "Scan every commit of every ref.", is_flag=True),
         CheckOption(
@@ -76,6 +82,10 @@ class SecretsCheck(Check):
                 "additionalProperties": False,
                 "properties": {
                     "tree": {"type": "boolean", "description": "Tracked and untracked-not-ignored files."},
+                    "staged": {
+                        "type": "boolean",
+                        "description": "Only the lines added in the index against HEAD; no other source.",
+                    },
                     "history": {"type": "boolean", "description": "Every commit of every ref."},
                     "since": {"type": ["string", "null"], "minLength": 1, "description": "Commits in REV..HEAD."},
                     "diff": {
@@ -117,12 +127,13 @@ class SecretsCheck(Check):
         root = ctx.root
         baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"))
         engine = shared_engine()
-        diff = _diff_range(sources.get("diff"), ctx.environ)
+        staged = bool(sources.get("staged"))
+        diff = "--cached" if staged else _diff_range(sources.get("diff"), ctx.environ)
         if (diff or sources.get("since")) and not gitscan.is_repository(root):
             raise InputError(
                 f"{root} is not a git repository, so a diff or commit range cannot be scanned",
                 Position(str(ctx.config_path or "gate.yml")),
-                hint="run the gate inside the repository, or drop checks.secrets.sources.since/diff",
+                hint="run the gate inside the repository, or drop checks.secrets.sources.since/diff/staged",
             )
 
         def keep(path: str) -> bool:
@@ -137,22 +148,31 @@ class SecretsCheck(Check):
         reported: set[str] = set()
 
         if diff:
-            ctx.progress.update(f"scanning added lines of {diff}")
+            scope = "the staged changes" if staged else diff
+            ctx.progress.update(f"scanning added lines of {scope}")
             occurrences, skipped = gitscan.scan_patch_stream(
                 root, ["diff", *gitscan.PATCH_FLAGS, diff, "--"], max_file_bytes=max_bytes, jobs=1
             )
             yield from self._skipped(skipped)
+            advice = (
+                "Take it out of the change and read it from the environment: it has not left this machine yet."
+                if staged
+                else "Rotate it even if a later commit removes it."
+            )
             for occurrence in occurrences:
                 if keep(occurrence.path):
+                    title = engine.detectors[occurrence.hit.detector].title
                     finding = make(
                         occurrence.hit,
                         occurrence.path,
-                        message=f"{engine.detectors[occurrence.hit.detector].title} added in this change at "
-                        f"{occurrence.path}:{occurrence.hit.line}. Rotate it even if a later commit removes it.",
-                        details={"source": "diff", "range": diff},
+                        message=f"{title} added in this change at {occurrence.path}:{occurrence.hit.line}. {advice}",
+                        details={"source": "diff", "range": scope},
                     )
                     reported.add(finding.fingerprint)
                     yield finding
+        if staged:
+            # A pre-commit hook asks about what is being committed, not what is already there.
+            return
 
         paths: list[str] = []
         if sources.get("tree", True):
