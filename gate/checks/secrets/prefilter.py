@@ -6,8 +6,8 @@ detectors.yml). The prefilter looks for those with RE2, whose automaton reads a 
 pattern at a few hundred MB/s whatever the number of alternatives:
 
 1. two passes over the whole buffer (keywords; runs) mark the lines that hold any of them;
-2. on each marked line, one RE2 set match names every keyword and run the line holds, hence
-   exactly the detectors it concerns;
+2. on each marked line, one RE2 set match names every keyword it holds and one byte translation
+   per character class its runs, hence exactly the detectors the line concerns;
 3. on a long line (a minified bundle), every occurrence is placed, so the scanner can window
    around each instead of reading the whole line.
 
