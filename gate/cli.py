@@ -85,6 +85,9 @@ def _configure_logging(verbose: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
+    # The HTTP libraries warn on each retry; the gate reports a call that finally failed itself.
+    for library in ("urllib3", "github"):
+        logging.getLogger(library).setLevel(logging.NOTSET if verbose else logging.ERROR)
 
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -179,3 +179,24 @@ def test_sigterm_mid_run_exits_3_and_leaves_no_passing_report(tmp_path: Path) ->
     assert process.returncode == 3, err
     assert "stopped by signal SIGTERM" in err and "nothing was passed" in err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_http_library_retry_warnings_reach_stderr_only_with_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from gate.cli import _configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        for verbose, shown in ((0, False), (1, True)):
+            _configure_logging(verbose)
+            logging.getLogger("urllib3.connectionpool").warning("Retrying (Retry(total=2)) after connection broken")
+            logging.getLogger("gate.engine").warning("a warning of the gate itself")
+            err = capsys.readouterr().err
+            assert ("Retrying" in err) is shown and "a warning of the gate itself" in err
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for library in ("urllib3", "github"):
+            logging.getLogger(library).setLevel(logging.NOTSET)
