@@ -186,7 +186,7 @@ class PatchScanner:
         hunks: dict[int, int] = {}
         commit_info: dict[int, Commit] = {}
         last: tuple[int, int, int] | None = None
-        hunk_start = -1
+        hunk_start = scanned_to = -1
         oversized: set[int] = set()
         candidates = self.engine.candidates(buf, line_prefix=b"+")
         for file_start, file_end in self._sections(buf, file_starts):
@@ -211,10 +211,14 @@ class PatchScanner:
             commit_start = _last_before(commits, line_start)
             if file_start == -1 or file_start < commit_start:
                 continue
-            # Candidates come in order, so the search for their hunk never goes back past the
-            # previous one's: the whole chunk is read at most once.
-            hunk_start = buf.rfind(b"\n@@ ", max(hunk_start, file_start), line_start)
-            if hunk_start == -1:
+            # Candidates come in order: the hunk header is the last one between the previous
+            # candidate (or this file's start) and this line, else the previous one's. So the
+            # chunk is read once however many candidates a big hunk holds.
+            header = buf.rfind(b"\n@@ ", max(scanned_to, file_start), line_start)
+            scanned_to = line_start
+            if header != -1:
+                hunk_start = header
+            if hunk_start < file_start:
                 continue
             body_start = buf.find(b"\n", hunk_start + 1) + 1
             if line_start < body_start:
