@@ -158,3 +158,23 @@ def judge_measurements(measurements: Sequence[Measurement]) -> tuple[BudgetResul
         today=datetime.date(2026, 1, 1),
     )
     return verdict.budgets
+
+
+def run_locust_headless(script: Path, host: str, env: Mapping[str, str]) -> Path:
+    """Run a locustfile on Locust's own engine (4 users, 3 s) in the script's folder; returns its
+    `gate_stats.csv`."""
+    import sys
+
+    users = ("-u", "4", "-r", "4", "-t", "3s", "--only-summary")
+    report = ("--csv", str(script.parent / "gate"), "--host", host)
+    completed = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(script), "--headless", *users, *report],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=script.parent,
+        env={**os.environ, **env},
+    )
+    stats = script.parent / "gate_stats.csv"
+    assert stats.exists(), completed.stderr[-2000:]
+    return stats

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import gate
+from helpers import gate, run_locust_headless
 from load_server import Served, serve
 
 SECTION = {
@@ -52,34 +50,9 @@ def test_exported_locustfile_runs_and_gate_import_judges_its_stats(server: Serve
     assert exported.exit_code == 0, exported.output
     text = script.read_text()
     assert "GATE_PASSWORD" in text and "correct horse" not in text and "POST /items" not in text
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(script),
-            "--headless",
-            "-u",
-            "4",
-            "-r",
-            "4",
-            "-t",
-            "3s",
-            "--only-summary",
-            "--csv",
-            str(tmp_path / "gate"),
-            "--host",
-            server.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=tmp_path,
-        env={**os.environ, "GATE_EMAIL": "user@example.com", "GATE_PASSWORD": "correct horse"},
+    stats = run_locust_headless(
+        script, server.url, {"GATE_EMAIL": "user@example.com", "GATE_PASSWORD": "correct horse"}
     )
-    stats = tmp_path / "gate_stats.csv"
-    assert stats.exists(), completed.stderr[-2000:]
     outcome = gate("import", "locust", str(stats), "--config", str(config), "--format", "json")
     report = json.loads(outcome.stdout)
     by_route = {(b["subject"], b["id"]): b for b in report["budgets"]}

@@ -7,15 +7,13 @@ timeout); the k6 script is checked with node's syntax check (k6 itself is not pa
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from helpers import judge_measurements
+from helpers import judge_measurements, run_locust_headless
 from load_server import Served, serve
 
 from gate.errors import InputError
@@ -67,34 +65,9 @@ def test_exported_locustfile_runs_headless_logs_in_and_its_csv_is_judged_with_th
 ) -> None:
     script = tmp_path / "locustfile.py"
     script.write_text(locustfile(plan("http://example.invalid")))
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(script),
-            "--headless",
-            "-u",
-            "4",
-            "-r",
-            "4",
-            "-t",
-            "3s",
-            "--only-summary",
-            "--csv",
-            str(tmp_path / "gate"),
-            "--host",
-            server.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=tmp_path,
-        env={**os.environ, "GATE_TEST_EMAIL": "a@example.com", "GATE_TEST_PASSWORD": "pw", "GATE_URL": server.url},
+    stats = run_locust_headless(
+        script, server.url, {"GATE_TEST_EMAIL": "a@example.com", "GATE_TEST_PASSWORD": "pw", "GATE_URL": server.url}
     )
-    stats = tmp_path / "gate_stats.csv"
-    assert stats.exists(), completed.stderr[-2000:]
     routes = read_locust_stats(stats)
     assert set(routes) == {"GET /fast", "GET /private", "GET /flaky"}
     assert routes["GET /fast"].requests > 20 and routes["GET /fast"].failures == 0
