@@ -93,9 +93,8 @@ def _pull_request(hooks: Webhooks) -> dict[str, object]:
     )
 
 
-def test_pull_request_run_scans_the_diff_and_reports_on_the_pr_head(
-    tmp_path: Path, hooks: Webhooks, server: ContractServer
-) -> None:
+def _pull_request_run(tmp_path: Path, hooks: Webhooks, server: ContractServer) -> tuple[Path, dict[str, str]]:
+    """A workspace and the environment of a pull_request run whose GitHub API is the contract server."""
     workspace = _workspace(tmp_path)
     env = _env(
         tmp_path,
@@ -105,6 +104,13 @@ def test_pull_request_run_scans_the_diff_and_reports_on_the_pr_head(
         GITHUB_API_URL=server.base_url,
         **{"INPUT_GITHUB-TOKEN": TOKEN},
     )
+    return workspace, env
+
+
+def test_pull_request_run_scans_the_diff_and_reports_on_the_pr_head(
+    tmp_path: Path, hooks: Webhooks, server: ContractServer
+) -> None:
+    workspace, env = _pull_request_run(tmp_path, hooks, server)
     result = gate("run", "--output", f"sarif={workspace / '.launch-gate' / 'report.sarif'}", cwd=workspace, env=env)
     assert result.exit_code == 1, result.output
     assert SEEN[0]["sources"]["diff"] == f"{BASE}...{HEAD}"
@@ -148,15 +154,7 @@ def test_a_reporting_failure_never_turns_a_block_into_a_pass(
     tmp_path: Path, hooks: Webhooks, server: ContractServer
 ) -> None:
     server.fail_always("POST", "/repos/{owner}/{repo}/check-runs", Fault(500))
-    workspace = _workspace(tmp_path)
-    env = _env(
-        tmp_path,
-        workspace,
-        "pull_request",
-        _pull_request(hooks),
-        GITHUB_API_URL=server.base_url,
-        **{"INPUT_GITHUB-TOKEN": TOKEN},
-    )
+    workspace, env = _pull_request_run(tmp_path, hooks, server)
     result = gate("run", cwd=workspace, env=env)
     assert result.exit_code == 1
     assert "error: reporting to GitHub: creating the check run failed: HTTP 500 on every try" in result.stderr
