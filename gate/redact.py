@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import threading
 import urllib.parse
 from collections import Counter
@@ -126,14 +125,13 @@ def secret_id(value: str) -> str:
     return digest.hex()
 
 
-def warm_secret_ids(values: Iterable[str]) -> None:
-    """Compute the fingerprints of many secrets at once, one thread per core: the slow hash
+def warm_secret_ids(values: Iterable[str], threads: int) -> None:
+    """Compute the fingerprints of many secrets at once in `threads` threads: the slow hash
     releases the GIL, and a history scan can hand over thousands."""
     pending = set(values)
-    if len(pending) < 2:
+    if len(pending) < 2 or threads < 2:
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=max(1, min(cores, len(pending))), thread_name_prefix="secret-id") as pool:
+    with ThreadPoolExecutor(max_workers=min(threads, len(pending)), thread_name_prefix="secret-id") as pool:
         list(pool.map(secret_id, pending))
 
 

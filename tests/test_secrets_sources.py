@@ -416,3 +416,20 @@ def test_staged_scans_only_what_is_about_to_be_committed(tmp_path: Path) -> None
     code, findings = scan(repo, "--staged")
     assert code == 1 and where(findings) == [("secrets.github-token", "new.py", 2)]
     assert "has not left this machine" in findings[0]["message"]
+
+
+def test_presence_at_head_when_git_stops_mid_file_fails_closed_instead_of_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import time
+
+    from gate.checks.secrets import gitscan
+    from gate.errors import CheckFailure
+
+    # A git that announces a 100-byte blob and dies after 5 bytes of it.
+    truncated = [sys.executable, "-c", "import sys; sys.stdout.write('abc blob 100\\nshort'); sys.stdout.flush()"]
+    monkeypatch.setattr(gitscan, "git_command", lambda root, *args: truncated)
+    monkeypatch.setattr(gitscan, "_BLOB_BLOCK", 4)
+    with pytest.raises(CheckFailure, match="stopped mid-file"):
+        list(gitscan._blob_blocks(tmp_path, [b"abc"], overlap=2, deadline=time.monotonic() + 60))

@@ -128,8 +128,8 @@ class SecretsCheck(Check):
         baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"))
         engine = shared_engine()
         staged = bool(sources.get("staged"))
-        diff = "--cached" if staged else _diff_range(sources.get("diff"), ctx.environ)
-        if (diff or sources.get("since")) and not gitscan.is_repository(root):
+        diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)
+        if (staged or diff or sources.get("since")) and not gitscan.is_repository(root):
             raise InputError(
                 f"{root} is not a git repository, so a diff or commit range cannot be scanned",
                 Position(str(ctx.config_path or "gate.yml")),
@@ -147,11 +147,13 @@ class SecretsCheck(Check):
 
         reported: set[str] = set()
 
-        if diff:
-            scope = "the staged changes" if staged else diff
+        # The index against HEAD, or the change since the merge base.
+        against = "--cached" if staged else diff
+        if against:
+            scope = "the staged changes" if staged else against
             ctx.progress.update(f"scanning added lines of {scope}")
             occurrences, skipped = gitscan.scan_patch_stream(
-                root, ["diff", *gitscan.PATCH_FLAGS, diff, "--"], max_file_bytes=max_bytes, jobs=1
+                root, ["diff", *gitscan.PATCH_FLAGS, against, "--"], max_file_bytes=max_bytes, jobs=1
             )
             yield from self._skipped(skipped)
             advice = (
@@ -186,7 +188,7 @@ class SecretsCheck(Check):
 
         introduced: dict[str, _Introduced] = {}
         if sources.get("history") or sources.get("since"):
-            redact.warm_secret_ids(h.hit.identity for h in tree_hits)
+            redact.warm_secret_ids((h.hit.identity for h in tree_hits), gitscan.usable_cores())
             in_files = {print_of(h.hit) for h in tree_hits}
             yield from self._history(
                 ctx, sources, max_bytes, jobs, keep, make, print_of, introduced, reported | in_files
@@ -254,7 +256,8 @@ class SecretsCheck(Check):
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
         )
         yield from self._skipped(skipped)
-        redact.warm_secret_ids(o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
+        added = (o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
+        redact.warm_secret_ids(added, gitscan.usable_cores())
         # The commit that introduced each secret: the earliest of those that added it.
         first: dict[str, tuple[gitscan.Occurrence, int]] = {}
         for occurrence in occurrences:

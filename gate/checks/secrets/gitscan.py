@@ -225,8 +225,6 @@ class PatchScanner:
                 continue
             if file_start in oversized:
                 continue
-            if file_start not in files:
-                files[file_start] = self._file_path(buf, file_start)
             new_path = files[file_start]
             if new_path is None:
                 continue
@@ -472,10 +470,15 @@ def _widen_pipe(fd: int) -> None:
     With the default 64 KB, the reader thread wakes for every 64 KB and must win the GIL back
     from the scanning thread each time; git stalls while it waits.
     """
-    import fcntl
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
 
-    with contextlib.suppress(AttributeError, OSError):
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, READ_BLOCK)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def default_jobs() -> int:
@@ -484,8 +487,7 @@ def default_jobs() -> int:
     On two cores a pool only adds start-up and copying to a scan that already keeps pace with
     git in this process (measured with benchmarks/secrets_history.py).
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores - 2)
+    return max(1, usable_cores() - 2)
 
 
 # git's own test for a binary file: a NUL byte in the first 8000.
@@ -503,7 +505,6 @@ def present_at_head(root: Path, needles: Sequence[str], timeout: float = 300) ->
     import ahocorasick
 
     wanted = {needle.encode("utf-8", "surrogateescape").decode("latin-1") for needle in needles if needle}
-    wanted.discard("")
     if not wanted:
         return set()
     automaton = ahocorasick.Automaton()
@@ -564,6 +565,8 @@ def _blob_blocks(root: Path, shas: Sequence[bytes], overlap: int, deadline: floa
                     break
                 carry = block[max(0, len(block) - overlap) :] if overlap else b""
                 more = process.stdout.read(min(remaining, _BLOB_BLOCK))
+                if not more:
+                    raise CheckFailure("git cat-file stopped mid-file, so whether a secret is still at HEAD is unknown")
                 remaining -= len(more)
                 block = carry + more
             process.stdout.read(1)  # the newline after each object

@@ -126,14 +126,15 @@ class _RunCheck:
     def places(self, line: bytes) -> Iterator[tuple[int, int]]:
         """Where the run is on a long line."""
         for match in self._long_pattern.finditer(line):
-            if len(set(match.group()[self._skip :])) >= self._distinct:
+            if self._varied(match.group()):
                 yield match.start(), match.end()
 
     def qualifies(self, line: bytes) -> bool:
         """Whether a short line already known to hold the needle holds the run itself."""
-        if not self._distinct:
-            return True
-        return any(len(set(m.group()[self._skip :])) >= self._distinct for m in self._short_pattern.finditer(line))
+        return not self._distinct or any(self._varied(m.group()) for m in self._short_pattern.finditer(line))
+
+    def _varied(self, run: bytes) -> bool:
+        return len(set(run[self._skip :])) >= self._distinct
 
 
 def _run_finder(runs: Sequence[_Run]) -> bytes:
