@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from contracts import Contracts, ensure
 
 
 @pytest.fixture(autouse=True)
@@ -22,11 +22,9 @@ def _not_inside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """../shared beside the checkout: contracts and data the tests read and never copy."""
-    if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: tests need ../shared beside the checkout")
-    return SHARED
+def contracts() -> Contracts:
+    """Published schemas and suites, from their publishers' packages (tests/contracts.py)."""
+    return ensure()
 
 
 from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files

@@ -1,4 +1,5 @@
-"""A GitHub REST server on 127.0.0.1 that follows `contracts/github-rest-subset.json`.
+"""A GitHub REST server on 127.0.0.1 that follows GitHub's OpenAPI description (`@octokit/openapi`,
+see tests/contracts.py).
 
 Every request body is validated against the operation's schema from the contract (with the
 `discriminator` keys dropped: upstream puts one on an inline `oneOf`, which OAS30Validator would
@@ -21,6 +22,7 @@ import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,13 @@ def drop_discriminators(node: Any) -> Any:
     if isinstance(node, list):
         return [drop_discriminators(item) for item in node]
     return node
+
+
+@cache
+def load_description(path: Path) -> dict[str, Any]:
+    """The description, read once per session (13 MB); callers treat it as read-only."""
+    loaded: dict[str, Any] = drop_discriminators(json.loads(path.read_text()))
+    return loaded
 
 
 @dataclass
@@ -73,14 +82,20 @@ class State:
 
 class ContractServer:
     def __init__(self, contract: Path, owner: str = "octo-org", repo: str = "app") -> None:
-        self.spec = drop_discriminators(json.loads(contract.read_text()))
+        self.spec = load_description(contract)
         self.components = self.spec["components"]
-        self.operations = [
-            Operation(method.upper(), template, re.compile("^" + re.sub(r"\{[^}]+\}", r"([^/]+)", template) + "$"), op)
-            for template, ops in self.spec["paths"].items()
-            for method, op in ops.items()
-            if method != "parameters"
-        ]
+        # A path with fewer parameters is the more specific one: /pulls/comments before /pulls/{pull_number}.
+        self.operations = sorted(
+            (
+                Operation(
+                    method.upper(), template, re.compile("^" + re.sub(r"\{[^}]+\}", r"([^/]+)", template) + "$"), op
+                )
+                for template, ops in self.spec["paths"].items()
+                for method, op in ops.items()
+                if method != "parameters"
+            ),
+            key=lambda op: op.template.count("{"),
+        )
         self.owner, self.repo = owner, repo
         self.requests: list[Request] = []
         self.violations: list[str] = []

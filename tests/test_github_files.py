@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from contracts import Contracts
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("docs/examples/workflows/*.yml")])
@@ -44,16 +45,16 @@ def test_there_are_the_workflows_users_copy() -> None:
     assert {"ci.yml", "launch-gate.yml", "pull-request.yml", "post-deploy.yml", "release.yml"} <= names
 
 
-def test_action_yml_is_valid_against_the_action_schema(shared: Path) -> None:
-    schema = json.loads((shared / "contracts" / "github-action.json").read_text())
+def test_action_yml_is_valid_against_the_action_schema(contracts: Contracts) -> None:
+    schema = json.loads(contracts.action_schema.read_text())
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     jsonschema.validate(action, schema)
     assert action["runs"] == {"using": "docker", "image": "Dockerfile", "args": ["action"]}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_is_valid_against_the_workflow_schema(shared: Path, path: Path) -> None:
-    schema = json.loads((shared / "contracts" / "github-workflow.json").read_text())
+def test_workflow_is_valid_against_the_workflow_schema(contracts: Contracts, path: Path) -> None:
+    schema = json.loads(contracts.workflow_schema.read_text())
     jsonschema.validate(_load_workflow(path), schema)
 
 
