@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,17 @@ def _not_inside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("GITHUB_", "INPUT_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _git_config_of_the_run_stays_in_the_run() -> Iterator[None]:
+    """`gate action` lists the workspace in safe.directory through GIT_CONFIG_* of its own
+    process; run in-process by a test, that must not carry over to the next one."""
+    before = {name: value for name, value in os.environ.items() if name.startswith("GIT_CONFIG_")}
+    yield
+    for name in [name for name in os.environ if name.startswith("GIT_CONFIG_")]:
+        del os.environ[name]
+    os.environ.update(before)
 
 
 @pytest.fixture(scope="session")

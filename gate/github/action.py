@@ -73,6 +73,7 @@ def parse_inputs(environ: Mapping[str, str]) -> ActionRun:
     config = action_input(environ, "config")
     workspace = Path(environ.get("GITHUB_WORKSPACE") or ".")
     report_dir = workspace / REPORT_DIR
+    _refuse_planted_reports(report_dir)
     return ActionRun(
         names=names,
         config_path=Path(config) if config else None,
@@ -80,6 +81,25 @@ def parse_inputs(environ: Mapping[str, str]) -> ActionRun:
         overrides=overrides,
         outputs=[f"{fmt}={report_dir / name}" for fmt, name in REPORT_FILES.items()],
     )
+
+
+def _refuse_planted_reports(report_dir: Path) -> None:
+    """The reports' folder lies in the scanned repository, which strangers write: a symlink there,
+    or in place of a report, would send the gate's writes (as root, in the image) anywhere."""
+    for path in [report_dir, *(report_dir / name for name in REPORT_FILES.values())]:
+        try:
+            mode = path.lstat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        expected = stat.S_ISDIR(mode) if path == report_dir else stat.S_ISREG(mode)
+        if not expected:
+            kind = "a symlink" if stat.S_ISLNK(mode) else "not a plain " + ("folder" if path == report_dir else "file")
+            raise InputError(
+                f"{path.relative_to(report_dir.parent).as_posix()} is {kind}; the action writes its reports there "
+                "and follows nothing out of the workspace",
+                Position(str(path)),
+                hint=f"delete {REPORT_DIR} from the repository and list it in .gitignore: the gate makes it",
+            )
 
 
 def trust_workspace(environ: MutableMapping[str, str]) -> None:
@@ -92,7 +112,7 @@ def trust_workspace(environ: MutableMapping[str, str]) -> None:
     workspace = environ.get("GITHUB_WORKSPACE")
     if not workspace:
         return
-    count = environ.get("GIT_CONFIG_COUNT", "0")
+    count = environ.get("GIT_CONFIG_COUNT") or "0"  # empty counts as none, as git reads it
     if not count.isdigit():
         raise InputError(
             f"GIT_CONFIG_COUNT is '{count}', not a number",
