@@ -53,7 +53,9 @@ def demo_sarif(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's SARIF: findings of every check, from files, URLs and DNS names."""
     root = tmp_path_factory.mktemp("demo")
     outcome = gate("demo", "--format", "sarif", cwd=root)
-    assert outcome.exit_code == 1, outcome.stderr
+    # 1: blocked. 3 when a busy machine keeps the latency budgets from being judged: the SARIF
+    # still holds every finding, which is what is validated here.
+    assert outcome.exit_code in (1, 3), outcome.stderr
     log = root / "demo.sarif"
     log.write_text(outcome.stdout)
     return log

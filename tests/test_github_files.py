@@ -159,21 +159,28 @@ def test_the_image_lock_has_not_drifted_from_pyproject(tmp_path: Path) -> None:
     assert all("--hash=sha256:" in block for block in committed.read_text().split("==")[1:])
 
 
-def test_the_smoke_test_blocks_a_release_whose_demo_does_not_block(tmp_path: Path) -> None:
-    """scripts/smoke-image with `docker run --rm IMAGE ARGS` standing for `gate ARGS` (no engine here)."""
+@pytest.mark.parametrize(("demo_exit", "passes"), [(1, True), (0, False), (3, False)])
+def test_the_smoke_test_passes_only_an_image_whose_demo_blocks(tmp_path: Path, demo_exit: int, passes: bool) -> None:
+    """scripts/smoke-image with `docker run --rm IMAGE ARGS` standing for the local `gate ARGS` (no
+    engine here), and `demo` answering with the exit code under test: the real demo's code depends
+    on the machine's load (its latency budgets), which tests/test_contracts.py runs anyway."""
     shim = tmp_path / "bin" / "docker"
     shim.parent.mkdir()
     gate = Path(sys.executable).with_name("gate")
-    shim.write_text(f'#!/bin/sh\n[ "$1 $2" = "run --rm" ] || exit 99\nshift 3\nexec {gate} "$@"\n')
+    shim.write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "run --rm" ] || exit 99\nshift 3\n'
+        f'[ "$1" = demo ] && exit {demo_exit}\nexec {gate} "$@"\n'
+    )
     shim.chmod(0o755)
     env = {**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
-    script = str(ROOT / "scripts" / "smoke-image")
-    passed = subprocess.run([script, "launch-gate:test"], env=env, capture_output=True, text=True, timeout=600)
-    assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert f"launch-gate, version {__version__}" in passed.stdout
-    shim.write_text("#!/bin/sh\nexit 0\n")  # an image whose demo passes everything
-    failed = subprocess.run([script, "launch-gate:test"], env=env, capture_output=True, text=True, timeout=60)
-    assert failed.returncode == 1 and "expected 1 (blocked)" in failed.stdout
+    completed = subprocess.run(
+        [str(ROOT / "scripts" / "smoke-image"), "launch-gate:test"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert f"launch-gate, version {__version__}" in completed.stdout
+    if passes:
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+    else:
+        assert completed.returncode == 1 and f"gate demo exited {demo_exit}" in completed.stdout
 
 
 def _inputs_read_by_code() -> set[str]:
