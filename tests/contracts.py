@@ -29,11 +29,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SARIF_MULTITOOL = "5.7.0"
 OCTOKIT_OPENAPI = "23.0.2"
 PYSPF = "2.0.14"
 SARIF_SCHEMA_TITLE = b'"title": "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"'
+# Rule kinds of the multitool's `validate`: SARIF's own rules, and GitHub Advanced Security's (what
+# an upload to code scanning requires: locations, a driver name, relative URIs, size limits, ...).
+SARIF_RULE_KINDS = "Sarif;Gh"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,26 @@ def ensure(say: Callable[[str], None] = lambda _: None) -> Contracts:
         action_schema=_vendored_schema("github-actions.json"),
         spf_suite=spf / "rfc7208-tests.yml",
     )
+
+
+def multitool_problems(log: Path) -> list[str]:
+    """Every error and warning the SARIF multitool's `validate` reports for the log at `log`.
+
+    It does not report JSON-schema violations (a result level of "fatal" passes it), so logs are
+    held to `Contracts.sarif_schema` separately."""
+    out = log.with_name(log.name + ".validation.sarif")
+    command = [str(ensure().sarif_multitool), "validate", str(log), "--output", str(out)]
+    command += ["--rule-kind", SARIF_RULE_KINDS, "--log", "ForceOverwrite"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the SARIF multitool failed ({completed.returncode}): {completed.stdout}{completed.stderr}")
+    results: list[dict[str, Any]] = json.loads(out.read_text())["runs"][0].get("results", [])
+    out.unlink()
+    return [
+        f"{r['ruleId']} {r.get('level', 'warning')}: {r['message'].get('arguments', r['message'])}"
+        for r in results
+        if r.get("level", "warning") in ("error", "warning")
+    ]
 
 
 if __name__ == "__main__":

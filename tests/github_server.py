@@ -6,7 +6,9 @@ Every request body is validated against the operation's schema from the contract
 resolve to a schema that does not exist; the `oneOf` itself still applies). Answers are the
 contract's own examples with the fields that matter filled in, and are validated against the
 response schema too, so the fake cannot drift from GitHub's shape. Faults are scripted per
-operation: any status, primary rate limit (403 + X-RateLimit-Reset), 5xx.
+operation: any status, primary rate limit (403 + X-RateLimit-Reset), 5xx. A SARIF upload is also
+put through GitHub's upload rules as Microsoft's SARIF multitool applies them: any error or
+warning is a violation.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import copy
 import gzip
 import json
 import re
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -27,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import contracts
 from openapi_schema_validator import OAS30Validator
 
 API_VERSION = "2022-11-28"
@@ -299,10 +303,19 @@ class ContractServer:
             return 204, None, {}
         if key == ("POST", "/repos/{owner}/{repo}/code-scanning/sarifs"):
             sarif_id = f"sarif-{next(self._ids)}"
-            log = json.loads(gzip.decompress(base64.b64decode(body["sarif"])))
+            raw = gzip.decompress(base64.b64decode(body["sarif"]))
+            log = json.loads(raw)
+            self.violations.extend(f"SARIF upload: {problem}" for problem in self._upload_problems(raw))
             self.state.sarifs.append({"request": body, "log": log})
             return 202, {"id": sarif_id, "url": self._url(f"{prefix}/code-scanning/sarifs/{sarif_id}")}, {}
         raise AssertionError(f"the fake does not answer {op.method} {op.template} yet")
+
+    def _upload_problems(self, raw: bytes) -> list[str]:
+        """What GitHub's code-scanning upload rules (in Microsoft's SARIF multitool) say of a log."""
+        with tempfile.TemporaryDirectory(prefix="sarif-upload-") as folder:
+            log = Path(folder) / "upload.sarif"
+            log.write_bytes(raw)
+            return contracts.multitool_problems(log)
 
     def add_comment(self, number: int, text: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
         if template is None:

@@ -4,48 +4,13 @@ and the test contracts themselves: taken from their publishers' packages, then o
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import contracts as contract_cache
 import jsonschema
 import pytest
 from contracts import Contracts
 from helpers import gate
-
-# Rule kinds of `validate`: SARIF's own rules, and GitHub Advanced Security's (what an upload to
-# code scanning requires: locations, a driver name, relative URIs, size limits, ...).
-RULE_KINDS = "Sarif;Gh"
-
-
-def multitool_problems(contracts: Contracts, log: Path) -> list[str]:
-    """Every error and warning the multitool's `validate` reports for `log`."""
-    out = log.with_suffix(".validation.sarif")
-    completed = subprocess.run(
-        [
-            str(contracts.sarif_multitool),
-            "validate",
-            str(log),
-            "--output",
-            str(out),
-            "--rule-kind",
-            RULE_KINDS,
-            "--log",
-            "ForceOverwrite",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    results: list[dict[str, Any]] = json.loads(out.read_text())["runs"][0].get("results", [])
-    return [
-        f"{r['ruleId']} {r.get('level', 'warning')}: {r['message'].get('arguments', r['message'])}"
-        for r in results
-        if r.get("level", "warning") in ("error", "warning")
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +30,7 @@ def test_the_multitool_and_github_accept_the_gates_sarif(contracts: Contracts, d
     log = json.loads(demo_sarif.read_text())
     checks = {result["ruleId"].split(".")[0] for run in log["runs"] for result in run["results"]}
     assert checks == {"secrets", "deps", "env", "http", "dns"}
-    assert multitool_problems(contracts, demo_sarif) == []
+    assert contract_cache.multitool_problems(demo_sarif) == []
 
 
 def test_the_multitool_is_not_a_rubber_stamp(contracts: Contracts, demo_sarif: Path, tmp_path: Path) -> None:
@@ -74,7 +39,7 @@ def test_the_multitool_is_not_a_rubber_stamp(contracts: Contracts, demo_sarif: P
     log["runs"][0]["tool"]["driver"]["name"] = ""
     broken = tmp_path / "broken.sarif"
     broken.write_text(json.dumps(log))
-    rules = {problem.split()[0] for problem in multitool_problems(contracts, broken)}
+    rules = {problem.split()[0] for problem in contract_cache.multitool_problems(broken)}
     assert {"GH1015", "GH1018"} <= rules
 
 
