@@ -82,7 +82,7 @@ def _run(command: list[str], cwd: Path) -> None:
 def _npm_packages(work: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is not installed: .ci/setup.d/40-load-tools.sh installs nodejs and npm")
+        raise RuntimeError("npm is not installed: .ci/setup.d/30-test-contracts.sh installs nodejs and npm")
     (work / "package.json").write_text('{"private": true}\n')
     # Scripts stay off: the multitool's only one sets the executable bit, done below instead.
     _run(
@@ -99,8 +99,7 @@ def _npm_packages(work: Path) -> None:
 
 def _multitool_binary(npm_root: Path) -> Path:
     """The platform package npm chose (the same lookup as the package's own index.js)."""
-    platform = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
-    folder = npm_root / "node_modules" / "@microsoft" / f"sarif-multitool-{platform}"
+    folder = npm_root / "node_modules" / "@microsoft" / f"sarif-multitool-{sys.platform}"
     for name in ("Sarif.Multitool", "Sarif.Multitool.exe"):
         if (folder / name).is_file():
             return folder / name
