@@ -120,10 +120,23 @@ def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailur
 
 
 def is_repository(root: Path) -> bool:
+    """Whether root is inside a git work tree. A repository git refuses to read (another user's,
+    without safe.directory) fails the check in git's own words: taken for "no repository", its
+    history would go unscanned."""
     try:
-        return run_git(root, "rev-parse", "--is-inside-work-tree").strip() == b"true"
-    except (InputError, CheckFailure):
+        completed = subprocess.run(
+            git_command(root, "rev-parse", "--is-inside-work-tree"), capture_output=True, timeout=30, check=False
+        )
+    except FileNotFoundError:
         return False
+    except subprocess.TimeoutExpired as error:
+        raise CheckFailure("git rev-parse did not finish within 30s") from error
+    if completed.returncode == 0:
+        return completed.stdout.strip() == b"true"
+    if b"not a git repository" in completed.stderr:
+        return False
+    said = " ".join(completed.stderr.decode("utf-8", "replace").split()) or f"exit {completed.returncode}"
+    raise CheckFailure(f"git refused to read the repository at {root}: {said}")
 
 
 def has_commits(root: Path) -> bool:
