@@ -300,6 +300,7 @@ def run_dns(
     dns_section = merged(
         base, {"domain": domain, "resolver": server if isinstance(server, str) else server.address, **(section or {})}
     )
+    dns_section = {key: value for key, value in dns_section.items() if value is not None}  # None: leave the key out
     config = tmp_path / "gate.yml"
     config.write_text(yaml.safe_dump({"version": 1, "preset": preset, "checks": {"dns": dns_section}}))
     outcome = gate("check", "dns", "--config", str(config), "--format", "json")
@@ -533,3 +534,156 @@ def test_name_outside_the_servers_zones_is_refused_and_fails_closed(nsd: Nsd, tm
 def test_bad_input_exits_2(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
     outcome = gate("check", "dns", *args, cwd=tmp_path)
     assert outcome.exit_code == 2 and says in outcome.output
+
+
+def test_a_domain_that_does_not_exist_is_one_root_cause_finding(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "never-registered.test", {"dnssec": True})
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.domain.not-found" and finding["severity"] == "critical"
+    assert "nothing else about it was checked" in finding["message"] and code == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("api.hosts.test", "is a name inside the zone hosts.test"),  # an A record in the zone
+        ("www.clean.test", "is a CNAME to edge.hostco.test"),
+        ("l1.hosts.test", "is a CNAME to l2.hosts.test"),
+    ],
+)
+def test_a_name_inside_a_zone_is_not_taken_for_a_domain(nsd: Nsd, tmp_path: Path, name: str, says: str) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, name, {"dnssec": True})
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "dns.domain.not-apex" and says in finding["message"], finding
+    assert code == 1
+    if name == "api.hosts.test":
+        assert "Set checks.dns.domain: hosts.test and list api under hosts" in finding["fix"]
+
+
+SEVERAL = {
+    "domains": [
+        {"domain": "clean.test", **GOOD_CONFIG},
+        {"domain": "mail-no-dkim.test", "email": {"dkim_selectors": ["s1"]}, "dnssec": False},
+        {"domain": "no-caa.test", "caa": {"required": False}},
+    ],
+    "email": {"require_mta_sts": True},
+    "caa": {"issuers": ["letsencrypt.org"]},
+}
+
+
+def test_several_domains_are_checked_in_one_run_each_with_its_own_settings(nsd: Nsd, tmp_path: Path) -> None:
+    section = {**SEVERAL, "domain": None}
+    code, report, stderr = run_dns(tmp_path, nsd, "(from domains)", section)
+    found = {(f["rule_id"], f["location"]["name"]) for f in report["findings"]}
+    assert found == {
+        ("dns.not-checked", "clean.test"),  # GOOD_CONFIG turns DNSSEC off for clean.test
+        ("dns.dkim.missing", "s1._domainkey.mail-no-dkim.test"),
+        ("dns.not-checked", "mail-no-dkim.test"),
+        ("dns.caa.missing", "no-caa.test"),  # low: this entry does not require CAA
+        ("dns.dnssec.unsigned", "no-caa.test"),
+    }, stderr
+    assert {b["subject"] for b in report["budgets"]} >= {"clean.test", "mail-no-dkim.test", "no-caa.test"}
+    assert code == 1  # the missing DKIM key is high
+
+
+def test_domain_option_picks_one_of_several_and_says_which_were_left_out(nsd: Nsd, tmp_path: Path) -> None:
+    config = {"version": 1, "checks": {"dns": merged(nsd.gate_settings, SEVERAL)}}
+    (tmp_path / "gate.yml").write_text(yaml.safe_dump(config))
+    outcome = gate(
+        "check", "dns", "--domain", "mail-no-dkim.test", "--resolver", nsd.address, "--format", "json", cwd=tmp_path
+    )
+    report = json.loads(outcome.stdout)
+    found = {(f["rule_id"], f["location"]["name"]) for f in report["findings"]}
+    # The entry's own selector applies: its key is missing (quick mode would only have noted it).
+    assert ("dns.dkim.missing", "s1._domainkey.mail-no-dkim.test") in found
+    left_out = sorted(name for rule, name in found if rule == "dns.not-checked" and name != "mail-no-dkim.test")
+    assert left_out == ["clean.test", "no-caa.test"]
+    assert outcome.exit_code == 1
+
+
+def test_domain_help_says_it_overrides_gate_yml() -> None:
+    outcome = gate("check", "dns", "--help")
+    assert "--domain" in outcome.stdout and "overrides" in outcome.stdout and "checks.dns.domains" in outcome.stdout
+
+
+def test_takeover_kept_to_dns_makes_no_http_request_and_says_what_it_did_not_confirm(nsd: Nsd, tmp_path: Path) -> None:
+    """Nothing listens at the address blog.takeover-dead.test resolves to; with the probe on this is exit 3."""
+    config = merged(GOOD_CONFIG, {"hosts": TAKEOVER_HOSTS, "takeover_http": False})
+    code, report, stderr = run_dns(tmp_path, nsd, "takeover-dead.test", config)
+    found = [(f["rule_id"], f["location"]["name"]) for f in report["findings"]]
+    assert found == [("dns.not-checked", "blog.takeover-dead.test"), ("dns.not-checked", "docs.takeover-dead.test")]
+    assert "takeover_http is false" in report["findings"][0]["message"] and code == 0, stderr
+
+
+def test_policy_host_with_a_certificate_for_another_name_is_unreachable(nsd: Nsd, tmp_path: Path) -> None:
+    _, report, _ = run_dns(tmp_path, nsd, "mail-mta-sts-wrong-certificate.test", GOOD_CONFIG)
+    (finding,) = report["findings"]
+    assert (
+        "certificate not valid" in finding["message"]
+        and "mta-sts.mail-mta-sts-wrong-certificate.test" in (finding["message"])
+    )
+
+
+def test_policy_that_misses_an_mx_names_it_and_blocks_only_in_enforce_mode(nsd: Nsd, tmp_path: Path) -> None:
+    code, report, _ = run_dns(tmp_path, nsd, "mail-mta-sts-mx-uncovered.test", GOOD_CONFIG, preset="demo")
+    (finding,) = report["findings"]
+    assert finding["severity"] == "high" and "mx.mailer.test" in finding["message"] and code == 1
+    assert "Add `mx: mx.mailer.test`" in finding["fix"]
+    code, report, _ = run_dns(tmp_path, nsd, "mail-mta-sts-testing-mx-uncovered.test", GOOD_CONFIG, preset="demo")
+    (finding,) = report["findings"]
+    assert finding["severity"] == "medium" and "testing mode" in finding["message"] and code == 0
+
+
+def test_bad_policy_names_every_problem(nsd: Nsd, tmp_path: Path) -> None:
+    _, report, _ = run_dns(tmp_path, nsd, "mail-mta-sts-bad-policy.test", GOOD_CONFIG)
+    (finding,) = report["findings"]
+    assert "mode 'strict'" in finding["message"] and "max_age '99999999999'" in finding["message"]
+
+
+def test_a_zone_whose_only_note_is_info_ends_go_without_a_warning(nsd: Nsd, tmp_path: Path) -> None:
+    config = tmp_path / "gate.yml"
+    section = merged(nsd.gate_settings, {"enabled": True, "domain": "no-caa.test", "resolver": nsd.address})
+    section = merged(section, {"caa": {"issuers": ["letsencrypt.org"]}, "email": {"dkim_selectors": ["s1"]}})
+    config.write_text(yaml.safe_dump({"version": 1, "preset": "prototype", "checks": {"dns": section}}))
+    (tmp_path / "no-caa").mkdir()
+    outcome = gate("check", "dns", "--config", str(config), "--no-color")
+    assert outcome.exit_code == 0, outcome.output
+    go_line = next(line for line in outcome.stdout.splitlines() if line.startswith("GO"))
+    # no-caa.test: the CAA note is low (a warning) in prototype; DNSSEC unsigned is info (a note).
+    assert "1 warning(s) and 1 note(s)" in go_line
+    outcome = gate("check", "dns", "--config", str(config), "--no-color", "--domain", QUICK_DOMAIN)
+    go_line = next(line for line in outcome.stdout.splitlines() if line.startswith("GO"))
+    assert "warning" not in go_line, outcome.stdout
+
+
+def test_ipv6_resolvers_are_written_in_brackets() -> None:
+    from gate.checks.dns.resolver import GateResolver
+
+    assert GateResolver(["[::1]:15353", "127.0.0.1:53"]).describe() == "[::1]:15353, 127.0.0.1:53"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("version: STSv1\nmode: enforce\nmax_age: 86400\n", "no `mx:` line"),
+        ("mode: enforce\nmx: a.test\nmax_age: 86400\n", "no `version: STSv1`"),
+        ("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: -1\n", "max_age '-1'"),
+        ("version: STSv1\nmode: enforce\nmx: a.test\n", "no `max_age:`"),
+        ("version: STSv1\nmode: enforce\nmx: bad pattern!\nmax_age: 1\n", "not host names"),
+        ("version: STSv1\njust words\n", "line 2 is not `key: value`"),
+    ],
+)
+def test_policy_parser_rejects_what_senders_reject(text: str, problem: str) -> None:
+    from gate.checks.dns.mta_sts import parse_policy
+
+    policy, problems = parse_policy(text)
+    assert policy is None and any(problem in p for p in problems), problems
+
+
+def test_policy_parser_accepts_crlf_unknown_fields_and_first_of_repeated_ones() -> None:
+    from gate.checks.dns.mta_sts import Policy, mx_matches, parse_policy
+
+    text = "version: STSv1\r\nmode: none\r\nmode: enforce\r\nextension: x\r\nmax_age: 31557600\r\n"
+    assert parse_policy(text) == (Policy(mode="none", max_age=31557600, mx=()), [])
+    assert mx_matches("*.example.com", "mx1.example.com") and not mx_matches("*.example.com", "a.b.example.com")
+    assert not mx_matches("*.example.com", "example.com") and mx_matches("MX.example.com.", "mx.example.com")

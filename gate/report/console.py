@@ -82,8 +82,12 @@ def _go_line(report: ReportInput) -> str:
             else ""
         )
         return f"NO-GO (exit 1): release blocked by {' and '.join(reasons)}.{first}"
-    warnings = sum(1 for j in verdict.findings if not j.blocking and not j.suppressed)
-    tail = f" with {warnings} warning(s)" if warnings else ""
+    open_findings = [j for j in verdict.findings if not j.blocking and not j.suppressed]
+    # An info finding is a note (unsigned zone, a part not checked), not something to fix.
+    warnings = sum(1 for j in open_findings if j.finding.severity > Severity.INFO)
+    notes = len(open_findings) - warnings
+    counted = [f"{warnings} warning(s)"] * bool(warnings) + [f"{notes} note(s)"] * bool(notes)
+    tail = f" with {' and '.join(counted)}" if counted else ""
     return f"GO (exit 0): every budget of the {verdict.preset} preset holds{tail}."
 
 
