@@ -687,3 +687,17 @@ def test_policy_parser_accepts_crlf_unknown_fields_and_first_of_repeated_ones() 
     assert parse_policy(text) == (Policy(mode="none", max_age=31557600, mx=()), [])
     assert mx_matches("*.example.com", "mx1.example.com") and not mx_matches("*.example.com", "a.b.example.com")
     assert not mx_matches("*.example.com", "example.com") and mx_matches("MX.example.com.", "mx.example.com")
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({"hosts": {"api": None}}, "checks.dns.hosts is set next to checks.dns.domains"),
+        ({"domains": [{"domain": "a.test"}, {"domain": "A.test."}]}, "lists a.test more than once"),
+    ],
+)
+def test_several_domains_refuse_what_would_be_ignored(tmp_path: Path, extra: dict[str, Any], says: str) -> None:
+    section = {"enabled": True, "resolver": "127.0.0.1:53", "domains": [{"domain": "a.test"}], **extra}
+    (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "checks": {"dns": section}}))
+    outcome = gate("check", "dns", cwd=tmp_path)
+    assert outcome.exit_code == 2 and says in outcome.output, outcome.output

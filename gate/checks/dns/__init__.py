@@ -205,6 +205,7 @@ class DnsCheck(DnsRules):
         from gate.checks.dns.resolver import GateResolver, ResolutionFailed
 
         config = ctx.config
+        self._check_domains(ctx)
         checked, skipped = targets(config)
         if not checked:
             raise InputError(
@@ -286,6 +287,29 @@ class DnsCheck(DnsRules):
             ) from None
         except ProbeFailed as failure:
             raise CheckFailure(f"dns: subdomain takeover probe: {failure}. Could not check {domain}.") from None
+
+    @staticmethod
+    def _check_domains(ctx: CheckContext) -> None:
+        """`domains` entries are unique, and host maps live in them: nothing is silently ignored."""
+        entries = ctx.config.get("domains") or ()
+        if not entries:
+            return
+        where = Position(ctx.config_path or "gate.yml")
+        misplaced = [key for key in ("hosts", "canonical") if ctx.config.get(key)]
+        if misplaced:
+            raise InputError(
+                f"checks.dns.{misplaced[0]} is set next to checks.dns.domains, where no domain would use it",
+                where,
+                hint=f"move `{misplaced[0]}` into the entry of the domain it belongs to",
+            )
+        names = [str(e["domain"]).lower().rstrip(".") for e in entries]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise InputError(
+                f"checks.dns.domains lists {', '.join(repeated)} more than once",
+                where,
+                hint="keep one entry per domain, with all its hosts and selectors",
+            )
 
     @staticmethod
     def _trust(ctx: CheckContext) -> ssl.SSLContext | None:
