@@ -701,3 +701,45 @@ def test_several_domains_refuse_what_would_be_ignored(tmp_path: Path, extra: dic
     (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "checks": {"dns": section}}))
     outcome = gate("check", "dns", cwd=tmp_path)
     assert outcome.exit_code == 2 and says in outcome.output, outcome.output
+
+
+def test_a_resolver_silent_for_every_attempt_is_not_asked_again(tmp_path: Path) -> None:
+    import socket
+
+    from gate.checks.dns.resolver import GateResolver, ResolutionFailed
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dead:
+        dead.bind(("127.0.0.1", 0))
+        resolver = GateResolver([f"127.0.0.1:{dead.getsockname()[1]}"], timeout=0.2, retries=1)
+        with pytest.raises(ResolutionFailed, match="2 attempts"):
+            resolver.chase("a.test", "A")
+        with pytest.raises(ResolutionFailed, match="every resolver stopped answering earlier in this run"):
+            resolver.chase("b.test", "A")
+        assert resolver.queries == 2
+
+
+def test_unreadable_ca_bundle_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate")
+    section = {"enabled": True, "domain": "a.test", "resolver": "127.0.0.1:53", "ca_bundle": "ca.pem"}
+    (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "checks": {"dns": section}}))
+    outcome = gate("check", "dns", cwd=tmp_path)
+    assert outcome.exit_code == 2 and "checks.dns.ca_bundle 'ca.pem' is not a readable PEM bundle" in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "says"),
+    [
+        (200, {"content-type": "text/plain"}, b"\xff\xfe", "is not UTF-8 text"),
+        (200, {}, b"version: STSv1", "served as (no Content-Type)"),
+        (302, {}, b"", "redirects (302 to (no Location))"),
+    ],
+)
+def test_policy_responses_senders_would_not_use(status: int, headers: dict[str, str], body: bytes, says: str) -> None:
+    import asyncio
+
+    import httpx
+
+    from gate.checks.dns.mta_sts import _read
+
+    fetched = asyncio.run(_read("mta-sts.a.test", httpx.Response(status, headers=headers, content=body)))
+    assert says in (fetched.invalid or fetched.unreachable or ""), fetched
