@@ -645,15 +645,20 @@ def test_a_zone_whose_only_note_is_info_ends_go_without_a_warning(nsd: Nsd, tmp_
     section = merged(nsd.gate_settings, {"enabled": True, "domain": "no-caa.test", "resolver": nsd.address})
     section = merged(section, {"caa": {"issuers": ["letsencrypt.org"]}, "email": {"dkim_selectors": ["s1"]}})
     config.write_text(yaml.safe_dump({"version": 1, "preset": "prototype", "checks": {"dns": section}}))
-    (tmp_path / "no-caa").mkdir()
     outcome = gate("check", "dns", "--config", str(config), "--no-color")
     assert outcome.exit_code == 0, outcome.output
     go_line = next(line for line in outcome.stdout.splitlines() if line.startswith("GO"))
     # no-caa.test: the CAA note is low (a warning) in prototype; DNSSEC unsigned is info (a note).
     assert "1 warning(s) and 1 note(s)" in go_line
-    outcome = gate("check", "dns", "--config", str(config), "--no-color", "--domain", QUICK_DOMAIN)
+    # Only a note (the zone is unsigned): GO, and neither the line nor the verdict speaks of a warning.
+    outcome = gate("check", "dns", "--config", str(config), "--no-color", "--domain", "mail-no-mta-sts-not-asked.test")
     go_line = next(line for line in outcome.stdout.splitlines() if line.startswith("GO"))
-    assert "warning" not in go_line, outcome.stdout
+    assert go_line.endswith("holds with 1 note(s).") and "warning" not in go_line, outcome.stdout
+    outcome = gate(
+        "check", "dns", "--config", str(config), "--format", "json", "--domain", "mail-no-mta-sts-not-asked.test"
+    )
+    report = json.loads(outcome.stdout)
+    assert [f["rule_id"] for f in report["findings"]] == ["dns.dnssec.unsigned"] and report["verdict"] == "pass"
 
 
 def test_ipv6_resolvers_are_written_in_brackets() -> None:
