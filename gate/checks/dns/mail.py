@@ -440,7 +440,8 @@ class MailChecker:
             )
             return
         mx = self.resolver.chase(self.domain, "MX")
-        hosts = sorted({rdata.exchange.to_text(omit_final_dot=True).lower() for rdata in mx.rrset or ()} - {""})
+        # A null MX (RFC 7505, `MX 0 .`) names no host to cover.
+        hosts = sorted({rdata.exchange.to_text(omit_final_dot=True).lower() for rdata in mx.rrset or ()} - {"."})
         uncovered = [h for h in hosts if not any(mx_matches(p, h) for p in policy.mx)]
         if uncovered and policy.mode != "none":
             effect = "refuse to deliver there" if policy.mode == "enforce" else "report every delivery there as failing"
@@ -451,7 +452,7 @@ class MailChecker:
                 name=host,
                 record="policy",
                 subject=url,
-                current="mx: " + ", ".join(policy.mx),
+                current="mx: " + ", ".join(policy.mx[:10]) + (", ..." if len(policy.mx) > 10 else ""),
                 action=f"Add {' and '.join(f'`mx: {h}`' for h in uncovered)} to the policy at {url}",
                 severity=None if policy.mode == "enforce" else Severity.MEDIUM,
             )

@@ -27,6 +27,7 @@ FETCH_DEADLINE_S = 10.0  # the whole fetch: connect, TLS, headers and body
 MAX_ADDRESSES = 3  # tried in order until one answers
 MAX_AGE_LIMIT = 31557600  # RFC 8461 section 3.2: about one year
 MODES = ("enforce", "testing", "none")
+SHOWN = 60  # characters of a policy value quoted in a message
 _MAX_AGE = re.compile(r"^[0-9]{1,10}$")
 _MX_PATTERN = re.compile(r"^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
@@ -58,7 +59,7 @@ def parse_policy(text: str) -> tuple[Policy | None, list[str]]:
             continue
         key, sep, value = line.partition(":")
         if not sep:
-            problems.append(f"line {number} is not `key: value` ({line[:60]!r})")
+            problems.append(f"line {number} is not `key: value` ({_shown(line)})")
             continue
         key, value = key.strip(), value.strip()
         if key == "mx":
@@ -67,22 +68,27 @@ def parse_policy(text: str) -> tuple[Policy | None, list[str]]:
             fields.setdefault(key, value)  # a repeated field: the first one counts
     version, mode, max_age = fields.get("version"), fields.get("mode"), fields.get("max_age")
     if version != "STSv1":
-        problems.append("has no `version: STSv1`" if version is None else f"has version {version!r}, not STSv1")
+        problems.append("has no `version: STSv1`" if version is None else f"has version {_shown(version)}, not STSv1")
     if mode not in MODES:
-        problems.append("has no `mode:`" if mode is None else f"has mode {mode!r}, not enforce, testing or none")
+        problems.append("has no `mode:`" if mode is None else f"has mode {_shown(mode)}, not enforce, testing or none")
     if max_age is None:
         problems.append("has no `max_age:`")
     elif not _MAX_AGE.match(max_age) or int(max_age) > MAX_AGE_LIMIT:
-        problems.append(f"has max_age {max_age!r}; it must be whole seconds from 0 to {MAX_AGE_LIMIT}")
+        problems.append(f"has max_age {_shown(max_age)}; it must be whole seconds from 0 to {MAX_AGE_LIMIT}")
     bad = [pattern for pattern in mx if not _MX_PATTERN.match(pattern.rstrip("."))]
     if bad:
-        problems.append(f"has mx patterns that are not host names: {', '.join(repr(p) for p in bad[:3])}")
+        problems.append(f"has mx patterns that are not host names: {', '.join(_shown(p) for p in bad[:3])}")
     if not mx and mode in ("enforce", "testing"):
         problems.append(f"has mode {mode} but no `mx:` line, so no MX host is allowed")
     if problems:
         return None, problems
     assert mode is not None and max_age is not None
     return Policy(mode=mode, max_age=int(max_age), mx=tuple(p.rstrip(".") for p in mx)), []
+
+
+def _shown(value: str) -> str:
+    """A value from the policy as quoted in a message: the server's text, kept short."""
+    return repr(value if len(value) <= SHOWN else value[: SHOWN - 3] + "...")
 
 
 def mx_matches(pattern: str, host: str) -> bool:
