@@ -1,9 +1,12 @@
 """The `dns` check: the domain map, dangling records, CAA, email authentication and DNSSEC.
 
-All DNS traffic goes through one `GateResolver` (the configured `resolver`, or the system's),
-with per-query timeouts, retries and a query budget. A name that cannot be resolved because a
-server timed out or answered SERVFAIL stops the check with `CheckFailure` (exit 3): an answer
-that was never received is never read as "no record".
+One run checks `domain`, or every entry of `domains`, each after its SOA shows it is a zone
+apex that exists (else one root-cause finding). All DNS traffic goes through one
+`GateResolver` (the configured `resolver`, or the system's), with per-query timeouts,
+retries, a query budget and servers that stopped answering left out for the rest of the run.
+A name that cannot be resolved because a server timed out or answered SERVFAIL stops the
+check with `CheckFailure` (exit 3): an answer that was never received is never read as "no
+record".
 """
 
 from __future__ import annotations
@@ -183,7 +186,7 @@ def _settings(config: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, 
 
 class DnsCheck(DnsRules):
     name = "dns"
-    summary = "Domain map, dangling CNAMEs, CAA, SPF/DKIM/DMARC/MX/MTA-STS and DNSSEC of a domain."
+    summary = "Domain map, dangling CNAMEs, CAA, SPF/DKIM/DMARC/MX/MTA-STS and DNSSEC of one or more domains."
     rules = RULES
     options = (
         CheckOption(
