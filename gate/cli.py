@@ -182,6 +182,7 @@ def cli() -> None:
 
     Exit codes: 0 every budget holds, 1 a budget failed (release blocked), 2 bad input
     (config, manifest, arguments), 3 internal failure or a check that could not finish.
+    A definite failure is exit 1 even when another check could not finish.
     """
 
 

@@ -68,14 +68,18 @@ def headline(verdict: Verdict) -> Headline:
             f"{names} could not finish; the gate fails closed (exit 3).",
         )
     if verdict.outcome == "fail":
-        failed = [b for b in verdict.budgets if b.status in ("fail", "error")]
+        failed = [b for b in verdict.budgets if b.status == "fail"]
         reasons = []
         if blocking:
             reasons.append(f"{len(blocking)} blocking finding(s)")
         if failed:
             reasons.append(f"{len(failed)} budget(s) over their limit")
+        unfinished = ", ".join(c.name for c in verdict.checks if c.status == "error")
+        tail = f" {unfinished} could not finish, so more may be wrong." if unfinished else ""
         return Headline(
-            _ICON["fail"], "NO-GO: release blocked", f"Blocked by {' and '.join(reasons) or 'the policy'} (exit 1)."
+            _ICON["fail"],
+            "NO-GO: release blocked",
+            f"Blocked by {' and '.join(reasons) or 'the policy'} (exit 1).{tail}",
         )
     warnings = sum(1 for j in verdict.findings if not j.blocking and not j.suppressed)
     tail = f", with {warnings} warning(s)" if warnings else ""

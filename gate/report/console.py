@@ -62,7 +62,7 @@ def _go_line(report: ReportInput) -> str:
     verdict = report.verdict
     blocking = verdict.blocking
     errors = [c for c in verdict.checks if c.status == "error"]
-    failed_budgets = [b for b in verdict.budgets if b.status in ("fail", "error")]
+    failed_budgets = [b for b in verdict.budgets if b.status == "fail"]
     if verdict.outcome == "error":
         names = ", ".join(c.name for c in errors)
         return (
@@ -81,7 +81,12 @@ def _go_line(report: ReportInput) -> str:
             if blocking
             else ""
         )
-        return f"NO-GO (exit 1): release blocked by {' and '.join(reasons)}.{first}"
+        unfinished = (
+            f" Also, check(s) could not finish, so more may be wrong: {', '.join(c.name for c in errors)}."
+            if errors
+            else ""
+        )
+        return f"NO-GO (exit 1): release blocked by {' and '.join(reasons)}.{first}{unfinished}"
     warnings = sum(1 for j in verdict.findings if not j.blocking and not j.suppressed)
     tail = f" with {warnings} warning(s)" if warnings else ""
     return f"GO (exit 0): every budget of the {verdict.preset} preset holds{tail}."
