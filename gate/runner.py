@@ -18,6 +18,7 @@ from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
+from gate.report.places import ConfigPlaces
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,23 @@ def execute(
     )
 
 
-def report_input(verdict: Verdict, *, color: bool = False) -> ReportInput:
-    return ReportInput(verdict=verdict, rules=rule_docs(), tool_version=__version__, color=color)
+def report_input(verdict: Verdict, *, color: bool = False, places: ConfigPlaces | None = None) -> ReportInput:
+    return ReportInput(
+        verdict=verdict,
+        rules=rule_docs(),
+        tool_version=__version__,
+        color=color,
+        places=places or ConfigPlaces.none(),
+    )
 
 
-def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
+def places_of(config: Config) -> ConfigPlaces:
+    return ConfigPlaces.of(config.document, config.path, config.root)
+
+
+def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest], places: ConfigPlaces | None = None) -> None:
     """All reports or none: a report left beside a failed one could be read as the run's verdict."""
-    report = report_input(verdict)
+    report = report_input(verdict, places=places)
     rendered = [(output.path, render(output.fmt, report)) for output in outputs]
     written: list[Path] = []
     for path, text in rendered:
@@ -182,12 +193,13 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     finally:
         terminal.clear_progress()
     colored = request.color and request.fmt == "console"
-    text = render(request.fmt, report_input(verdict, color=colored))
+    places = places_of(config)
+    text = render(request.fmt, report_input(verdict, color=colored, places=places))
     code = verdict.exit_code
     # Report files first: when one cannot be written, stdout must not end on a GO line.
     failure = None
     try:
-        write_outputs(verdict, request.outputs)
+        write_outputs(verdict, request.outputs, places)
     except OSError as error:
         failure = f"could not write a report ({error.strerror}: {error.filename}); failing closed"
         code = EXIT_INTERNAL
@@ -197,5 +209,5 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if failure is not None:
         terminal.err(f"error: {failure}")
     if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code)
+        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code, places=places)
     return code

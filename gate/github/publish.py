@@ -21,6 +21,7 @@ from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHu
 from gate.github.context import GitHubContext, Plan
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
+from gate.report.places import ConfigPlaces
 
 STICKY_MARKER = "<!-- launch-gate:sticky-comment -->"
 # 20 requests of 50: enough for any PR a person reads; the rest are in SARIF and the summary.
@@ -50,6 +51,7 @@ class Session:
     _api: GitHubApi | None = None
     _check_run_id: int | None = None
     _started: datetime.datetime = field(default_factory=_now)
+    _places: ConfigPlaces = field(default_factory=ConfigPlaces.none)
 
     def __post_init__(self) -> None:
         self.notes.extend(self.plan.notes)
@@ -107,8 +109,19 @@ class Session:
         return commands.guarded(text) if self.context.in_actions else text
 
     # -- after the run ----------------------------------------------------------------------
-    def finish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path], exit_code: int | None = None) -> None:
-        """Publish everything; `exit_code` is the run's when it differs from the verdict's."""
+    def finish(
+        self,
+        verdict: Verdict,
+        root: Path,
+        reports: Mapping[str, Path],
+        exit_code: int | None = None,
+        places: ConfigPlaces | None = None,
+    ) -> None:
+        """Publish everything; `exit_code` is the run's when it differs from the verdict's.
+
+        `places` puts findings about URLs, routes and hosts on the gate.yml line that declared them.
+        """
+        self._places = places or ConfigPlaces.none()
         self._publish(verdict, root, reports)
         self._write_outputs(verdict.outcome, str(verdict.exit_code if exit_code is None else exit_code), reports)
         self._say_problems()
@@ -164,7 +177,9 @@ class Session:
         if settings.annotations and not annotated_in_run:
             elsewhere = self._elsewhere(reports)
             workspace = self.context.workspace
-            for line in commands.annotation_lines(verdict.findings, root, workspace, elsewhere, len(self.notes)):
+            for line in commands.annotation_lines(
+                verdict.findings, root, workspace, elsewhere, len(self.notes), self._places
+            ):
                 self.out(line)
         if settings.summary:
             self._append_summary(self._summary(verdict, summary.STEP_SUMMARY_LIMIT))
@@ -181,12 +196,12 @@ class Session:
         return summary.render(verdict, context_line=self.context.describe(), notes=self.notes, limit=limit)
 
     def _check_annotations(self, findings: Sequence[JudgedFinding], root: Path) -> list[dict[str, Any]]:
-        config_name = "gate.yml"
+        config_name = commands.workspace_path(self._places.config_path, root, self.context.workspace) or "gate.yml"
         annotations = []
         for judged in findings:
             if judged.suppressed:
                 continue
-            note = commands.annotation_for(judged, root, self.context.workspace)
+            note = commands.annotation_for(judged, root, self.context.workspace, self._places)
             line = note.line or 1
             end_line = note.end_line if note.end_line and note.end_line >= line else line
             item: dict[str, Any] = {
@@ -276,7 +291,7 @@ class Session:
         assert self._api is not None
         checkout = f"file://{self.context.workspace.as_posix()}" if self.context.workspace else None
         try:
-            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict))))
+            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict, places=self._places))))
             self.notes.extend(notes)
             self._api.upload_sarif(
                 sarif=json.dumps(log),
