@@ -76,13 +76,13 @@ class PlainDisplay:
         self,
         write: Callable[[str], None],
         *,
-        interval: float = PLAIN_INTERVAL_S,
+        interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         timer: bool = True,
     ) -> None:
         self._board = _Board(clock)
         self._write = write
-        self._interval = interval
+        self._interval = PLAIN_INTERVAL_S if interval is None else interval
         self._last = clock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,7 +105,7 @@ class PlainDisplay:
             self._write(f"[{elapsed:.0f}s] " + " · ".join(lines))
 
     def _tick(self) -> None:
-        while not self._stop.wait(self._interval / 4):
+        while not self._stop.wait(max(self._interval / 4, 0.05)):
             self.flush_if_due()
 
     def close(self) -> None:
