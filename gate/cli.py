@@ -282,12 +282,22 @@ def export_(
     For more load than one CI runner makes: run it on k6's or Locust's own engine, then judge its
     summary with `gate import`.
     """
-    from gate.checks.http.interop import export
+    import dataclasses
+
+    from gate.checks.http.interop import export_plan
     from gate.config import Override, load_config
+    from gate.load.export import k6_script, locustfile
 
     overrides = [Override("http", "url", url, "--url")] if url else []
     config = load_config(config_path, preset=preset, overrides=overrides)
-    script = export(config.section("http"), tool, duration=duration)
+    # The header's `gate import` command must judge with these same budgets, so it names the same file and preset.
+    same_budgets = [*(["--config", str(config_path)] if config_path else []), *(["--preset", preset] if preset else [])]
+    plan = dataclasses.replace(
+        export_plan(config.section("http"), duration=duration),
+        script_name=out.name if out is not None else None,
+        import_options=same_budgets,
+    )
+    script = k6_script(plan) if tool == "k6" else locustfile(plan)
     if out is None:
         click.echo(script, nl=False)
     else:
