@@ -52,6 +52,7 @@ class Session:
     _check_run_id: int | None = None
     _started: datetime.datetime = field(default_factory=_now)
     _places: ConfigPlaces = field(default_factory=ConfigPlaces.none)
+    _without_access: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.notes.extend(self.plan.notes)
@@ -61,17 +62,10 @@ class Session:
         settings = self.context.settings
         if not settings.check_run:
             return
-        missing = [
-            what
-            for what, value in (
-                ("a token (input github-token)", self.context.token),
-                ("GITHUB_REPOSITORY", self.context.repository),
-                ("a commit SHA", self.context.head_sha),
-            )
-            if not value
-        ]
-        if missing:
-            self.notes.append(f"no check run: {', '.join(missing)} missing; findings are shown as annotations")
+        if not self._can_call_api("check run"):
+            return
+        if not self.context.head_sha:
+            self.notes.append("no check run: a commit SHA is missing; findings are shown as annotations")
             return
         try:
             self._api = self._make_api()
@@ -144,6 +138,7 @@ class Session:
 
     def finish_skipped(self) -> None:
         """Every check this event asked for was skipped (e.g. a failed deployment)."""
+        self._say_no_access()
         text = "## ⏭️ launch-gate: skipped\n\n" + "".join(f"> [!NOTE]\n> {summary.md(n)}\n\n" for n in self.notes)
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate: skipped", note))
@@ -172,6 +167,7 @@ class Session:
             self._comment(verdict)
         if settings.upload_sarif:
             self._upload_sarif(verdict)
+        self._say_no_access()
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate", note))
         if settings.annotations and not annotated_in_run:
@@ -254,7 +250,7 @@ class Session:
     def _comment(self, verdict: Verdict) -> None:
         if self.context.pr_number is None:
             return
-        if self._api is None and not self._can_call_api():
+        if not self._can_call_api("pull-request comment"):
             return
         assert self._api is not None
         body = f"{STICKY_MARKER}\n{self._summary(verdict, 60_000)}"
@@ -270,12 +266,37 @@ class Session:
             hint = " (the token needs `pull-requests: write`)" if error.forbidden else ""
             self.problems.append(f"{error}{hint}")
 
-    def _can_call_api(self) -> bool:
+    def _can_call_api(self, feature: str) -> bool:
+        """False, and `feature` noted for the one sentence `_say_no_access` makes, without a token."""
         if not (self.context.token and self.context.repository):
-            self.problems.append("cannot write to GitHub: no token or GITHUB_REPOSITORY")
+            self._without_access.append(feature)
             return False
-        self._api = self._make_api()
+        if self._api is None:
+            self._api = self._make_api()
         return True
+
+    def _say_no_access(self) -> None:
+        """Everything a missing token or repository stopped, said once; a note when only the default
+        check run was lost, a reporting problem when a comment or SARIF upload was asked for."""
+        if not self._without_access:
+            return
+        missing = [
+            what
+            for what, value in (
+                ("a token (input github-token)", self.context.token),
+                ("GITHUB_REPOSITORY", self.context.repository),
+            )
+            if not value
+        ]
+        lost = [f"no {feature}" for feature in self._without_access]
+        listed = lost[0] if len(lost) == 1 else f"{', '.join(lost[:-1])} and {lost[-1]}"
+        shown = "findings are shown as annotations and in the job summary"
+        sentence = f"{listed}: {' and '.join(missing)} missing; {shown}"
+        if self._without_access == ["check run"]:
+            self.notes.append(sentence)
+        else:
+            self.problems.append(sentence)
+        self._without_access.clear()
 
     def _upload_sarif(self, verdict: Verdict) -> None:
         from gate.report import render
@@ -286,7 +307,7 @@ class Session:
                 "SARIF not uploaded: GITHUB_SHA and GITHUB_REF are needed to say which commit it is for"
             )
             return
-        if self._api is None and not self._can_call_api():
+        if not self._can_call_api("SARIF upload"):
             return
         assert self._api is not None
         checkout = f"file://{self.context.workspace.as_posix()}" if self.context.workspace else None
