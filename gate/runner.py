@@ -61,9 +61,11 @@ class Terminal:
 
 
 def _git(root: Path, *args: str) -> str | None:
+    # The scanned repository's own config must not make git run anything (run nothing from the repo).
+    safe = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
     try:
         completed = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False
+            ["git", "-C", str(root), *safe, *args], capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
