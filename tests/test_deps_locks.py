@@ -337,5 +337,6 @@ def test_a_broken_toml_lock_names_its_line_and_column_through_the_standard_parse
     assert (raised.value.position.line, raised.value.position.column) == (3, 11)
     assert "(at line" not in raised.value.message
     with pytest.raises(InputError) as raised:
-        load_toml("a = [", "uv.lock")
-    assert raised.value.position.line is None
+        load_toml("a = 1\nb = [", "uv.lock")
+    assert (raised.value.position.line, raised.value.position.column) == (2, 6)
+    assert raised.value.message == "this is not valid TOML: Invalid value"

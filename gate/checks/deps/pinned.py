@@ -24,7 +24,7 @@ from gate.errors import InputError, Position
 # Lock files of big monorepos reach tens of megabytes; beyond this is not a lock file.
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 MAX_YAML_NODES = 5_000_000
-_TOML_PLACE = re.compile(r" \(at line (\d+), column (\d+)\)$")
+_TOML_PLACE = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,11 @@ def load_toml(text: str, shown: str) -> dict[str, Any]:
         # Before Python 3.14 the error carries its position only in the message's tail.
         message = str(error)
         place = _TOML_PLACE.search(message)
-        line, column = (int(place[1]), int(place[2])) if place else (None, None)
+        if place and place[1]:
+            line, column = int(place[1]), int(place[2])
+        else:
+            # "(at end of document)": the file was cut short, so point at its last character.
+            line, column = text.count("\n") + 1, len(text) - text.rfind("\n")
         raise InputError(
             f"this is not valid TOML: {_TOML_PLACE.sub('', message)}",
             Position(shown, line, column),
