@@ -147,3 +147,15 @@ def test_a_real_terminal_gets_colour_unless_no_color_or_term_dumb(tmp_path: Path
     assert code == 1 and not COLOUR.search(shown)
     # TERM=dumb cannot move the cursor: no live progress region either.
     assert b"\x1b[" not in _on_a_terminal(["run"], root, TERM="dumb")[1]
+
+
+def test_verbose_logs_info_and_debug_on_stderr_only(tmp_path: Path) -> None:
+    clean_project(tmp_path)
+    quiet = gate("run", "--format", "json", cwd=tmp_path)
+    assert "INFO " not in quiet.stderr
+    info = gate("run", "-v", "--format", "json", cwd=tmp_path)
+    assert "INFO gate.config:" in info.stderr and "DEBUG " not in info.stderr
+    json.loads(info.stdout)
+    debug = gate("run", "-vv", "--format", "json", cwd=tmp_path)
+    assert "DEBUG " in debug.stderr
+    json.loads(debug.stdout)
