@@ -76,7 +76,10 @@ def _configure_logging(verbose: int) -> None:
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
-            "--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml)."
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            help="gate.yml to read (default: ./gate.yml, else at the top of PATH); never changes what is scanned.",
         ),
         click.option("--preset", help="Stage whose budgets apply: prototype, demo or launch."),
         click.option(
