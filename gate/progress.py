@@ -9,6 +9,7 @@ JSON or SARIF report piped from stdout is never interleaved with progress.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 PLAIN_INTERVAL_S = 10.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
 class Display(Protocol):
@@ -38,8 +40,14 @@ class _State:
     since: float
 
 
+def _one_line(text: str) -> str:
+    """No line breaks or control characters: a CI runner reads every line on stderr for workflow
+    commands, and a route name from gate.yml must not be able to start one."""
+    return _CONTROL.sub(" ", scrub(text))
+
+
 def _line(check: str, state: _State) -> str:
-    text = f"{check}: {scrub(state.message)}"
+    text = f"{_one_line(check)}: {_one_line(state.message)}"
     if state.done is not None:
         text += f" {state.done}/{state.total}" if state.total else f" {state.done}"
     return text

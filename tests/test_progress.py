@@ -119,3 +119,12 @@ def test_the_preview_wait_counts_seconds_in_ci(tmp_path: Path, monkeypatch: pyte
     json.loads(outcome.stdout)
     waits = [line for line in outcome.stderr.splitlines() if f"seconds waited for http://127.0.0.1:{port}/" in line]
     assert waits and waits[-1].rstrip().endswith("/1")
+
+
+def test_a_name_from_gate_yml_cannot_start_a_workflow_command_in_a_progress_line() -> None:
+    written: list[str] = []
+    display = progress.PlainDisplay(written.append, interval=0, timer=False)
+    display("http", "load on GET /x\n::add-mask::\r\n##[error]forged\u2028::warning::x", 1, 2)
+    [line] = written
+    assert "\n" not in line and "\r" not in line and "\u2028" not in line
+    assert not any(part.lstrip().startswith(("::", "##[")) for part in line.splitlines())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,33 @@ def test_thousands_of_findings_fit_the_job_summary_and_the_annotation_limits(tmp
     errors = [line for line in outcome.stdout.splitlines() if line.startswith("::error ")]
     assert len(errors) == 10
     assert f"{FINDINGS - 10} more finding(s)" in outcome.stdout
+
+
+@row(
+    "A name in gate.yml or the manifest carries a newline and `::` (a forged workflow command)",
+    "any",
+    "progress lines in CI logs are one line each: the name cannot start a command on stderr",
+)
+def test_a_forged_command_in_a_name_never_starts_a_line_of_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gate import progress
+
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
+    forged = "production\n::error title=forged::from the manifest\n##[error]legacy"
+    write_files(
+        tmp_path,
+        {
+            "gate.yml": "version: 1\nchecks:\n  deps: {enabled: false}\n  secrets: {enabled: false}\n"
+            "  env:\n    enabled: true\n    targets:\n      - environment: " + json.dumps(forged) + "\n"
+            "        files: [.env]\n",
+            "env.manifest.yml": "environments: [" + json.dumps(forged) + "]\nvariables:\n  PORT: {type: port}\n",
+            ".env": "PORT=8080\n",
+        },
+    )
+    outcome = gate("check", "env", "--format", "json", cwd=tmp_path, env={"CI": "true", "GITHUB_ACTIONS": "true"})
+    assert "Traceback" not in outcome.output
+    progress_lines = [line for line in outcome.stderr.splitlines() if "env: checking production" in line]
+    assert progress_lines, outcome.stderr
+    for line in outcome.stderr.splitlines():
+        assert not line.lstrip().startswith(("::error title=forged", "##[error]")), line
