@@ -175,7 +175,11 @@ def _run_and_report(
         progress=display,
         clear_progress=display.close,
     )
-    return run_gate(request, terminal)
+    try:
+        return run_gate(request, terminal)
+    finally:
+        # Also when bad input stops the run early: a live region left open hides the cursor.
+        display.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -159,3 +159,11 @@ def test_verbose_logs_info_and_debug_on_stderr_only(tmp_path: Path) -> None:
     debug = gate("run", "-vv", "--format", "json", cwd=tmp_path)
     assert "DEBUG " in debug.stderr
     json.loads(debug.stdout)
+
+
+def test_bad_input_on_a_terminal_leaves_the_cursor_visible(tmp_path: Path) -> None:
+    (tmp_path / "gate.yml").write_text("version: 1\nchecks:\n  env:\n    timout: 2m\n")
+    code, shown = _on_a_terminal(["run"], tmp_path)
+    assert code == 2 and b"timout" in shown
+    hidden, visible = shown.count(b"\x1b[?25l"), shown.count(b"\x1b[?25h")
+    assert hidden == visible
