@@ -26,6 +26,7 @@ checks:
     hosts:
       - app.example.com
       - api.example.com
+    aliases: [www.example.com]
     pages: [/, /pricing]
     login:
       path: /api/login
@@ -68,17 +69,18 @@ def places(tmp_path: Path) -> ConfigPlaces:
 @pytest.mark.parametrize(
     ("check", "location", "line"),
     [
-        ("http", {"url": "https://preview.example.com/api/me", "route": "/api/me"}, 15),
-        ("http", {"url": "https://preview.example.com/api/feed"}, 18),
-        ("http", {"route": "feed"}, 18),
-        ("http", {"url": "https://preview.example.com/api/login"}, 12),
-        ("http", {"url": "https://preview.example.com/pricing"}, 10),
+        ("http", {"url": "https://preview.example.com/api/me", "route": "/api/me"}, 16),
+        ("http", {"url": "https://preview.example.com/api/feed"}, 19),
+        ("http", {"route": "feed"}, 19),
+        ("http", {"url": "https://preview.example.com/api/login"}, 13),
+        ("http", {"url": "https://preview.example.com/pricing"}, 11),
         ("http", {"url": "https://api.example.com/", "name": "api.example.com"}, 9),
         ("http", {"url": "https://preview.example.com/robots.txt"}, 6),  # the preview itself
-        ("dns", {"name": "staging.example.com"}, 25),
-        ("dns", {"name": "www.example.com."}, 24),
-        ("dns", {"name": "example.com"}, 23),
-        ("dns", {"name": "mail.example.com"}, 21),  # not in the map: the domain key
+        ("dns", {"name": "staging.example.com"}, 26),
+        ("dns", {"name": "www.example.com."}, 25),
+        ("dns", {"name": "example.com"}, 24),
+        ("dns", {"name": "mail.example.com"}, 22),  # not in the map: the domain key
+        ("http", {"url": "https://www.example.com/", "name": "www.example.com"}, 10),  # an alias
     ],
 )
 def test_each_kind_of_place_maps_to_the_key_that_declared_it(
@@ -96,7 +98,7 @@ def test_a_finding_with_a_file_or_a_config_outside_the_tree_is_not_moved(places:
 
 
 def test_a_name_nothing_declared_points_at_the_checks_section(places: ConfigPlaces) -> None:
-    assert places.declared(_finding("dns", name="elsewhere.org")) == Declared("ci/launch.yml", 19, 3)
+    assert places.declared(_finding("dns", name="elsewhere.org")) == Declared("ci/launch.yml", 20, 3)
 
 
 @pytest.mark.usefixtures("fake_checks")

@@ -97,9 +97,10 @@ class ConfigPlaces:
 
     def _http_host(self, host: str) -> Declared | None:
         base: JsonPath = ("checks", "http")
-        for index, declared in self._items("http", "hosts"):
-            if isinstance(declared, str) and declared.rstrip(".").lower() == host:
-                return self._at((*base, "hosts", index), key=False)
+        for key in ("hosts", "aliases"):
+            for index, declared in self._items("http", key):
+                if isinstance(declared, str) and declared.rstrip(".").lower() == host:
+                    return self._at((*base, key, index), key=False)
         canonical = self._section("http").get("canonical_host")
         if isinstance(canonical, str) and canonical.rstrip(".").lower() == host:
             return self._at((*base, "canonical_host"))
