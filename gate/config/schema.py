@@ -92,7 +92,7 @@ def build_schema(check_schemas: Mapping[str, Mapping[str, Any]], presets: Iterab
                 "additionalProperties": False,
                 "properties": {
                     "name": {"type": "string"},
-                    "root": {"type": "string", "description": "Project root, relative to gate.yml."},
+                    "root": {"type": "string", "description": "Project root, relative to the scanned path."},
                 },
             },
             "run": {

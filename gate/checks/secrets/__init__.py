@@ -248,12 +248,13 @@ class SecretsCheck(Check):
         revisions = ["--all"] if sources.get("history") else [f"{since}..HEAD"]
         scope = "every ref" if sources.get("history") else f"{since}..HEAD"
         ctx.progress.update(f"scanning history of {scope}")
+        commits = gitscan.count_commits(root, revisions)
         occurrences, skipped = gitscan.scan_patch_stream(
             root,
             ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, *revisions, "--"],
             max_file_bytes=max_bytes,
             jobs=jobs,
-            progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
+            progress=lambda done: ctx.progress.update("history: commits scanned", done, commits),
         )
         yield from self._skipped(skipped)
         added = (o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))

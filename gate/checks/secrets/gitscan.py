@@ -341,7 +341,17 @@ def _scan_chunk(chunk: bytes, max_file_bytes: int) -> tuple[list[Occurrence], li
     return PatchScanner(shared_engine()).scan(chunk, max_file_bytes)
 
 
+# Called with the number of commits scanned so far.
 ProgressFn = Callable[[int], None]
+
+
+def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
+    """How many commits a history scan will read, for its progress line; None when git cannot say
+    (the scan itself then reports why)."""
+    try:
+        return int(run_git(root, "rev-list", "--count", *revisions, "--", timeout=60))
+    except (InputError, CheckFailure, ValueError):
+        return None
 
 
 def scan_patch_stream(
@@ -415,7 +425,7 @@ def _scan_stream(
 
     reader = threading.Thread(target=pump, name="git-log-reader", daemon=True)
     reader.start()
-    total = 0
+    total = scanned = 0
     limit = max(4 * CHUNK, 2 * max_file_bytes)
     dropping = False
     # A leading newline lets the first `diff --git` of a plain diff be found like every other.
@@ -453,10 +463,11 @@ def _scan_stream(
                     del buffer[len(header) :]
                     dropping = True
                 continue
+            scanned += buffer.count(COMMIT_MARK, 0, cut)
             submit(bytes(buffer[:cut]))
             del buffer[:cut]
             if progress is not None:
-                progress(total)
+                progress(scanned)
         if len(buffer) > 1:
             submit(bytes(buffer))
         for future in pending:
