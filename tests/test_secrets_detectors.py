@@ -17,12 +17,15 @@ TRUE_POSITIVES = [
     ("secrets.anthropic-api-key", "app/llm.py", f'client = Anthropic(api_key="{s.ANTHROPIC}")'),
     ("secrets.github-fine-grained-token", "scripts/release.sh", f"export GH_TOKEN={s.GITHUB_FINE}"),
     ("secrets.github-token", "ci.yml", f"      token: {s.GITHUB_APP}"),
+    ("secrets.github-token", "scripts/publish.sh", f"git clone https://x-access-token:{s.GITHUB_CLASSIC}@github.com/a/b"),
+    ("secrets.gitlab-token", ".gitlab-ci.yml", f"    GITLAB_TOKEN: {s.GITLAB}"),
+    ("secrets.azure-storage-key", "appsettings.json", f'"Storage": "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={s.AZURE_STORAGE};EndpointSuffix=core.windows.net"'),
     ("secrets.stripe-secret-key", "billing.js", f"const stripe = require('stripe')('{s.STRIPE_LIVE}');"),
     ("secrets.stripe-secret-key", "billing.py", f'stripe.api_key = "{s.STRIPE_RESTRICTED}"'),
     ("secrets.stripe-webhook-secret", "webhooks.ts", f'const endpointSecret = "{s.STRIPE_WEBHOOK}";'),
     ("secrets.google-api-key", "firebase.js", f'  apiKey: "{s.GOOGLE}",'),
     ("secrets.firebase-cloud-messaging-key", "push.py", f'FCM_SERVER_KEY = "{s.FCM}"'),
-    ("secrets.google-service-account", "service-account.json", '  "type": "service_account",'),  # gate: allow test data
+    ("secrets.google-service-account", "service-account.json", s.service_account("sa")),
     ("secrets.supabase-service-role-key", "lib/supabase.ts", f'const key = "{s.SUPABASE_SERVICE}";'),
     ("secrets.supabase-secret-key", "lib/admin.ts", f'createClient(url, "{s.SUPABASE_SECRET}")'),
     ("secrets.sendgrid-api-key", "mail.py", f'sg = SendGridAPIClient("{s.SENDGRID}")'),
@@ -39,10 +42,10 @@ TRUE_POSITIVES = [
         f'const url = "postgres://app:{s.DB_PASSWORD}@db.prod.acme.io:5432/app";',
     ),
     ("secrets.database-url-password", "worker.py", f'REDIS = "rediss://default:{s.DB_PASSWORD}@cache.acme.io:6380"'),
-    ("secrets.private-key", "deploy/id_rsa", "-----BEGIN RSA PRIVATE KEY-----"),  # gate: allow test data
-    ("secrets.private-key", "deploy/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----"),  # gate: allow test data
-    ("secrets.private-key", "certs/key.pem", "-----BEGIN EC PRIVATE KEY-----"),  # gate: allow test data
-    ("secrets.private-key", "certs/pkcs8.pem", "-----BEGIN PRIVATE KEY-----"),  # gate: allow test data
+    ("secrets.private-key", "deploy/id_rsa", s.private_key("tp-rsa", "rsa")),
+    ("secrets.private-key", "deploy/id_ed25519", s.private_key("tp-ed", "openssh")),
+    ("secrets.private-key", "certs/key.pem", s.private_key("tp-ec", "ec", 3)),
+    ("secrets.private-key", "certs/pkcs8.pem", s.private_key("tp-p8", "pkcs8")),
     ("secrets.vault-token", "vault.env.sh", f"export VAULT_TOKEN={s.VAULT}"),
     ("secrets.shopify-token", "shop.rb", f'ShopifyAPI::Context.setup(api_key: "x", access_token: "{s.SHOPIFY}")'),
     ("secrets.mailgun-api-key", "mail.go", f'mg := mailgun.NewMailgun(domain, "{s.MAILGUN}")'),

@@ -323,8 +323,10 @@ def _when(date: str) -> datetime.datetime:
 
 
 def _needle(hit: Any) -> str:
-    """What to look for at HEAD: the secret, or for a private key the first line of its body."""
-    return str(hit.identity.split("\n", 1)[1] if "\n" in hit.identity else hit.secret)
+    """What to look for at HEAD: the secret, or for a private key a line from the middle of its
+    body (the first lines of keys of one kind are alike)."""
+    lines = str(hit.identity).split("\n")
+    return lines[len(lines) // 2]
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:

@@ -58,6 +58,8 @@ class Detector:
     generic: bool
     files: re.Pattern[str] | None
     fix: str | None
+    # "pem": the match is a key's header and the value is the key body after it.
+    body: str | None = None
 
     def applies_to(self, path: str) -> bool:
         return self.files is None or bool(self.files.search(path.rsplit("/", 1)[-1]))
@@ -172,6 +174,8 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
     keywords = _keywords(spec.get("keywords", ()))
     trigger = re.compile(spec["trigger"].encode()) if "trigger" in spec else None
     run = _run(spec, where) if "run" in spec else None
+    if spec.get("body") not in (None, "pem"):
+        raise _fail(where, f"detector {spec['id']}: unknown body kind {spec['body']!r}", "use `body: pem` or leave it out")
     if not keywords and trigger is None and run is None:
         raise _fail(
             where,
@@ -190,6 +194,7 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
         generic=bool(spec.get("generic", False)),
         files=re.compile(spec["files"]) if "files" in spec else None,
         fix=spec.get("fix"),
+        body=spec.get("body"),
     )
 
 

@@ -83,16 +83,19 @@ def finding_for(
     baseline_hashes: frozenset[str] = frozenset(),
 ) -> Finding:
     doc = {d.id: d for d in rule_docs()}[detector.rule_id]
-    if hit.material != hit.secret:
-        redact.register(hit.material)
-    evidence = redact.evidence(hit.secret, detector.title, detector.public_prefix)
+    identity = hit.identity
+    if "\n" in identity:
+        # A key body: each line on its own too, as a channel would print it.
+        for line in identity.split("\n"):
+            redact.register(line)
+    evidence = redact.evidence(identity.replace("\n", ""), detector.title, detector.public_prefix)
     print_id = fingerprint(detector, hit)
     suppression = None
     if hit.silenced:
         suppression = Suppression(
             reason=hit.silenced, fingerprint=print_id, source=f"{path}:{hit.line}", in_source=True
         )
-    elif baseline_hashes and _sha1(hit.secret) in baseline_hashes:
+    elif baseline_hashes and _sha1(identity) in baseline_hashes:
         suppression = Suppression(
             reason="listed in the detect-secrets baseline", fingerprint=print_id, source=".secrets.baseline"
         )

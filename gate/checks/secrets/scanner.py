@@ -57,8 +57,9 @@ class Hit:
     line: int
     column: int
     silenced: str | None = None
-    # What identifies the secret for fingerprints; differs from `secret` only for private keys,
-    # whose matched header is the same in every key and so is completed with the first body line.
+    # What identifies the secret; differs from `secret` only for detectors with a `body` (private
+    # keys), whose matched header is the same in every key: then it is the key body, its lines
+    # joined with newlines.
     material: str = ""
 
     @property
@@ -306,33 +307,109 @@ class Engine:
             found = self.scan_candidate(buf, line_start, spots_by_line[line_start], path)
             if not found:
                 continue
-            previous, following = _neighbours(buf, line_start)
+            previous = _previous_line(buf, line_start)
             for hit, text in found:
+                material = self.material(hit, buf, line_start)
+                if material is None:
+                    continue
                 yield Hit(
                     detector=hit.detector,
                     secret=hit.secret,
                     line=line_number,
                     column=hit.column + 1,
                     silenced=silence_reason(text, previous, path),
-                    material=self.material(hit, following),
+                    material=material,
                 )
 
-    def material(self, hit: LineHit, following: str) -> str:
-        if self.detectors[hit.detector].rule_id == "secrets.private-key" and following.strip():
-            return f"{hit.secret}\n{following.strip()}"
-        return hit.secret
+    def material(self, hit: LineHit, buf: bytes, line_start: int, prefix: bytes = b"") -> str | None:
+        """What identifies the hit on the line starting at `line_start` (whose text starts after
+        `prefix`, `+` in a patch): the secret itself, or for a key header the key body after it.
+        None when a header has no key body after it: prose naming a header, a `...` example."""
+        if self.detectors[hit.detector].body is None:
+            return hit.secret
+        return key_body(buf, line_start, hit, prefix)
 
 
-def _neighbours(buf: bytes, line_start: int) -> tuple[str, str]:
-    """The lines before and after the one starting at `line_start`, each cut to MAX_LINE."""
-    previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1 if line_start else line_start
-    previous = buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE] if line_start else b""
+def _previous_line(buf: bytes, line_start: int) -> str:
+    """The line before the one starting at `line_start`, cut to MAX_LINE."""
+    if not line_start:
+        return ""
+    previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1
+    return buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE].decode("utf-8", "replace")
+
+
+# A key body line (PEM, OpenSSH, PuTTY): base64, at most a few dozen bytes.
+_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{4,128}")
+MAX_BODY_LINES = 200
+MAX_BODY_BYTES = 16_384
+# The shortest real key body (an EC P-256 key in PKCS#8) is about 160 base64 characters, and
+# every real body has lines of 64 or 70.
+MIN_BODY = 60
+MIN_LONGEST_BODY_LINE = 40
+MIN_BODY_DISTINCT = 20
+
+
+def key_body(buf: bytes, line_start: int, hit: LineHit, prefix: bytes = b"") -> str | None:
+    """The body of the key whose header `hit` found: the lines after it (each starting with
+    `prefix` in a patch), or on the same line after `\\n` escapes (JSON, a .env value) or spaces."""
     line_end = buf.find(b"\n", line_start)
-    following = b""
-    if line_end != -1:
-        next_end = buf.find(b"\n", line_end + 1)
-        following = buf[line_end + 1 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
-    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+    line_end = len(buf) if line_end == -1 else line_end
+    header = hit.secret.encode("utf-8", "surrogateescape")
+    text_start = line_start + len(prefix)
+    at = buf.find(header, text_start + hit.column, line_end)
+    at = buf.find(header, text_start, line_end) if at == -1 else at
+    rest = buf[at + len(header) : min(line_end, at + len(header) + MAX_BODY_BYTES)].decode("utf-8", "replace")
+    putty = hit.secret.startswith("PuTTY")
+    if "\\n" in rest:
+        lines = rest.split("\\n")
+    elif rest.strip().strip("\"'`,;") and not putty:
+        lines = rest.split()
+    else:
+        lines = _following_lines(buf, line_end + 1, prefix)
+    return _body(lines, putty=putty)
+
+
+def _following_lines(buf: bytes, position: int, prefix: bytes) -> list[str]:
+    lines: list[str] = []
+    limit = min(len(buf), position + MAX_BODY_BYTES)
+    while position < limit and len(lines) < MAX_BODY_LINES:
+        end = buf.find(b"\n", position, limit)
+        end = limit if end == -1 else end
+        raw = buf[position:end]
+        if prefix:
+            if not raw.startswith(prefix):
+                break
+            raw = raw[len(prefix) :]
+        lines.append(raw[:MAX_LINE].decode("utf-8", "replace"))
+        position = end + 1
+    return lines
+
+
+def _body(lines: Iterable[str], *, putty: bool) -> str | None:
+    body: list[str] = []
+    collecting = not putty
+    for raw in lines:
+        line = raw.strip().strip("\"'`,;")
+        if "-----END" in line or line.startswith("Private-MAC:"):
+            break
+        if putty:
+            collecting = collecting or line.startswith("Private-Lines:")
+            if not collecting or ":" in line:
+                continue
+        elif not line or ":" in line:
+            continue  # PEM headers: Proc-Type, DEK-Info, Comment
+        if not _BODY_LINE.fullmatch(line):
+            return None
+        body.append(line)
+    joined = "".join(body)
+    if (
+        len(joined) < MIN_BODY
+        or max(map(len, body)) < MIN_LONGEST_BODY_LINE
+        or len(set(joined)) < MIN_BODY_DISTINCT
+        or any(len(set(line)) <= 2 for line in body)
+    ):
+        return None
+    return "\n".join(body)
 
 
 def _windows(
