@@ -89,7 +89,12 @@ LOCK_INTEGRITY = "sha512-" + base64.b64encode(bytes(random.Random("lock").randra
 GITHUB_CLASSIC = "gh" + "p_" + chars(ALNUM, 36, "ghp")
 GITLAB = "gl" + "pat-" + chars(URLSAFE, 20, "glpat")
 AZURE_STORAGE = chars(ALNUM + "+/", 86, "azure") + "=="
-PEM_LABELS = {"rsa": "RSA PRIVATE KEY", "ec": "EC PRIVATE KEY", "pkcs8": "PRIVATE KEY", "openssh": "OPENSSH PRIVATE KEY"}
+PEM_LABELS = {
+    "rsa": "RSA PRIVATE KEY",
+    "ec": "EC PRIVATE KEY",
+    "pkcs8": "PRIVATE KEY",
+    "openssh": "OPENSSH PRIVATE KEY",
+}
 # Every unencrypted ed25519 key in OpenSSH's format starts with the same 70 characters.
 OPENSSH_ED25519_START = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
 

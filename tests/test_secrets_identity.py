@@ -153,7 +153,7 @@ def test_history_tells_two_ed25519_keys_apart_though_their_first_lines_match(tmp
         ("README.md", "-----BEGIN PRIVATE KEY-----\n***\n-----END PRIVATE KEY-----\n"),
         ("tests/fixture.pem", "-----BEGIN EC PRIVATE KEY-----\n" + "x" * 64 + "\n-----END EC PRIVATE KEY-----\n"),
         ("docs/a.md", "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----\n"),
-        ("sa.example.json", '  "private_key": "-----BEGIN PRIVATE KEY-----\\n<your key>\\n-----END PRIVATE KEY-----\\n",\n'),
+        ("sa.json", '"private_key": "-----BEGIN PRIVATE KEY-----\\n<your key>\\n-----END PRIVATE KEY-----\\n"\n'),
     ],
     ids=["prose", "dots", "stars", "xxx", "elided", "template"],
 )

@@ -175,7 +175,7 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
     trigger = re.compile(spec["trigger"].encode()) if "trigger" in spec else None
     run = _run(spec, where) if "run" in spec else None
     if spec.get("body") not in (None, "pem"):
-        raise _fail(where, f"detector {spec['id']}: unknown body kind {spec['body']!r}", "use `body: pem` or leave it out")
+        raise _fail(where, f"detector {spec['id']}: unknown body {spec['body']!r}", "use `body: pem` or leave it out")
     if not keywords and trigger is None and run is None:
         raise _fail(
             where,
