@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import secrets_samples as s
-from helpers import git_repo
+from helpers import git_repo, write_files
+from test_secrets_silencing import CONFIG, findings_of
 from test_secrets_sources import scan
 
 from gate import redact
 from gate.checks.secrets.scanner import scan_text
-from gate.model import Suppression
+from gate.model import Suppression, fingerprint_of
 from gate.policy import matches
 
 
@@ -159,3 +162,45 @@ def test_history_tells_two_ed25519_keys_apart_though_their_first_lines_match(tmp
 )
 def test_a_key_header_without_a_key_body_is_not_a_key(path: str, text: str) -> None:
     assert scan_text(text, path) == []
+
+
+def _old_print(rule: str, value: str) -> str:
+    return fingerprint_of(rule, "", redact.secret_id(value))
+
+
+def test_a_suppression_of_the_old_shared_github_fingerprint_is_named_and_silences_nothing(tmp_path: Path) -> None:
+    old = _old_print("secrets.github-token", "ghp")
+    config = CONFIG + f"suppressions:\n  - fingerprint: {old}\n    reason: the docs placeholder\n"
+    write_files(tmp_path, {"gate.yml": config, "a.sh": f"T={s.GITHUB_CLASSIC}\n", "b.sh": f"T=ghp_{'x' * 36}\n"})
+    code, findings = findings_of(tmp_path)
+    assert code == 1
+    (token,) = [f for f in findings if f["rule_id"] == "secrets.github-token"]
+    assert not token["suppressed"]
+    (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-suppression"]
+    assert old in stale["message"] and token["fingerprint"] in stale["message"]
+    assert "the docs placeholder" in stale["message"] and stale["location"]["path"] == "gate.yml"
+
+
+def test_a_suppression_of_a_private_keys_old_fingerprint_names_its_new_one(tmp_path: Path) -> None:
+    lines = s.key_lines("old-print", "openssh", 7)
+    old = _old_print("secrets.private-key", f"{lines[0]}\n{lines[1]}")
+    config = CONFIG + f"suppressions:\n  - fingerprint: {old}\n    reason: test key\n"
+    write_files(tmp_path, {"gate.yml": config, "id_ed25519": "\n".join(lines) + "\n"})
+    _, findings = findings_of(tmp_path)
+    (key,) = [f for f in findings if f["rule_id"] == "secrets.private-key"]
+    (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-suppression"]
+    assert not key["suppressed"] and f"fingerprints: {key['fingerprint']}." in stale["message"]
+
+
+def test_a_baseline_entry_hashing_only_the_github_prefix_is_named_and_accepts_nothing(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "r", [{"gate.yml": CONFIG, "ci.sh": f"export T={s.GITHUB_CLASSIC}\n"}])
+    # The real detect-secrets CLI: its GitHub plugin stores the hash of `ghp` for every token.
+    baseline = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    (repo / ".secrets.baseline").write_text(baseline)
+    _, findings = findings_of(repo)
+    (token,) = [f for f in findings if f["rule_id"] == "secrets.github-token"]
+    (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-baseline-entry"]
+    assert not token["suppressed"]
+    assert "ci.sh:1" in stale["message"] and "`ghp`" in stale["message"]

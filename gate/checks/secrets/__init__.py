@@ -115,7 +115,7 @@ class SecretsCheck(Check):
     }
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
-        from gate.checks.secrets import files, gitscan
+        from gate.checks.secrets import files, gitscan, rekey
         from gate.checks.secrets.findings import finding_for, fingerprint
         from gate.checks.secrets.scanner import shared_engine
 
@@ -125,7 +125,8 @@ class SecretsCheck(Check):
         excluded = tuple(config.get("exclude", ()))
         jobs = int(config.get("jobs", 0)) or gitscan.default_jobs()
         root = ctx.root
-        baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"))
+        baseline_path = str(config.get("baseline", ".secrets.baseline"))
+        baseline = files.load_baseline(root, baseline_path)
         engine = shared_engine()
         staged = bool(sources.get("staged"))
         diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)
@@ -139,8 +140,13 @@ class SecretsCheck(Check):
         def keep(path: str) -> bool:
             return not any(fnmatch.fnmatchcase(path, pattern) for pattern in excluded)
 
+        rekeying = rekey.Rekeying()
+
         def make(hit: Any, path: str, **kwargs: Any) -> Finding:
-            return finding_for(engine.detectors[hit.detector], hit, path=path, baseline_hashes=baseline, **kwargs)
+            detector = engine.detectors[hit.detector]
+            finding = finding_for(detector, hit, path=path, baseline_hashes=baseline, **kwargs)
+            rekeying.note(detector, hit, finding.fingerprint)
+            return finding
 
         def print_of(hit: Any) -> str:
             return fingerprint(engine.detectors[hit.detector], hit)
@@ -174,6 +180,7 @@ class SecretsCheck(Check):
                     yield finding
         if staged:
             # A pre-commit hook asks about what is being committed, not what is already there.
+            yield from self._rekeyed(ctx, rekeying, baseline_path, baseline)
             return
 
         paths: list[str] = []
@@ -217,6 +224,25 @@ class SecretsCheck(Check):
                 }
                 message += f" First committed in {origin.commit[:10]} by {origin.author} on {origin.date}."
             yield make(file_hit.hit, file_hit.path, message=message, details=details)
+        yield from self._rekeyed(ctx, rekeying, baseline_path, baseline)
+
+    def _rekeyed(
+        self, ctx: CheckContext, rekeying: Any, baseline_path: str, baseline: frozenset[str]
+    ) -> Iterator[Result]:
+        """Each suppression or baseline entry made for a fingerprint that was not the whole secret."""
+        from gate.checks.secrets import rekey
+
+        source = ctx.config_path.name if ctx.config_path else "gate.yml"
+        for old, message in rekeying.stale(ctx.full_config.get("suppressions") or (), source):
+            yield self.finding(rekey.STALE_SUPPRESSION.id, message, location=Location(path=source), subject=old)
+        for place, kind, value in rekey.stale_baseline_entries(ctx.root, baseline_path, baseline):
+            yield self.finding(
+                rekey.STALE_BASELINE.id,
+                f"The {baseline_path} entry for {kind} at {place} holds the hash of `{value}`, which every "
+                f"{kind} has, so it cannot say which secret was reviewed; it no longer silences anything.",
+                location=Location(path=baseline_path),
+                subject=place,
+            )
 
     def _history(
         self,

@@ -62,7 +62,9 @@ def rule_docs() -> tuple[RuleDoc, ...]:
             _WHY_GENERIC if generic else _WHY_KEYED,
             f"Rotate it: {entry['fix']}" if entry.get("fix") and not generic else entry.get("fix", _FIX_DEFAULT),
         )
-    for doc in SCAN_RULES:
+    from gate.checks.secrets.rekey import RULES as REKEY_RULES
+
+    for doc in (*SCAN_RULES, *REKEY_RULES):
         docs[doc.id] = doc
     return tuple(docs.values())
 
