@@ -125,3 +125,18 @@ def service_account(seed: str) -> str:
         "client_id": chars(string.digits, 21, seed + "cid"),
     }
     return json.dumps(fields, indent=2).replace('"PEM"', '"' + pem + '"')
+
+
+SHOPIFY_ALNUM = "shp" + "at_" + chars(ALNUM, 32, "shopify-alnum")
+AZURE_AD = chars(ALNUM, 3, "aad1") + "8Q" + "~" + chars(URLSAFE + "~.", 34, "aad2")
+ATLASSIAN_LEGACY = chars(ALNUM, 24, "atl-legacy")
+HEROKU_UUID = "5f1c2a9e-8b7d-4c3e-9a1f-" + chars(HEX, 12, "heroku")
+HEROKU = "HR" + "KU-" + chars(URLSAFE, 60, "hrku")
+OPENSHIFT = "sha256" + "~" + chars(URLSAFE, 43, "openshift")
+INFRACOST = "ico" + "-" + chars(ALNUM, 32, "infracost")
+FACEBOOK_APP = chars(string.digits, 15, "fbid") + "|" + chars(HEX, 32, "fbsecret")
+AWS_SECRET = chars(ALNUM + "/+", 40, "aws-secret")
+STRIPE_PUBLISHABLE = "pk_" + "live_" + chars(ALNUM, 99, "stripe-pk")
+RECAPTCHA_SITE = "6L" + chars(URLSAFE, 38, "recaptcha")
+SITE_VERIFICATION = chars(URLSAFE, 43, "site-verification")
+DOTENVX_PUBLIC = "03" + chars(HEX, 64, "dotenvx")

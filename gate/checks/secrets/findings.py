@@ -14,7 +14,7 @@ import yaml
 
 from gate import redact
 from gate.checks.base import RuleDoc
-from gate.checks.secrets.detectors import Detector
+from gate.checks.secrets.detectors import LOCAL_SUFFIX, Detector, local_title, rule_entries
 from gate.checks.secrets.scanner import Hit
 from gate.model import Finding, Location, Severity, Suppression, fingerprint_of
 from gate.rules import rules_file
@@ -27,6 +27,11 @@ _WHY_KEYED = (
 _WHY_GENERIC = (
     "This looks like a credential assigned in code or config. It is reported at lower severity than a "
     "provider key because its shape alone does not prove it is one."
+)
+_WHY_LOCAL = (
+    "The URL points at a local host or a domain reserved for documentation, so it is most likely a "
+    "development or example URL, hence the low severity. The password is still committed, and "
+    "development passwords are often reused elsewhere."
 )
 _FIX_DEFAULT = (
     "Rotate the credential at its provider first (it is leaked as soon as it was pushed), then remove "
@@ -49,7 +54,7 @@ SCAN_RULES = (
 def rule_docs() -> tuple[RuleDoc, ...]:
     data = yaml.safe_load(rules_file("secrets", "detectors.yml").read_text())
     docs: dict[str, RuleDoc] = {}
-    entries: list[Mapping[str, Any]] = [*data.get("builtin", {}).values(), *data.get("detectors", [])]
+    entries: list[Mapping[str, Any]] = rule_entries(data)
     for entry in entries:
         rule_id = f"secrets.{entry['id']}"
         if rule_id in docs:
@@ -62,6 +67,14 @@ def rule_docs() -> tuple[RuleDoc, ...]:
             _WHY_GENERIC if generic else _WHY_KEYED,
             f"Rotate it: {entry['fix']}" if entry.get("fix") and not generic else entry.get("fix", _FIX_DEFAULT),
         )
+        if entry.get("local_hosts") == "demote":
+            docs[rule_id + LOCAL_SUFFIX] = RuleDoc(
+                rule_id + LOCAL_SUFFIX,
+                f"{local_title(entry['title'])} committed",
+                Severity.LOW,
+                _WHY_LOCAL,
+                f"Rotate it if it is used anywhere: {entry['fix']}",
+            )
     from gate.checks.secrets.rekey import RULES as REKEY_RULES
 
     for doc in (*SCAN_RULES, *REKEY_RULES):

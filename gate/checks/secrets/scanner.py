@@ -93,8 +93,8 @@ def _is_placeholder(secret: str) -> bool:
         return True
     if any(fragment in lowered for fragment in data.placeholder_fragments):
         return True
-    # One repeated character (xxxxxxxx, 00000000) is a mask, not a key.
-    return len(set(secret.lstrip("-_."))) <= 2
+    # One repeated character (xxxxxxxx, 00000000), or a long run of one, is a mask, not a key.
+    return len(set(secret.lstrip("-_."))) <= 2 or data.mask_run.search(secret) is not None
 
 
 def _is_example_or_public_jwt(secret: str) -> bool:
@@ -110,7 +110,8 @@ def _is_example_or_public_jwt(secret: str) -> bool:
     )
 
 
-def _is_local_template(secret: str, line: str) -> bool:
+def is_local_url(secret: str, line: str) -> bool:
+    """The password `secret` is in a URL to a local host or a domain reserved for documentation."""
     match = re.search(":" + re.escape(secret) + _URL_HOST, line)
     if not match:
         return False
@@ -128,19 +129,22 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
     """
     from detect_secrets.filters import heuristic
 
+    data = filter_data()
     if _is_placeholder(secret) or _is_example_or_public_jwt(secret):
         return True
-    if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
+    if heuristic.is_sequential_string(secret) or (heuristic.is_potential_uuid(secret) and not detector.uuid):
         return True
     if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
         return True
-    if detector.rule_id in ("secrets.url-password", "secrets.database-url-password") and _is_local_template(
-        secret, line
-    ):
+    if any(pattern.fullmatch(secret) for pattern in data.public_values):
         return True
     if not detector.generic:
         return False
-    data = filter_data()
+    if any(shape.fullmatch(secret) for shape in data.not_secret_shapes):
+        return True
+    lowered_line = line.lower()
+    if any(name in lowered_line for name in data.public_names):
+        return True
     # Cheapest tests first: each one alone can drop the hit, so their order changes no result.
     # A keyword finder reads `secret: true}` in a YAML flow mapping as the value `true}`.
     if secret.strip("{}[](),;'\"`").lower() in data.placeholder_values:
@@ -149,10 +153,15 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
         return True
     if heuristic.is_not_alphanumeric_string(secret):
         return True
+    # The entropy finder's alphabet has `-`, so its value may hold the `sha384-` itself.
     before = line[max(0, column - 8) : column]
-    if any(before.endswith(prefix) for prefix in data.integrity_prefixes):
+    if any(before.endswith(prefix) or secret.startswith(prefix) for prefix in data.integrity_prefixes):
         return True
-    if len(secret) in (40, 64) and _HEX.fullmatch(secret) and any(word in line.lower() for word in data.hash_words):
+    if (
+        len(secret) in data.hash_lengths
+        and _HEX.fullmatch(secret)
+        and any(word in lowered_line for word in data.hash_words)
+    ):
         return True
     if heuristic.is_likely_id_string(secret, line, detector.plugin):
         return True
@@ -175,7 +184,7 @@ class Engine:
         # a candidate for them, and their common keywords stay out of everybody else's way.
         self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None)
         self._prefilter = Prefilter(self.detectors, self._restricted)
-        self._all = frozenset(range(len(self.detectors)))
+        self._all = frozenset(i for i, d in enumerate(self.detectors) if d.scanned)
 
     def candidates(self, buf: bytes, line_prefix: bytes = b"") -> Candidates:
         """Line start offset -> (start, end, detectors) of each keyword, trigger or run on that line
@@ -218,7 +227,7 @@ class Engine:
             from detect_secrets.util.filetype import determine_file_type
 
             name = path.rsplit("/", 1)[-1]
-            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.applies_to(path))
+            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.scanned and d.applies_to(path))
             lock = name in filter_data().lock_files
             swagger = "swagger" in path
             kind = (f"{determine_file_type(path).name}:{lock}:{swagger}", applicable)
@@ -245,7 +254,11 @@ class Engine:
                 if not secret:
                     continue
                 column = max(line.find(secret), 0)
-                if not is_false_positive(detector, secret, line, path, column):
+                if is_false_positive(detector, secret, line, path, column):
+                    continue
+                if detector.local is not None and is_local_url(secret, line):
+                    raw.append(LineHit(detector.local, secret, column))
+                else:
                     raw.append(LineHit(index, secret, column))
         hits = self._without_overlaps(raw)
         if self._use_cache:
