@@ -99,6 +99,8 @@ TRUE_POSITIVES = [
     ),
     ("secrets.password-assignment", "config/app.yaml", f"  password: {s.DB_PASSWORD}"),
     ("secrets.password-assignment", "setup.cfg", f"password = {s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "k8s/secret.yaml", f"  api-token: {s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "config.toml", f'client_secret = "{s.DB_PASSWORD}"'),
 ]
 
 FALSE_POSITIVES = [
@@ -149,6 +151,10 @@ FALSE_POSITIVES = [
     ("jira.py", f'JIRA_PROJECT = "{s.ATLASSIAN_LEGACY}"'),
     ("app.py", f'REQUEST_ID = "{s.HEROKU_UUID}"'),
     ("strings.xml", '<string name="api_token_label">API token</string>'),
+    ("values.yaml", "  existingSecret: api-auth-credentials"),
+    ("config.toml", 'token_url = "https://oauth.acme.io/token"'),
+    ("values.yaml", "  secretName: db-credentials  # created by the operator"),
+    ("compose.yml", "      DATABASE_URL: postgres://acme:acme@db:5432/acme"),
 ]
 
 

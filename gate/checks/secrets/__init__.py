@@ -152,6 +152,9 @@ class SecretsCheck(Check):
             return fingerprint(engine.detectors[hit.detector], hit)
 
         reported: set[str] = set()
+        # (fingerprint, path) of each diff finding: a map or bundle in the diff is not reported again
+        # by the tree scan of the same file.
+        in_diff: set[tuple[str, str]] = set()
 
         # The index against HEAD, or the change since the merge base.
         against = "--cached" if staged else diff
@@ -177,6 +180,7 @@ class SecretsCheck(Check):
                         details={"source": "diff", "range": scope},
                     )
                     reported.add(finding.fingerprint)
+                    in_diff.add((finding.fingerprint, occurrence.path))
                     yield finding
         if staged:
             # A pre-commit hook asks about what is being committed, not what is already there.
@@ -204,7 +208,7 @@ class SecretsCheck(Check):
         for file_hit in tree_hits:
             detector = engine.detectors[file_hit.hit.detector]
             print_id = print_of(file_hit.hit)
-            if print_id in reported and not file_hit.original:
+            if (print_id in reported and not file_hit.original) or (print_id, file_hit.path) in in_diff:
                 continue
             details: dict[str, Any] = {"source": "build" if _under(file_hit.path, build) else "tree"}
             message = f"{detector.title} in {file_hit.path} at line {file_hit.hit.line}."

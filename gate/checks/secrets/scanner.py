@@ -36,6 +36,7 @@ CACHE_LIMIT = 100_000
 
 _INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_TRAILING_COMMENT = re.compile(r"\s+#.*\Z", re.DOTALL)
 _URL_HOST = r"@\[?(?P<host>[^\s/:'\"@\]?#]{1,200})"
 
 
@@ -110,6 +111,12 @@ def _is_example_or_public_jwt(secret: str) -> bool:
     )
 
 
+def _repeats_user(secret: str, line: str) -> bool:
+    """`postgres://postgres:postgres@...`: a password equal to its user name is a default."""
+    match = re.search(r"://([^:/@\s'\"]{1,100}):" + re.escape(secret) + "@", line)
+    return match is not None and match.group(1).lower() == secret.lower()
+
+
 def is_local_url(secret: str, line: str) -> bool:
     """The password `secret` is in a URL to a local host or a domain reserved for documentation."""
     match = re.search(":" + re.escape(secret) + _URL_HOST, line)
@@ -137,6 +144,8 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
     if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
         return True
     if any(pattern.fullmatch(secret) for pattern in data.public_values):
+        return True
+    if detector.local is not None and _repeats_user(secret, line):
         return True
     if not detector.generic:
         return False
@@ -251,6 +260,9 @@ class Engine:
             detector = self.detectors[index]
             for potential in detector.plugin.analyze_line(filename=path, line=line, line_number=0, context=None):
                 secret = potential.secret_value
+                if detector.generic and secret:
+                    # detect-secrets reads a YAML value's trailing `# comment` as part of it.
+                    secret = _TRAILING_COMMENT.sub("", secret)
                 if not secret:
                     continue
                 column = max(line.find(secret), 0)
@@ -355,10 +367,10 @@ def _previous_line(buf: bytes, line_start: int) -> str:
 _BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{4,128}")
 MAX_BODY_LINES = 200
 MAX_BODY_BYTES = 16_384
-# The shortest real key body (an EC P-256 key in PKCS#8) is about 160 base64 characters, and
-# every real body has lines of 64 or 70.
-MIN_BODY = 60
-MIN_LONGEST_BODY_LINE = 40
+# The shortest real key body (the private part of a PuTTY ed25519 key) is 44 base64 characters;
+# prose and elided examples have no line that long.
+MIN_BODY = 44
+MIN_LONGEST_BODY_LINE = 44
 MIN_BODY_DISTINCT = 20
 
 
