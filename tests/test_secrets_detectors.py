@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,32 @@ def test_a_password_in_a_url_to_a_local_or_example_host_is_reported_low_saying_w
 def test_the_same_password_at_a_real_host_keeps_its_severity() -> None:
     (finding,) = scan_text(f"mongodb://root:{s.DB_PASSWORD}@db.acme.io:27017\n", "app.py")
     assert (finding.rule_id, str(finding.severity)) == ("secrets.database-url-password", "high")
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_a_kubernetes_secrets_data_is_decoded_and_scanned_one_finding_per_entry() -> None:
+    url = f"postgres://app:{s.DB_PASSWORD}@db.acme.io/app"
+    manifest = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n"
+        f"  password: {_b64(s.DB_PASSWORD)}\n  url: {_b64(url)}\n  user: {_b64('app')}\n"
+        f"  tls.key: {_b64(s.private_key('k8s', 'ec', 3))}\nstringData:\n  region: eu-west-1\n"
+    )
+    found = [(f.rule_id, f.location.line) for f in scan_text(manifest, "k8s/app-secret.yaml")]
+    assert found == [
+        ("secrets.password-assignment", 7),
+        ("secrets.database-url-password", 8),
+        ("secrets.private-key", 10),
+    ]
+    plain = scan_text(f"db:\n  password: {s.DB_PASSWORD}\n", "values.yaml")
+    encoded = scan_text(manifest, "k8s/app-secret.yaml")[0]
+    assert plain[0].fingerprint == encoded.fingerprint
+
+
+def test_base64_values_outside_a_secret_manifest_are_not_decoded() -> None:
+    config_map = (
+        f"apiVersion: v1\nkind: ConfigMap\ndata:\n  url: {_b64(f'postgres://app:{s.DB_PASSWORD}@db.acme.io/app')}\n"
+    )
+    assert scan_text(config_map, "k8s/config.yaml") == []

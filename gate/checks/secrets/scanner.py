@@ -16,10 +16,12 @@ effect at import and loads detect-secrets on first use.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
@@ -36,6 +38,11 @@ CACHE_LIMIT = 100_000
 
 _INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_SECRET_KIND = re.compile(rb"^kind:[ \t]{0,10}[\"']?Secret[\"']?[ \t]*\r?$", re.MULTILINE)
+_DATA_ENTRY = re.compile(
+    rb"[ \t]{1,40}(?P<key>[A-Za-z0-9_.-]{1,253}):[ \t]{0,10}[\"']?"
+    rb"(?P<value>[A-Za-z0-9+/]{8,1000000}={0,2})[\"']?[ \t]*\r?"
+)
 _TRAILING_COMMENT = re.compile(r"\s+#.*\Z", re.DOTALL)
 _URL_HOST = r"@\[?(?P<host>[^\s/:'\"@\]?#]{1,200})"
 
@@ -321,6 +328,7 @@ class Engine:
 
     def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
         """Every secret in a whole file's bytes, with 1-based line and column."""
+        decoded = {hit.line: hit for hit in self._secret_manifest_hits(buf, path)}
         spots_by_line = self.candidates(buf)
         restricted = self.restricted_for(path)
         if restricted and self.prefilter:
@@ -329,6 +337,8 @@ class Engine:
         for line_start in sorted(spots_by_line):
             line_number += buf.count(b"\n", counted_to, line_start)
             counted_to = line_start
+            if line_number in decoded:
+                continue  # the decoded value's find stands for the line
             found = self.scan_candidate(buf, line_start, spots_by_line[line_start], path)
             if not found:
                 continue
@@ -345,6 +355,42 @@ class Engine:
                     silenced=silence_reason(text, previous, path),
                     material=material,
                 )
+        yield from decoded.values()
+
+    def _secret_manifest_hits(self, buf: bytes, path: str) -> Iterator[Hit]:
+        """Secrets in the base64 `data:` values of a Kubernetes Secret manifest, found in the
+        decoded text (so a value has one fingerprint, encoded or not) and placed on the entry's
+        line, at its value."""
+        if not path.endswith((".yaml", ".yml")) or not _SECRET_KIND.search(buf):
+            return
+        data_indent: int | None = None
+        lines = buf.split(b"\n")
+        for number, line in enumerate(lines, 1):
+            stripped = line.strip()
+            indent = len(line) - len(line.lstrip())
+            if data_indent is not None and stripped and indent <= data_indent:
+                data_indent = None
+            if stripped in (b"data:", b"binaryData:"):
+                data_indent = indent
+                continue
+            match = _DATA_ENTRY.fullmatch(line) if data_indent is not None else None
+            if match is None:
+                continue
+            try:
+                value = base64.b64decode(match.group("value"), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            key = match.group("key").decode()
+            text = value if "\n" in value.strip() else f"{key}: {value.strip()}"
+            previous = lines[number - 2].decode("utf-8", "replace") if number > 1 else ""
+            for hit in self.scan_buffer(text.encode("utf-8", "surrogateescape"), path):
+                yield replace(
+                    hit,
+                    line=number,
+                    column=match.start("value") + 1,
+                    silenced=silence_reason(line.decode("utf-8", "replace"), previous, path),
+                )
+                break  # one finding per entry
 
     def material(self, hit: LineHit, buf: bytes, line_start: int, prefix: bytes = b"") -> str | None:
         """What identifies the hit on the line starting at `line_start` (whose text starts after
