@@ -67,6 +67,9 @@ class Detector:
     local: int | None = None
     # False for such a twin: it labels hits, it finds none.
     scanned: bool = True
+    # A detector limited to some files sees every line of them, unless its keywords are common
+    # enough that the prefilter finds its lines anyway (then reading every line would only cost).
+    every_line: bool = True
 
     def applies_to(self, path: str) -> bool:
         return self.files is None or bool(self.files.search(path.rsplit("/", 1)[-1]))
@@ -235,6 +238,7 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
         fix=spec.get("fix"),
         body=spec.get("body"),
         uuid=bool(spec.get("uuid", False)),
+        every_line=bool(spec.get("every_line", True)),
     )
 
 

@@ -198,7 +198,7 @@ class Engine:
         self._kinds: dict[str, tuple[str, frozenset[int]]] = {}
         # Detectors limited to some files (.env) skip the prefilter: in those files every line is
         # a candidate for them, and their common keywords stay out of everybody else's way.
-        self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None)
+        self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None and d.every_line)
         self._prefilter = Prefilter(self.detectors, self._restricted)
         self._all = frozenset(i for i, d in enumerate(self.detectors) if d.scanned)
 
