@@ -164,6 +164,7 @@ class SecretsCheck(Check):
             occurrences, skipped = gitscan.scan_patch_stream(
                 root, ["diff", *gitscan.PATCH_FLAGS, against, "--"], max_file_bytes=max_bytes, jobs=1
             )
+            occurrences = _paired(occurrences, engine.detectors)
             yield from self._skipped(skipped)
             advice = (
                 "Take it out of the change and read it from the environment: it has not left this machine yet."
@@ -178,6 +179,7 @@ class SecretsCheck(Check):
                         occurrence.path,
                         message=f"{title} added in this change at {occurrence.path}:{occurrence.hit.line}. {advice}",
                         details={"source": "diff", "range": scope},
+                        source="staged" if staged else "committed",
                     )
                     reported.add(finding.fingerprint)
                     in_diff.add((finding.fingerprint, occurrence.path))
@@ -210,6 +212,7 @@ class SecretsCheck(Check):
             print_id = print_of(file_hit.hit)
             if (print_id in reported and not file_hit.original) or (print_id, file_hit.path) in in_diff:
                 continue
+            shipped = _under(file_hit.path, build) or file_hit.original is not None
             details: dict[str, Any] = {"source": "build" if _under(file_hit.path, build) else "tree"}
             message = f"{detector.title} in {file_hit.path} at line {file_hit.hit.line}."
             if file_hit.original:
@@ -227,7 +230,13 @@ class SecretsCheck(Check):
                     "introduced_at": origin.date,
                 }
                 message += f" First committed in {origin.commit[:10]} by {origin.author} on {origin.date}."
-            yield make(file_hit.hit, file_hit.path, message=message, details=details)
+            yield make(
+                file_hit.hit,
+                file_hit.path,
+                message=message,
+                details=details,
+                source="shipped" if shipped else "committed",
+            )
         yield from self._rekeyed(ctx, rekeying, baseline_path, baseline)
 
     def _rekeyed(
@@ -285,6 +294,9 @@ class SecretsCheck(Check):
             jobs=jobs,
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
         )
+        from gate.checks.secrets.scanner import shared_engine
+
+        occurrences = _paired(occurrences, shared_engine().detectors)
         yield from self._skipped(skipped)
         added = (o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
         redact.warm_secret_ids(added, gitscan.usable_cores())
@@ -343,6 +355,25 @@ class SecretsCheck(Check):
                 location=Location(path=item.path, commit=item.commit),
                 subject=f"{item.commit or ''}:{item.reason}",
             )
+
+
+def _paired(occurrences: Sequence[Any], detectors: Sequence[Any]) -> list[Any]:
+    """The occurrences with the two halves of one credential, added in one file by one commit (or
+    by the change), folded into one."""
+    from dataclasses import replace
+
+    from gate.checks.secrets.scanner import paired
+
+    groups: dict[tuple[str | None, str], list[Any]] = {}
+    for occurrence in occurrences:
+        key = (occurrence.commit.sha if occurrence.commit else None, occurrence.path)
+        groups.setdefault(key, []).append(occurrence)
+    out: list[Any] = []
+    for group in groups.values():
+        hits = [o.hit for o in group]
+        folded = paired(hits, detectors) if len(group) > 1 else hits
+        out.extend(replace(group[0], hit=hit) for hit in folded)
+    return out
 
 
 def _when(date: str) -> datetime.datetime:

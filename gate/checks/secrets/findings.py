@@ -87,6 +87,15 @@ def fingerprint(detector: Detector, hit: Hit) -> str:
     return fingerprint_of(detector.rule_id, "", redact.secret_id(hit.identity))
 
 
+# How a finding's title says where the secret is: wording follows the source.
+WHERE = {"committed": "committed", "staged": "staged for commit", "shipped": "shipped in build output"}
+_FIX_STAGED = (
+    "Unstage it (`git restore --staged <file>`), move the value into an environment variable or secret "
+    "store, and commit again. It has not left this machine, so nothing needs rotating unless it was "
+    "shared some other way."
+)
+
+
 def finding_for(
     detector: Detector,
     hit: Hit,
@@ -96,8 +105,12 @@ def finding_for(
     message: str | None = None,
     details: Mapping[str, Any] | None = None,
     baseline_hashes: frozenset[str] = frozenset(),
+    source: str = "committed",
 ) -> Finding:
+    """The finding for a hit; `source` is `committed`, `staged` or `shipped` (build output)."""
     doc = {d.id: d for d in rule_docs()}[detector.rule_id]
+    if hit.partner:
+        redact.register(hit.partner)
     identity = hit.identity
     if "\n" in identity:
         # A key body: each line on its own too, as a channel would print it.
@@ -114,13 +127,16 @@ def finding_for(
         suppression = Suppression(
             reason="listed in the detect-secrets baseline", fingerprint=print_id, source=".secrets.baseline"
         )
+    text = message or f"{detector.title} in {path} at line {hit.line}."
+    if hit.partner:
+        text += f" Its secret is on line {hit.partner_line}: the two are one credential, reported once."
     return Finding(
         rule_id=detector.rule_id,
         check=CHECK,
         severity=detector.severity,
-        title=doc.title,
-        message=message or f"{detector.title} in {path} at line {hit.line}.",
-        fix=doc.fix,
+        title=f"{doc.title.removesuffix(' committed')} {WHERE[source]}",
+        message=text,
+        fix=_FIX_STAGED if source == "staged" else doc.fix,
         location=Location(path=path, line=hit.line, end_line=hit.line, column=hit.column, commit=commit),
         evidence=evidence,
         fingerprint=print_id,

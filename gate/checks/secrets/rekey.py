@@ -2,7 +2,8 @@
 
 Before, GitHub and GitLab tokens were identified by their prefix (`ghp`, `glpat`: detect-secrets
 reports that group), a Google service-account key by the literal `service_account`, a private key
-by its header and first body line, an Azure storage key with `AccountKey=` in front. A reviewed
+by its header and first body line, an Azure storage key with `AccountKey=` in front, and an AWS
+secret access key was a finding of its own under the access key's rule. A reviewed
 suppression of one such finding silenced every secret of the kind. Those suppressions now silence
 nothing; each is named here with the fingerprints that replace it, so nothing is un-suppressed
 or suppressed without a word.
@@ -70,18 +71,25 @@ def _print(rule_id: str, value: str) -> str:
     return fingerprint_of(rule_id, "", redact.secret_id(value))
 
 
-def old_values(detector: Detector, hit: Hit) -> tuple[str, ...]:
-    """What this hit's value was before it was the whole secret."""
+def old_prints(detector: Detector, hit: Hit) -> tuple[tuple[str, str], ...]:
+    """(old fingerprint, its rule) of this hit from before its value was the whole secret."""
     rule = detector.rule_id
+    values: tuple[str, ...] = ()
     if rule == "secrets.google-service-account":
-        return SHARED_VALUES[rule]
-    if rule in SHARED_VALUES:
-        return tuple(v for v in SHARED_VALUES[rule] if hit.secret.startswith(v))
-    if rule == "secrets.azure-storage-key":
-        return ("AccountKey=" + hit.secret,)
-    if rule == "secrets.private-key" and hit.material:
-        return (f"{hit.secret}\n{hit.material.split(chr(10), 1)[0]}",)
-    return ()
+        values = SHARED_VALUES[rule]
+    elif rule in SHARED_VALUES:
+        values = tuple(v for v in SHARED_VALUES[rule] if hit.secret.startswith(v))
+    elif rule == "secrets.azure-storage-key":
+        values = ("AccountKey=" + hit.secret,)
+    elif rule == "secrets.private-key" and hit.material:
+        values = (f"{hit.secret}\n{hit.material.split(chr(10), 1)[0]}",)
+    prints = tuple((_print(rule, value), rule) for value in values)
+    if hit.partner:
+        # An AWS secret access key was its own finding, under the access key's rule.
+        prints += ((_print("secrets.aws-access-key", hit.partner), "secrets.aws-secret-access-key"),)
+    elif rule == "secrets.aws-secret-access-key":
+        prints += ((_print("secrets.aws-access-key", hit.secret), rule),)
+    return prints
 
 
 @dataclass
@@ -97,9 +105,8 @@ class Rekeying:
                 self.kinds[_print(rule, value)] = rule
 
     def note(self, detector: Detector, hit: Hit, new: str) -> None:
-        for value in old_values(detector, hit):
-            old = _print(detector.rule_id, value)
-            self.kinds.setdefault(old, detector.rule_id)
+        for old, rule in old_prints(detector, hit):
+            self.kinds.setdefault(old, rule)
             self.replaced_by.setdefault(old, set()).add(new)
 
     def stale(self, suppressions: Iterable[Any], source: str) -> Iterator[tuple[str, str]]:

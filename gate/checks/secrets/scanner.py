@@ -69,10 +69,40 @@ class Hit:
     # keys), whose matched header is the same in every key: then it is the key body, its lines
     # joined with newlines.
     material: str = ""
+    # The other half of one credential found near it (an AWS secret access key beside its key
+    # id), folded into this hit: raw, like `secret`, and never shown.
+    partner: str = ""
+    partner_line: int = 0
 
     @property
     def identity(self) -> str:
         return self.material or self.secret
+
+
+# (the key id's rule, its secret's rule): the two halves of one credential.
+CREDENTIAL_PAIRS = (("secrets.aws-access-key", "secrets.aws-secret-access-key"),)
+
+
+def paired(hits: Sequence[Hit], detectors: Sequence[Detector]) -> list[Hit]:
+    """The hits of one file (or one file of one commit), each secret half of a credential folded
+    into the nearest key id of its kind that has no partner yet: one credential, one finding."""
+    out = list(hits)
+    for id_rule, secret_rule in CREDENTIAL_PAIRS:
+        ids = [i for i, h in enumerate(out) if detectors[h.detector].rule_id == id_rule]
+        secrets = [i for i, h in enumerate(out) if detectors[h.detector].rule_id == secret_rule]
+        if not ids or not secrets:
+            continue
+        dropped: set[int] = set()
+        for secret_index in secrets:
+            secret = out[secret_index]
+            free = [i for i in ids if not out[i].partner]
+            if not free:
+                break
+            nearest = min(free, key=lambda i: (abs(out[i].line - secret.line), out[i].line))
+            out[nearest] = replace(out[nearest], partner=secret.identity, partner_line=secret.line)
+            dropped.add(secret_index)
+        out = [h for i, h in enumerate(out) if i not in dropped]
+    return out
 
 
 def silence_reason(line: str, previous_line: str, path: str) -> str | None:
@@ -327,7 +357,11 @@ class Engine:
         return [(hit, texts[hit]) for hit in self._without_overlaps(list(texts))]
 
     def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
-        """Every secret in a whole file's bytes, with 1-based line and column."""
+        """Every secret in a whole file's bytes, with 1-based line and column; the two halves of
+        one credential are one hit."""
+        yield from paired(list(self._scan_buffer(buf, path)), self.detectors)
+
+    def _scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
         decoded = {hit.line: hit for hit in self._secret_manifest_hits(buf, path)}
         spots_by_line = self.candidates(buf)
         restricted = self.restricted_for(path)
