@@ -574,12 +574,16 @@ def gate_lines(root: Path) -> set[tuple[str, int]]:
     )
     if result.returncode not in (0, 1):
         raise SystemExit(f"gate failed ({result.returncode}): {result.stderr[-2000:]}")
-    findings = json.loads(result.stdout)["findings"]
-    return {
-        (f["location"]["path"], int(f["location"]["line"]))
-        for f in findings
-        if f["rule_id"] != "secrets.unscanned" and f["location"].get("line")
-    }
+    found: set[tuple[str, int]] = set()
+    for finding in json.loads(result.stdout)["findings"]:
+        path, line = finding["location"]["path"], finding["location"].get("line")
+        if finding["rule_id"] == "secrets.unscanned" or not line:
+            continue
+        found.add((path, int(line)))
+        # One credential, one finding: its other half's line is found with it.
+        if finding["details"].get("secret_line"):
+            found.add((path, int(finding["details"]["secret_line"])))
+    return found
 
 
 def detect_secrets_lines(root: Path) -> set[tuple[str, int]]:

@@ -19,7 +19,7 @@ CREDENTIALS = f"[default]\naws_access_key_id = {s.AWS_KEY}\naws_secret_access_ke
 def test_an_aws_key_id_and_its_secret_are_one_finding_not_labelled_twice() -> None:
     (finding,) = scan_text(CREDENTIALS, ".aws/credentials")
     assert (finding.rule_id, finding.location.line) == ("secrets.aws-access-key", 2)
-    assert "Its secret is on line 3" in finding.message
+    assert "Its secret is on line 3" in finding.message and finding.details["secret_line"] == 3
     assert redact.scrub(f"x {s.AWS_SECRET} y") == f"x {redact.MASK} y"
 
 

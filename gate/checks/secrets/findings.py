@@ -140,7 +140,7 @@ def finding_for(
         location=Location(path=path, line=hit.line, end_line=hit.line, column=hit.column, commit=commit),
         evidence=evidence,
         fingerprint=print_id,
-        details=dict(details or {}),
+        details={**(details or {}), **({"secret_line": hit.partner_line} if hit.partner else {})},
         suppression=suppression,
     )
 
