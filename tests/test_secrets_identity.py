@@ -84,6 +84,13 @@ KINDS = {
         7 * 70,
     ),
     "putty-key": ("secrets.private-key", "deploy.ppk", lambda seed: _putty(seed) + "\n", 4 * 64),
+    # Same header and claims, different signatures: detect-secrets' value stopped before them.
+    "jwt": (
+        "secrets.jwt",
+        "auth.ts",
+        lambda seed: f'const admin = "{s.jwt({"sub": "42"}, seed)}";\n',
+        len(s.jwt({"sub": "42"})),
+    ),
 }
 
 
@@ -113,13 +120,21 @@ def test_one_secret_keeps_its_fingerprint_in_another_file_and_place(kind: str) -
     assert here.location.line != elsewhere.location.line  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if not k.endswith("key") and k != "google-service-account"])
+@pytest.mark.parametrize(
+    "kind", [k for k in KINDS if not k.endswith("key") and k not in ("google-service-account", "jwt")]
+)
 def test_the_redactor_knows_the_whole_token(kind: str) -> None:
     rule, path, make, _ = KINDS[kind]
     text = make("redact")
     _only(text, path, rule)
     token = max(re.findall(r"[A-Za-z0-9_+/-]{20,}={0,2}", text), key=len)
     assert redact.scrub(f"leaked: {token} !") == f"leaked: {redact.MASK} !"
+
+
+def test_the_redactor_knows_a_whole_jwt_signature_included() -> None:
+    token = s.jwt({"sub": "42"}, "redact-jwt")
+    _only(f'const t = "{token}";\n', "auth.ts", "secrets.jwt")
+    assert redact.scrub(f"Bearer {token}") == f"Bearer {redact.MASK}"
 
 
 @pytest.mark.parametrize("kind", ["rsa-key", "ed25519-key", "google-service-account"])
@@ -204,3 +219,14 @@ def test_a_baseline_entry_hashing_only_the_github_prefix_is_named_and_accepts_no
     (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-baseline-entry"]
     assert not token["suppressed"]
     assert "ci.sh:1" in stale["message"] and "`ghp`" in stale["message"]
+
+
+def test_a_suppression_of_a_jwts_old_signature_less_fingerprint_is_named(tmp_path: Path) -> None:
+    token = s.jwt({"sub": "42", "role": "admin"}, "old-jwt")
+    old = _old_print("secrets.jwt", token[: token.rindex(".") + 1])
+    config = CONFIG + f"suppressions:\n  - fingerprint: {old}\n    reason: test token\n"
+    write_files(tmp_path, {"gate.yml": config, "auth.ts": f'const t = "{token}";\n'})
+    _, findings = findings_of(tmp_path)
+    (jwt,) = [f for f in findings if f["rule_id"] == "secrets.jwt"]
+    (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-suppression"]
+    assert not jwt["suppressed"] and jwt["fingerprint"] in stale["message"]

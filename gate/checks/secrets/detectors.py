@@ -93,10 +93,11 @@ def _plugin_class(spec: Mapping[str, Any], pattern: re.Pattern[str]) -> type[Any
     from detect_secrets.plugins.base import RegexBasedDetector
 
     claims: Mapping[str, Any] = spec.get("jwt_claims") or {}
+    is_jwt = "jwt_claims" in spec
 
     def analyze_string(self: Any, string: str) -> Any:
         for match in RegexBasedDetector.analyze_string(self, string):
-            if claims:
+            if is_jwt:
                 payload = jwt_claims(match)
                 if payload is None or any(payload.get(k) != v for k, v in claims.items()):
                     continue
