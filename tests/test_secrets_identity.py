@@ -230,3 +230,16 @@ def test_a_suppression_of_a_jwts_old_signature_less_fingerprint_is_named(tmp_pat
     (jwt,) = [f for f in findings if f["rule_id"] == "secrets.jwt"]
     (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-suppression"]
     assert not jwt["suppressed"] and jwt["fingerprint"] in stale["message"]
+
+
+def test_a_baseline_entry_hashing_a_jwt_without_its_signature_is_named(tmp_path: Path) -> None:
+    token = s.jwt({"sub": "42", "role": "admin"}, "baseline-jwt")
+    repo = git_repo(tmp_path / "r", [{"gate.yml": CONFIG, "auth.ts": f'const t = "{token}";\n'}])
+    baseline = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    (repo / ".secrets.baseline").write_text(baseline)
+    _, findings = findings_of(repo)
+    (jwt,) = [f for f in findings if f["rule_id"] == "secrets.jwt"]
+    (stale,) = [f for f in findings if f["rule_id"] == "secrets.stale-baseline-entry"]
+    assert not jwt["suppressed"] and "auth.ts:1" in stale["message"]

@@ -145,7 +145,7 @@ class SecretsCheck(Check):
         def make(hit: Any, path: str, **kwargs: Any) -> Finding:
             detector = engine.detectors[hit.detector]
             finding = finding_for(detector, hit, path=path, baseline_hashes=baseline, **kwargs)
-            rekeying.note(detector, hit, finding.fingerprint)
+            rekeying.note(detector, hit, finding.fingerprint, path)
             return finding
 
         def print_of(hit: Any) -> str:
@@ -255,6 +255,14 @@ class SecretsCheck(Check):
                 f"{kind} has, so it cannot say which secret was reviewed; it no longer silences anything.",
                 location=Location(path=baseline_path),
                 subject=place,
+            )
+        for title, place in rekeying.stale_baseline_hashes(baseline):
+            yield self.finding(
+                rekey.STALE_BASELINE.id,
+                f"A {baseline_path} entry holds the hash of what detect-secrets read of the {title} at {place}, "
+                "which is not the whole secret; it no longer accepts it, and the finding is reported.",
+                location=Location(path=baseline_path),
+                subject=f"partial:{place}",
             )
 
     def _history(

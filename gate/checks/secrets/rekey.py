@@ -96,22 +96,44 @@ def old_prints(detector: Detector, hit: Hit) -> tuple[tuple[str, str], ...]:
     return prints
 
 
+def stock_values(detector: Detector, hit: Hit) -> tuple[str, ...]:
+    """What detect-secrets' own plugin reads of this secret, where that is not the whole secret
+    and not shared by the kind (those are in BASELINE_SHARED_VALUES): its baseline hashes it."""
+    rule, secret = detector.rule_id, hit.secret
+    if rule == "secrets.jwt" and secret.count(".") == 2:
+        return (secret[: secret.rindex(".") + 1],)
+    if rule == "secrets.azure-storage-key":
+        return ("AccountKey=" + secret,)
+    if rule == "secrets.stripe-secret-key" and len(secret) > 32:
+        return (secret[:32],)
+    return ()
+
+
 @dataclass
 class Rekeying:
     """Old fingerprints met during a scan, each with the fingerprints that replace it."""
 
     replaced_by: dict[str, set[str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    # SHA-1 of what detect-secrets read of a found secret -> (its title, where it was found).
+    stock_hashes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for rule, values in SHARED_VALUES.items():
             for value in values:
                 self.kinds[_print(rule, value)] = rule
 
-    def note(self, detector: Detector, hit: Hit, new: str) -> None:
+    def note(self, detector: Detector, hit: Hit, new: str, path: str) -> None:
         for old, rule in old_prints(detector, hit):
             self.kinds.setdefault(old, rule)
             self.replaced_by.setdefault(old, set()).add(new)
+        for value in stock_values(detector, hit):
+            self.stock_hashes.setdefault(_sha1(value), (detector.title, f"{path}:{hit.line}"))
+
+    def stale_baseline_hashes(self, hashes: frozenset[str]) -> Iterator[tuple[str, str]]:
+        """(title, place) of each found secret that a baseline entry accepted by a partial value."""
+        for digest in sorted(hashes & self.stock_hashes.keys()):
+            yield self.stock_hashes[digest]
 
     def stale(self, suppressions: Iterable[Any], source: str) -> Iterator[tuple[str, str]]:
         """(fingerprint, message) for each suppression whose fingerprint is an old one."""
