@@ -84,6 +84,13 @@ KINDS = {
         7 * 70,
     ),
     "putty-key": ("secrets.private-key", "deploy.ppk", lambda seed: _putty(seed) + "\n", 4 * 64),
+    # detect-secrets' Stripe plugin reads 24 characters after `sk_live_`: these share them.
+    "stripe-long": (
+        "secrets.stripe-secret-key",
+        "billing.py",
+        lambda seed: f'KEY = "sk_{"live"}_{s.chars(s.ALNUM, 24, "shared")}{s.chars(s.ALNUM, 75, seed)}"\n',
+        107,
+    ),
     # Same header and claims, different signatures: detect-secrets' value stopped before them.
     "jwt": (
         "secrets.jwt",
