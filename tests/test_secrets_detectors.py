@@ -155,6 +155,7 @@ FALSE_POSITIVES = [
     ("app.py", f'REQUEST_ID = "{s.HEROKU_UUID}"'),
     ("strings.xml", '<string name="api_token_label">API token</string>'),
     ("values.yaml", "  existingSecret: api-auth-credentials"),
+    ("codec.py", "_b32alphabet = b'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'"),
     ("config.toml", 'token_url = "https://oauth.acme.io/token"'),
     ("values.yaml", "  secretName: db-credentials  # created by the operator"),
     ("compose.yml", "      DATABASE_URL: postgres://acme:acme@db:5432/acme"),

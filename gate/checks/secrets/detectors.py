@@ -265,6 +265,7 @@ class FilterData:
     not_secret_shapes: tuple[re.Pattern[str], ...]
     public_values: tuple[re.Pattern[str], ...]
     public_names: tuple[str, ...]
+    alphabet_share: float
 
 
 @cache
@@ -286,4 +287,5 @@ def filter_data() -> FilterData:
         not_secret_shapes=tuple(re.compile(p) for p in data["not_secret_shapes"]),
         public_values=tuple(re.compile(p) for p in data["public_values"]),
         public_names=tuple(n.lower() for n in data["public_names"]),
+        alphabet_share=float(data["alphabet_share"]),
     )

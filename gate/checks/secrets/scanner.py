@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -148,6 +149,11 @@ def _is_example_or_public_jwt(secret: str) -> bool:
     )
 
 
+def _is_alphabet(secret: str) -> bool:
+    steps = sum(1 for a, b in itertools.pairwise(secret) if ord(b) - ord(a) == 1)
+    return len(secret) > 1 and steps >= filter_data().alphabet_share * (len(secret) - 1)
+
+
 def _repeats_user(secret: str, line: str) -> bool:
     """`postgres://postgres:postgres@...`: a password equal to its user name is a default."""
     match = re.search(r"://([^:/@\s'\"]{1,100}):" + re.escape(secret) + "@", line)
@@ -186,7 +192,7 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
         return True
     if not detector.generic:
         return False
-    if any(shape.fullmatch(secret) for shape in data.not_secret_shapes):
+    if any(shape.fullmatch(secret) for shape in data.not_secret_shapes) or _is_alphabet(secret):
         return True
     lowered_line = line.lower()
     if any(name in lowered_line for name in data.public_names):
