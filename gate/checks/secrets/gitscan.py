@@ -260,8 +260,11 @@ class PatchScanner:
             if not found:
                 continue
             commit = self._commit(buf, commits, line_start, commit_info)
-            previous, following = _added_neighbours(buf, line_start, body_start)
+            previous = _added_previous(buf, line_start, body_start)
             for hit, text in found:
+                material = self.engine.material(hit, buf, line_start, b"+")
+                if material is None:
+                    continue
                 occurrences.append(
                     Occurrence(
                         Hit(
@@ -270,7 +273,7 @@ class PatchScanner:
                             line=line,
                             column=hit.column + 1,
                             silenced=silence_reason(text, previous, new_path),
-                            material=self.engine.material(hit, following),
+                            material=material,
                         ),
                         new_path,
                         commit,
@@ -321,19 +324,14 @@ def _last_before(positions: Sequence[int], position: int) -> int:
     return positions[index - 1] if index else -1
 
 
-def _added_neighbours(buf: bytes, line_start: int, body_start: int) -> tuple[str, str]:
-    """The added or context lines just before and after a line of a hunk, without their prefix."""
+def _added_previous(buf: bytes, line_start: int, body_start: int) -> str:
+    """The added or context line just before a line of a hunk, without its prefix."""
     previous = b""
     if line_start > body_start:
         previous_start = buf.rfind(b"\n", 0, line_start - 1) + 1
         if buf[previous_start : previous_start + 1] in (b"+", b" "):
             previous = buf[previous_start + 1 : line_start - 1][:MAX_LINE]
-    following = b""
-    line_end = buf.find(b"\n", line_start)
-    if line_end != -1 and buf[line_end + 1 : line_end + 2] == b"+":
-        next_end = buf.find(b"\n", line_end + 1)
-        following = buf[line_end + 2 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
-    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+    return previous.decode("utf-8", "replace")
 
 
 def _scan_chunk(chunk: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
