@@ -164,8 +164,11 @@ def test_streams_rate_limits_and_writes(served: tuple[Served, Path], tmp_path: P
             {"path": "/chat-stall", "class": "stream"},
             {"path": "/reset", "method": "POST", "class": "auth", "write": False, "rate_limit": {"attempts": 10}},
             {"path": "/otp", "method": "POST", "class": "auth", "write": False, "rate_limit": {"attempts": 10}},
+            {"path": "/locked", "method": "POST", "class": "auth", "write": False},
             {"path": "/fast", "method": "POST", "name": "create item"},
         ],
+        # The check-level header is what the fix text and docs point to; /locked meets it.
+        rate_limit={"attempts": 10, "header": "x-account-locked"},
     )
     found = rules(report)
     (stalled,) = found["http.stream.stalled"]

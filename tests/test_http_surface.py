@@ -71,6 +71,9 @@ def test_missing_hsts_and_nosniff_are_reported_on_pages_and_apis(tmp_path: Path,
     assert report.rules == {"http.headers.hsts-missing", "http.headers.nosniff-missing"}
     hsts = report.only("http.headers.hsts-missing")
     assert hsts["blocking"] is True and hsts["severity"] == "medium"
+    # Where it was seen is a JSON array of URLs, not the text of a Python list.
+    urls = hsts["details"]["urls"]
+    assert isinstance(urls, list) and len(urls) > 1 and all(url.startswith("https://") for url in urls)
     nosniff_places = {f["location"]["url"] for f in report.findings if f["rule_id"] == "http.headers.nosniff-missing"}
     assert any("/api/" in url for url in nosniff_places) and any(
         not url.endswith("/api/health") for url in nosniff_places

@@ -160,7 +160,11 @@ FLOW_SCHEMA: dict[str, Any] = {
     "rate_limit": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"attempts": {"type": "integer", "minimum": 1, "maximum": 1000}, "statuses": _STATUSES},
+        "properties": {
+            "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "statuses": _STATUSES,
+            "header": {"type": "string", "minLength": 1, "description": "Header whose presence means limited."},
+        },
     },
     "baseline": {"type": "string", "description": "JSON report of an earlier run to compare p95 and error rate."},
     "max_growth": {"type": "number", "minimum": 1, "description": "Largest allowed ratio now/baseline."},

@@ -131,7 +131,7 @@ async def check_host(
             when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
             yield make(
                 "http.tls.expired",
-                f"{host} presents a certificate that is {error.verify_message}{when}.",
+                f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
                 location=location,
             )
         elif code in _NAME:
