@@ -97,7 +97,6 @@ def render(report: ReportInput) -> str:
     return json.dumps(document(report), indent=2, sort_keys=False) + "\n"
 
 
-
 def _json_value(value: Any) -> str | list[str]:
     """A list detail (the URLs a finding was seen on) stays a JSON array; every other value is text."""
     if isinstance(value, list | tuple):
