@@ -183,6 +183,19 @@ def test_set_cookie_on_a_publicly_cacheable_response(tmp_path: Path, authority: 
     assert report.rules == {"http.cache.set-cookie-cacheable"}
 
 
+def test_set_cookie_kept_out_of_shared_caches_by_a_quoted_no_cache_list_passes(
+    tmp_path: Path, authority: Authority
+) -> None:
+    headers = (
+        *_without(HTML, "cache-control"),
+        ("cache-control", 'public, max-age=600, no-cache="Authorization, Set-Cookie"'),
+        ("set-cookie", 'session="a;b"; Path=/; Secure; HttpOnly; SameSite=Lax'),
+    )
+    with preview(tmp_path, authority, clean_site(**{"/about": Response(200, ABOUT, headers)})) as pv:
+        report = pv.run("launch")
+    assert report.findings == []
+
+
 def _me_with(extra: tuple[tuple[str, str], ...], cache: str = "private, no-store", hits: bool = False) -> Any:
     served = [0]
 

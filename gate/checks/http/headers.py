@@ -237,13 +237,21 @@ class Cookie:
 
 
 def parse_set_cookie(header: str) -> Cookie:
-    first, *rest = header.split(";")
-    name, _, value = first.partition("=")
-    attributes = {"": value.strip()}
-    for part in rest:
-        key, _, val = part.partition("=")
-        attributes[key.strip().lower()] = val.strip()
-    return Cookie(name.strip(), attributes)
+    """One Set-Cookie line as Werkzeug's RFC 6265 cookie parser reads it (`sid="a;b"` is one quoted
+    value), attribute names lower-cased, the last of a repeated attribute winning as in browsers."""
+    from werkzeug.http import parse_cookie
+
+    first, _, rest = header.partition(";")
+    name = first.partition("=")[0].strip() if "=" in first else ""
+    pairs = list(parse_cookie(header).items(multi=True))
+    if pairs and pairs[0][0] == name:
+        value, attributes = pairs[0][1], pairs[1:]
+    else:
+        # Werkzeug refuses a value browsers accept (a space or control character in it): then the
+        # pair ends at the first `;` as RFC 6265 section 5.2 has browsers do, and the flags that
+        # follow are still read, so an odd value never hides a missing Secure or HttpOnly.
+        value, attributes = first.partition("=")[2].strip(), list(parse_cookie(rest).items(multi=True))
+    return Cookie(name, {"": value, **{key.strip().lower(): argument.strip() for key, argument in attributes}})
 
 
 def cookies(page: Page, rules: HeaderRules, route: str | None = None) -> Iterator[Observation]:
