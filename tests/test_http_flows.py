@@ -136,6 +136,8 @@ def test_access_control_roles_and_refresh(served: tuple[Served, Path], tmp_path:
         tmp_path,
         login={**LOGIN, "refresh": {"path": "/refresh", "token": "data.refresh_token", "field": "refresh_token"}},
         accounts=[{**LOGIN, "role": "admin", "fields": {"email": "ADMIN_EMAIL", "password": "GATE_PASSWORD"}}],
+        # A variable outside GATE_* is read only because gate.yml lists it.
+        secret_env_allow=["ADMIN_EMAIL"],
         load={**LOAD, "requests": 20},
         routes=[
             {"path": "/refreshed-only", "auth": True, "budget": {"min_samples": 1}},

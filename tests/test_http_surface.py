@@ -457,7 +457,7 @@ def test_hsts_without_max_age_is_ignored_by_browsers(tmp_path: Path, authority: 
 
 def test_a_refused_token_is_said_not_passed(tmp_path: Path, authority: Authority) -> None:
     with preview(tmp_path, authority) as pv:
-        report = pv.run("launch", env={"APP_TOKEN": "tok_expired_000000000000000000000000"})
+        report = pv.run("launch", env={"GATE_APP_TOKEN": "tok_expired_000000000000000000000000"})
     finding = report.only("http.cache.private-unchecked")
     assert "/api/me (HTTP 401)" in finding["message"]
     assert "tok_expired" not in report.outcome.output

@@ -82,8 +82,8 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
                         "    query_timeout: 1s\n    retries: 0\n"
                         "  secrets:\n    enabled: true\n    sources: {tree: true, history: true}\n"
                         f"  http:\n    enabled: true\n    url: {preview.url}/\n    ca_bundle: {ca}\n"
-                        "    auth_token_env: APP_TOKEN\n"
-                        "    bypass_header: {name: x-vercel-protection-bypass, env: PREVIEW_BYPASS}\n"
+                        "    auth_token_env: GATE_APP_TOKEN\n"
+                        "    bypass_header: {name: x-vercel-protection-bypass, env: GATE_PREVIEW_BYPASS}\n"
                         "    routes: [{path: /api/me, auth: true}]\n"
                         "    wait: {timeout: 2s, interval: 200ms}\n    limits: {timeout: 3s}\n"
                     ),
@@ -123,8 +123,8 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
                 "GITHUB_OUTPUT": str(out / "github_output.txt"),
                 "GITHUB_API_URL": github.base_url,
                 "INPUT_GITHUB-TOKEN": canaries["github token"],
-                "APP_TOKEN": canaries["preview bearer token"],
-                "PREVIEW_BYPASS": canaries["preview bypass secret"],
+                "GATE_APP_TOKEN": canaries["preview bearer token"],
+                "GATE_PREVIEW_BYPASS": canaries["preview bypass secret"],
             }
             out.mkdir(parents=True)
             reports = [f"--output={kind}={out / ('report.' + kind)}" for kind in ("json", "sarif", "junit")]

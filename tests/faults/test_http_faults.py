@@ -27,6 +27,7 @@ from faults.peers import (
     tls_server,
 )
 from faults.table import row
+from gate.demo.webserver import Response, Site, serve
 
 # Every header a clean page needs, so a finding can only come from the fault itself.
 GOOD_PAGE_HEADERS = (
@@ -128,3 +129,50 @@ def test_an_endless_redirect_chain_is_cut_at_the_bound(tmp_path: Path) -> None:
 def test_a_page_without_end_never_passes(tmp_path: Path, length: int | None) -> None:
     outcome, bounds, _ = _served(tmp_path, endless(length, chunk=b"<p>" * 20000, headers=GOOD_PAGE_HEADERS))
     fails_closed(outcome, bounds, ["could not be checked whole"], memory=128 * 1024 * 1024)
+
+
+@row(
+    "gate.yml names the runner's own credential (`auth_token_env: GITHUB_TOKEN`, `INPUT_*`, `ACTIONS_*`)",
+    "http",
+    "exit 2 naming the key and line: secrets come only from `GATE_*` or `secret_env_allow`; nothing is sent",
+)
+@row(
+    "gate.yml names any other variable for a secret (`bypass_header.env: AWS_SECRET_ACCESS_KEY`)",
+    "http",
+    "exit 2 unless the name is `GATE_*` or listed in `checks.http.secret_env_allow`; nothing is sent",
+)
+@pytest.mark.parametrize(
+    ("key", "value", "variable"),
+    [
+        ("auth_token_env", "GITHUB_TOKEN", "GITHUB_TOKEN"),
+        ("auth_token_env", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB-TOKEN"),
+        ("bypass_header", {"name": "x-bypass", "env": "ACTIONS_RUNTIME_TOKEN"}, "ACTIONS_RUNTIME_TOKEN"),
+        ("bypass_header", {"name": "x-bypass", "env": "AWS_SECRET_ACCESS_KEY"}, "AWS_SECRET_ACCESS_KEY"),
+        (
+            "login",
+            {"path": "/login", "fields": {"password": "DATABASE_PASSWORD"}, "success": {"status": 200}},
+            "DATABASE_PASSWORD",
+        ),
+    ],
+    ids=["github-token", "input", "actions", "other-bypass", "other-login-field"],
+)
+def test_secrets_are_read_only_from_variables_the_docs_allow(
+    tmp_path: Path, key: str, value: Any, variable: str
+) -> None:
+    context, ca = tls_server(tmp_path)
+    site = Site(fallback=Response(200, "<p>hi</p>", (("content-type", "text/html"),)))
+    with serve(site, context) as port:
+        section = {
+            "enabled": True,
+            "url": f"https://localhost:{port}/",
+            "ca_bundle": str(ca),
+            "wait": {"timeout": "2s", "interval": "200ms"},
+            key: value,
+        }
+        (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "checks": {"http": section}}))
+        secret = "ghs_" + "a1b2c3d4" * 5
+        with measured() as box:
+            outcome = gate("check", "http", env={variable: secret}, cwd=tmp_path)
+    fails_closed(outcome, box[0], [f"checks.http.{key}", variable, "gate.yml:"], codes=(2,))
+    assert site.requests == []
+    assert secret not in outcome.output

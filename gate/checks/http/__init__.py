@@ -74,6 +74,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "minLength": 1,
             "description": "Secret env var with a bearer token for authenticated routes.",
         },
+        "secret_env_allow": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            "description": "Variables besides GATE_* that secrets may be read from (never the runner's own).",
+        },
         "pages": {
             "type": "array",
             "items": {"type": "string", "minLength": 1},

@@ -110,13 +110,65 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
-def _position(ctx: CheckContext, key: str) -> Position | None:
+def _position(ctx: CheckContext, key: str | tuple[str | int, ...]) -> Position | None:
     """Where `checks.http.KEY` (or, when the key is not in the file, its closest parent) sits in gate.yml."""
     from gate.config.yamlpos import load_file
 
     if ctx.config_path is None:
         return None
-    return load_file(ctx.config_path).position(("checks", "http", key))
+    keys = (key,) if isinstance(key, str) else key
+    return load_file(ctx.config_path).position(("checks", "http", *keys))
+
+
+# Variables the runner itself fills with its credentials: gate.yml (which a pull request may
+# change) must never be able to send one of them to a server, allow-listed or not.
+RUNNER_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_*", "ACTIONS_*")
+
+
+def _runner_secret(variable: str) -> bool:
+    upper = variable.upper()
+    return any(upper.startswith(name[:-1]) if name.endswith("*") else upper == name for name in RUNNER_SECRETS)
+
+
+def secret_env_references(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every environment variable checks.http reads a secret from, with the key path naming it."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if section.get("auth_token_env"):
+        found.append((("auth_token_env",), section["auth_token_env"]))
+    if section.get("bypass_header"):
+        found.append((("bypass_header", "env"), section["bypass_header"]["env"]))
+    logins: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
+    if section.get("login"):
+        logins.append((("login",), section["login"]))
+    logins += [(("accounts", index), spec) for index, spec in enumerate(section.get("accounts", []))]
+    for where, spec in logins:
+        found += [((*where, "fields", field), variable) for field, variable in spec.get("fields", {}).items()]
+    return found
+
+
+def check_secret_env_names(ctx: CheckContext) -> None:
+    """Secrets come only from `GATE_*` variables or those `secret_env_allow` lists, never the runner's own.
+
+    Whoever edits gate.yml picks the variable and the server it goes to; without this, a pull
+    request could name the job's GitHub token and send it to a host it controls.
+    """
+    allowed = {str(name) for name in ctx.config.get("secret_env_allow", [])}
+    for keys, variable in secret_env_references(ctx.config):
+        key = ".".join(str(part) for part in keys)
+        if _runner_secret(variable):
+            raise InputError(
+                f"checks.http.{key} names {variable}, a credential of the CI runner itself; the gate never "
+                "sends it to a server",
+                _position(ctx, keys),
+                hint="put the preview's secret in its own variable, named GATE_something",
+            )
+        if not variable.startswith("GATE_") and variable not in allowed:
+            raise InputError(
+                f"checks.http.{key} names the environment variable {variable}; secrets are read only from "
+                "GATE_* variables or those listed in checks.http.secret_env_allow",
+                _position(ctx, keys),
+                hint=f"rename it GATE_{variable}, or add {variable} to checks.http.secret_env_allow",
+            )
 
 
 def _secret_env(ctx: CheckContext, key: str, variable: str) -> str:
@@ -171,6 +223,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         )
     if not parts.path:
         url += "/"
+    check_secret_env_names(ctx)
     ca_bundle: Path | None = None
     trust: ssl.SSLContext | None = None
     if section.get("ca_bundle"):
