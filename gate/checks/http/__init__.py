@@ -39,6 +39,7 @@ from gate.model import Finding, Location, fingerprint_of
 _DURATION = {"$ref": "#/$defs/duration"}
 _HOSTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _COUNT = {"type": "integer", "minimum": 0}
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
@@ -53,10 +54,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Hosts that must redirect to canonical_host (default: its apex/www twin).",
         },
         "http_port": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 65535,
-            "description": "Port probed for plain HTTP (default 80).",
+            "oneOf": [
+                _PORT,
+                {"type": "object", "additionalProperties": _PORT, "minProperties": 1},
+            ],
+            "description": "Port probed for plain HTTP (default 80): one for every host, or per host "
+            "(host[:port] -> port, `'*'` for the others).",
+        },
+        "resolve": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "description": "host[:port] -> IP address, as curl --resolve: no DNS query for these hosts.",
         },
         "ca_bundle": {"type": "string", "description": "PEM file of extra CAs for a private preview."},
         "bypass_header": {
@@ -271,9 +279,7 @@ class HttpCheck(Check):
 
         async def one(host: str) -> list[Finding]:
             found = [f async for f in tls.check_host(host, preview, verify, thresholds, self._make, now)]
-            found += [
-                f async for f in tls.check_plain_http(host, int(config.get("http_port", 80)), preview, self._make)
-            ]
+            found += [f async for f in tls.check_plain_http(host, preview.http_port(host), preview, self._make)]
             return found
 
         for found in await asyncio.gather(*(one(host) for host in hosts)):
@@ -374,6 +380,17 @@ class HttpCheck(Check):
                 location=Location(url=maps[0]),
                 where=preview.base_host,
                 details={"source_maps": maps},
+            )
+        if crawled.elsewhere:
+            named = list(dict.fromkeys(url for _, url in crawled.elsewhere))
+            shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+            yield self._make(
+                "http.exposed.source-map-elsewhere",
+                f"{len(named)} source map(s) named by client bundles are on hosts gate.yml does not declare, so "
+                f"they were not fetched and not checked for secrets: {shown}.",
+                location=Location(url=crawled.elsewhere[0][0].url),
+                where=preview.base_host,
+                details={"source_maps": named},
             )
         for finding in await crawl.bundle_secrets(crawled):
             yield finding

@@ -10,6 +10,7 @@ the flow/latency check build their clients here so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from gate import redact
+from gate.checks.http.resolve import Refused, Resolver, declared_names, forbidden, network_backend, pins_from_config
 from gate.config.units import seconds
 from gate.errors import InputError, Position
 
@@ -67,6 +69,22 @@ class Preview:
     # Loading the system roots costs ~0.1 s, so one context serves every client and handshake.
     trust: ssl.SSLContext = field(default_factory=lambda: ssl_context(None), repr=False)
     canonical_host: str | None = None
+    # `resolve:` in gate.yml: (host, port or None) -> address.
+    pins: Mapping[tuple[str, int | None], str] = field(default_factory=dict)
+    # Plain-HTTP port per host (`http_port`, one number or a map); 80 where none is given.
+    http_ports: Mapping[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def resolver(self) -> Resolver:
+        """Every connection goes through it: declared hosts only, the pins, no metadata addresses."""
+        return Resolver(declared_names(self.hosts), self.pins)
+
+    def http_port(self, host: str) -> int:
+        """The plain-HTTP port of host[:port]: its own entry, its name's, or the one for all."""
+        for key in (host, split_host_name(host), ""):
+            if key in self.http_ports:
+                return self.http_ports[key]
+        return 80
 
     @property
     def base_host(self) -> str:
@@ -256,6 +274,21 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         hosts.append(normalise_host(entry))
     if canonical:
         hosts.append(normalise_host(canonical))
+    pins, bad = pins_from_config(section.get("resolve", {}))
+    for entry, reason in bad:
+        raise InputError(
+            f"checks.http.resolve maps {entry} to an address the gate will not use: {reason}",
+            _position(ctx, ("resolve", entry)),
+            hint="map each declared host to the IP address of the preview, like curl --resolve",
+        )
+    for host in hosts:
+        refusal = forbidden(split_host_name(host))
+        if refusal:
+            raise InputError(
+                f"checks.http declares the host {host}, and {refusal}; the gate never connects there",
+                _position(ctx, "hosts"),
+                hint="list only the preview's own hosts",
+            )
     return Preview(
         base_url=url,
         hosts=tuple(dict.fromkeys(hosts)),
@@ -265,7 +298,21 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         auth_token=token,
         trust=trust or ssl_context(None),
         canonical_host=normalise_host(canonical) if canonical else None,
+        pins=pins,
+        http_ports=_http_ports(section.get("http_port", 80)),
     )
+
+
+def _http_ports(raw: int | Mapping[str, int]) -> dict[str, int]:
+    """`http_port: 8080` for every host, or `{app.localhost: 8081, "*": 8080}` per host."""
+    if isinstance(raw, int):
+        return {"": raw}
+    return {("" if host == "*" else normalise_host(host)): int(port) for host, port in raw.items()}
+
+
+def split_host_name(host: str) -> str:
+    """The name of a host[:port] (an IPv6 address without its brackets)."""
+    return urlsplit(f"https://{host}/").hostname or host
 
 
 def _secret_headers_auth(preview: Preview) -> httpx.Auth:
@@ -289,17 +336,27 @@ def make_client(preview: Preview, *, verify: bool = True) -> httpx.AsyncClient:
     `verify=False` is for probing hosts whose certificate already failed; such a client carries
     no secret header.
     """
+    import httpcore
     import httpx
 
     limits = preview.limits
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    # httpx takes no network backend of its own, so the pool it built is replaced by one whose
+    # every connection goes through the resolver: declared hosts only, never a metadata address.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=preview.trust if verify else httpx.create_ssl_context(verify=False),
+        max_connections=limits.concurrency * 2,
+        max_keepalive_connections=limits.concurrency,
+        keepalive_expiry=5.0,
+        network_backend=network_backend(preview.resolver),
+    )
     return httpx.AsyncClient(
-        verify=preview.trust if verify else False,
+        transport=transport,
         # Redirects are followed by `follow`, which checks every hop; netrc and proxy variables
         # must not add credentials or hops the user did not declare.
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(limits.timeout),
-        limits=httpx.Limits(max_connections=limits.concurrency * 2, max_keepalive_connections=limits.concurrency),
         headers={"user-agent": USER_AGENT},
         auth=_secret_headers_auth(preview) if verify and preview.secret_headers else None,
     )
@@ -341,11 +398,24 @@ class Page:
 class RequestFailed(Exception):
     """A request that got no HTTP answer (refused, reset, TLS failure, deadline): said in words."""
 
-    def __init__(self, url: str, reason: str, *, tls: bool = False) -> None:
+    def __init__(self, url: str, reason: str, *, tls: bool = False, refused: bool = False) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.tls = tls
+        # The gate itself would not connect (an undeclared host, a metadata address): nothing was asked.
+        self.refused = refused
+
+
+def _refused(error: BaseException) -> Refused | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, Refused):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def describe(error: BaseException) -> tuple[str, bool]:
@@ -354,6 +424,8 @@ def describe(error: BaseException) -> tuple[str, bool]:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, Refused):
+            return f"not connected: {current}", False
         if isinstance(current, ssl.SSLCertVerificationError):
             return f"certificate not trusted ({current.verify_message})", True
         if isinstance(current, ssl.SSLError):
@@ -411,7 +483,7 @@ async def fetch(
         raise RequestFailed(url, f"no complete answer within {limits.timeout:g}s") from error
     except (httpx.HTTPError, OSError, ssl.SSLError) as error:
         reason, tls = describe(error)
-        raise RequestFailed(url, reason, tls=tls) from error
+        raise RequestFailed(url, reason, tls=tls, refused=_refused(error) is not None) from error
 
 
 async def follow(

@@ -392,6 +392,9 @@ class Flows:
     async def run(self) -> AsyncIterator[Result]:
         if not self.config.get("flows", True) or (not self.routes and "login" not in self.config):
             return
+        # The load engine has its own client: it connects to the address the check's resolver chose.
+        address = (await self.preview.resolver.addresses(self.endpoint.host, self.endpoint.port))[0]
+        self.endpoint = replace(self.endpoint, address=address)
         account: Account | None = None
         others: list[Account] = []
         https = self.preview.base_url.startswith("https://")
