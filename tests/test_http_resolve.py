@@ -33,7 +33,7 @@ def test_localhost_names_and_pins_never_reach_a_resolver() -> None:
 
 def test_only_declared_hosts_are_connected_to() -> None:
     resolver = Resolver(frozenset({"app.localhost"}), {}, _no_dns)
-    with pytest.raises(Refused, match="not a host gate.yml declares"):
+    with pytest.raises(Refused, match=r"not a host gate\.yml declares"):
         _resolve(resolver, "evil.localhost")
 
 
