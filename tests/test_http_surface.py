@@ -461,3 +461,105 @@ def test_a_refused_token_is_said_not_passed(tmp_path: Path, authority: Authority
     finding = report.only("http.cache.private-unchecked")
     assert "/api/me (HTTP 401)" in finding["message"]
     assert "tok_expired" not in report.outcome.output
+
+
+def test_a_redirect_loop_on_a_deep_page_blocks_and_shows_its_chain(tmp_path: Path, authority: Authority) -> None:
+    def hop(target: str) -> Response:
+        return Response(301, b"", (("location", target),))
+
+    site = clean_site(
+        **{
+            "/pricing": hop("/pricing/"),
+            "/pricing/": hop("/plans"),
+            "/plans": hop("/pricing"),
+            "/api/loop": hop("/api/loop"),
+        }
+    )
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("launch", pages=["/", "/pricing"], routes=[*ROUTES, {"path": "/api/loop"}])
+    loops = {f["location"]["url"]: f for f in report.findings if f["rule_id"] == "http.redirect.loop"}
+    page = loops[f"https://{pv.host}/pricing"]
+    assert page["blocking"] is True and page["severity"] == "critical"
+    # The whole chain, every hop, until the URL repeats.
+    assert page["details"]["chain"] == " -> ".join(
+        f"https://{pv.host}{path}" for path in ("/pricing", "/pricing/", "/plans", "/pricing")
+    )
+    assert f"https://{pv.host}/api/loop" in loops
+    assert report.outcome.exit_code == 1
+
+
+def test_a_redirect_loop_behind_the_plain_http_entry_is_found(tmp_path: Path, authority: Authority) -> None:
+    port: list[int] = []
+
+    def plain(request: Request) -> Response:
+        # The root redirects to https as it should; /pricing bounces between two plain-HTTP URLs.
+        if request.path == "/pricing":
+            return Response(302, b"", (("location", f"http://localhost:{port[0]}/pricing?again"),))
+        if request.path == "/pricing?again":
+            return Response(302, b"", (("location", "/pricing"),))
+        return Response(308, b"", (("location", f"https://localhost:{port[1]}{request.path}"),))
+
+    with serve(Site(fallback=plain)) as http_port:
+        port.append(http_port)
+        with preview(tmp_path, authority, http=None) as pv:
+            port.append(pv.port)
+            report = pv.run("launch", pages=["/", "/pricing"], http_port=http_port)
+    (loop,) = [f for f in report.findings if f["rule_id"] == "http.redirect.loop"]
+    assert loop["location"]["url"] == f"http://localhost:{http_port}/pricing"
+    assert loop["details"]["chain"].count(" -> ") == 2
+
+
+def test_an_endless_chain_off_a_declared_page_is_cut_at_the_bound(tmp_path: Path, authority: Authority) -> None:
+    def deeper(request: Request) -> Response:
+        return Response(302, b"", (("location", f"{request.path}x"),))
+
+    site = clean_site()
+    inner = site.answer
+
+    def answer(request: Request) -> Response:
+        if request.path.startswith("/deep"):
+            site.requests.append(request)
+            return deeper(request)
+        return inner(request)
+
+    site.answer = answer  # type: ignore[method-assign]
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("launch", pages=["/", "/deep"], limits={"timeout": "5s", "max_redirects": 3})
+    # Entered over https and over plain HTTP: each entry is its own chain, each cut at the bound.
+    chains = {f["location"]["url"]: f for f in report.findings if f["rule_id"] == "http.redirect.too-long"}
+    assert set(chains) == {f"https://{pv.host}/deep", f"http://localhost:{pv.http_port}/deep"}
+    for finding in chains.values():
+        assert "bound: 3" in finding["message"] and finding["details"]["chain"].count(" -> ") == 4
+    # Each of the three walks (https, plain HTTP, the crawl) stops at the bound.
+    assert len([r for r in site.requests if r.path.startswith("/deep")]) <= 3 * 4
+
+
+def test_a_second_host_without_hsts_beside_one_with_include_subdomains(tmp_path: Path, authority: Authority) -> None:
+    # One TLS server for both names, as platforms serve them: app.localhost lacks HSTS although
+    # localhost sends includeSubDomains, and sets its session cookie without flags.
+    site = clean_site()
+    site.common_headers = _without(SECURITY, "strict-transport-security")
+    inner = site.answer
+
+    def answer(request: Request) -> Response:
+        response = inner(request)
+        if request.host.startswith("app.localhost"):
+            extra = (("set-cookie", "sessionid=abc; Path=/"),)
+            kept = tuple(h for h in response.headers if h[0] != "set-cookie")
+        else:
+            extra = (("strict-transport-security", "max-age=63072000; includeSubDomains; preload"),)
+            kept = response.headers
+        return Response(response.status, response.body, kept + extra)
+
+    site.answer = answer  # type: ignore[method-assign]
+    with preview(tmp_path, authority, site, leaf=authority.leaf("localhost", "app.localhost")) as pv:
+        report = pv.run("launch", hosts=[pv.host, f"app.localhost:{pv.port}"], http_port={"*": pv.http_port})
+    app = {f["rule_id"] for f in report.findings if f["location"]["url"].startswith("https://app.localhost:")}
+    assert app == {
+        "http.headers.hsts-missing",
+        "http.cookies.not-secure",
+        "http.cookies.not-httponly",
+        "http.cookies.no-samesite",
+    }, report.findings
+    # The main host is clean: every finding is about the second host.
+    assert all("app.localhost" in f["location"]["url"] for f in report.findings), report.findings

@@ -30,6 +30,7 @@ from gate.checks.http.client import (
     preview_from_context,
     wait_ready,
 )
+from gate.checks.http.markup import parse_page
 from gate.checks.http.observations import Observation, aggregate
 from gate.checks.http.ruledocs import RULES, MakeFinding
 from gate.config.units import seconds
@@ -232,7 +233,11 @@ class HttpCheck(Check):
                 )
             ctx.progress.update("TLS on every declared host")
             trusted = True
+            # Hosts whose identity is unproven or that do not speak HTTPS get no further request.
+            unreachable: set[str] = set()
             async for finding in self._tls(config, preview):
+                if finding.rule_id in tls.UNTRUSTED or finding.rule_id == "http.tls.no-https":
+                    unreachable.add(finding.location.name or "")
                 if finding.location.name == preview.base_host and finding.rule_id in tls.UNTRUSTED:
                     trusted = False
                     finding = dataclasses.replace(
@@ -247,7 +252,7 @@ class HttpCheck(Check):
                 yield item
             observations: list[Observation] = []
             graded: list[tuple[Page, str | None]] = []
-            async for item in self._redirects(config, preview, session, graded):
+            async for item in self._redirects(config, preview, session, graded, observations, unreachable):
                 yield item
             if config.get("exposed_files", True):
                 ctx.progress.update("probing for exposed files")
@@ -287,7 +292,13 @@ class HttpCheck(Check):
                 yield finding
 
     async def _redirects(
-        self, config: Mapping[str, Any], preview: Preview, session: Session, graded: list[tuple[Page, str | None]]
+        self,
+        config: Mapping[str, Any],
+        preview: Preview,
+        session: Session,
+        graded: list[tuple[Page, str | None]],
+        observations: list[Observation],
+        unreachable: set[str],
     ) -> AsyncIterator[Finding]:
         limits = preview.limits
         chain = await session.follow(preview.base_url, stay_on=preview.is_own)
@@ -312,10 +323,18 @@ class HttpCheck(Check):
                 f"checked; {bypass}"
             )
         graded.append((landing, None))
+        async for finding in self._declared_paths(config, preview, session):
+            yield finding
         canonical = preview.canonical_host
+        aliases = (
+            redirects.aliases_of(canonical, preview.hosts, [normalise_host(a) for a in config.get("aliases", [])])
+            if canonical is not None
+            else []
+        )
+        async for finding in self._other_hosts(preview, session, aliases, graded, observations, unreachable):
+            yield finding
         if canonical is None:
             return
-        aliases = redirects.aliases_of(canonical, preview.hosts, [normalise_host(a) for a in config.get("aliases", [])])
         try:
             canonical_page = (await session.follow(f"https://{canonical}/", stay_on=preview.is_own))[-1]
             digest: str | None = redirects.body_digest(canonical_page)
@@ -338,6 +357,67 @@ class HttpCheck(Check):
                 canonical_digest=digest,
             ):
                 yield finding
+
+    async def _declared_paths(
+        self, config: Mapping[str, Any], preview: Preview, session: Session
+    ) -> AsyncIterator[Finding]:
+        """Every declared page and readable route, entered over https and over plain HTTP, followed
+        hop by hop: a loop or an endless chain off the root is found like one on it."""
+        paths = [*config.get("pages", ["/"]), *(r["path"] for r in config.get("routes", []) if _readable(r))]
+        starts = [preview.url(path) for path in dict.fromkeys(paths)]
+        starts += [preview.plain_url(path) for path in dict.fromkeys(paths)]
+        for start in dict.fromkeys(starts):
+            if start == preview.base_url:
+                continue
+            try:
+                chain = await session.follow(start, stay_on=preview.is_reachable)
+            except RequestFailed as failure:
+                if start.startswith("https://") or failure.refused:
+                    raise
+                # A preview may refuse plain HTTP altogether; the TLS rules judge that.
+                continue
+            for finding in redirects.judge_chain(
+                start,
+                chain,
+                max_redirects=preview.limits.max_redirects,
+                canonical=None,
+                own=preview.is_reachable,
+                make=self._make,
+                only=redirects.BROKEN,
+            ):
+                yield finding
+
+    async def _other_hosts(
+        self,
+        preview: Preview,
+        session: Session,
+        aliases: list[str],
+        graded: list[tuple[Page, str | None]],
+        observations: list[Observation],
+        unreachable: set[str],
+    ) -> AsyncIterator[Finding]:
+        """Every declared host that is not an alias gets the main host's surface: its root page is
+        followed like the preview's and graded for HSTS, headers, cookies and mixed content."""
+        for host in preview.hosts:
+            if host == preview.base_host or host in aliases or host in unreachable:
+                continue
+            start = f"https://{host}/"
+            chain = await session.follow(start, stay_on=preview.is_own)
+            for finding in redirects.judge_chain(
+                start,
+                chain,
+                max_redirects=preview.limits.max_redirects,
+                canonical=None,
+                own=preview.is_own,
+                make=self._make,
+            ):
+                yield finding
+            landing = chain[-1]
+            if landing.location is not None:
+                continue
+            graded.append((landing, None))
+            if landing.is_html and not landing.truncated:
+                observations.extend(crawl.mixed_content(landing, parse_page(landing.text(), landing.url)))
 
     async def _exposed(
         self, preview: Preview, session: Session, graded: list[tuple[Page, str | None]]
@@ -483,3 +563,8 @@ class HttpCheck(Check):
             observations.extend(headers.stack_trace(page, rules, route))
             observations.extend(headers.cookies(page, rules, route))
             observations.extend(edge.set_cookie_on_cacheable(page, route))
+
+
+def _readable(route: Mapping[str, Any]) -> bool:
+    """Routes the gate may request as they are: GET and HEAD change nothing."""
+    return route.get("method", "GET") in cors.SAFE_METHODS

@@ -97,6 +97,26 @@ class Preview:
         """True for URLs on the preview's declared hosts, the only ones that get secret headers."""
         return netloc(url) in self.hosts
 
+    def plain_url(self, path: str) -> str:
+        """`path` on the preview's plain-HTTP entry (its host on its `http_port`)."""
+        name = split_host_name(self.base_host)
+        shown = f"[{name}]" if ":" in name else name
+        port = self.http_port(self.base_host)
+        return urljoin(f"http://{shown}/" if port == 80 else f"http://{shown}:{port}/", path)
+
+    def is_reachable(self, url: str) -> bool:
+        """A declared host over https, or its plain-HTTP entry: where a redirect may be followed."""
+        if self.is_own(url):
+            return True
+        parts = urlsplit(url)
+        try:
+            port = parts.port or 80
+        except ValueError:
+            return False
+        return parts.scheme == "http" and any(
+            split_host_name(own) == parts.hostname and port == self.http_port(own) for own in self.hosts
+        )
+
 
 def netloc(url: str) -> str:
     """host[:port] of a URL, lower-cased, without the default port of its scheme."""
