@@ -252,3 +252,20 @@ def test_presets_carry_the_launch_bar_budgets_per_class(preset: str, read: str, 
     assert section["heavy"]["p95"] == "2s" and section["auth"]["p95"] == "500ms"
     assert all(section[name]["error_rate"] == "1%" for name in ("read", "write", "heavy", "auth"))
     assert {"first_event", "max_gap", "stall"} <= set(section["stream"])
+
+
+def test_the_login_session_drives_the_caching_and_cors_probes(served: tuple[Served, Path], tmp_path: Path) -> None:
+    # No auth_token_env: the token the login returns is what the private-caching probe sends.
+    report = run(
+        served,
+        tmp_path,
+        login=LOGIN,
+        load={**LOAD, "requests": 20},
+        routes=[{"path": "/me", "auth": True, "budget": {"min_samples": 1}}],
+    )
+    found = rules(report)
+    assert "http.cache.private-unchecked" not in found, report["output"]
+    # /me answers 200 only to the signed-in token, without Cache-Control: judged, not skipped.
+    (cacheable,) = found["http.cache.private-cacheable"]
+    assert "/me" in cacheable["message"] and "neither private" in cacheable["message"]
+    assert USER_TOKEN not in report["output"]

@@ -248,7 +248,8 @@ class HttpCheck(Check):
                 yield finding
             if not trusted:
                 return
-            async for item in flows.Flows(ctx, preview, session, make).run():
+            flow = flows.Flows(ctx, preview, session, make)
+            async for item in flow.run():
                 yield item
             observations: list[Observation] = []
             graded: list[tuple[Page, str | None]] = []
@@ -269,7 +270,7 @@ class HttpCheck(Check):
             async for item in self._bundles(config, preview, session, crawled, observations):
                 yield item
             ctx.progress.update("routes: CORS and private caching")
-            async for item in self._routes(config, preview, session, graded, observations):
+            async for item in self._routes(config, preview, session, graded, observations, flow.account):
                 yield item
             self._grade(config, crawled, graded, observations)
             for finding in aggregate(observations, make):
@@ -504,13 +505,19 @@ class HttpCheck(Check):
         session: Session,
         graded: list[tuple[Page, str | None]],
         observations: list[Observation],
+        account: flows.Account | None,
     ) -> AsyncIterator[Finding]:
         routes = [
             cors.Route(r["path"], r.get("method", "GET"), preview.url(r["path"]), bool(r.get("auth", False)))
             for r in config.get("routes", [])
         ]
-        token = preview.auth_token if preview.base_url.startswith("https://") else None
-        auth_headers = {"authorization": f"Bearer {token}"} if token else {}
+        # One login: the session `login` obtained drives these probes; auth_token_env is the fallback.
+        auth_headers: Mapping[str, str] = {}
+        if account is not None:
+            auth_headers = account.headers
+        elif preview.auth_token and preview.base_url.startswith("https://"):
+            auth_headers = {"authorization": f"Bearer {preview.auth_token}"}
+        token = bool(auth_headers)
         refused: list[str] = []
         for route in routes:
             if route.method not in cors.SAFE_METHODS:
@@ -532,15 +539,15 @@ class HttpCheck(Check):
         if readable and not token:
             yield self._make(
                 "http.cache.private-unchecked",
-                f"No token was given (checks.http.auth_token_env), so the private responses of {len(readable)} "
-                "authenticated route(s) could not be checked for shared caching.",
+                f"No credentials were given (checks.http.login, or auth_token_env), so the private responses of "
+                f"{len(readable)} authenticated route(s) were not checked for shared caching.",
                 location=Location(url=preview.base_url),
             )
         elif refused:
             yield self._make(
                 "http.cache.private-unchecked",
-                f"The token was refused by {', '.join(refused)}, so those private responses could not be checked "
-                "for shared caching.",
+                f"The credentials were refused by {', '.join(refused)}, so those private responses were not "
+                "checked for shared caching.",
                 location=Location(url=preview.base_url),
             )
 

@@ -374,6 +374,8 @@ class Flows:
         self.make = make
         self.endpoint = Endpoint.parse(preview.base_url, preview.trust)
         self.routes = [Route.from_config(spec) for spec in self.config.get("routes", [])]
+        # The signed-in account, once `run` got one: the surface's CORS and caching probes use it too.
+        self.account: Account | None = None
         # The platform's bypass header goes only to an https preview, as in the surface checks.
         self.base_headers: Mapping[str, str] = (
             {name.lower(): value for name, value in preview.secret_headers.items()}
@@ -408,7 +410,9 @@ class Flows:
         elif "login" in self.config:
             self.ctx.progress.update("signing in")
             try:
-                account = await login(self.session, self.preview, self.config["login"], self.ctx, "login")
+                account = self.account = await login(
+                    self.session, self.preview, self.config["login"], self.ctx, "login"
+                )
             except LoginFailed as failure:
                 yield self.make(
                     "http.login.failed",

@@ -244,7 +244,8 @@ RULES: tuple[RuleDoc, ...] = (
         "Authenticated routes not checked for private caching",
         _I,
         "Without credentials the gate only sees the refusal, not the private response a shared cache could keep.",
-        "Set checks.http.auth_token_env to an environment variable holding a valid token of a test user "
+        "Declare checks.http.login (the gate signs in as a test user), or set checks.http.auth_token_env to a "
+        "GATE_* environment variable holding a valid token of a test user "
         "who may read these routes.",
     ),
     _R(
