@@ -262,6 +262,8 @@ def preview_from_context(ctx: CheckContext) -> Preview:
     if not parts.path:
         url += "/"
     check_secret_env_names(ctx)
+    for path in [*section.get("pages", []), *(route["path"] for route in section.get("routes", []))]:
+        redact.register_url_secrets(urljoin(url, path))
     ca_bundle: Path | None = None
     trust: ssl.SSLContext | None = None
     if section.get("ca_bundle"):
@@ -471,6 +473,8 @@ async def fetch(
     import httpx
 
     cap = limits.max_body if max_body is None else max_body
+    # Before the request is logged or reported: a token in its query string is then masked everywhere.
+    redact.register_url_secrets(url)
     started = time.monotonic()
 
     async def exchange() -> Page:
