@@ -281,3 +281,27 @@ def test_metadata_and_link_local_addresses_are_never_connected_to(tmp_path: Path
             outcome = gate("check", "http", env=SECRETS, cwd=tmp_path)
     fails_closed(outcome, box[0], ["the gate never connects there" if "hosts" in extra else "metadata"], codes=(2,))
     assert site.requests == []
+
+
+@row(
+    "A declared path that leaves the preview (`routes: [{path: '//other.example/x', auth: true}]`)",
+    "http",
+    "exit 2 naming the key and line: the token would go to another host; nothing is sent",
+)
+@pytest.mark.parametrize("key", ["routes", "pages", "login"])
+def test_a_path_that_names_another_host_is_refused(tmp_path: Path, key: str) -> None:
+    context, ca = tls_server(tmp_path)
+    with TcpPeer(redirect_chain, tls=context) as elsewhere:
+        away = f"//127.0.0.1:{elsewhere.port}/api/me"
+        value: Any = {
+            "routes": [{"path": away, "auth": True}],
+            "pages": ["/", away],
+            "login": {"path": away, "fields": {"password": "GATE_TOKEN"}, "success": {"status": 200}},
+        }[key]
+        site = Site(fallback=Response(200, "<p>hi</p>", PAGE))
+        with serve(site, context) as port:
+            _secret_config(tmp_path, f"https://localhost:{port}/", ca, **{key: value})
+            with measured() as box:
+                outcome = gate("check", "http", env=SECRETS, cwd=tmp_path)
+    fails_closed(outcome, box[0], ["leaves the preview", f"checks.http.{key}"], codes=(2,))
+    assert site.requests == [] and elsewhere.connections == 0

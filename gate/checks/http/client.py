@@ -168,6 +168,15 @@ def _runner_secret(variable: str) -> bool:
     return any(upper.startswith(name[:-1]) if name.endswith("*") else upper == name for name in RUNNER_SECRETS)
 
 
+def _logins(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
+    """`login` and every entry of `accounts`, with the key path of each."""
+    found: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
+    if section.get("login"):
+        found.append((("login",), section["login"]))
+    found += [(("accounts", index), spec) for index, spec in enumerate(section.get("accounts", []))]
+    return found
+
+
 def secret_env_references(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Every environment variable checks.http reads a secret from, with the key path naming it."""
     found: list[tuple[tuple[str | int, ...], str]] = []
@@ -175,12 +184,21 @@ def secret_env_references(section: Mapping[str, Any]) -> list[tuple[tuple[str | 
         found.append((("auth_token_env",), section["auth_token_env"]))
     if section.get("bypass_header"):
         found.append((("bypass_header", "env"), section["bypass_header"]["env"]))
-    logins: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
-    if section.get("login"):
-        logins.append((("login",), section["login"]))
-    logins += [(("accounts", index), spec) for index, spec in enumerate(section.get("accounts", []))]
-    for where, spec in logins:
+    for where, spec in _logins(section):
         found += [((*where, "fields", field), variable) for field, variable in spec.get("fields", {}).items()]
+    return found
+
+
+def declared_paths(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every path checks.http requests on the preview, with the key path naming it."""
+    found: list[tuple[tuple[str | int, ...], str]] = [
+        (("pages", index), path) for index, path in enumerate(section.get("pages", []))
+    ]
+    found += [(("routes", index, "path"), route["path"]) for index, route in enumerate(section.get("routes", []))]
+    for where, spec in _logins(section):
+        found.append(((*where, "path"), spec["path"]))
+        if "refresh" in spec:
+            found.append(((*where, "refresh", "path"), spec["refresh"]["path"]))
     return found
 
 
@@ -262,8 +280,17 @@ def preview_from_context(ctx: CheckContext) -> Preview:
     if not parts.path:
         url += "/"
     check_secret_env_names(ctx)
-    for path in [*section.get("pages", []), *(route["path"] for route in section.get("routes", []))]:
-        redact.register_url_secrets(urljoin(url, path))
+    own = netloc(url)
+    for keys, path in declared_paths(section):
+        target = urljoin(url, path)
+        redact.register_url_secrets(target)
+        if netloc(target) != own or urlsplit(target).scheme != parts.scheme:
+            # `//other.example/x` is a path only in form: it would carry the credentials elsewhere.
+            raise InputError(
+                f"checks.http.{'.'.join(map(str, keys))} '{path}' leaves the preview (it resolves to {target})",
+                _position(ctx, keys),
+                hint="give a path on the preview, starting with a single /",
+            )
     ca_bundle: Path | None = None
     trust: ssl.SSLContext | None = None
     if section.get("ca_bundle"):
