@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 from gate import redact
 from gate.checks.http.resolve import Refused, Resolver, declared_names, forbidden, network_backend, pins_from_config
 from gate.config.units import seconds
-from gate.errors import InputError, Position
+from gate.errors import CheckFailure, InputError, Position
 
 if TYPE_CHECKING:
     import httpx
@@ -601,6 +601,9 @@ async def wait_ready(
         try:
             page = await fetch(client, url, limits=limits, max_body=64_000)
         except RequestFailed as failure:
+            if failure.refused:
+                # Waiting would not change where the name points: the gate will never connect there.
+                raise CheckFailure(f"{url} not checked, because {failure.reason}") from failure
             if failure.tls:
                 return Readiness(None, attempts, time.monotonic() - started, failure.reason, tls_error=True)
             last_error = failure.reason
