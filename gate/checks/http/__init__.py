@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
@@ -292,6 +292,31 @@ class HttpCheck(Check):
             for finding in found:
                 yield finding
 
+    async def _followed(
+        self,
+        session: Session,
+        preview: Preview,
+        start: str,
+        *,
+        own: Callable[[str], bool] | None = None,
+        canonical: str | None = None,
+        digest: str | None = None,
+    ) -> tuple[list[Page], list[Finding]]:
+        """The chain from `start`, followed while `own` (default: the declared hosts) accepts each
+        hop, and what is wrong with it."""
+        stay_on = own or preview.is_own
+        chain = await session.follow(start, stay_on=stay_on)
+        found = redirects.judge_chain(
+            start,
+            chain,
+            max_redirects=preview.limits.max_redirects,
+            canonical=canonical,
+            own=stay_on,
+            make=self._make,
+            canonical_digest=digest,
+        )
+        return chain, list(found)
+
     async def _redirects(
         self,
         config: Mapping[str, Any],
@@ -301,16 +326,8 @@ class HttpCheck(Check):
         observations: list[Observation],
         unreachable: set[str],
     ) -> AsyncIterator[Finding]:
-        limits = preview.limits
-        chain = await session.follow(preview.base_url, stay_on=preview.is_own)
-        for finding in redirects.judge_chain(
-            preview.base_url,
-            chain,
-            max_redirects=limits.max_redirects,
-            canonical=None,
-            own=preview.is_own,
-            make=self._make,
-        ):
+        chain, found = await self._followed(session, preview, preview.base_url)
+        for finding in found:
             yield finding
         landing = chain[-1]
         if landing.status in (401, 403):
@@ -343,20 +360,13 @@ class HttpCheck(Check):
             # The TLS rules already reported a canonical host that does not answer HTTPS.
             digest = None
         for alias in aliases:
-            start = f"https://{alias}/"
             try:
-                alias_chain = await session.follow(start, stay_on=preview.is_own)
+                _, found = await self._followed(
+                    session, preview, f"https://{alias}/", canonical=canonical, digest=digest
+                )
             except RequestFailed:
                 continue
-            for finding in redirects.judge_chain(
-                start,
-                alias_chain,
-                max_redirects=limits.max_redirects,
-                canonical=canonical,
-                own=preview.is_own,
-                make=self._make,
-                canonical_digest=digest,
-            ):
+            for finding in found:
                 yield finding
 
     async def _declared_paths(
@@ -371,22 +381,16 @@ class HttpCheck(Check):
             if start == preview.base_url:
                 continue
             try:
-                chain = await session.follow(start, stay_on=preview.is_reachable)
+                _, found = await self._followed(session, preview, start, own=preview.is_reachable)
             except RequestFailed as failure:
                 if start.startswith("https://") or failure.refused:
                     raise
                 # A preview may refuse plain HTTP altogether; the TLS rules judge that.
                 continue
-            for finding in redirects.judge_chain(
-                start,
-                chain,
-                max_redirects=preview.limits.max_redirects,
-                canonical=None,
-                own=preview.is_reachable,
-                make=self._make,
-                only=redirects.BROKEN,
-            ):
-                yield finding
+            # Which host a deep page ends on is not the canonical rules' business: only broken chains.
+            for finding in found:
+                if finding.rule_id in redirects.BROKEN:
+                    yield finding
 
     async def _other_hosts(
         self,
@@ -402,16 +406,8 @@ class HttpCheck(Check):
         for host in preview.hosts:
             if host == preview.base_host or host in aliases or host in unreachable:
                 continue
-            start = f"https://{host}/"
-            chain = await session.follow(start, stay_on=preview.is_own)
-            for finding in redirects.judge_chain(
-                start,
-                chain,
-                max_redirects=preview.limits.max_redirects,
-                canonical=None,
-                own=preview.is_own,
-                make=self._make,
-            ):
+            chain, found = await self._followed(session, preview, f"https://{host}/")
+            for finding in found:
                 yield finding
             landing = chain[-1]
             if landing.location is not None:

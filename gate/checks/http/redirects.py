@@ -28,23 +28,8 @@ def judge_chain(
     own: Callable[[str], bool],
     make: MakeFinding,
     canonical_digest: str | None = None,
-    only: frozenset[str] | None = None,
 ) -> Iterator[Finding]:
     """Findings for one chain `client.follow` returned (followed only while `own` accepted the hosts)."""
-    for finding in _judge(start, chain, max_redirects, canonical, own, make, canonical_digest):
-        if only is None or finding.rule_id in only:
-            yield finding
-
-
-def _judge(
-    start: str,
-    chain: Sequence[Page],
-    max_redirects: int,
-    canonical: str | None,
-    own: Callable[[str], bool],
-    make: MakeFinding,
-    canonical_digest: str | None,
-) -> Iterator[Finding]:
     location = Location(url=start, name=netloc(start))
     hops = " -> ".join([start, *(page.location or "" for page in chain if page.location)])
     for page in chain:
