@@ -360,12 +360,10 @@ class HttpCheck(Check):
             # The TLS rules already reported a canonical host that does not answer HTTPS.
             digest = None
         for alias in aliases:
-            try:
-                _, found = await self._followed(
-                    session, preview, f"https://{alias}/", canonical=canonical, digest=digest
-                )
-            except RequestFailed:
+            if alias in unreachable:
+                # Its TLS findings say why nothing was asked of it.
                 continue
+            _, found = await self._followed(session, preview, f"https://{alias}/", canonical=canonical, digest=digest)
             for finding in found:
                 yield finding
 
