@@ -456,16 +456,16 @@ class HttpCheck(Check):
                 where=preview.base_host,
                 details={"source_maps": maps},
             )
-        if crawled.elsewhere:
-            named = list(dict.fromkeys(url for _, url in crawled.elsewhere))
-            shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        if crawled.unchecked:
+            why = {url: reason for _, url, reason in crawled.unchecked}
+            shown = "; ".join(f"{url} ({reason})" for url, reason in list(why.items())[:3])
+            more = f"; and {len(why) - 3} more" if len(why) > 3 else ""
             yield self._make(
-                "http.exposed.source-map-elsewhere",
-                f"{len(named)} source map(s) named by client bundles are on hosts gate.yml does not declare, so "
-                f"they were not fetched and not checked for secrets: {shown}.",
-                location=Location(url=crawled.elsewhere[0][0].url),
+                "http.exposed.source-map-unchecked",
+                f"{len(why)} source map(s) named by client bundles were not checked for secrets: {shown}{more}.",
+                location=Location(url=crawled.unchecked[0][0].url),
                 where=preview.base_host,
-                details={"source_maps": named},
+                details={"source_maps": list(why)},
             )
         for finding in await crawl.bundle_secrets(crawled):
             yield finding

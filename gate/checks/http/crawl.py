@@ -99,8 +99,8 @@ class Crawl:
     scripts: list[Page] = field(default_factory=list)
     stylesheets: list[Page] = field(default_factory=list)
     source_maps: list[tuple[Page, Page]] = field(default_factory=list)
-    # Source maps a bundle names on a host gate.yml does not declare: never fetched, so unchecked.
-    elsewhere: list[tuple[Page, str]] = field(default_factory=list)
+    # Source maps named by a bundle that were not checked: (bundle, map URL, why).
+    unchecked: list[tuple[Page, str, str]] = field(default_factory=list)
 
 
 # The opening of a Source Map v3 file, for maps too big to keep whole.
@@ -209,11 +209,12 @@ async def _source_map(
     candidates = [urljoin(script.url, name) for name in named if not name.startswith("data:")]
     candidates.append(script.url.split("?")[0] + ".map")
     for url in [url for url in candidates if not preview.is_own(url)][:MAX_HOSTS_PER_BUNDLE]:
-        result.elsewhere.append((script, url))
+        result.unchecked.append((script, url, "on a host gate.yml does not declare, so never fetched"))
     for url in dict.fromkeys(url for url in candidates if preview.is_own(url)):
         try:
             page = await session.fetch(url, max_body=limits.max_script_bytes)
-        except RequestFailed:
+        except RequestFailed as failure:
+            result.unchecked.append((script, url, f"no answer: {failure.reason}"))
             continue
         if _is_source_map(page):
             return page

@@ -318,14 +318,15 @@ RULES: tuple[RuleDoc, ...] = (
         "Do not upload source maps to the public host; send them to your error tracker instead.",
     ),
     _R(
-        "http.exposed.source-map-elsewhere",
-        "Source map on an undeclared host, not checked",
+        "http.exposed.source-map-unchecked",
+        "Source map not checked",
         _M,
-        "A bundle names a source map on a host gate.yml does not declare. The gate connects only to declared "
-        "hosts (a bundle could name any server, a cloud metadata address included), so that map was not "
-        "checked for secrets: not checked is not passed.",
-        "If the host is yours, add it to checks.http.hosts so the map is checked; otherwise remove the "
-        "SourceMap header or sourceMappingURL comment from the build.",
+        "A bundle names a source map the gate did not check for secrets: it is on a host gate.yml does not "
+        "declare (the gate connects only to declared hosts; a bundle could name any server, a cloud metadata "
+        "address included), or the preview did not answer for it. Not checked is not passed.",
+        "If the map's host is yours, add it to checks.http.hosts so the map is checked; otherwise remove the "
+        "SourceMap header or sourceMappingURL comment from the build. A map the preview did not answer for: "
+        "run again.",
     ),
     _R(
         "http.mixed-content",
