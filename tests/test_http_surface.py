@@ -561,5 +561,7 @@ def test_a_second_host_without_hsts_beside_one_with_include_subdomains(tmp_path:
         "http.cookies.not-httponly",
         "http.cookies.no-samesite",
     }, report.findings
+    hsts = next(f for f in report.findings if f["rule_id"] == "http.headers.hsts-missing")
+    assert "localhost sends includeSubDomains" in hsts["message"]
     # The main host is clean: every finding is about the second host.
     assert all("app.localhost" in f["location"]["url"] for f in report.findings), report.findings

@@ -17,6 +17,7 @@ import dataclasses
 import datetime
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.http import cors, crawl, edge, exposed, flows, headers, interop, redirects, tls
@@ -558,8 +559,16 @@ class HttpCheck(Check):
         responses: dict[tuple[str, str], tuple[Page, str | None]] = {}
         for page, route in [*graded, *((page, None) for page, _ in crawled.pages)]:
             responses.setdefault((page.method, page.url), (page, route))
+        # A host without HSTS under one whose HSTS includes subdomains: the finding says so.
+        covering = {
+            urlsplit(page.url).hostname or "" for page, _ in responses.values() if headers.includes_subdomains(page)
+        }
         for page, route in responses.values():
-            observations.extend(headers.grade(page, rules, policy, meta_csp=meta.get(page.url, ()), route=route))
+            name = urlsplit(page.url).hostname or ""
+            parent = next((host for host in sorted(covering) if name.endswith(f".{host}")), None)
+            observations.extend(
+                headers.grade(page, rules, policy, meta_csp=meta.get(page.url, ()), route=route, covered_by=parent)
+            )
             observations.extend(headers.leaks(page, rules, route))
             observations.extend(headers.stack_trace(page, rules, route))
             observations.extend(headers.cookies(page, rules, route))

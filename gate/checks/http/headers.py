@@ -106,14 +106,25 @@ def _inline_scripts_allowed(directives: Mapping[str, list[str]]) -> bool:
     )
 
 
-def _hsts(page: Page, policy: HeaderPolicy, route: str | None) -> Iterator[Observation]:
+def includes_subdomains(page: Page) -> bool:
+    value = page.headers.get("strict-transport-security", "")
+    return any(part.strip().lower() == "includesubdomains" for part in value.split(";"))
+
+
+def _hsts(page: Page, policy: HeaderPolicy, route: str | None, covered_by: str | None) -> Iterator[Observation]:
     value = page.headers.get("strict-transport-security")
     if value is None:
+        beside = (
+            f" {covered_by} sends includeSubDomains, which covers this host only in browsers that visited "
+            f"{covered_by} first."
+            if covered_by
+            else ""
+        )
         yield Observation(
             "http.headers.hsts-missing",
             page.url,
             "hsts",
-            "HTTPS responses do not send Strict-Transport-Security.",
+            f"HTTPS responses do not send Strict-Transport-Security.{beside}",
             route=route,
         )
         return
@@ -138,14 +149,21 @@ def _hsts(page: Page, policy: HeaderPolicy, route: str | None) -> Iterator[Obser
 
 
 def grade(
-    page: Page, rules: HeaderRules, policy: HeaderPolicy, *, meta_csp: Iterable[str] = (), route: str | None = None
+    page: Page,
+    rules: HeaderRules,
+    policy: HeaderPolicy,
+    *,
+    meta_csp: Iterable[str] = (),
+    route: str | None = None,
+    covered_by: str | None = None,
 ) -> Iterator[Observation]:
-    """Header observations for one response, by content type."""
+    """Header observations for one response, by content type; `covered_by` names a parent host
+    whose HSTS has includeSubDomains."""
     kind = rules.kind(page)
     if page.status >= 300 or kind == "other":
         return
     if page.url.startswith("https://"):
-        yield from _hsts(page, policy, route)
+        yield from _hsts(page, policy, route, covered_by)
     if page.headers.get("x-content-type-options", "").strip().lower() != "nosniff":
         yield Observation(
             "http.headers.nosniff-missing",
