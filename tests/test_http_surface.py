@@ -565,3 +565,28 @@ def test_a_second_host_without_hsts_beside_one_with_include_subdomains(tmp_path:
     assert "localhost sends includeSubDomains" in hsts["message"]
     # The main host is clean: every finding is about the second host.
     assert all("app.localhost" in f["location"]["url"] for f in report.findings), report.findings
+
+
+def test_an_authenticated_route_that_loops_only_when_signed_in_is_found(tmp_path: Path, authority: Authority) -> None:
+    def me(request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return Response(401, '{"error":"unauthorized"}', (*JSON, ("cache-control", "no-store")))
+        target = "/api/me/" if request.path == "/api/me" else "/api/me"
+        return Response(302, b"", (("location", target), ("cache-control", "no-store")))
+
+    port: list[int] = []
+
+    def upgrade(request: Request) -> Response:
+        return Response(308, b"", (("location", f"https://localhost:{port[0]}{request.path}"),))
+
+    plain = Site(fallback=upgrade)
+    site = clean_site(**{"/api/me": me, "/api/me/": me})
+    with preview(tmp_path, authority, site, http=plain) as pv:
+        port.append(pv.port)
+        report = pv.run("launch")
+    loop = report.only("http.redirect.loop")
+    assert loop["location"]["url"] == f"https://{pv.host}/api/me"
+    assert loop["details"]["chain"].endswith("/api/me/ -> " + f"https://{pv.host}/api/me")
+    # The plain-HTTP entry of the same route was followed too, and never with the token.
+    assert "/api/me" in {r.path for r in plain.requests}
+    assert all("authorization" not in r.headers for r in plain.requests)

@@ -254,7 +254,8 @@ class HttpCheck(Check):
                 yield item
             observations: list[Observation] = []
             graded: list[tuple[Page, str | None]] = []
-            async for item in self._redirects(config, preview, session, graded, observations, unreachable):
+            credentials = _credentials(preview, flow.account)
+            async for item in self._redirects(config, preview, session, graded, observations, unreachable, credentials):
                 yield item
             if config.get("exposed_files", True):
                 ctx.progress.update("probing for exposed files")
@@ -271,7 +272,7 @@ class HttpCheck(Check):
             async for item in self._bundles(config, preview, session, crawled, observations):
                 yield item
             ctx.progress.update("routes: CORS and private caching")
-            async for item in self._routes(config, preview, session, graded, observations, flow.account):
+            async for item in self._routes(config, preview, session, graded, observations, credentials):
                 yield item
             self._grade(config, crawled, graded, observations)
             for finding in aggregate(observations, make):
@@ -302,11 +303,12 @@ class HttpCheck(Check):
         own: Callable[[str], bool] | None = None,
         canonical: str | None = None,
         digest: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[list[Page], list[Finding]]:
         """The chain from `start`, followed while `own` (default: the declared hosts) accepts each
         hop, and what is wrong with it."""
         stay_on = own or preview.is_own
-        chain = await session.follow(start, stay_on=stay_on)
+        chain = await session.follow(start, stay_on=stay_on, headers=headers)
         found = redirects.judge_chain(
             start,
             chain,
@@ -326,6 +328,7 @@ class HttpCheck(Check):
         graded: list[tuple[Page, str | None]],
         observations: list[Observation],
         unreachable: set[str],
+        credentials: Mapping[str, str],
     ) -> AsyncIterator[Finding]:
         chain, found = await self._followed(session, preview, preview.base_url)
         for finding in found:
@@ -342,7 +345,7 @@ class HttpCheck(Check):
                 f"checked; {bypass}"
             )
         graded.append((landing, None))
-        async for finding in self._declared_paths(config, preview, session):
+        async for finding in self._declared_paths(config, preview, session, credentials):
             yield finding
         canonical = preview.canonical_host
         aliases = (
@@ -369,18 +372,22 @@ class HttpCheck(Check):
                 yield finding
 
     async def _declared_paths(
-        self, config: Mapping[str, Any], preview: Preview, session: Session
+        self, config: Mapping[str, Any], preview: Preview, session: Session, credentials: Mapping[str, str]
     ) -> AsyncIterator[Finding]:
         """Every declared page and readable route, entered over https and over plain HTTP, followed
-        hop by hop: a loop or an endless chain off the root is found like one on it."""
-        paths = [*config.get("pages", ["/"]), *(r["path"] for r in config.get("routes", []) if _readable(r))]
+        hop by hop: a loop or an endless chain off the root is found like one on it. Authenticated
+        routes are followed signed in over https, where their real chain is."""
+        routes = [r for r in config.get("routes", []) if _readable(r)]
+        paths = [*config.get("pages", ["/"]), *(r["path"] for r in routes)]
+        signed_in = {preview.url(r["path"]) for r in routes if r.get("auth")} if credentials else set()
         starts = [preview.url(path) for path in dict.fromkeys(paths)]
         starts += [preview.plain_url(path) for path in dict.fromkeys(paths)]
         for start in dict.fromkeys(starts):
             if start == preview.base_url:
                 continue
+            headers = credentials if start in signed_in else None
             try:
-                _, found = await self._followed(session, preview, start, own=preview.is_reachable)
+                _, found = await self._followed(session, preview, start, own=preview.is_reachable, headers=headers)
             except RequestFailed as failure:
                 if start.startswith("https://") or failure.refused:
                     raise
@@ -500,18 +507,12 @@ class HttpCheck(Check):
         session: Session,
         graded: list[tuple[Page, str | None]],
         observations: list[Observation],
-        account: flows.Account | None,
+        auth_headers: Mapping[str, str],
     ) -> AsyncIterator[Finding]:
         routes = [
             cors.Route(r["path"], r.get("method", "GET"), preview.url(r["path"]), bool(r.get("auth", False)))
             for r in config.get("routes", [])
         ]
-        # One login: the session `login` obtained drives these probes; auth_token_env is the fallback.
-        auth_headers: Mapping[str, str] = {}
-        if account is not None:
-            auth_headers = account.headers
-        elif preview.auth_token and preview.base_url.startswith("https://"):
-            auth_headers = {"authorization": f"Bearer {preview.auth_token}"}
         token = bool(auth_headers)
         refused: list[str] = []
         for route in routes:
@@ -573,6 +574,16 @@ class HttpCheck(Check):
             observations.extend(headers.stack_trace(page, rules, route))
             observations.extend(headers.cookies(page, rules, route))
             observations.extend(edge.set_cookie_on_cacheable(page, route))
+
+
+def _credentials(preview: Preview, account: flows.Account | None) -> Mapping[str, str]:
+    """One login: the session `login` obtained drives every authenticated probe; auth_token_env is
+    the fallback. Nothing that is a credential goes to a plain-HTTP preview."""
+    if account is not None:
+        return account.headers
+    if preview.auth_token and preview.base_url.startswith("https://"):
+        return {"authorization": f"Bearer {preview.auth_token}"}
+    return {}
 
 
 def _readable(route: Mapping[str, Any]) -> bool:

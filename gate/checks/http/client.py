@@ -544,9 +544,11 @@ async def follow(
     limits: Limits,
     max_body: int | None = None,
     stay_on: Callable[[str], bool] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> list[Page]:
     """Follow redirects hop by hop, stopping at a loop, a downgrade, a URL `stay_on` refuses, or
-    the bound, and return every hop.
+    the bound, and return every hop. `headers` (credentials) ride only on https hops `stay_on`
+    accepted, so a chain never carries them to plain HTTP or another host.
 
     The caller judges the chain from its last hop: a target already visited is a loop, an
     http:// target a downgrade, a refused target a redirect away, anything else over the bound.
@@ -557,7 +559,8 @@ async def follow(
     current = url
     while True:
         visited.add(current)
-        page = await fetch(client, current, limits=limits, max_body=max_body)
+        carried = headers if current.startswith("https://") and (current == url or stay_on is not None) else None
+        page = await fetch(client, current, limits=limits, max_body=max_body, headers=carried)
         chain.append(page)
         target = page.location
         if target is None or target in visited or len(chain) > limits.max_redirects:
@@ -637,7 +640,14 @@ class Session:
             return await fetch(self.client, url, method=method, headers=headers, limits=self.limits, max_body=max_body)
 
     async def follow(
-        self, url: str, *, max_body: int | None = None, stay_on: Callable[[str], bool] | None = None
+        self,
+        url: str,
+        *,
+        max_body: int | None = None,
+        stay_on: Callable[[str], bool] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> list[Page]:
         async with self._slots:
-            return await follow(self.client, url, limits=self.limits, max_body=max_body, stay_on=stay_on)
+            return await follow(
+                self.client, url, limits=self.limits, max_body=max_body, stay_on=stay_on, headers=headers
+            )
