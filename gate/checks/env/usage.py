@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.safeio import read_regular
+
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 50_000
 
@@ -78,9 +80,8 @@ def scan_tree(root: Path, roots: Sequence[str], patterns: CodePatterns) -> Itera
                 if seen > MAX_FILES:
                     return
                 try:
-                    if path.stat().st_size > MAX_SOURCE_BYTES:
-                        continue
-                    text = path.read_bytes().decode("utf-8", "replace")
+                    # A FIFO or device is never opened (it would block or never end), like a huge file.
+                    text = read_regular(path, MAX_SOURCE_BYTES).decode("utf-8", "replace")
                 except OSError:
                     continue
                 yield from scan_text(text, path.relative_to(root.resolve()).as_posix(), compiled)
