@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from helpers import Outcome
 
@@ -30,3 +37,40 @@ def fails_closed(
         assert cause in outcome.output, f"{cause!r} not in:\n{outcome.output}"
     assert bounds.seconds < seconds, f"took {bounds.seconds:.1f}s"
     assert bounds.peak_bytes < memory, f"peak {bounds.peak_bytes} bytes"
+
+
+REPO = Path(__file__).resolve().parents[2]
+# What a `gate` process may hold at its peak: the interpreter and the gate's imports take most
+# of it; an unbounded read, decompression or YAML expansion would take hundreds of MB to GBs.
+PROCESS_MEMORY_BUDGET = 256 * 1024 * 1024
+
+
+def gate_process(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> tuple[Outcome, Bounds]:
+    """Run the real `gate` in its own process: exit code, output, wall clock and its own peak RSS.
+
+    `os.wait4` gives the rusage of this one child, so no earlier process skews the peak; a run
+    past `timeout` is killed and shows as such in the outcome.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gate", *args],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        )
+        killer = threading.Timer(timeout, process.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            killer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        outcome = Outcome(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    return outcome, Bounds(time.monotonic() - started, usage.ru_maxrss * 1024)
