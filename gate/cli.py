@@ -34,8 +34,32 @@ class Interrupted(GateError):
     exit_code = EXIT_INTERNAL
 
 
+# After SIGTERM the run unwinds (reports are written atomically, so none is left half-done);
+# if unwinding waits on a busy thread, the process ends anyway after this grace.
+SIGNAL_GRACE_S = 0.5
+_said: list[str] = []
+_said_lock = threading.Lock()
+
+
+def _say_once(text: str) -> None:
+    with _said_lock:
+        if _said:
+            return
+        _said.append(text)
+    _echo_error(text)
+
+
 def _on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
-    raise Interrupted(f"stopped by signal {signal.Signals(signum).name} before the run finished; nothing was passed")
+    message = f"stopped by signal {signal.Signals(signum).name} before the run finished; nothing was passed"
+
+    def give_up() -> None:
+        _say_once(message)
+        _exit_now(EXIT_INTERNAL)
+
+    watchdog = threading.Timer(SIGNAL_GRACE_S, give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    raise Interrupted(message)
 
 
 def _echo_error(text: str) -> None:
@@ -368,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="gate", standalone_mode=False)
     except Interrupted as error:
-        _echo_error(error.render())
+        _say_once(error.render())
         _exit_now(error.exit_code)
     except click.exceptions.Abort:
         _echo_error("aborted; nothing was passed")
