@@ -198,3 +198,17 @@ def test_pattern_re2_cannot_compile_is_an_input_error(tmp_path: Path, pattern: s
         memory=PROCESS_MEMORY_BUDGET,
     )
     assert "re2.cc" not in outcome.stderr
+
+
+@row(
+    "gate.yml names an absolute build folder (`sources.build: ['/etc']`)",
+    "secrets",
+    "exit 2 (not a ValueError): says build folders are read only inside the project",
+)
+def test_absolute_build_folder_is_an_input_error(tmp_path: Path) -> None:
+    config = "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n"
+    write_files(tmp_path, {"gate.yml": config + "  secrets:\n    sources:\n      build: ['/etc']\n"})
+    outcome, bounds = gate_process(tmp_path, "run", timeout=60)
+    fails_closed(
+        outcome, bounds, ["'/etc' is an absolute path", "inside the project"], codes=(2,), memory=PROCESS_MEMORY_BUDGET
+    )
