@@ -63,6 +63,14 @@ def _on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
 
 
 def _echo_error(text: str) -> None:
+    """Notes and errors on stderr, which the runner reads too: guarded inside GitHub Actions."""
+    from gate.github.commands import for_runner
+    from gate.redact import scrub
+
+    click.echo(for_runner(scrub(text)).rstrip("\n"), err=True)
+
+
+def _echo_commands(text: str) -> None:
     from gate.redact import scrub
 
     click.echo(scrub(text), err=True)
@@ -100,12 +108,21 @@ def _parse_outputs(values: Sequence[str]) -> list[OutputRequest]:
     return requests
 
 
+class _RunnerSafeFormatter(logging.Formatter):
+    """Log lines quote URLs, server answers and file names: guarded like every stderr line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from gate.github.commands import for_runner
+
+        return for_runner(super().format(record)).rstrip("\n")
+
+
 def _configure_logging(verbose: int) -> None:
     from gate.redact import ScrubbingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubbingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_RunnerSafeFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
@@ -174,6 +191,7 @@ def _run_and_report(
         err=_echo_error,
         progress=_progress_sink(),
         clear_progress=lambda: click.echo("\r\033[K", err=True, nl=False) if _is_interactive() else None,
+        commands_err=_echo_commands,
     )
     return run_gate(request, terminal)
 

@@ -103,9 +103,6 @@ class Session:
         else:
             self.problems.append(f"{error}; findings are shown as annotations instead")
 
-    def guard(self, text: str) -> str:
-        return commands.guarded(text) if self.context.in_actions else text
-
     # -- after the run ----------------------------------------------------------------------
     def finish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path], exit_code: int | None = None) -> None:
         """Publish everything; `exit_code` is the run's when it differs from the verdict's."""
