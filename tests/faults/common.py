@@ -74,3 +74,18 @@ def gate_process(
         err.seek(0)
         outcome = Outcome(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
     return outcome, Bounds(time.monotonic() - started, usage.ru_maxrss * 1024)
+
+
+def closed_run(
+    cwd: Path,
+    args: Iterable[str],
+    causes: Iterable[str],
+    *,
+    codes: tuple[int, ...] = (2,),
+    seconds: float = 15.0,
+    timeout: float = 60.0,
+) -> Outcome:
+    """`gate ARGS` in its own process must fail closed with `codes`, naming `causes`, within bounds."""
+    outcome, bounds = gate_process(cwd, *args, timeout=timeout)
+    fails_closed(outcome, bounds, causes, codes=codes, seconds=seconds, memory=PROCESS_MEMORY_BUDGET)
+    return outcome

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import write_files
 
-from faults.common import PROCESS_MEMORY_BUDGET, fails_closed, gate_process
+from faults.common import PROCESS_MEMORY_BUDGET, closed_run, gate_process
 from faults.peers import refused_port
 from faults.table import row
 
@@ -35,8 +35,7 @@ def billion_laughs(first_key: str = "a") -> str:
 
 def _bad_config(tmp_path: Path, text: str, *causes: str) -> None:
     write_files(tmp_path, {"gate.yml": text, "env.manifest.yml": MANIFEST})
-    outcome, bounds = gate_process(tmp_path, "run")
-    fails_closed(outcome, bounds, ["gate.yml", *causes], codes=(2,), seconds=15, memory=PROCESS_MEMORY_BUDGET)
+    closed_run(tmp_path, ["run"], ["gate.yml", *causes])
 
 
 @row(
@@ -57,15 +56,7 @@ def test_alias_bomb_in_gate_yml_is_refused_fast(tmp_path: Path) -> None:
 )
 def test_alias_bomb_in_the_env_manifest_is_refused_fast(tmp_path: Path) -> None:
     write_files(tmp_path, {"gate.yml": ENV_ONLY, "env.manifest.yml": MANIFEST + billion_laughs("x")})
-    outcome, bounds = gate_process(tmp_path, "run")
-    fails_closed(
-        outcome,
-        bounds,
-        ["env.manifest.yml:", "aliases expand this file"],
-        codes=(2,),
-        seconds=15,
-        memory=PROCESS_MEMORY_BUDGET,
-    )
+    closed_run(tmp_path, ["run"], ["env.manifest.yml:", "aliases expand this file"])
 
 
 @row("gate.yml has an alias inside its own anchor (a loop)", "config", "exit 2: names the line of the loop")
@@ -110,8 +101,7 @@ def test_device_or_fifo_as_config_is_never_opened(tmp_path: Path, kind: str) -> 
     else:
         config, cause = str(tmp_path / "gate.yml"), "FIFO"
         os.mkfifo(config)
-    outcome, bounds = gate_process(tmp_path, "run", "--config", config, timeout=30)
-    fails_closed(outcome, bounds, [cause, "not opened"], codes=(2,), seconds=15, memory=PROCESS_MEMORY_BUDGET)
+    closed_run(tmp_path, ["run", "--config", config], [cause, "not opened"])
 
 
 @row(
@@ -124,15 +114,7 @@ def test_fifo_requirements_is_never_opened(tmp_path: Path) -> None:
     osv = f"http://127.0.0.1:{refused_port()}/v1/query"
     write_files(tmp_path, {"gate.yml": DEPS_ONLY + f"  deps:\n    osv_url: {osv}\n"})
     os.mkfifo(tmp_path / "requirements.txt")
-    outcome, bounds = gate_process(tmp_path, "run", timeout=60)
-    fails_closed(
-        outcome,
-        bounds,
-        ["requirements.txt", "FIFO", "not opened"],
-        codes=(2,),
-        seconds=15,
-        memory=PROCESS_MEMORY_BUDGET,
-    )
+    closed_run(tmp_path, ["run"], ["requirements.txt", "FIFO", "not opened"])
 
 
 @row(
@@ -168,15 +150,7 @@ def test_backtracking_manifest_pattern_finishes_at_once(tmp_path: Path) -> None:
     write_files(
         tmp_path, {"gate.yml": ENV_ONLY, "env.manifest.yml": manifest, ".env.production": f"TOKEN={'a' * 64}!\n"}
     )
-    outcome, bounds = gate_process(tmp_path, "run", timeout=60)
-    fails_closed(
-        outcome,
-        bounds,
-        ["does not match the pattern (a|aa)+$"],
-        codes=(1,),
-        seconds=15,
-        memory=PROCESS_MEMORY_BUDGET,
-    )
+    closed_run(tmp_path, ["run"], ["does not match the pattern (a|aa)+$"], codes=(1,))
 
 
 @row(
@@ -188,15 +162,7 @@ def test_backtracking_manifest_pattern_finishes_at_once(tmp_path: Path) -> None:
 def test_pattern_re2_cannot_compile_is_an_input_error(tmp_path: Path, pattern: str, reason: str) -> None:
     manifest = f'environments: [production]\nvariables:\n  TOKEN:\n    type: regex\n    pattern: "{pattern}"\n'
     write_files(tmp_path, {"gate.yml": ENV_ONLY, "env.manifest.yml": manifest, ".env.production": "TOKEN=a\n"})
-    outcome, bounds = gate_process(tmp_path, "run", timeout=60)
-    fails_closed(
-        outcome,
-        bounds,
-        ["env.manifest.yml:5:14", reason, "RE2"],
-        codes=(2,),
-        seconds=15,
-        memory=PROCESS_MEMORY_BUDGET,
-    )
+    outcome = closed_run(tmp_path, ["run"], ["env.manifest.yml:5:14", reason, "RE2"])
     assert "re2.cc" not in outcome.stderr
 
 
@@ -208,7 +174,4 @@ def test_pattern_re2_cannot_compile_is_an_input_error(tmp_path: Path, pattern: s
 def test_absolute_build_folder_is_an_input_error(tmp_path: Path) -> None:
     config = "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n"
     write_files(tmp_path, {"gate.yml": config + "  secrets:\n    sources:\n      build: ['/etc']\n"})
-    outcome, bounds = gate_process(tmp_path, "run", timeout=60)
-    fails_closed(
-        outcome, bounds, ["'/etc' is an absolute path", "inside the project"], codes=(2,), memory=PROCESS_MEMORY_BUDGET
-    )
+    closed_run(tmp_path, ["run"], ["'/etc' is an absolute path", "inside the project"])
