@@ -175,3 +175,13 @@ def test_absolute_build_folder_is_an_input_error(tmp_path: Path) -> None:
     config = "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n"
     write_files(tmp_path, {"gate.yml": config + "  secrets:\n    sources:\n      build: ['/etc']\n"})
     closed_run(tmp_path, ["run"], ["'/etc' is an absolute path", "inside the project"])
+
+
+@row(
+    "The gate.yml found in the project is a FIFO",
+    "config",
+    "exit 2 at once: it is refused, not skipped in favour of the preset's defaults",
+)
+def test_discovered_fifo_config_is_refused_not_skipped(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "gate.yml")
+    closed_run(tmp_path, ["run"], ["gate.yml", "FIFO", "not opened"])
