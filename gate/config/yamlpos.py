@@ -206,9 +206,14 @@ def reader_error(error: yaml.reader.ReaderError, text: str, path: Path | str) ->
 
 def load_text(text: str, path: Path) -> Located:
     out = Located(data=None, path=path)
-    loader = _BoundedLoader(text, path)
     try:
-        node = loader.get_single_node()
+        # The reader checks every character as it is made, so making it is inside the try.
+        loader = _BoundedLoader(text, path)
+        try:
+            node = loader.get_single_node()
+            nodes = loader.nodes
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         position = Position(path, mark.line + 1, mark.column + 1) if mark else Position(path)
@@ -221,9 +226,7 @@ def load_text(text: str, path: Path) -> Located:
         raise reader_error(error, text, path) from None
     except yaml.YAMLError as error:
         raise InputError(f"this is not valid YAML: {error}", Position(path)) from None
-    finally:
-        loader.dispose()
-    out.data = {} if node is None else _build(node, (), out, _Budget(loader.nodes + MAX_ALIAS_EXPANSION))
+    out.data = {} if node is None else _build(node, (), out, _Budget(nodes + MAX_ALIAS_EXPANSION))
     return out
 
 
