@@ -45,23 +45,50 @@ REPO = Path(__file__).resolve().parents[2]
 PROCESS_MEMORY_BUDGET = 256 * 1024 * 1024
 
 
+# Runs the CLI and, however it exits (os._exit included), writes the process's own peak RSS:
+# VmHWM belongs to the address space made at exec, where the rusage of a child also counts the
+# forked copy of the (large) test process it started as.
+_MEASURED_GATE = """
+import atexit, os, sys
+
+def _record():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["GATE_TEST_PEAK_FILE"], "w") as out:
+        out.write(peak)
+
+_real_exit = os._exit
+
+def _exit(code):
+    _record()
+    _real_exit(code)
+
+os._exit = _exit
+atexit.register(_record)
+sys.argv = ["gate", *sys.argv[1:]]
+from gate.cli import main
+main()
+"""
+
+
 def gate_process(
     cwd: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60.0
 ) -> tuple[Outcome, Bounds]:
     """Run the real `gate` in its own process: exit code, output, wall clock and its own peak RSS.
 
-    `os.wait4` gives the rusage of this one child, so no earlier process skews the peak; a run
-    past `timeout` is killed and shows as such in the outcome.
+    A run past `timeout` is killed and shows as such in the outcome (its peak then comes from
+    its rusage, which may overstate it).
     """
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        peak_file = Path(scratch) / "peak-kb"
         process = subprocess.Popen(
-            [sys.executable, "-m", "gate", *args],
+            [sys.executable, "-c", _MEASURED_GATE, *args],
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            env={**os.environ, "PYTHONPATH": str(REPO), "GATE_TEST_PEAK_FILE": str(peak_file), **(env or {})},
         )
         killer = threading.Timer(timeout, process.kill)
         killer.start()
@@ -73,7 +100,8 @@ def gate_process(
         out.seek(0)
         err.seek(0)
         outcome = Outcome(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
-    return outcome, Bounds(time.monotonic() - started, usage.ru_maxrss * 1024)
+        peak_kb = int(peak_file.read_text()) if peak_file.exists() else usage.ru_maxrss
+    return outcome, Bounds(time.monotonic() - started, peak_kb * 1024)
 
 
 def closed_run(

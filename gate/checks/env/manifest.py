@@ -122,7 +122,7 @@ def _spec(name: str, raw: Mapping[str, Any], environments: list[str], doc: Locat
             user_pattern(raw["pattern"])
         except re2.error as error:
             raise InputError(
-                f"pattern of {name} cannot be used: {_re2_reason(error)}",
+                f"pattern of {name} is not a valid regular expression for RE2: {_re2_reason(error)}",
                 doc.position((*where, "pattern")),
                 hint="patterns run on RE2, which has no backreferences or lookaround (that is what keeps "
                 "them linear-time); rewrite it without them, e.g. list the alternatives",
