@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import threading
 import zlib
@@ -189,3 +190,15 @@ def test_prepare_past_the_run_deadline_fails_closed(tmp_path: Path, monkeypatch:
         _SlowPrepare.release.set()
     assert outcome.exit_code == 3, outcome.output
     assert "preparing the checks did not finish within the run's 0.3s deadline" in outcome.stderr
+
+
+def test_log_lines_are_guarded_inside_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.cli import _RunnerSafeFormatter
+
+    record = logging.LogRecord("gate.http", logging.INFO, __file__, 1, "GET %s", ("https://x/ ##[add-mask]y",), None)
+    formatter = _RunnerSafeFormatter("%(levelname)s %(name)s: %(message)s")
+    monkeypatch.setenv("GITHUB_ACTIONS", "false")
+    assert formatter.format(record) == "INFO gate.http: GET https://x/ ##[add-mask]y"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    lines = formatter.format(record).splitlines()
+    assert lines[0].startswith("::stop-commands::") and lines[-1] == f"::{lines[0].split('::')[2]}::"
