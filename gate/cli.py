@@ -36,7 +36,7 @@ class Interrupted(GateError):
 
 # After SIGTERM the run unwinds (reports are written atomically, so none is left half-done);
 # if unwinding waits on a busy thread, the process ends anyway after this grace.
-SIGNAL_GRACE_S = 0.5
+SIGNAL_GRACE_S = 0.3
 _said: list[str] = []
 _said_lock = threading.Lock()
 
