@@ -23,10 +23,11 @@ _KINDS = (
 class UnreadableFile(OSError):
     """Not a regular file, or larger than the caller's cap: the reason is in words."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str, *, oversized: bool = False) -> None:
         super().__init__(reason)
         self.path = path
         self.reason = reason
+        self.oversized = oversized
 
     def __str__(self) -> str:
         return self.reason
@@ -44,7 +45,7 @@ def _check(path: Path | str, mode: int, size: int, limit: int) -> None:
     if kind is not None:
         raise UnreadableFile(path, f"this is {kind}, not a regular file; it is not opened")
     if size > limit:
-        raise UnreadableFile(path, f"file is {size} bytes; it is limited to {limit}")
+        raise UnreadableFile(path, f"file is {size} bytes; it is limited to {limit}", oversized=True)
 
 
 def check_regular(path: Path | str, limit: int) -> None:

@@ -7,6 +7,7 @@ so a YAML expansion, an endless read or a backtracking regex shows up as a numbe
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def test_fifo_requirements_is_never_opened(tmp_path: Path) -> None:
 @row(
     "A source file the env check searches is a FIFO",
     "env",
-    "never opened (skipped like an oversized file); the run finishes at once with its verdict",
+    "never opened; listed as `env.unreadable-source` (its variables are unknown); the run finishes at once",
 )
 def test_fifo_source_file_is_never_opened(tmp_path: Path) -> None:
     write_files(
@@ -133,15 +134,17 @@ def test_fifo_source_file_is_never_opened(tmp_path: Path) -> None:
         },
     )
     os.mkfifo(tmp_path / "app" / "src.py")
-    outcome, bounds = gate_process(tmp_path, "run", timeout=60)
-    # The readable file is still searched: its undeclared variable is reported.
-    assert "UNDECLARED_IN_MANIFEST" in outcome.stdout, outcome.output
+    outcome, bounds = gate_process(tmp_path, "run", "--format", "json", timeout=60)
     assert outcome.exit_code in (0, 1) and "Traceback" not in outcome.output, outcome.output
+    findings = {(f["rule_id"], f["location"]["path"]) for f in json.loads(outcome.stdout)["findings"]}
+    assert ("env.unreadable-source", "app/src.py") in findings
+    # The readable file is still searched: its undeclared variable is reported.
+    assert ("env.undeclared-in-code", "app/main.py") in findings
     assert bounds.seconds < 15 and bounds.peak_bytes < PROCESS_MEMORY_BUDGET
 
 
 @row(
-    "A manifest `regex` pattern that backtracks catastrophically: `(a|aa)+$` against 64 a's and `!`",
+    "A manifest `regex` pattern that backtracks catastrophically: `(a\\|aa)+$` against 64 a's and `!`",
     "env",
     "runs on RE2 (linear time): the value is judged at once (exit 1, does not match)",
 )
