@@ -202,3 +202,17 @@ def test_log_lines_are_guarded_inside_actions(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     lines = formatter.format(record).splitlines()
     assert lines[0].startswith("::stop-commands::") and lines[-1] == f"::{lines[0].split('::')[2]}::"
+
+
+def test_source_files_that_cannot_be_read_are_listed_not_opened(tmp_path: Path) -> None:
+    from gate.checks.env import load_rules
+    from gate.checks.env.usage import MAX_SOURCE_BYTES, CodePatterns, scan_tree
+
+    write_files(tmp_path, {"app/main.py": "import os\nos.environ['READ_ME']\n"})
+    (tmp_path / "app" / "huge.py").write_bytes(b"#" * (MAX_SOURCE_BYTES + 1))
+    os.mkfifo(tmp_path / "app" / "pipe.py")
+    unreadable: list[tuple[str, str]] = []
+    usages = list(scan_tree(tmp_path, ["."], CodePatterns.from_rules(load_rules()), unreadable))
+    assert [u.name for u in usages] == ["READ_ME"]
+    # The oversized file is skipped on purpose (bundles, generated code); the FIFO is listed.
+    assert [path for path, _ in unreadable] == ["app/pipe.py"] and "FIFO" in unreadable[0][1]
