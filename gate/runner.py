@@ -15,6 +15,7 @@ from gate.checks import REGISTRY, rule_docs
 from gate.config import Config, Override, find_config, load_config
 from gate.engine import ProgressSink, run_checks
 from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError
+from gate.github import commands
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
@@ -55,6 +56,9 @@ class Terminal:
     progress: ProgressSink | None = None
     clear_progress: Callable[[], None] = lambda: None
     note: Callable[[str], None] | None = None
+    # Workflow commands the gate means (annotations, notices) on stderr, unguarded; `err`
+    # guards what it prints, as it may carry untrusted text.
+    commands_err: Callable[[str], None] | None = None
 
     def say(self, text: str) -> None:
         (self.note or self.err)(text)
@@ -161,7 +165,9 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
     # machine-readable report that may be redirected to a file.
     commands_out: Callable[[str], None] = (
-        (lambda text: terminal.out(text + "\n", False)) if request.fmt == "console" else terminal.err
+        (lambda text: terminal.out(text + "\n", False))
+        if request.fmt == "console"
+        else (terminal.commands_err or terminal.err)
     )
     session = open_session(os.environ, force=request.github, out=commands_out, err=terminal.err)
     overrides = list(request.overrides)
@@ -207,7 +213,10 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         code = EXIT_INTERNAL
     if failure is not None and request.fmt == "console":
         text += f"NO-GO (exit 3): {failure}.\n"
-    terminal.out(session.guard(text) if session is not None and request.fmt == "console" else text, colored)
+    # The runner reads stdout whether or not --github is on: file names, gate.yml strings and
+    # server answers in the report must not be taken for workflow commands.
+    shown = commands.for_runner(text) if request.fmt == "console" else commands.escape_report(text, request.fmt)
+    terminal.out(shown, colored)
     if failure is not None:
         terminal.err(f"error: {failure}")
     if session is not None:

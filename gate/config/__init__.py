@@ -84,7 +84,9 @@ class Config:
 def find_config(start: Path) -> Path | None:
     for name in CONFIG_NAMES:
         candidate = start / name
-        if candidate.is_file():
+        # Anything by that name counts: a FIFO or device must be refused by the loader, not
+        # skipped in favour of the preset's defaults.
+        if candidate.exists() and not candidate.is_dir():
             return candidate
     return None
 

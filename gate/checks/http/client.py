@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from gate import redact
+from gate.bodies import DecodingError, read_async
 from gate.checks.http.resolve import Refused, Resolver, declared_names, forbidden, network_backend, pins_from_config
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
@@ -506,24 +507,14 @@ async def fetch(
 
     async def exchange() -> Page:
         async with client.stream(method, url, headers=dict(headers or {})) as response:
-            chunks: list[bytes] = []
-            size = 0
-            truncated = False
-            if method != "HEAD":
-                async for chunk in response.aiter_bytes():
-                    room = cap - size
-                    if len(chunk) > room:
-                        chunks.append(chunk[:room])
-                        truncated = True
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
+            # Raw bytes, decoded under the cap: httpx would decode each chunk whole.
+            body, truncated = await read_async(response, cap) if method != "HEAD" else (b"", False)
             return Page(
                 url=url,
                 method=method,
                 status=response.status_code,
                 headers=response.headers,
-                body=b"".join(chunks),
+                body=body,
                 truncated=truncated,
                 elapsed=time.monotonic() - started,
             )
@@ -532,6 +523,8 @@ async def fetch(
         return await asyncio.wait_for(exchange(), limits.timeout)
     except TimeoutError as error:
         raise RequestFailed(url, f"no complete answer within {limits.timeout:g}s") from error
+    except DecodingError as error:
+        raise RequestFailed(url, f"the body cannot be decoded: {error}") from error
     except (httpx.HTTPError, OSError, ssl.SSLError) as error:
         reason, tls = describe(error)
         raise RequestFailed(url, reason, tls=tls, refused=_refused(error) is not None) from error

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gate import redact
+from gate.bodies import DecodingError, read_async
 from gate.checks.base import CheckContext, Result
 from gate.checks.http.client import Preview, RequestFailed, Session
 from gate.checks.http.ruledocs import MakeFinding
@@ -326,10 +327,22 @@ async def _post(
 ) -> Any:
     import httpx
 
+    client = session.client
     try:
         if form == "form":
-            return await session.client.request(method, preview.url(path), data=dict(values))
-        return await session.client.request(method, preview.url(path), json=dict(values))
+            request = client.build_request(method, preview.url(path), data=dict(values))
+        else:
+            request = client.build_request(method, preview.url(path), json=dict(values))
+        response = await client.send(request, stream=True)
+        try:
+            # Decoded under the check's body cap: a login answer is untrusted like any other.
+            body, _ = await read_async(response, session.limits.max_body)
+        finally:
+            await response.aclose()
+        response._content = body
+        return response
+    except DecodingError as error:
+        raise RequestFailed(preview.url(path), f"the body cannot be decoded: {error}") from error
     except httpx.HTTPError as error:
         raise RequestFailed(preview.url(path), f"{type(error).__name__}: {redact.scrub(str(error))}") from error
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 from gate.checks.secrets import sourcemap
 from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
 from gate.checks.secrets.scanner import Engine, Hit
+from gate.errors import InputError
 
 BINARY_SNIFF = 8000
 # Never walked: git's own data and installed dependencies (outside a repository too).
@@ -116,6 +117,12 @@ def build_files(root: Path, folders: Sequence[str]) -> list[str]:
     """Every file of the build folders that exist, gitignored or not."""
     paths: list[str] = []
     for folder in folders:
+        if Path(folder).is_absolute():
+            raise InputError(
+                f"checks.secrets.sources.build: '{folder}' is an absolute path; build folders are read only "
+                "inside the project",
+                hint="write it relative to the project root, for example dist",
+            )
         base = root / folder
         if not base.is_symlink() and base.is_dir():
             paths.extend(walk(root, base, BUILD_SKIP_DIRS))
