@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.secrets.findings import rule_docs
-from gate.errors import CheckFailure, InputError, Position
+from gate.errors import InputError, Position
 from gate.model import Finding, Location
 
 BUILD_FOLDERS = [
@@ -87,14 +85,20 @@ class SecretsCheck(Check):
                         "description": "Only the lines added in the index against HEAD; no other source.",
                     },
                     "history": {"type": "boolean", "description": "Every commit of every ref."},
-                    "since": {"type": ["string", "null"], "minLength": 1, "description": "Commits in REV..HEAD."},
+                    "since": {
+                        "type": ["string", "null"],
+                        "minLength": 1,
+                        "format": "git-revision",
+                        "description": "Commits in REV..HEAD.",
+                    },
                     "diff": {
                         "type": ["string", "null"],
                         "minLength": 1,
+                        "format": "git-range",
                         "description": "Added lines of BASE...HEAD; `auto`: from a GitHub pull_request event.",
                     },
                     "build": {
-                        "$ref": "#/$defs/globs",
+                        "$ref": "#/$defs/repo-paths",
                         "description": "Build output folders (scanned even if gitignored).",
                     },
                 },
@@ -107,6 +111,7 @@ class SecretsCheck(Check):
             "baseline": {
                 "type": "string",
                 "minLength": 1,
+                "format": "repo-path",
                 "description": "detect-secrets baseline accepted as reviewed.",
             },
             "exclude": {"$ref": "#/$defs/globs", "description": "Paths (globs) never scanned."},
@@ -152,8 +157,9 @@ class SecretsCheck(Check):
         if against:
             scope = "the staged changes" if staged else against
             ctx.progress.update(f"scanning added lines of {scope}")
+            what = ["--cached", "--"] if staged else gitscan.revisions(against)
             occurrences, skipped = gitscan.scan_patch_stream(
-                root, ["diff", *gitscan.PATCH_FLAGS, against, "--"], max_file_bytes=max_bytes, jobs=1
+                root, ["diff", *gitscan.PATCH_FLAGS, *what], max_file_bytes=max_bytes, jobs=1
             )
             yield from self._skipped(skipped)
             advice = (
@@ -245,12 +251,12 @@ class SecretsCheck(Check):
                 subject="shallow",
             )
         since = sources.get("since")
-        revisions = ["--all"] if sources.get("history") else [f"{since}..HEAD"]
+        revisions = gitscan.revisions(f"{since}..HEAD") if not sources.get("history") else ["--all", "--"]
         scope = "every ref" if sources.get("history") else f"{since}..HEAD"
         ctx.progress.update(f"scanning history of {scope}")
         occurrences, skipped = gitscan.scan_patch_stream(
             root,
-            ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, *revisions, "--"],
+            ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, *revisions],
             max_file_bytes=max_bytes,
             jobs=jobs,
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
@@ -335,14 +341,6 @@ def _diff_range(value: str | None, environ: Mapping[str, str]) -> str | None:
     """`auto` means: inside a GitHub pull_request run, base.sha...head.sha of its event."""
     if value != "auto":
         return value
-    if environ.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
-        return None
-    event_path = environ.get("GITHUB_EVENT_PATH")
-    if not event_path:
-        raise CheckFailure("GITHUB_EVENT_NAME says pull_request but GITHUB_EVENT_PATH is not set")
-    try:
-        event = json.loads(Path(event_path).read_text())
-        base, head = event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CheckFailure(f"could not read the pull request's base and head from {event_path}: {error}") from error
-    return f"{base}...{head}"
+    from gate.github.context import pull_request_range
+
+    return pull_request_range(environ)

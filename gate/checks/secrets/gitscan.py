@@ -83,6 +83,13 @@ class Skipped:
     reason: str
 
 
+def revisions(*names: str) -> list[str]:
+    """Revisions as git's last arguments: after `--end-of-options`, so none can act as an option,
+    and before `--`, so none is taken for a path. gate.yml checked their form; this holds even
+    for a value that reached here some other way."""
+    return ["--end-of-options", *names, "--"]
+
+
 def git_command(root: Path, *args: str) -> list[str]:
     return ["git", "-C", str(root), *_SAFE_CONFIG, *args]
 
@@ -119,11 +126,64 @@ def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailur
     )
 
 
+def _nearest_git(root: Path) -> Path | None:
+    """The nearest folder at or above root holding a `.git` (folder or gitfile): where git looks."""
+    for folder in (root, *root.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None
+
+
+def _git_says(stderr: bytes, code: int) -> str:
+    """git's own reason: its first `fatal:`/`error:` line (later lines are advice)."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (reasons or lines or [f"git exited with {code}"])[0]
+
+
 def is_repository(root: Path) -> bool:
+    """Whether root is inside a git work tree; raises CheckFailure when git refuses one.
+
+    Not a repository means no `.git` anywhere up the tree (and no GIT_DIR): there is no history.
+    A `.git` that git will not read (dubious ownership, a garbage HEAD, a format it does not know)
+    is a repository whose history cannot be looked at, and skipping it would pass unseen commits;
+    so would git quietly using a repository further up in its place.
+    """
+    resolved = root.resolve()
+    nearest = _nearest_git(resolved)
+    pointed = bool(os.environ.get("GIT_DIR"))
     try:
-        return run_git(root, "rev-parse", "--is-inside-work-tree").strip() == b"true"
-    except (InputError, CheckFailure):
+        completed = subprocess.run(
+            git_command(root, "rev-parse", "--is-inside-work-tree", "--show-toplevel"),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        if nearest is None and not pointed:
+            return False
+        raise CheckFailure(f"{nearest or root} is a git repository but git is not installed") from error
+    except subprocess.TimeoutExpired as error:
+        raise CheckFailure("git rev-parse did not finish within 60s") from error
+    lines = completed.stdout.splitlines()
+    if completed.returncode != 0 and lines[:1] == [b"false"]:
+        return False  # inside a .git folder or a bare repository: no work tree to list
+    if completed.returncode != 0:
+        if nearest is None and not pointed:
+            return False
+        raise CheckFailure(
+            f"git refuses the repository at {nearest or root}: {_git_says(completed.stderr, completed.returncode)}; "
+            "its history and files were not scanned"
+        )
+    if lines[:1] != [b"true"]:
         return False
+    toplevel = Path(os.fsdecode(lines[1])).resolve() if len(lines) > 1 else None
+    if nearest is not None and not pointed and toplevel != nearest:
+        raise CheckFailure(
+            f"git does not accept {nearest / '.git'} and reads {toplevel} instead; "
+            "the repository's history and files were not scanned"
+        )
+    return True
 
 
 def has_commits(root: Path) -> bool:

@@ -1,0 +1,177 @@
+"""Hostile repositories, gate.yml and events steering the gate: git refusing a repository,
+history only a merge or a tag holds, revisions posing as options, paths leaving the tree,
+suppressions that hide everything. Each case is a real git repository in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import Outcome, gate, git, git_repo, write_files
+
+from faults.common import fails_closed
+from faults.peers import Bounds, measured
+from faults.table import row
+
+# Key-shaped values unique to this file, so a hit can only come from here.
+MERGE_TOKEN = "ghp_MergeResolutionMergeResolution000042"
+TAG_TOKEN = "ghp_TagOnlyBlobTagOnlyBlobTagOnlyBlob0042"
+RANGE_TOKEN = "ghp_RangeStaysWholeRangeStaysWhole000042"
+OUTSIDE_TOKEN = "ghp_OutsideFolderOutsideFolderOutside0042"
+SECRETS_ONLY = (
+    "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n  secrets:\n    enabled: true\n"
+)
+
+
+def _config(extra: str = "") -> str:
+    return SECRETS_ONLY + extra
+
+
+def _scan(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[Outcome, Bounds, dict[str, Any]]:
+    with measured() as box:
+        outcome = gate("check", "secrets", "--format", "json", *args, cwd=root, env=env)
+    assert "Traceback" not in outcome.output, outcome.output
+    report = json.loads(outcome.stdout) if outcome.stdout.strip().startswith("{") else {}
+    return outcome, box[0], report
+
+
+def _paths(report: dict[str, Any], rule: str | None = None) -> set[str]:
+    return {
+        f["location"]["path"] or f["location"]["name"]
+        for f in report.get("findings", [])
+        if (f["rule_id"] == rule if rule else f["rule_id"] != "secrets.unscanned")
+    }
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    return git_repo(tmp_path / "repo", [{"gate.yml": SECRETS_ONLY, "README.md": "trust\n"}])
+
+
+# --- git refuses the repository ---------------------------------------------------------------
+
+
+@row(
+    "A repository git refuses: dubious ownership",
+    "secrets",
+    "exit 3 naming git's message (`detected dubious ownership`); never treated as not a repository",
+)
+def test_dubious_ownership_fails_closed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() == 0:
+        for folder, dirs, names in os.walk(repo):
+            for name in [*dirs, *names, "."]:
+                os.lchown(os.path.join(folder, name), 65534, 65534)
+    else:
+        monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    outcome, bounds, _ = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["dubious ownership", "not scanned"])
+
+
+@row(
+    "A garbage `.git/HEAD`",
+    "secrets",
+    "exit 3: git's `not a git repository` is named; the history is not skipped silently",
+)
+def test_garbage_head_fails_closed(repo: Path) -> None:
+    (repo / ".git" / "HEAD").write_text("garbage\n")
+    outcome, bounds, _ = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["git refuses the repository", "not a git repository"])
+
+
+@row(
+    "`core.repositoryformatversion = 99`",
+    "secrets",
+    "exit 3 naming git's message (`Expected git repo version <= 1, found 99`)",
+)
+def test_unknown_repository_format_fails_closed(repo: Path) -> None:
+    git(repo, "config", "core.repositoryformatversion", "99")
+    outcome, bounds, _ = _scan(repo)
+    fails_closed(outcome, bounds, ["found 99"])
+
+
+@row(
+    "A broken `.git` inside another repository (git would read the outer one)",
+    "secrets",
+    "exit 3: says git does not accept the inner `.git`; the outer repository is not scanned in its place",
+)
+def test_broken_inner_repository_is_not_replaced_by_the_outer_one(tmp_path: Path) -> None:
+    outer = git_repo(tmp_path / "outer", [{"README.md": "outer\n"}])
+    inner = git_repo(outer / "inner", [{"gate.yml": SECRETS_ONLY}])
+    (inner / ".git" / "HEAD").write_text("garbage\n")
+    outcome, bounds, _ = _scan(inner, "--history")
+    fails_closed(outcome, bounds, ["does not accept", "not scanned"])
+
+
+@row(
+    "A folder with no `.git` anywhere above it",
+    "secrets",
+    "not a repository: the files are scanned, there is no history to scan; the key is found (exit 1)",
+)
+def test_a_folder_outside_any_repository_is_scanned_as_files(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "plain", {"gate.yml": SECRETS_ONLY, "app.py": f'key = "{RANGE_TOKEN}"\n'})
+    outcome, bounds, report = _scan(folder, "--history")
+    fails_closed(outcome, bounds, ["app.py"], codes=(1,))
+    assert _paths(report) == {"app.py"}
+
+
+# --- revisions from gate.yml and the event ------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["since", "diff"])
+@row(
+    "`sources.since` or `sources.diff` of `--output=F` in gate.yml",
+    "secrets",
+    "exit 2 at gate.yml's line: not a revision; git never runs with it and writes nothing",
+)
+def test_a_revision_posing_as_an_option_is_refused(repo: Path, key: str) -> None:
+    write_files(repo, {"gate.yml": _config(f"    sources:\n      {key}: '--output=F'\n")})
+    outcome, bounds, _ = _scan(repo)
+    fails_closed(outcome, bounds, ["gate.yml:10", f"sources.{key}", "start with '-'"], codes=(2,))
+    assert not (repo / "F").exists()
+
+
+@row(
+    "`--since=--output=F` on the command line",
+    "secrets",
+    "exit 2: not a revision; git writes nothing",
+)
+def test_a_flag_posing_as_a_revision_is_refused(repo: Path) -> None:
+    outcome, bounds, _ = _scan(repo, "--since=--output=F")
+    fails_closed(outcome, bounds, ["sources.since"], codes=(2,))
+    assert not (repo / "F").exists()
+
+
+@row(
+    "A pull_request event whose `base.sha` is `--output=F` (`diff: auto`, `--no-github`)",
+    "secrets",
+    "exit 2: the event's base.sha is not a commit SHA; git writes nothing",
+)
+def test_an_event_base_sha_posing_as_an_option_is_refused(repo: Path, tmp_path: Path) -> None:
+    write_files(repo, {"gate.yml": _config("    sources:\n      diff: auto\n")})
+    head = git(repo, "rev-parse", "HEAD").strip()
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"base": {"sha": "--output=F"}, "head": {"sha": head}}}))
+    environ = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+    outcome, bounds, _ = _scan(repo, "--no-github", env=environ)
+    fails_closed(outcome, bounds, ["pull_request.base.sha", "not a commit SHA"], codes=(2,))
+    assert not (repo / "F").exists()
+
+
+@row(
+    "A valid `sources.since` beside those refusals",
+    "secrets",
+    "the range REV..HEAD is scanned whole: a key added in it is found (exit 1)",
+)
+def test_a_valid_since_still_scans_its_range(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD").strip()
+    write_files(repo, {"app.py": f'key = "{RANGE_TOKEN}"\n'})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "key")
+    git(repo, "rm", "-q", "app.py")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "gone")
+    outcome, bounds, report = _scan(repo, f"--since={base}")
+    fails_closed(outcome, bounds, ["app.py"], codes=(1,))
+    assert "app.py" in _paths(report)
