@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,34 @@ def _suppressions(entries: list[Mapping[str, Any]], source: str) -> tuple[Suppre
     )
 
 
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _broad_suppressions(doc: Located) -> list[InputError]:
+    """Suppressions whose rule glob does not start with a check's name: they hide whatever any
+    check finds, including its own "could not look", which no reviewer can have meant."""
+    entries = doc.data.get("suppressions", []) if isinstance(doc.data, dict) else []
+    problems = []
+    for index, entry in enumerate(entries):
+        rule = entry.get("rule") if isinstance(entry, Mapping) else None
+        glob = _GLOB.search(rule) if isinstance(rule, str) else None
+        if rule is None or glob is None:
+            continue
+        check = rule[: glob.start()].partition(".")
+        if check[0] and check[1]:
+            continue
+        problems.append(
+            InputError(
+                f"suppressions[{index}].rule '{rule}' matches the rules of every check, so it would hide "
+                "anything the gate finds",
+                doc.position(("suppressions", index, "rule")),
+                hint="name the rule (secrets.private-key), or at widest one check's rules (secrets.*), "
+                "and add a fingerprint or path for what was reviewed",
+            )
+        )
+    return problems
+
+
 def _apply_overrides(data: dict[str, Any], overrides: Sequence[Override]) -> dict[str, Any]:
     for override in overrides:
         section = data.setdefault("checks", {}).setdefault(override.check, {})
@@ -149,6 +178,7 @@ def load_config(
         if not isinstance(doc.data, dict):
             raise InputError("gate.yml must be a mapping of keys at the top level", Position(doc.path, 1, 1))
         _raise_if(schema_mod.validate(doc, schema))
+        _raise_if(_broad_suppressions(doc))
     chosen = _pick_preset(preset, doc)
     preset_doc = load_file(preset_path(chosen))
     _raise_if(schema_mod.validate(preset_doc, schema))

@@ -175,3 +175,39 @@ def test_a_valid_since_still_scans_its_range(repo: Path) -> None:
     outcome, bounds, report = _scan(repo, f"--since={base}")
     fails_closed(outcome, bounds, ["app.py"], codes=(1,))
     assert "app.py" in _paths(report)
+
+
+# --- suppressions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["'*'", "'*.*'", "'*secret*'", "'?*'"])
+@row(
+    "A suppression `{rule: '*'}` (or `*.*`, `*secret*`)",
+    "policy",
+    "exit 2 at gate.yml's line: it would hide everything; name a rule or one check's rules",
+)
+def test_a_suppression_of_every_rule_is_refused(repo: Path, rule: str) -> None:
+    write_files(repo, {"gate.yml": _config(f"suppressions:\n  - rule: {rule}\n    reason: we know\n")})
+    outcome, bounds, _ = _scan(repo)
+    fails_closed(outcome, bounds, ["gate.yml:10", "suppressions[0].rule", "every check", "secrets.*"], codes=(2,))
+
+
+@row(
+    "A check-wide suppression `secrets.*` over a file that could not be scanned",
+    "policy",
+    "the key is suppressed but `secrets.unscanned` still blocks (exit 1); only `rule: secrets.unscanned` hides it",
+)
+def test_a_check_wide_glob_never_hides_could_not_look(repo: Path, tmp_path: Path) -> None:
+    outside = write_files(tmp_path / "outside", {"creds.txt": f"token = {OUTSIDE_TOKEN}\n"})
+    os.symlink(outside / "creds.txt", repo / "creds.txt")
+    write_files(repo, {"app.py": f'key = "{RANGE_TOKEN}"\n'})
+    glob = "suppressions:\n  - rule: secrets.*\n    reason: reviewed test keys\n"
+    write_files(repo, {"gate.yml": _config(glob)})
+    outcome, bounds, report = _scan(repo)
+    fails_closed(outcome, bounds, ["creds.txt"], codes=(1,))
+    blocking = {f["rule_id"] for f in report["findings"] if f["blocking"]}
+    assert blocking == {"secrets.unscanned"}
+    exact = glob + "  - rule: secrets.unscanned\n    path: creds.txt\n    reason: a link to the shared dev creds\n"
+    write_files(repo, {"gate.yml": _config(exact)})
+    outcome, _, report = _scan(repo)
+    assert outcome.exit_code == 0, outcome.output
