@@ -211,3 +211,31 @@ def test_a_check_wide_glob_never_hides_could_not_look(repo: Path, tmp_path: Path
     write_files(repo, {"gate.yml": _config(exact)})
     outcome, _, report = _scan(repo)
     assert outcome.exit_code == 0, outcome.output
+
+
+# --- deps -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ["-e git+https://example.com/team/x.git#egg=foo", "foo @ git+https://example.com/team/x.git@main"]
+)
+@row(
+    "`-e git+https://…#egg=name` (or another VCS/URL requirement) in requirements.txt",
+    "deps",
+    "not the project's own code: listed as unaudited (VCS requirement), which blocks at launch (exit 1)",
+)
+def test_a_vcs_requirement_is_unaudited_not_local(tmp_path: Path, line: str) -> None:
+    record = {"id": "TEST-0001", "affected": [{"package": {"ecosystem": "PyPI", "name": "other"}, "versions": ["1.0"]}]}
+    write_files(
+        tmp_path,
+        {
+            "osv-db/TEST-0001.json": json.dumps(record),
+            "requirements.txt": f"{line}\n",
+            "gate.yml": "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    osv_db: osv-db\n",
+        },
+    )
+    with measured() as box:
+        outcome = gate("check", "deps", "--format", "json", cwd=tmp_path)
+    fails_closed(outcome, box[0], ["foo", "VCS requirement"], codes=(1,))
+    [finding] = [f for f in json.loads(outcome.stdout)["findings"] if f["rule_id"] == "deps.unaudited"]
+    assert finding["blocking"] and finding["location"]["path"] == "requirements.txt"
