@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.config import paths
 from gate.config import schema as schema_mod
+from gate.config.paths import inside
 from gate.config.yamlpos import Located, load_file
 from gate.errors import InputError, InputErrors, Position
 from gate.model import Suppression
@@ -195,6 +197,12 @@ def load_config(
     root = path.parent if path is not None else (search_from or Path.cwd())
     project_root = merged.get("project", {}).get("root")
     if project_root:
+        if not inside(root, project_root):
+            raise InputError(
+                f"project root {project_root} resolves outside {root.resolve()} (through a symlink)",
+                doc.position(("project", "root")) if doc else None,
+                hint=paths.PATH_HINT,
+            )
         root = root / project_root
     if not root.is_dir():
         raise InputError(

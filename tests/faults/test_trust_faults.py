@@ -239,3 +239,84 @@ def test_a_vcs_requirement_is_unaudited_not_local(tmp_path: Path, line: str) -> 
     fails_closed(outcome, box[0], ["foo", "VCS requirement"], codes=(1,))
     [finding] = [f for f in json.loads(outcome.stdout)["findings"] if f["rule_id"] == "deps.unaudited"]
     assert finding["blocking"] and finding["location"]["path"] == "requirements.txt"
+
+
+# --- paths leaving the repository -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "where"),
+    [
+        ("  secrets:\n    enabled: true\n    sources:\n      build: ['../x']\n", "sources.build[0]"),
+        ("  secrets:\n    enabled: true\n    sources:\n      build: ['/etc']\n", "sources.build[0]"),
+        ("  secrets:\n    enabled: true\n    baseline: ../x/.secrets.baseline\n", "secrets.baseline"),
+        ("  env:\n    enabled: true\n    manifest: ../x/m.yml\n", "env.manifest"),
+        ("  deps:\n    enabled: true\n    files: [/x/requirements.txt]\n", "deps.files[0]"),
+    ],
+)
+@row(
+    "A config path out of the repository: `build: ['../x']`, `manifest: ../x/m.yml`, an absolute path",
+    "config",
+    "exit 2 at gate.yml's line: paths stay relative, without `..`; nothing outside is read",
+)
+def test_a_config_path_out_of_the_tree_is_refused(repo: Path, setting: str, where: str) -> None:
+    write_files(repo, {"gate.yml": f"version: 1\nchecks:\n{setting}"})
+    outcome, bounds, _ = _scan(repo)
+    fails_closed(outcome, bounds, ["gate.yml:", where, "without '..'"], codes=(2,))
+
+
+@row("`project.root: ../x`", "config", "exit 2 at gate.yml's line; the project root stays under gate.yml's folder")
+def test_a_project_root_out_of_the_tree_is_refused(repo: Path) -> None:
+    write_files(repo, {"gate.yml": SECRETS_ONLY + "project:\n  root: ../x\n"})
+    outcome, bounds, _ = _scan(repo)
+    fails_closed(outcome, bounds, ["gate.yml:10", "project.root"], codes=(2,))
+
+
+@row(
+    "`project.root` or the env manifest through a symlink to an outside folder",
+    "config",
+    "exit 2: says it resolves outside the project; nothing is read there",
+)
+def test_a_project_root_or_manifest_through_a_symlink_is_refused(repo: Path, tmp_path: Path) -> None:
+    outside = write_files(tmp_path / "outside", {"m.yml": "environments: [production]\nvariables: {}\n"})
+    os.symlink(outside, repo / "linked")
+    write_files(repo, {"gate.yml": SECRETS_ONLY + "project:\n  root: linked\n"})
+    outcome, bounds, _ = _scan(repo)
+    fails_closed(outcome, bounds, ["gate.yml:10", "resolves outside"], codes=(2,))
+    write_files(repo, {"gate.yml": "version: 1\nchecks:\n  env:\n    enabled: true\n    manifest: linked/m.yml\n"})
+    outcome = gate("check", "env", cwd=repo)
+    fails_closed(outcome, bounds, ["linked/m.yml", "resolves outside"], codes=(2,))
+
+
+@row(
+    "A tracked folder replaced by a symlink to an outside folder",
+    "secrets",
+    "the files git lists under it are not read: each is listed as not scanned (exit 1)",
+)
+def test_a_tracked_folder_turned_symlink_is_not_followed(repo: Path, tmp_path: Path) -> None:
+    write_files(repo, {"src/app.py": "print('hello')\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "src")
+    outside = write_files(tmp_path / "outside", {"app.py": f'key = "{OUTSIDE_TOKEN}"\n'})
+    (repo / "src" / "app.py").unlink()
+    (repo / "src").rmdir()
+    os.symlink(outside, repo / "src")
+    outcome, bounds, report = _scan(repo)
+    fails_closed(outcome, bounds, ["src/app.py", "symlink"], codes=(1,))
+    assert "src/app.py" in _paths(report, "secrets.unscanned")
+    assert _paths(report) == set(), "a file was read through a symlinked folder"
+
+
+@row(
+    "A build path through a symlink to an outside folder (`build: [link/dist]`)",
+    "secrets",
+    "not walked: the build folder is listed as not scanned (exit 1); nothing outside is read",
+)
+def test_a_build_folder_behind_a_symlink_is_not_walked(repo: Path, tmp_path: Path) -> None:
+    outside = write_files(tmp_path / "outside", {"dist/bundle.js": f'const k = "{OUTSIDE_TOKEN}";\n'})
+    os.symlink(outside, repo / "link")
+    write_files(repo, {"gate.yml": _config("    sources:\n      build: [link/dist]\n")})
+    outcome, bounds, report = _scan(repo)
+    fails_closed(outcome, bounds, ["link/dist", "outside the repository"], codes=(1,))
+    assert "link/dist" in _paths(report, "secrets.unscanned")
+    assert _paths(report) == set(), "a build file was read through a symlink"

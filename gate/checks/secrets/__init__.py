@@ -188,9 +188,10 @@ class SecretsCheck(Check):
             paths = [p for p in files.tree_files(root) if keep(p)]
         build = list(sources.get("build", []))
         listed = set(paths)
-        paths += [p for p in files.build_files(root, build) if p not in listed and keep(p)]
+        built, escaped = files.build_files(root, build)
+        paths += [p for p in built if p not in listed and keep(p)]
         tree_hits, skipped_files = files.scan_files(engine, root, paths, max_bytes)
-        yield from self._skipped(skipped_files)
+        yield from self._skipped([*escaped, *skipped_files])
 
         introduced: dict[str, _Introduced] = {}
         if sources.get("history") or sources.get("since"):

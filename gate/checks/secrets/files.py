@@ -16,6 +16,7 @@ from pathlib import Path
 from gate.checks.secrets import sourcemap
 from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
 from gate.checks.secrets.scanner import Engine, Hit
+from gate.config.paths import inside
 
 BINARY_SNIFF = 8000
 # Never walked: git's own data and installed dependencies (outside a repository too).
@@ -57,8 +58,13 @@ def walk(root: Path, folder: Path, skip: frozenset[str] = SKIP_DIRS) -> Iterator
             yield Path(current, name).relative_to(root).as_posix()
 
 
-def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | None:
-    """The file's bytes; Skipped when it cannot be scanned; None when there is nothing to scan."""
+def read_file(
+    root: Path, relative: str, max_bytes: int, folders: dict[str, bool] | None = None
+) -> bytes | Skipped | None:
+    """The file's bytes; Skipped when it cannot be scanned; None when there is nothing to scan.
+
+    `folders` remembers, for one scan, which folders resolve inside the tree: a tree of many
+    files has few folders, so each is resolved once."""
     from detect_secrets.filters.heuristic import is_non_text_file
 
     path = root / relative
@@ -66,9 +72,15 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | No
         info = os.lstat(path)
     except OSError:
         return None  # listed by git but deleted in the working tree
+    folders = {} if folders is None else folders
+    folder = str(Path(relative).parent)
+    if folder not in folders:
+        folders[folder] = inside(root, folder)
+    if not folders[folder]:
+        # git lists `dir/f` from the index; in the working tree `dir` may now be a symlink out.
+        return Skipped(relative, None, "a folder on its path is a symlink out of the repository; not followed")
     if stat.S_ISLNK(info.st_mode):
-        target = os.path.realpath(path)
-        if os.path.commonpath([target, os.path.realpath(root)]) != os.path.realpath(root):
+        if not inside(root, relative):
             return Skipped(relative, None, "it is a symlink pointing outside the repository; not followed")
         return None  # the target inside the tree is scanned as itself
     if stat.S_ISDIR(info.st_mode):
@@ -92,8 +104,9 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | No
 def scan_files(engine: Engine, root: Path, paths: Sequence[str], max_bytes: int) -> tuple[list[FileHit], list[Skipped]]:
     hits: list[FileHit] = []
     skipped: list[Skipped] = []
+    folders: dict[str, bool] = {}
     for relative in paths:
-        data = read_file(root, relative, max_bytes)
+        data = read_file(root, relative, max_bytes, folders)
         if data is None:
             continue
         if isinstance(data, Skipped):
@@ -112,14 +125,21 @@ def scan_files(engine: Engine, root: Path, paths: Sequence[str], max_bytes: int)
     return hits, skipped
 
 
-def build_files(root: Path, folders: Sequence[str]) -> list[str]:
-    """Every file of the build folders that exist, gitignored or not."""
+def build_files(root: Path, folders: Sequence[str]) -> tuple[list[str], list[Skipped]]:
+    """Every file of the build folders that exist, gitignored or not; a folder that is (or lies
+    behind) a symlink out of the repository is listed as not scanned instead of walked."""
     paths: list[str] = []
+    skipped: list[Skipped] = []
     for folder in folders:
         base = root / folder
-        if not base.is_symlink() and base.is_dir():
+        if not (base.is_dir() or base.is_symlink()):
+            continue
+        if not inside(root, folder):
+            reason = "this build folder resolves outside the repository through a symlink; not followed"
+            skipped.append(Skipped(folder, None, reason))
+        elif not base.is_symlink():
             paths.extend(walk(root, base, BUILD_SKIP_DIRS))
-    return paths
+    return paths, skipped
 
 
 def _scan_inline_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
@@ -175,8 +195,8 @@ def load_baseline(root: Path, relative: str) -> frozenset[str]:
     from gate.errors import InputError, Position
 
     path = root / relative
-    if not path.is_file() or path.is_symlink():
-        return frozenset()
+    if not path.is_file() or path.is_symlink() or not inside(root, relative):
+        return frozenset()  # a baseline only ever hides findings: one read from outside must not
     try:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as error:
