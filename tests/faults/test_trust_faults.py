@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +321,81 @@ def test_a_build_folder_behind_a_symlink_is_not_walked(repo: Path, tmp_path: Pat
     fails_closed(outcome, bounds, ["link/dist", "outside the repository"], codes=(1,))
     assert "link/dist" in _paths(report, "secrets.unscanned")
     assert _paths(report) == set(), "a build file was read through a symlink"
+
+
+# --- history only a merge, a tag or a long path holds --------------------------------------------
+
+
+@row(
+    "A key typed only into a merge commit's conflict resolution, deleted later",
+    "secrets",
+    "found in the merge commit (its diff against git's own merge is scanned); exit 1",
+)
+def test_a_key_in_a_conflict_resolution_is_found(repo: Path) -> None:
+    write_files(repo, {"settings.py": "a = 1\nmode = 'base'\nb = 2\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "side")
+    write_files(repo, {"settings.py": "a = 1\nmode = 'side'\nb = 2\n"})
+    git(repo, "commit", "-q", "--no-gpg-sign", "-am", "side")
+    git(repo, "checkout", "-q", "main")
+    write_files(repo, {"settings.py": "a = 1\nmode = 'main'\nb = 2\n"})
+    git(repo, "commit", "-q", "--no-gpg-sign", "-am", "main")
+    with pytest.raises(subprocess.CalledProcessError):  # the conflict is the point
+        git(repo, "merge", "-q", "side")
+    write_files(repo, {"settings.py": f"a = 1\ntoken = '{MERGE_TOKEN}'\nb = 2\n"})
+    git(repo, "commit", "-q", "--no-gpg-sign", "-am", "merge side")
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    write_files(repo, {"settings.py": "a = 1\nmode = 'merged'\nb = 2\n"})
+    git(repo, "commit", "-q", "--no-gpg-sign", "-am", "clean up")
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["settings.py"], codes=(1,))
+    [finding] = [f for f in report["findings"] if f["rule_id"] != "secrets.unscanned"]
+    assert finding["location"]["commit"] == merge and finding["location"]["line"] == 2
+
+
+@pytest.mark.parametrize("kind", ["blob", "tree"])
+@row(
+    "A key in a blob or tree reachable only through a tag (no commit holds it)",
+    "secrets",
+    "found: every ref's object is read, tags peeled; named by tag (exit 1)",
+)
+def test_a_key_only_a_tag_holds_is_found(repo: Path, kind: str) -> None:
+    blob = git(repo, "hash-object", "-w", "--stdin", input_text=f'token = "{TAG_TOKEN}"\n').strip()
+    target = blob
+    if kind == "tree":
+        target = git(repo, "mktree", input_text=f"100644 blob {blob}\tcreds.py\n").strip()
+    git(repo, "tag", "-a", "-m", "keep this", "stash-of-keys", target)
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["refs/tags/stash-of-keys"], codes=(1,))
+    expected = "refs/tags/stash-of-keys" + (":creds.py" if kind == "tree" else "")
+    assert _paths(report) == {expected}
+
+
+@row(
+    "A ref naming an object missing from the repository",
+    "secrets",
+    "exit 3: git's `bad object` is named; the history is not half-scanned into a pass",
+)
+def test_a_ref_to_a_missing_object_fails_closed(repo: Path) -> None:
+    (repo / ".git" / "refs" / "heads" / "ghost").write_text("1" * 40 + "\n")
+    outcome, bounds, _ = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["bad object", "not scanned"])
+
+
+@row(
+    "A path longer than PATH_MAX (committed with git plumbing)",
+    "secrets",
+    "its history is scanned (the key is found); in the working tree it is listed as not scanned (exit 1)",
+)
+def test_a_path_longer_than_path_max_is_scanned_or_listed(repo: Path) -> None:
+    long_path = "/".join(["d" * 200] * 25) + "/creds.py"
+    assert len(long_path) > os.pathconf("/", "PC_PATH_MAX")
+    blob = git(repo, "hash-object", "-w", "--stdin", input_text=f'token = "{RANGE_TOKEN}"\n').strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{long_path}")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "long path")
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["creds.py"], codes=(1,))
+    assert long_path in _paths(report, "secrets.unscanned")
+    [finding] = [f for f in report["findings"] if f["rule_id"] != "secrets.unscanned"]
+    assert finding["location"]["path"] == long_path

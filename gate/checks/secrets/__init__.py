@@ -238,6 +238,7 @@ class SecretsCheck(Check):
         reported: set[str],
     ) -> Iterator[Result]:
         from gate.checks.secrets import gitscan
+        from gate.checks.secrets.scanner import shared_engine
 
         root = ctx.root
         # Outside a repository, or before the first commit, there is no history that could leak.
@@ -257,11 +258,16 @@ class SecretsCheck(Check):
         ctx.progress.update(f"scanning history of {scope}")
         occurrences, skipped = gitscan.scan_patch_stream(
             root,
-            ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, *revisions],
+            gitscan.log_args(revisions),
             max_file_bytes=max_bytes,
             jobs=jobs,
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
         )
+        if sources.get("history"):
+            ctx.progress.update("scanning what tags hold outside any commit")
+            tagged, unread = gitscan.scan_tagged(root, shared_engine(), max_bytes)
+            occurrences += tagged
+            skipped += unread
         yield from self._skipped(skipped)
         added = (o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
         redact.warm_secret_ids(added, gitscan.usable_cores())

@@ -70,8 +70,11 @@ def read_file(
     path = root / relative
     try:
         info = os.lstat(path)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return None  # listed by git but deleted in the working tree
+    except OSError as error:
+        # A path longer than PATH_MAX, a folder without permission: git has it, the scan cannot.
+        return Skipped(relative, None, f"it could not be read ({error.strerror})")
     folders = {} if folders is None else folders
     folder = str(Path(relative).parent)
     if folder not in folders:

@@ -55,6 +55,10 @@ _SAFE_CONFIG = (
     "-c",
     "log.showSignature=false",
 )
+# A merge's own diff: what its recorded result adds over the merge git would make itself. A key
+# typed into a conflict resolution is in neither parent, so `git log -p` (which shows merges
+# without a diff) and even `--cc` on a clean merge would never show it.
+REMERGE = "--diff-merges=remerge"
 PATCH_FLAGS = ("-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--src-prefix=a/", "--dst-prefix=b/")
 
 
@@ -110,7 +114,9 @@ def run_git(root: Path, *args: str, timeout: float = 120, stdin: bytes | None = 
 
 
 # git's words for a repository it cannot read, as opposed to a revision the user named wrong.
-_DAMAGED = re.compile(r"corrupt|unable to read|failed to read object|inflate|packfile|loose object|missing blob")
+_DAMAGED = re.compile(
+    r"corrupt|unable to read|failed to read object|inflate|packfile|loose object|missing blob|bad object"
+)
 
 
 def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailure:
@@ -195,6 +201,76 @@ def has_commits(root: Path) -> bool:
 
 def is_shallow(root: Path) -> bool:
     return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def log_args(revisions: Sequence[str]) -> list[str]:
+    """`git log` arguments for a history scan of these revisions (end them with `--`)."""
+    return ["log", *PATCH_FLAGS, REMERGE, LOG_FORMAT, *revisions]
+
+
+@dataclass(frozen=True)
+class _TaggedObject:
+    ref: str
+    sha: str
+    kind: str  # blob or tree: what the ref names once tags are peeled
+    tagger: str
+    date: str
+
+
+def scan_tagged(root: Path, engine: Engine, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
+    """Blobs and trees that a ref names directly or through tags: no commit holds them, so
+    `git log --all` never shows them, yet every clone fetches them with the tag."""
+    listing = run_git(
+        root, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(taggername)%00%(taggerdate:iso-strict)"
+    )
+    refs = [line.split(b"\0") for line in listing.splitlines() if line.count(b"\0") == 3]
+    peeled = run_git(
+        root,
+        "cat-file",
+        "--batch-check=%(objectname) %(objecttype)",
+        stdin=b"".join(fields[1] + b"^{}\n" for fields in refs),
+    ).splitlines()
+    tagged: list[_TaggedObject] = []
+    skipped: list[Skipped] = []
+    for fields, answer in zip(refs, peeled, strict=False):
+        ref = fields[0].decode("utf-8", "replace")
+        sha, _, kind = answer.decode("utf-8", "replace").partition(" ")
+        if kind in ("blob", "tree"):
+            tagger, date = (field.decode("utf-8", "replace") for field in fields[2:4])
+            tagged.append(_TaggedObject(ref, sha, kind, tagger, date))
+        elif kind != "commit":
+            skipped.append(Skipped(ref, None, f"the object it names could not be read ({answer.decode()[:80]})"))
+    occurrences: list[Occurrence] = []
+    for item in tagged:
+        commit = Commit(sha=item.sha, author=item.tagger or item.ref, date=item.date)
+        files = [(item.ref, item.sha)]
+        if item.kind == "tree":
+            entries = run_git(root, "ls-tree", "-r", "-z", "--full-tree", item.sha).split(b"\0")
+            files = [
+                (f"{item.ref}:{name.decode('utf-8', 'replace')}", meta.split()[2].decode())
+                for meta, _, name in (entry.partition(b"\t") for entry in entries if entry)
+                if meta.split()[1:2] == [b"blob"] and not meta.startswith(b"120000")
+            ]
+        contents = _blob_contents(root, [sha for _, sha in files], max_file_bytes)
+        for (path, _), content in zip(files, contents, strict=True):
+            if content is None:
+                skipped.append(Skipped(path, item.sha, f"it is over the {max_file_bytes}-byte cap (max_file_size)"))
+            elif b"\0" not in content[:_BINARY_PROBE]:
+                occurrences.extend(Occurrence(hit, path, commit) for hit in engine.scan_buffer(content, path))
+    return occurrences, skipped
+
+
+def _blob_contents(root: Path, shas: Sequence[str], max_bytes: int) -> Iterator[bytes | None]:
+    """Each blob's bytes in order, or None for one over `max_bytes` (read past, never held)."""
+    if not shas:
+        return
+    with _cat_file(root, [sha.encode() for sha in shas]) as stdout:
+        for _ in shas:
+            kept = bytearray()
+            for block in _object_blocks(stdout, "what a tag holds was not scanned"):
+                if len(kept) <= max_bytes:
+                    kept += block
+            yield bytes(kept) if len(kept) <= max_bytes else None
 
 
 def _unquote(raw: bytes) -> str:
@@ -590,6 +666,26 @@ def present_at_head(root: Path, needles: Sequence[str], timeout: float = 300) ->
 def _blob_blocks(root: Path, shas: Sequence[bytes], overlap: int, deadline: float) -> Iterator[str]:
     """The text blobs' contents as latin-1 strings, in blocks sharing `overlap` bytes, so a
     match across an edge is whole in one of them; binary blobs are skipped."""
+    unknown = "whether a secret is still present at HEAD is unknown"
+    with _cat_file(root, shas) as stdout:
+        for _ in shas:
+            if time.monotonic() > deadline:
+                raise CheckFailure(f"reading HEAD's files took too long: {unknown}")
+            binary: bool | None = None
+            carry = b""
+            for more in _object_blocks(stdout, unknown):
+                binary = b"\0" in more[:_BINARY_PROBE] if binary is None else binary
+                if binary:
+                    continue  # read past: the next object starts after it
+                block = carry + more
+                yield block.decode("latin-1")
+                carry = block[max(0, len(block) - overlap) :] if overlap else b""
+
+
+@contextlib.contextmanager
+def _cat_file(root: Path, shas: Sequence[bytes]) -> Iterator[IO[bytes]]:
+    """`git cat-file --batch` fed these objects from a thread (so a full pipe never stalls it);
+    the caller reads each object in order with `_object_blocks`."""
     process = subprocess.Popen(
         git_command(root, "cat-file", "--batch"),
         stdin=subprocess.PIPE,
@@ -607,30 +703,23 @@ def _blob_blocks(root: Path, shas: Sequence[bytes], overlap: int, deadline: floa
     feeder = threading.Thread(target=feed, name="git-cat-file-feed", daemon=True)
     feeder.start()
     try:
-        for _ in shas:
-            if time.monotonic() > deadline:
-                raise CheckFailure("reading HEAD's files took too long: whether a secret is still there is unknown")
-            header = process.stdout.readline().split()
-            if len(header) != 3:
-                raise CheckFailure("git cat-file failed, so whether a secret is still present at HEAD is unknown")
-            remaining = int(header[2])
-            head = process.stdout.read(min(remaining, _BLOB_BLOCK))
-            remaining -= len(head)
-            binary = b"\0" in head[:_BINARY_PROBE]
-            block = head
-            while True:
-                if not binary:
-                    yield block.decode("latin-1")
-                if remaining <= 0:
-                    break
-                carry = block[max(0, len(block) - overlap) :] if overlap else b""
-                more = process.stdout.read(min(remaining, _BLOB_BLOCK))
-                if not more:
-                    raise CheckFailure("git cat-file stopped mid-file, so whether a secret is still at HEAD is unknown")
-                remaining -= len(more)
-                block = carry + more
-            process.stdout.read(1)  # the newline after each object
+        yield process.stdout
     finally:
         process.kill()
         process.wait()
         process.stdout.close()
+
+
+def _object_blocks(stdout: IO[bytes], unknown: str) -> Iterator[bytes]:
+    """The next object's bytes in blocks of at most a MB; read it to the end before the next."""
+    header = stdout.readline().split()
+    if len(header) != 3:
+        raise CheckFailure(f"git cat-file failed, so {unknown}")
+    remaining = int(header[2])
+    while remaining > 0:
+        block = stdout.read(min(remaining, _BLOB_BLOCK))
+        if not block:
+            raise CheckFailure(f"git cat-file stopped mid-file, so {unknown}")
+        remaining -= len(block)
+        yield block
+    stdout.read(1)  # the newline after each object
