@@ -399,3 +399,28 @@ def test_a_path_longer_than_path_max_is_scanned_or_listed(repo: Path) -> None:
     assert long_path in _paths(report, "secrets.unscanned")
     [finding] = [f for f in report["findings"] if f["rule_id"] != "secrets.unscanned"]
     assert finding["location"]["path"] == long_path
+
+
+@row(
+    "A key added in an octopus merge (three parents), which remerge diffs skip",
+    "secrets",
+    "found in the octopus merge (shown against its first parent); exit 1",
+)
+def test_a_key_added_in_an_octopus_merge_is_found(repo: Path) -> None:
+    for branch in ("x", "y", "z"):
+        git(repo, "checkout", "-q", "-b", branch, "main")
+        write_files(repo, {f"{branch}.txt": f"{branch}\n"})
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--no-gpg-sign", "-m", branch)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "x", "y", "z")
+    write_files(repo, {"evil.py": f'token = "{MERGE_TOKEN}"\n'})
+    git(repo, "add", "evil.py")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "octopus")
+    octopus = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "rm", "-q", "evil.py")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "gone")
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["evil.py"], codes=(1,))
+    [finding] = [f for f in report["findings"] if f["rule_id"] != "secrets.unscanned"]
+    assert finding["location"]["commit"] == octopus
