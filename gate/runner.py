@@ -12,9 +12,10 @@ from pathlib import Path
 
 from gate import __version__
 from gate.checks import REGISTRY, rule_docs
-from gate.config import Config, Override, load_config
+from gate.config import Config, Override, load_config, policy_changes
+from gate.config.source import MAX_BASELINE_BYTES, PolicySource, at_base
 from gate.engine import ProgressSink, run_checks
-from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError
+from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError, InputErrors
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
@@ -39,6 +40,8 @@ class RunRequest:
     overrides: Sequence[Override] = ()
     environ: Mapping[str, str] | None = None
     github: bool | None = None
+    # In a pull request, judge it by its own gate.yml, suppressions and baselines, not its base's.
+    trust_head_policy: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,48 @@ def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
         written.append(path)
 
 
+def _load_policy(request: RunRequest, overrides: Sequence[Override]) -> tuple[Config, list[str]]:
+    """The config that judges this run, and what a pull request changes in it.
+
+    A pull request is judged by its base commit's policy unless the run opts in to trusting it;
+    its own changes are loaded too, only to be shown ("takes effect once merged").
+    """
+    from gate.github.context import pull_request_shas, trusts_head_policy
+
+    def load(policy: PolicySource) -> Config:
+        return load_config(request.config_path, preset=request.preset, overrides=overrides, policy=policy)
+
+    shas = pull_request_shas(os.environ)
+    if shas is None:
+        return load(PolicySource()), []
+    if request.trust_head_policy or trusts_head_policy(os.environ):
+        return load(PolicySource()), [
+            "the pull request's own policy (gate.yml, suppressions, baselines) judged it: trust-head-policy is on"
+        ]
+    start = request.config_path.parent if request.config_path else Path.cwd()
+    policy = at_base(start, shas[0])
+    if not policy.pinned:
+        return load(policy), [
+            "not a git checkout, so the base commit's policy could not be read: the pull request's own "
+            "gate.yml, suppressions and baselines judged it"
+        ]
+    config = load(policy)
+    try:
+        head: Config | InputError = load(PolicySource())
+    except InputError as error:
+        head = error
+    except InputErrors as errors:
+        head = errors.errors[0]
+    notes = policy_changes(config, head)
+    if isinstance(head, Config):
+        relative = head.section("secrets").get("baseline", ".secrets.baseline")
+        on_disk = head.root / relative
+        current = on_disk.read_bytes() if on_disk.is_file() and not on_disk.is_symlink() else None
+        if policy.read(config.root / relative, MAX_BASELINE_BYTES) != current:
+            notes.append(f"this pull request changes {relative}: secrets it accepts take effect once merged")
+    return config, notes
+
+
 def run_gate(request: RunRequest, terminal: Terminal) -> int:
     """Load config, run the checks, render and write every report, report to GitHub; the exit code."""
     from gate.github import open_session
@@ -137,7 +182,12 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if session is not None:
         # The event's values come first so a flag or action input given explicitly still wins.
         overrides = [*session.plan.overrides, *overrides]
-    config = load_config(request.config_path, preset=request.preset, overrides=overrides)
+    config, policy_notes = _load_policy(request, overrides)
+    for note in policy_notes:
+        if session is not None:
+            session.notes.append(note)
+        else:
+            terminal.err(f"note: {note}")
     if config.path is None and request.names is None:
         terminal.err(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
     chosen = list(request.names) if request.names is not None else config.enabled_checks()

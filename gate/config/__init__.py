@@ -14,7 +14,8 @@ from typing import Any
 from gate.config import paths
 from gate.config import schema as schema_mod
 from gate.config.paths import inside
-from gate.config.yamlpos import Located, load_file
+from gate.config.source import WORKING_TREE, PolicySource
+from gate.config.yamlpos import Located, load_file, load_text
 from gate.errors import InputError, InputErrors, Position
 from gate.model import Suppression
 from gate.rules import rules_dir
@@ -66,6 +67,8 @@ class Config:
     root: Path
     path: Path | None
     suppressions: tuple[Suppression, ...]
+    # Where gate.yml and the baselines were read: in a pull request, its base commit.
+    policy: PolicySource = WORKING_TREE
 
     def section(self, check: str) -> Mapping[str, Any]:
         checks: Mapping[str, Mapping[str, Any]] = self.data.get("checks", {})
@@ -82,12 +85,25 @@ class Config:
         return seconds(self.data.get("run", {}).get("timeout", "15m"))
 
 
-def find_config(start: Path) -> Path | None:
+def find_config(start: Path, policy: PolicySource = WORKING_TREE) -> Path | None:
     for name in CONFIG_NAMES:
         candidate = start / name
-        if candidate.is_file():
+        if candidate.is_file() if not policy.pinned else policy.read(candidate) is not None:
             return candidate
     return None
+
+
+def _load_doc(path: Path, policy: PolicySource) -> Located | None:
+    """gate.yml from the policy's source; None when a pinned commit has none (preset defaults)."""
+    if not policy.pinned:
+        return load_file(path)
+    raw = policy.read(path)
+    if raw is None:
+        return None
+    try:
+        return load_text(raw.decode("utf-8"), path)
+    except UnicodeDecodeError as error:
+        raise InputError(f"file is not UTF-8 at {policy.describe()} (byte {error.start})", Position(path)) from None
 
 
 def _raise_if(errors: Sequence[InputError]) -> None:
@@ -170,12 +186,13 @@ def load_config(
     preset: str | None = None,
     overrides: Sequence[Override] = (),
     search_from: Path | None = None,
+    policy: PolicySource = WORKING_TREE,
 ) -> Config:
     """Load, merge and validate; raises `InputErrors` naming every mistake at once."""
     schema = full_schema()
     if path is None:
-        path = find_config(search_from or Path.cwd())
-    doc = load_file(path) if path is not None else None
+        path = find_config(search_from or Path.cwd(), policy)
+    doc = _load_doc(path, policy) if path is not None else None
     if doc is not None:
         if not isinstance(doc.data, dict):
             raise InputError("gate.yml must be a mapping of keys at the top level", Position(doc.path, 1, 1))
@@ -218,4 +235,37 @@ def load_config(
         suppressions=_suppressions(
             doc.data.get("suppressions", []) if doc else [], str(path.name if path else "gate.yml")
         ),
+        policy=policy,
     )
+
+
+def policy_changes(base: Config, head: Config | InputError) -> list[str]:
+    """What a pull request changes in the policy that judged it (read from its base commit):
+    shown in the report, in force only once merged."""
+    name = base.path.name if base.path else "gate.yml"
+    later = "takes effect once merged"
+    if isinstance(head, InputError):
+        return [f"this pull request's {name} is not valid ({head}); the base commit's policy judged it"]
+    notes = []
+    before = {suppression.describe(): suppression for suppression in base.suppressions}
+    after = {suppression.describe(): suppression for suppression in head.suppressions}
+    for key in after.keys() - before.keys():
+        notes.append(f'this pull request adds suppression {key} ("{after[key].reason}"): {later}')
+    for key in before.keys() - after.keys():
+        notes.append(f"this pull request removes suppression {key}: {later}")
+    changed = _changed_keys(base.data, head.data)
+    if changed:
+        shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+        notes.append(f"this pull request changes {name} ({shown}): {later}")
+    return sorted(notes)
+
+
+def _changed_keys(before: Any, after: Any, where: str = "") -> list[str]:
+    """Dotted keys whose values differ (suppressions, listed one by one, left out)."""
+    if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
+        return [] if before == after else [where]
+    changes: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        if where or key != "suppressions":
+            changes += _changed_keys(before.get(key), after.get(key), f"{where}.{key}" if where else str(key))
+    return changes

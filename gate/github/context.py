@@ -200,8 +200,8 @@ def _preview_url(value: Any, allowed_hosts: tuple[str, ...]) -> str:
     return text
 
 
-def pull_request_range(environ: Mapping[str, str]) -> str | None:
-    """BASE...HEAD of the pull request this run is for, or None outside a pull_request event.
+def pull_request_shas(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(base, head) of the pull request this run is for, or None outside a pull_request event.
 
     Read straight from the event even under `--no-github`; its SHAs are checked like every other
     value of the payload, so nothing but two commit ids reaches git.
@@ -216,8 +216,18 @@ def pull_request_range(environ: Mapping[str, str]) -> str | None:
         )
     pull = _get(_load_event(event_path), "pull_request")
     base = _sha(_get(pull, "base", "sha"), "pull_request.base.sha")
-    head = _sha(_get(pull, "head", "sha"), "pull_request.head.sha")
-    return f"{base}...{head}"
+    return base, _sha(_get(pull, "head", "sha"), "pull_request.head.sha")
+
+
+def pull_request_range(environ: Mapping[str, str]) -> str | None:
+    """BASE...HEAD of the pull request this run is for, or None outside a pull_request event."""
+    shas = pull_request_shas(environ)
+    return f"{shas[0]}...{shas[1]}" if shas else None
+
+
+def trusts_head_policy(environ: Mapping[str, str]) -> bool:
+    """The action input `trust-head-policy`: let a pull request's own gate.yml judge it."""
+    return _truthy(action_input(environ, "trust-head-policy"), False)
 
 
 def read_context(environ: Mapping[str, str], *, force: bool = False) -> GitHubContext | None:

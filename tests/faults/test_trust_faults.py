@@ -4,6 +4,7 @@ suppressions that hide everything. Each case is a real git repository in a temp 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -424,3 +425,76 @@ def test_a_key_added_in_an_octopus_merge_is_found(repo: Path) -> None:
     fails_closed(outcome, bounds, ["evil.py"], codes=(1,))
     [finding] = [f for f in report["findings"] if f["rule_id"] != "secrets.unscanned"]
     assert finding["location"]["commit"] == octopus
+
+
+# --- a pull request's own policy ------------------------------------------------------------------
+
+PR_SUPPRESSION = "suppressions:\n  - rule: secrets.*\n    reason: only test keys here\n"
+
+
+def _pull_request(repo: Path, tmp_path: Path, head_files: dict[str, str]) -> dict[str, str]:
+    """The repository's HEAD as the base, a commit with `head_files` as the pull request's head
+    (checked out, as actions/checkout does), and a pull_request event naming both."""
+    base = git(repo, "rev-parse", "HEAD").strip()
+    write_files(repo, head_files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "pull request")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    event = tmp_path / "event.json"
+    pull = {"number": 7, "base": {"sha": base}, "head": {"sha": head}}
+    event.write_text(json.dumps({"number": 7, "pull_request": pull}))
+    return {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+
+
+@row(
+    "A pull request that adds a suppression for its own key (`rule: secrets.*`)",
+    "policy",
+    "the base commit's gate.yml judges it: exit 1; the report and job summary say \"this pull request adds "
+    'suppression …: takes effect once merged"',
+)
+def test_a_pull_request_cannot_suppress_its_own_finding(repo: Path, tmp_path: Path) -> None:
+    environ = _pull_request(repo, tmp_path, {"app.py": f'key = "{RANGE_TOKEN}"\n', "gate.yml": _config(PR_SUPPRESSION)})
+    outcome, bounds, report = _scan(repo, "--no-github", env=environ)
+    fails_closed(outcome, bounds, ["adds suppression secrets.*", "takes effect once merged"], codes=(1,))
+    assert "app.py" in _paths(report)
+    summary = tmp_path / "summary.md"
+    actions = {**environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "INPUT_CHECK-RUN": "false"}
+    outcome = gate("check", "secrets", cwd=repo, env=actions)
+    assert outcome.exit_code == 1, outcome.output
+    assert "adds suppression secrets" in summary.read_text()
+
+
+@row(
+    "A pull request that excludes its own file from the scan or brings a baseline accepting its key",
+    "policy",
+    "the base's gate.yml and baseline judge it: the key blocks (exit 1); both changes are named as taking "
+    "effect once merged",
+)
+def test_a_pull_request_cannot_weaken_the_policy_or_baseline(repo: Path, tmp_path: Path) -> None:
+    hashed = hashlib.sha1(RANGE_TOKEN.encode()).hexdigest()
+    baseline = json.dumps({"results": {"app.py": [{"type": "GitHub Token", "hashed_secret": hashed}]}})
+    weaker = _config("    exclude: [app.py]\n")
+    environ = _pull_request(
+        repo, tmp_path, {"app.py": f'key = "{RANGE_TOKEN}"\n', ".secrets.baseline": baseline, "gate.yml": weaker}
+    )
+    outcome, bounds, report = _scan(repo, "--no-github", env=environ)
+    changes = ["checks.secrets.exclude", ".secrets.baseline", "takes effect once merged"]
+    fails_closed(outcome, bounds, changes, codes=(1,))
+    assert "app.py" in _paths(report)
+    outcome, _, _ = _scan(repo, "--no-github", "--trust-head-policy", env=environ)
+    assert outcome.exit_code == 0, outcome.output
+    assert "trust-head-policy is on" in outcome.output
+
+
+@row(
+    "A pull_request run whose base commit is not in the clone",
+    "policy",
+    "exit 2: the base's policy cannot be read; says to fetch it (fetch-depth: 0) or opt in to trust-head-policy",
+)
+def test_a_pull_request_without_its_base_is_bad_input(repo: Path, tmp_path: Path) -> None:
+    environ = _pull_request(repo, tmp_path, {"app.py": "print(1)\n"})
+    event = json.loads(Path(environ["GITHUB_EVENT_PATH"]).read_text())
+    event["pull_request"]["base"]["sha"] = "1" * 40
+    Path(environ["GITHUB_EVENT_PATH"]).write_text(json.dumps(event))
+    outcome, bounds, _ = _scan(repo, "--no-github", env=environ)
+    fails_closed(outcome, bounds, ["base commit 1111111111 is not in this clone", "trust-head-policy"], codes=(2,))

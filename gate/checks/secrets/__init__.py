@@ -130,7 +130,7 @@ class SecretsCheck(Check):
         excluded = tuple(config.get("exclude", ()))
         jobs = int(config.get("jobs", 0)) or gitscan.default_jobs()
         root = ctx.root
-        baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"))
+        baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"), ctx.policy)
         engine = shared_engine()
         staged = bool(sources.get("staged"))
         diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)

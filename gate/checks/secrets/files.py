@@ -17,6 +17,7 @@ from gate.checks.secrets import sourcemap
 from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
 from gate.checks.secrets.scanner import Engine, Hit
 from gate.config.paths import inside
+from gate.config.source import MAX_BASELINE_BYTES, PolicySource
 
 BINARY_SNIFF = 8000
 # Never walked: git's own data and installed dependencies (outside a repository too).
@@ -193,15 +194,24 @@ def _with_originals(root: Path, relative: str, data: bytes, found: list[Hit], ma
         yield FileHit(hit, relative, original)
 
 
-def load_baseline(root: Path, relative: str) -> frozenset[str]:
-    """The `hashed_secret`s of a detect-secrets baseline, except those audited as real secrets."""
+def load_baseline(root: Path, relative: str, policy: PolicySource | None = None) -> frozenset[str]:
+    """The `hashed_secret`s of a detect-secrets baseline, except those audited as real secrets.
+
+    In a pull request, the baseline as its base commit has it (`policy`): a baseline only ever
+    hides findings, so the change under review must not bring its own."""
     from gate.errors import InputError, Position
 
     path = root / relative
-    if not path.is_file() or path.is_symlink() or not inside(root, relative):
-        return frozenset()  # a baseline only ever hides findings: one read from outside must not
+    if policy is not None and policy.pinned:
+        raw = policy.read(path, MAX_BASELINE_BYTES)
+    elif not path.is_file() or path.is_symlink() or not inside(root, relative):
+        raw = None  # nor may one read from outside the tree
+    else:
+        raw = path.read_bytes()
+    if raw is None:
+        return frozenset()
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
         raise InputError(
