@@ -449,7 +449,7 @@ def _pull_request(repo: Path, tmp_path: Path, head_files: dict[str, str]) -> dic
 @row(
     "A pull request that adds a suppression for its own key (`rule: secrets.*`)",
     "policy",
-    "the base commit's gate.yml judges it: exit 1; the report and job summary say \"this pull request adds "
+    "the base commit's gate.yml judges it: exit 1; the log and the job summary say \"this pull request adds "
     'suppression …: takes effect once merged"',
 )
 def test_a_pull_request_cannot_suppress_its_own_finding(repo: Path, tmp_path: Path) -> None:
