@@ -72,26 +72,22 @@ def test_dubious_ownership_fails_closed(repo: Path, monkeypatch: pytest.MonkeyPa
     fails_closed(outcome, bounds, ["dubious ownership", "not scanned"])
 
 
-@row(
-    "A garbage `.git/HEAD`",
-    "secrets",
-    "exit 3: git's `not a git repository` is named; the history is not skipped silently",
+@pytest.mark.parametrize(
+    ("breakage", "says"),
+    [
+        (("HEAD", "garbage\n"), "fatal: not a git repository"),
+        (("config", "[core]\n\trepositoryformatversion = 99\n"), "Expected git repo version <= 1, found 99"),
+    ],
 )
-def test_garbage_head_fails_closed(repo: Path) -> None:
-    (repo / ".git" / "HEAD").write_text("garbage\n")
+@row(
+    "A garbage `.git/HEAD`, or `core.repositoryformatversion = 99`",
+    "secrets",
+    "exit 3 naming git's message (`not a git repository`, `found 99`); the history is not skipped silently",
+)
+def test_a_repository_git_cannot_open_fails_closed(repo: Path, breakage: tuple[str, str], says: str) -> None:
+    (repo / ".git" / breakage[0]).write_text(breakage[1])
     outcome, bounds, _ = _scan(repo, "--history")
-    fails_closed(outcome, bounds, ["git refuses the repository", "not a git repository"])
-
-
-@row(
-    "`core.repositoryformatversion = 99`",
-    "secrets",
-    "exit 3 naming git's message (`Expected git repo version <= 1, found 99`)",
-)
-def test_unknown_repository_format_fails_closed(repo: Path) -> None:
-    git(repo, "config", "core.repositoryformatversion", "99")
-    outcome, bounds, _ = _scan(repo)
-    fails_closed(outcome, bounds, ["found 99"])
+    fails_closed(outcome, bounds, ["git refuses the repository", says, "not scanned"])
 
 
 @row(
