@@ -211,7 +211,12 @@ def _explain(error: jsonschema.ValidationError, doc: Located) -> list[InputError
             "git-range": paths.RANGE_HINT,
             "repo-path": paths.PATH_HINT,
         }.get(str(fmt))
-        return [InputError(f"{place} is '{_short(error.instance)}', which is not a valid {fmt}", position, hint)]
+        what = {
+            "repo-path": "which points outside the project",
+            "git-revision": "which is not a revision name git can be given safely",
+            "git-range": "which is not a revision or BASE...HEAD range git can be given safely",
+        }.get(str(fmt), f"which is not a valid {fmt}")
+        return [InputError(f"{place} is '{_short(error.instance)}', {what}", position, hint)]
     if validator == "required":
         missing = [key for key in schema.get("required", []) if key not in instance]
         return [InputError(f"{place} is missing the required key '{key}'", position) for key in missing]
