@@ -159,6 +159,22 @@ def test_an_event_base_sha_posing_as_an_option_is_refused(repo: Path, tmp_path: 
 
 
 @row(
+    "A revision of `--output=F` that reached the history scan some other way",
+    "secrets",
+    "git gets it after `--end-of-options`: `bad revision`, exit 2; no file is written",
+)
+def test_a_revision_is_never_an_option_even_past_validation(repo: Path) -> None:
+    from gate.checks.secrets import gitscan
+    from gate.errors import InputError
+
+    with pytest.raises(InputError, match="bad revision '--output=F'"):
+        gitscan.scan_patch_stream(
+            repo, gitscan.log_args(gitscan.revisions("--output=F")), max_file_bytes=1 << 20, jobs=1
+        )
+    assert not (repo / "F").exists()
+
+
+@row(
     "A valid `sources.since` beside those refusals",
     "secrets",
     "the range REV..HEAD is scanned whole: a key added in it is found (exit 1)",
