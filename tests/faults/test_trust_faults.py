@@ -342,7 +342,7 @@ def test_a_build_folder_behind_a_symlink_is_not_walked(repo: Path, tmp_path: Pat
 @row(
     "A key typed only into a merge commit's conflict resolution, deleted later",
     "secrets",
-    "found in the merge commit (its diff against git's own merge is scanned); exit 1",
+    "found in the merge commit (merges adding lines no parent has are diffed against git's own merge); exit 1",
 )
 def test_a_key_in_a_conflict_resolution_is_found(repo: Path) -> None:
     write_files(repo, {"settings.py": "a = 1\nmode = 'base'\nb = 2\n"})
@@ -417,7 +417,7 @@ def test_a_path_longer_than_path_max_is_scanned_or_listed(repo: Path) -> None:
 @row(
     "A key added in an octopus merge (three parents), which remerge diffs skip",
     "secrets",
-    "found in the octopus merge (shown against its first parent); exit 1",
+    "found in the octopus merge (shown against its first parent, as git does not remerge it); exit 1",
 )
 def test_a_key_added_in_an_octopus_merge_is_found(repo: Path) -> None:
     for branch in ("x", "y", "z"):

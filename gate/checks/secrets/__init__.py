@@ -263,9 +263,10 @@ class SecretsCheck(Check):
             jobs=jobs,
             progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
         )
-        for octopus in gitscan.octopus_args(root, revisions):
-            ctx.progress.update("scanning merges of three or more branches")
-            found, unread = gitscan.scan_patch_stream(root, octopus, max_file_bytes=max_bytes, jobs=jobs)
+        ctx.progress.update("looking for lines merges add")
+        for merges in gitscan.merge_args(root, revisions):
+            ctx.progress.update("scanning what merges add")
+            found, unread = gitscan.scan_patch_stream(root, merges, max_file_bytes=max_bytes, jobs=jobs)
             occurrences += found
             skipped += unread
         if sources.get("history"):
