@@ -46,3 +46,12 @@ def inside(root: Path, relative: str) -> bool:
     base = os.path.realpath(root)
     target = os.path.realpath(root / relative)
     return target == base or target.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def nearest_git_folder(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding a `.git` (folder or gitfile): where git
+    looks for a repository. None means the folder is not in any repository."""
+    for folder in (start, *start.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None

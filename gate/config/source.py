@@ -13,8 +13,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.config.paths import nearest_git_folder
 from gate.config.yamlpos import MAX_CONFIG_BYTES
-from gate.errors import InputError, Position
+from gate.errors import CheckFailure, InputError, Position
 
 # detect-secrets baselines of big monorepos reach megabytes; past this it is not a baseline.
 MAX_BASELINE_BYTES = 64 * 1024 * 1024
@@ -64,13 +65,15 @@ class PolicySource:
 WORKING_TREE = PolicySource()
 
 
-def _git(toplevel: Path, *args: str) -> bytes | None:
+def _run(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(toplevel), *_SAFE, *args], capture_output=True, timeout=60, check=False
-        )
+        return subprocess.run(["git", "-C", str(folder), *_SAFE, *args], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise InputError(f"git could not read the policy from the base commit: {error}") from error
+        raise CheckFailure(f"git could not read the policy from the base commit: {error}") from error
+
+
+def _git(folder: Path, *args: str) -> bytes | None:
+    completed = _run(folder, *args)
     return completed.stdout if completed.returncode == 0 else None
 
 
@@ -80,10 +83,19 @@ def at_base(start: Path, base: str) -> PolicySource:
     Outside any git work tree (a copied folder) there is no base to read from: the working
     tree's policy is used, and the caller says so.
     """
-    found = _git(start, "rev-parse", "--show-toplevel")
-    if found is None:
+    found = _run(start, "rev-parse", "--show-toplevel")
+    if found.returncode != 0:
+        nearest = nearest_git_folder(start.resolve())
+        if nearest is not None:
+            # git refuses the repository (dubious ownership, a garbage HEAD): the base's policy
+            # cannot be read, and falling back to the pull request's own would let it judge itself.
+            said = found.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise CheckFailure(
+                f"git refuses the repository at {nearest} ({said[0] if said else 'no message'}), "
+                "so the pull request's base policy could not be read"
+            )
         return PolicySource()
-    toplevel = Path(os.fsdecode(found.strip()))
+    toplevel = Path(os.fsdecode(found.stdout.strip()))
     if _git(toplevel, "cat-file", "-e", f"{base}^{{commit}}") is None:
         raise InputError(
             f"the pull request's base commit {base[:10]} is not in this clone, so the policy it "

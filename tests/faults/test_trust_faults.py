@@ -510,3 +510,15 @@ def test_a_pull_request_without_its_base_is_bad_input(repo: Path, tmp_path: Path
     Path(environ["GITHUB_EVENT_PATH"]).write_text(json.dumps(event))
     outcome, bounds, _ = _scan(repo, "--no-github", env=environ)
     fails_closed(outcome, bounds, ["base commit 1111111111 is not in this clone", "trust-head-policy"], codes=(2,))
+
+
+@row(
+    "A pull_request run in a repository git refuses (garbage `.git/HEAD`)",
+    "policy",
+    "exit 3 naming git's message: the base's policy cannot be read, and the pull request's own is not used instead",
+)
+def test_a_pull_request_in_a_refused_repository_fails_closed(repo: Path, tmp_path: Path) -> None:
+    environ = _pull_request(repo, tmp_path, {"gate.yml": _config(PR_SUPPRESSION)})
+    (repo / ".git" / "HEAD").write_text("garbage\n")
+    outcome, bounds, _ = _scan(repo, "--no-github", env=environ)
+    fails_closed(outcome, bounds, ["git refuses the repository", "not a git repository", "base policy"])

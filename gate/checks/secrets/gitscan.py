@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from gate.checks.secrets.scanner import MAX_LINE, Engine, Hit, shared_engine, silence_reason
+from gate.config.paths import nearest_git_folder
 from gate.errors import CheckFailure, InputError
 
 COMMIT_MARK = b"\x00"
@@ -128,15 +129,7 @@ def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailur
     )
 
 
-def _nearest_git(root: Path) -> Path | None:
-    """The nearest folder at or above root holding a `.git` (folder or gitfile): where git looks."""
-    for folder in (root, *root.parents):
-        if os.path.lexists(folder / ".git"):
-            return folder
-    return None
-
-
-def _git_says(stderr: bytes, code: int) -> str:
+def git_says(stderr: bytes, code: int) -> str:
     """git's own reason: its first `fatal:`/`error:` line (later lines are advice)."""
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
@@ -152,7 +145,7 @@ def is_repository(root: Path) -> bool:
     so would git quietly using a repository further up in its place.
     """
     resolved = root.resolve()
-    nearest = _nearest_git(resolved)
+    nearest = nearest_git_folder(resolved)
     pointed = bool(os.environ.get("GIT_DIR"))
     try:
         completed = subprocess.run(
@@ -174,7 +167,7 @@ def is_repository(root: Path) -> bool:
         if nearest is None and not pointed:
             return False
         raise CheckFailure(
-            f"git refuses the repository at {nearest or root}: {_git_says(completed.stderr, completed.returncode)}; "
+            f"git refuses the repository at {nearest or root}: {git_says(completed.stderr, completed.returncode)}; "
             "its history and files were not scanned"
         )
     if lines[:1] != [b"true"]:
