@@ -324,15 +324,17 @@ def test_a_tracked_folder_turned_symlink_is_not_followed(repo: Path, tmp_path: P
 @row(
     "A build path through a symlink to an outside folder (`build: [link/dist]`)",
     "secrets",
-    "not walked: the build folder is listed as not scanned (exit 1); nothing outside is read",
+    "not walked: the build folder (or a linked folder inside one) is listed as not scanned (exit 1)",
 )
 def test_a_build_folder_behind_a_symlink_is_not_walked(repo: Path, tmp_path: Path) -> None:
     outside = write_files(tmp_path / "outside", {"dist/bundle.js": f'const k = "{OUTSIDE_TOKEN}";\n'})
     os.symlink(outside, repo / "link")
-    write_files(repo, {"gate.yml": _config("    sources:\n      build: [link/dist]\n")})
+    write_files(repo, {"web/dist/index.js": "console.log(1);\n"})
+    os.symlink(outside / "dist", repo / "web" / "dist" / "vendor")
+    write_files(repo, {"gate.yml": _config("    sources:\n      build: [link/dist, web/dist]\n")})
     outcome, bounds, report = _scan(repo)
     fails_closed(outcome, bounds, ["link/dist", "outside the repository"], codes=(1,))
-    assert "link/dist" in _paths(report, "secrets.unscanned")
+    assert {"link/dist", "web/dist/vendor"} <= _paths(report, "secrets.unscanned")
     assert _paths(report) == set(), "a build file was read through a symlink"
 
 

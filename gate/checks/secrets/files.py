@@ -52,10 +52,12 @@ def tree_files(root: Path) -> Iterator[str]:
 
 
 def walk(root: Path, folder: Path, skip: frozenset[str] = SKIP_DIRS) -> Iterator[str]:
-    """Files under a folder, relative to root, never entering symlinked folders."""
+    """Files under a folder, relative to root, never entering symlinked folders: those are
+    listed like files, so one pointing out of the tree is reported as not scanned."""
     for current, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in skip)
-        for name in sorted(names):
+        links = [d for d in dirs if os.path.islink(os.path.join(current, d))]
+        dirs[:] = sorted(d for d in dirs if d not in skip and d not in links)
+        for name in sorted([*names, *links]):
             yield Path(current, name).relative_to(root).as_posix()
 
 
