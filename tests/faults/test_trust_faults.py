@@ -524,3 +524,41 @@ def test_a_pull_request_in_a_refused_repository_fails_closed(repo: Path, tmp_pat
     (repo / ".git" / "HEAD").write_text("garbage\n")
     outcome, bounds, _ = _scan(repo, "--no-github", env=environ)
     fails_closed(outcome, bounds, ["git refuses the repository", "not a git repository", "base policy"])
+
+
+@row(
+    "A `refs/replace/` ref swapping the commit that added a key for a clean one",
+    "secrets",
+    "objects are read as stored (`--no-replace-objects`): the key is found in the real commit (exit 1)",
+)
+def test_a_replace_ref_cannot_hide_a_commit(repo: Path) -> None:
+    write_files(repo, {"app.py": f'key = "{MERGE_TOKEN}"\n'})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "key")
+    leaked = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "rm", "-q", "app.py")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "gone")
+    clean_tree = git(repo, "rev-parse", f"{leaked}~1^{{tree}}").strip()
+    clean = git(repo, "commit-tree", "-p", f"{leaked}~1", "-m", "nothing to see", clean_tree).strip()
+    git(repo, "replace", leaked, clean)
+    assert "nothing to see" in git(repo, "log", "--format=%s")
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["app.py"], codes=(1,))
+    [finding] = [f for f in report["findings"] if f["rule_id"] != "secrets.unscanned"]
+    assert finding["location"]["commit"] == leaked
+
+
+@row(
+    "`.git/info/grafts` cutting the commit that added a key off the branch",
+    "secrets",
+    "listed as not scanned (grafts rewrite parents; what they cut off cannot be vouched for): exit 1",
+)
+def test_grafts_are_listed_as_not_scanned(repo: Path) -> None:
+    write_files(repo, {"notes.txt": "one\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "more")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "grafts").write_text(git(repo, "rev-parse", "HEAD"))
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["grafts"], codes=(1,))
+    assert "git history" in _paths(report, "secrets.unscanned")

@@ -252,6 +252,15 @@ class SecretsCheck(Check):
                 location=Location(name="git history"),
                 subject="shallow",
             )
+        if gitscan.has_grafts(root):
+            yield self.finding(
+                "secrets.unscanned",
+                "The repository has grafts (.git/info/grafts) that rewrite commits' parents: commits they cut "
+                "off were not scanned, so secrets in them cannot be ruled out. Remove the file (or turn it "
+                "into replace refs with `git replace --convert-graft-file`).",
+                location=Location(name="git history"),
+                subject="grafts",
+            )
         since = sources.get("since")
         revisions = gitscan.revisions(f"{since}..HEAD") if not sources.get("history") else ["--all", "--"]
         scope = "every ref" if sources.get("history") else f"{since}..HEAD"

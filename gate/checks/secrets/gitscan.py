@@ -92,7 +92,9 @@ def revisions(*names: str) -> list[str]:
 
 
 def git_command(root: Path, *args: str) -> list[str]:
-    return ["git", "-C", str(root), *_SAFE_CONFIG, *args]
+    # Objects as stored: a `refs/replace/` ref would otherwise swap a commit holding a key for a
+    # clean one wherever git reads it (the swapped-in commit is still scanned, through its ref).
+    return ["git", "--no-replace-objects", "-C", str(root), *_SAFE_CONFIG, *args]
 
 
 def run_git(root: Path, *args: str, timeout: float = 120, stdin: bytes | None = None) -> bytes:
@@ -190,6 +192,13 @@ def has_commits(root: Path) -> bool:
 
 def is_shallow(root: Path) -> bool:
     return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def has_grafts(root: Path) -> bool:
+    """`.git/info/grafts` rewrites parents (deprecated, still obeyed): commits it cuts off a
+    branch are walked by no ref, so the history scan cannot vouch for them."""
+    grafts = Path(os.fsdecode(run_git(root, "rev-parse", "--git-path", "info/grafts").strip()))
+    return (grafts if grafts.is_absolute() else root / grafts).exists()
 
 
 def log_args(revisions: Sequence[str]) -> list[str]:
