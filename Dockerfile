@@ -1,8 +1,15 @@
-# The launch-gate GitHub Action: a small image that runs `gate action` on the mounted workspace.
-FROM python:3.12.8-slim-bookworm
+# The launch-gate GitHub Action's image, built and published to ghcr.io for each version tag by
+# .github/workflows/release.yml; action.yml runs the published image, so users' jobs pull it
+# instead of building it.
+#
+# Base: python:3.12.8-slim-bookworm, pinned by the digest of its multi-platform index so a rebuild
+# starts from the same bytes. Moving to another base: take the tag's digest from
+# `docker buildx imagetools inspect python:<tag>` and change both the tag here and the digest.
+FROM python:3.12.8-slim-bookworm@sha256:2199a62885a12290dc9c5be3ca0681d367576ab7bf037da120e564723292a2f0
 
 LABEL org.opencontainers.image.title="launch-gate" \
       org.opencontainers.image.description="Decides in CI whether a backend is safe to launch." \
+      org.opencontainers.image.source="https://github.com/launch-gate/launch-gate" \
       org.opencontainers.image.licenses="Apache-2.0"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,26 +18,31 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1
 
 # git reads history for the secrets check. Debian's security updates replace a pinned version
-# on the mirrors, so pinning it would break rebuilds; the base image tag is what is pinned.
-# The workspace is mounted from the host and owned by the runner's user: without
-# safe.directory git refuses it as "dubious ownership" (actions/runner#2033).
+# on the mirrors, so pinning it would break rebuilds; the base image digest is what is pinned.
+# safe.directory for the workspace is set by `gate action` itself (gate/github/action.py).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
-    && rm -rf /var/lib/apt/lists/* \
-    && git config --system --add safe.directory /github/workspace
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/launch-gate
+# Dependencies first, in their own layer, every one pinned with its hashes (scripts/lock makes
+# the file from pyproject.toml; a test fails when it drifts). A change to the gate's source
+# reuses this layer.
+COPY requirements/image.txt ./requirements.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.txt
+
 COPY pyproject.toml README.md ./
 COPY gate ./gate
 COPY rules ./rules
-RUN pip install --no-cache-dir . \
+# hatchling comes from the lock above: nothing unpinned is fetched to build the gate itself.
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && pip check \
     && rm -rf /opt/launch-gate
 
-# uid 1001 is the runner user on GitHub-hosted runners, so the reports the gate writes into the
-# workspace and the files behind GITHUB_OUTPUT / GITHUB_STEP_SUMMARY stay writable for both.
-RUN useradd --system --uid 1001 --no-create-home --shell /usr/sbin/nologin gate
-USER 1001
+# No USER: GitHub runs Docker actions as the image's default user, root, and documents that
+# USER breaks access to the workspace and GITHUB_* files, which belong to the runner's user.
+# The runner mounts the workspace at /github/workspace and makes it the working directory.
 WORKDIR /github/workspace
 
 ENTRYPOINT ["gate"]

@@ -12,7 +12,10 @@ the PyPA advisory database) is audited twice in this process:
 It prints times and ratios (gate / baseline); lower is better. No assertion: speed targets are
 read, not enforced, and depend on the machine.
 
-    python benchmarks/deps_audit.py [--packages 500] [--osv-db ../shared/data/osv-pypi]
+    python benchmarks/deps_audit.py --osv-db PATH [--packages 500]
+
+PATH is a full database of OSV records, such as the `vulns/` folder of a clone of
+https://github.com/pypa/advisory-database (the tests' small fixture set is too small to measure).
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def gate_run(project: Path, database: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=500)
-    parser.add_argument("--osv-db", type=Path, default=ROOT.parent / "shared" / "data" / "osv-pypi")
+    parser.add_argument("--osv-db", type=Path, required=True, help="a folder of OSV records (see above)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     database = args.osv_db.resolve()

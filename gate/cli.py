@@ -181,22 +181,23 @@ def run(**common: Any) -> None:
 @cli.command(hidden=True)
 def action() -> None:
     """The GitHub Action's entry point: inputs come from INPUT_* variables."""
-    from gate.github.action import parse_inputs
+    from gate.github.action import hand_reports_to_workspace_owner, parse_inputs, trust_workspace
 
+    trust_workspace(os.environ)
     inputs = parse_inputs(os.environ)
-    sys.exit(
-        _run_and_report(
-            names=inputs.names,
-            config_path=inputs.config_path,
-            preset=inputs.preset,
-            fmt="console",
-            outputs=inputs.outputs,
-            color=False,
-            verbose=0,
-            overrides=inputs.overrides,
-            github=True,
-        )
+    code = _run_and_report(
+        names=inputs.names,
+        config_path=inputs.config_path,
+        preset=inputs.preset,
+        fmt="console",
+        outputs=inputs.outputs,
+        color=False,
+        verbose=0,
+        overrides=inputs.overrides,
+        github=True,
     )
+    hand_reports_to_workspace_owner(os.environ)
+    sys.exit(code)
 
 
 class _CheckGroup(click.Group):

@@ -119,6 +119,14 @@ def _judge_measurement(measurement: Measurement) -> BudgetResult:
     )
 
 
+def open_findings_text(verdict: Verdict) -> str:
+    """Findings that neither block nor are suppressed: "2 warning(s) and 1 note(s)", or ""."""
+    open_findings = [j for j in verdict.findings if not j.blocking and not j.suppressed]
+    notes = sum(1 for j in open_findings if j.finding.severity == Severity.INFO)
+    warnings = len(open_findings) - notes
+    return " and ".join([f"{warnings} warning(s)"] * bool(warnings) + [f"{notes} note(s)"] * bool(notes))
+
+
 def _worst(statuses: Iterable[Outcome]) -> Outcome:
     order: list[Outcome] = ["pass", "warn", "fail", "error"]
     return max(statuses, key=order.index, default="pass")
@@ -161,7 +169,8 @@ def judge(
         if result.error is not None:
             status: Outcome = "error"
         else:
-            unsuppressed = counts.total() - counts["suppressed"]
+            # Info findings are notes (an unsigned zone, a part not checked): they do not make a warning.
+            unsuppressed = counts.total() - counts["suppressed"] - counts[str(Severity.INFO)]
             status = _worst(
                 [b.status for b in measured] + ["fail" if blocking_here else ("warn" if unsuppressed else "pass")]
             )

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from contracts import Contracts, ensure
 
 
 @pytest.fixture(autouse=True)
@@ -21,12 +22,21 @@ def _not_inside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def _git_config_of_the_run_stays_in_the_run() -> Iterator[None]:
+    """`gate action` lists the workspace in safe.directory through GIT_CONFIG_* of its own
+    process; run in-process by a test, that must not carry over to the next one."""
+    before = {name: value for name, value in os.environ.items() if name.startswith("GIT_CONFIG_")}
+    yield
+    for name in [name for name in os.environ if name.startswith("GIT_CONFIG_")]:
+        del os.environ[name]
+    os.environ.update(before)
+
+
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """../shared beside the checkout: contracts and data the tests read and never copy."""
-    if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: tests need ../shared beside the checkout")
-    return SHARED
+def contracts() -> Contracts:
+    """Published schemas and suites, from their publishers' packages (tests/contracts.py)."""
+    return ensure()
 
 
 from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files

@@ -17,6 +17,7 @@ from helpers import Outcome, gate
 
 DATA = Path(__file__).parent / "data" / "deps"
 NPM_OSV = DATA / "osv-npm"
+PYPA_OSV = DATA / "osv-pypi"
 
 
 def project(root: Path, files: dict[str, Path | str]) -> Path:

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import base64
 import datetime
+import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import dns.dnssec
 import dns.name
 import dns.rdata
 import dns.rdtypes.ANY.DNSKEY
 import dns.zone
+import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 WEB_ADDRESS = "192.0.2.10"
 EDGE_HOST = "edge.hostco.test"
+POLICY_ADDRESS = "127.0.0.1"  # where every test domain's mta-sts host points
+GOOD_POLICY = "version: STSv1\nmode: enforce\nmx: mx.mailer.test\nmx: *.backup.test\nmax_age: 604800\n"
 
 
 def soa_ns(origin: str) -> str:
@@ -50,6 +57,7 @@ def mail_records(domain: str, **overrides: str | None) -> dict[str, str]:
         "dkim": f"s1._domainkey.{domain}. 300 IN TXT {txt(dkim_value(2048))}",
         "dmarc": f'_dmarc.{domain}. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{domain}"',
         "mta-sts": f'_mta-sts.{domain}. 300 IN TXT "v=STSv1; id=20260101T000000"',
+        "mta-sts-host": f"mta-sts.{domain}. 300 IN A {POLICY_ADDRESS}",
         "tlsrpt": f'_smtp._tls.{domain}. 300 IN TXT "v=TLSRPTv1; rua=mailto:tls@{domain}"',
     }
     for key, value in overrides.items():
@@ -164,3 +172,46 @@ def lines(*groups: Mapping[str, str] | list[str]) -> list[str]:
     for group in groups:
         out.extend(group.values() if isinstance(group, Mapping) else group)
     return out
+
+
+class PolicyHost:
+    """The MTA-STS policy hosts of the test domains: one HTTPS server on loopback, a trustme CA.
+
+    The certificate names `mta-sts.D` for every domain D in `names`; each host serves
+    `policies[host]` (status, content type, body), or the good policy.
+    """
+
+    def __init__(self, folder: Path, names: list[str], policies: Mapping[str, tuple[int, str, str]]) -> None:
+        ca = trustme.CA()
+        self.ca_pem = folder / "mta-sts-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_pem))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(*(f"mta-sts.{name}" for name in names)).configure_cert(context)
+        served = dict(policies)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host = self.headers.get("Host", "").split(":")[0]
+                status, kind, body = served.get(host, (200, "text/plain", GOOD_POLICY))
+                data = body.encode() if self.path == "/.well-known/mta-sts.txt" else b""
+                self.send_response(status if data else 404)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer((POLICY_ADDRESS, 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port: int = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PolicyHost:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

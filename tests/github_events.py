@@ -8,11 +8,10 @@ are laid over it, and the result is validated against the schema before it is us
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
-from github_server import drop_discriminators
+from github_server import load_description
 from openapi_schema_validator import OAS30Validator
 
 _FORMATS = {
@@ -25,8 +24,7 @@ _FORMATS = {
 
 class Webhooks:
     def __init__(self, contract: Path) -> None:
-        spec = drop_discriminators(json.loads(contract.read_text()))
-        self.components = spec["components"]
+        self.components = load_description(contract)["components"]
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:

@@ -1,11 +1,14 @@
-"""A GitHub REST server on 127.0.0.1 that follows `contracts/github-rest-subset.json`.
+"""A GitHub REST server on 127.0.0.1 that follows GitHub's OpenAPI description (`@octokit/openapi`,
+see tests/contracts.py).
 
 Every request body is validated against the operation's schema from the contract (with the
 `discriminator` keys dropped: upstream puts one on an inline `oneOf`, which OAS30Validator would
 resolve to a schema that does not exist; the `oneOf` itself still applies). Answers are the
 contract's own examples with the fields that matter filled in, and are validated against the
 response schema too, so the fake cannot drift from GitHub's shape. Faults are scripted per
-operation: any status, primary rate limit (403 + X-RateLimit-Reset), 5xx.
+operation: any status, primary rate limit (403 + X-RateLimit-Reset), 5xx. A SARIF upload is also
+put through GitHub's upload rules as Microsoft's SARIF multitool applies them: any error or
+warning is a violation.
 """
 
 from __future__ import annotations
@@ -15,16 +18,19 @@ import copy
 import gzip
 import json
 import re
+import tempfile
 import threading
 import time
 import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import contracts
 from openapi_schema_validator import OAS30Validator
 
 API_VERSION = "2022-11-28"
@@ -36,6 +42,13 @@ def drop_discriminators(node: Any) -> Any:
     if isinstance(node, list):
         return [drop_discriminators(item) for item in node]
     return node
+
+
+@cache
+def load_description(path: Path) -> dict[str, Any]:
+    """The description, read once per session (13 MB); callers treat it as read-only."""
+    loaded: dict[str, Any] = drop_discriminators(json.loads(path.read_text()))
+    return loaded
 
 
 @dataclass
@@ -73,14 +86,20 @@ class State:
 
 class ContractServer:
     def __init__(self, contract: Path, owner: str = "octo-org", repo: str = "app") -> None:
-        self.spec = drop_discriminators(json.loads(contract.read_text()))
+        self.spec = load_description(contract)
         self.components = self.spec["components"]
-        self.operations = [
-            Operation(method.upper(), template, re.compile("^" + re.sub(r"\{[^}]+\}", r"([^/]+)", template) + "$"), op)
-            for template, ops in self.spec["paths"].items()
-            for method, op in ops.items()
-            if method != "parameters"
-        ]
+        # A path with fewer parameters is the more specific one: /pulls/comments before /pulls/{pull_number}.
+        self.operations = sorted(
+            (
+                Operation(
+                    method.upper(), template, re.compile("^" + re.sub(r"\{[^}]+\}", r"([^/]+)", template) + "$"), op
+                )
+                for template, ops in self.spec["paths"].items()
+                for method, op in ops.items()
+                if method != "parameters"
+            ),
+            key=lambda op: op.template.count("{"),
+        )
         self.owner, self.repo = owner, repo
         self.requests: list[Request] = []
         self.violations: list[str] = []
@@ -284,10 +303,19 @@ class ContractServer:
             return 204, None, {}
         if key == ("POST", "/repos/{owner}/{repo}/code-scanning/sarifs"):
             sarif_id = f"sarif-{next(self._ids)}"
-            log = json.loads(gzip.decompress(base64.b64decode(body["sarif"])))
+            raw = gzip.decompress(base64.b64decode(body["sarif"]))
+            log = json.loads(raw)
+            self.violations.extend(f"SARIF upload: {problem}" for problem in self._upload_problems(raw))
             self.state.sarifs.append({"request": body, "log": log})
             return 202, {"id": sarif_id, "url": self._url(f"{prefix}/code-scanning/sarifs/{sarif_id}")}, {}
         raise AssertionError(f"the fake does not answer {op.method} {op.template} yet")
+
+    def _upload_problems(self, raw: bytes) -> list[str]:
+        """What GitHub's code-scanning upload rules (in Microsoft's SARIF multitool) say of a log."""
+        with tempfile.TemporaryDirectory(prefix="sarif-upload-") as folder:
+            log = Path(folder) / "upload.sarif"
+            log.write_bytes(raw)
+            return contracts.multitool_problems(log)
 
     def add_comment(self, number: int, text: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
         if template is None:

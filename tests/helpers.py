@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree
 
+import contracts
 import jsonschema
 from click.testing import CliRunner
 
@@ -39,7 +40,6 @@ class Outcome:
         return self.stdout + self.stderr
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "gate" / "report" / "report.schema.json"
 
 
@@ -55,7 +55,7 @@ def validate_report(fmt: str, text: str) -> None:
     if not text.strip():
         return
     if fmt == "sarif":
-        _validator(SHARED / "contracts" / "sarif-2.1.0.json").validate(json.loads(text))
+        _validator(contracts.ensure().sarif_schema).validate(json.loads(text))
     elif fmt == "json":
         _validator(REPORT_SCHEMA).validate(json.loads(text))
     elif fmt == "junit":

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import dns.message
 import dns.query
@@ -73,6 +74,8 @@ class Nsd:
         self.workdir = workdir
         self.zones = {origin.rstrip("."): text for origin, text in zones.items()}
         self.port = 0
+        # checks.dns settings every gate run against these zones needs (where their MTA-STS hosts listen).
+        self.gate_settings: dict[str, Any] = {}
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

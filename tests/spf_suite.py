@@ -1,4 +1,4 @@
-"""The RFC 7208 test suite (../shared/data/spf-rfc7208/) turned into zone files nsd can serve."""
+"""The RFC 7208 test suite (from pyspf's sdist, see tests/contracts.py) turned into zone files nsd can serve."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 import yaml
 
 
-def scenarios(shared: Path) -> dict[str, dict[str, Any]]:
+def scenarios(path: Path) -> dict[str, dict[str, Any]]:
     """Every scenario of the suite by its description."""
-    path = shared / "data" / "spf-rfc7208" / "rfc7208-tests.yml"
     return {doc["description"]: doc for doc in yaml.safe_load_all(path.read_text()) if doc}
 
 

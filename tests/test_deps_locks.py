@@ -1,6 +1,6 @@
 """Every lock-file format the deps check reads: real example files whose vulnerable entries are known.
 
-Python examples are audited through pip-audit against the PyPA advisory database in ../shared;
+Python examples are audited through pip-audit against real PyPA advisories in tests/data/deps/osv-pypi;
 JavaScript examples against the real npm advisories in tests/data/deps/osv-npm.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from deps_support import DATA, NPM_OSV, check, findings, project, unaudited, vulnerable
+from deps_support import DATA, NPM_OSV, PYPA_OSV, check, findings, project, unaudited, vulnerable
 
 REPORT_SCHEMA = Path(__file__).parents[1] / "gate" / "report" / "report.schema.json"
 PY = DATA / "python"
@@ -20,8 +20,8 @@ V, NOFIX = "deps.vulnerable", "deps.vulnerable-no-fix"
 
 
 @pytest.fixture(scope="module")
-def pypa(shared: Path) -> str:
-    return str(shared / "data" / "osv-pypi")
+def pypa() -> str:
+    return str(PYPA_OSV)
 
 
 def test_requirements_with_hashes_includes_and_markers(tmp_path: Path, pypa: str) -> None:

@@ -7,11 +7,11 @@ Where the two differ the case says why (include-at-limit).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import spf_suite
+from contracts import Contracts
 from nsd_server import Nsd
 
 from gate.checks.dns.mail import EmailPolicy, MailChecker
@@ -41,8 +41,8 @@ PROCESSING_LIMITS: dict[str, tuple[str | None, int | None]] = {
 
 
 @pytest.fixture(scope="module")
-def suite(shared: Path) -> dict[str, dict[str, Any]]:
-    return spf_suite.scenarios(shared)
+def suite(contracts: Contracts) -> dict[str, dict[str, Any]]:
+    return spf_suite.scenarios(contracts.spf_suite)
 
 
 @pytest.fixture(scope="module")

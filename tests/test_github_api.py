@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from contracts import Contracts
 from github_probe import CANARY
 from github_server import ContractServer, Fault
 
@@ -32,8 +33,8 @@ FAST = ApiOptions(retries=3, backoff=0.05, max_rate_wait=5.0, write_interval=0.0
 
 
 @pytest.fixture()
-def server(shared: Path) -> Iterator[ContractServer]:
-    with ContractServer(shared / "contracts" / "github-rest-subset.json") as running:
+def server(contracts: Contracts) -> Iterator[ContractServer]:
+    with ContractServer(contracts.github_rest) as running:
         yield running
     assert not running.violations, running.violations
 
@@ -218,7 +219,9 @@ def test_duplicate_sticky_comments_from_a_race_are_folded_into_one(server: Contr
     assert len(ours) == 1 and "old" not in ours[0]["body"]
 
 
-def test_sarif_upload_is_gzip_base64_and_a_valid_log(server: ContractServer, tmp_path: Path, shared: Path) -> None:
+def test_sarif_upload_is_gzip_base64_and_a_valid_log(
+    server: ContractServer, tmp_path: Path, contracts: Contracts
+) -> None:
     session = _session(server, tmp_path, [], [], check_run=False, upload_sarif=True)
     session.finish(_verdict(tmp_path, count=2), tmp_path, {})
     [upload] = server.state.sarifs
@@ -226,7 +229,7 @@ def test_sarif_upload_is_gzip_base64_and_a_valid_log(server: ContractServer, tmp
     assert request["commit_sha"] == MERGE and request["ref"] == "refs/pull/7/merge"
     assert request["checkout_uri"] == f"file://{tmp_path.as_posix()}"
     log = json.loads(gzip.decompress(base64.b64decode(request["sarif"])))
-    jsonschema.validate(log, json.loads((shared / "contracts" / "sarif-2.1.0.json").read_text()))
+    jsonschema.validate(log, json.loads(contracts.sarif_schema.read_text()))
     [run] = log["runs"]
     assert run["automationDetails"]["id"] == "launch-gate/secrets/"
     assert all(r["partialFingerprints"]["primaryLocationLineHash"] for r in run["results"])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from contracts import Contracts
 from github_events import Webhooks
 from github_probe import HttpProbe, SecretsProbe
 
@@ -21,8 +22,8 @@ MERGE = "3" * 40
 
 
 @pytest.fixture()
-def hooks(shared: Path) -> Webhooks:
-    return Webhooks(shared / "contracts" / "github-rest-subset.json")
+def hooks(contracts: Contracts) -> Webhooks:
+    return Webhooks(contracts.github_rest)
 
 
 @pytest.fixture()

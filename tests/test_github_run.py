@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from contracts import Contracts
 from github_events import Webhooks
 from github_probe import CANARY, SEEN, HttpProbe, SecretsProbe
 from github_server import ContractServer, Fault
@@ -31,15 +32,15 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture()
-def server(shared: Path) -> Iterator[ContractServer]:
-    with ContractServer(shared / "contracts" / "github-rest-subset.json") as running:
+def server(contracts: Contracts) -> Iterator[ContractServer]:
+    with ContractServer(contracts.github_rest) as running:
         yield running
     assert not running.violations, running.violations
 
 
 @pytest.fixture()
-def hooks(shared: Path) -> Webhooks:
-    return Webhooks(shared / "contracts" / "github-rest-subset.json")
+def hooks(contracts: Contracts) -> Webhooks:
+    return Webhooks(contracts.github_rest)
 
 
 def _workspace(tmp_path: Path, checks: str = "secrets") -> Path:

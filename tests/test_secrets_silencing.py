@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import secrets_samples as s
+from contracts import Contracts
 from helpers import gate, git, git_repo, write_files
 
 from gate.checks.secrets.scanner import scan_text
@@ -159,7 +160,7 @@ def test_importing_the_scanner_has_no_heavy_side_effects() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PYTHONPATH": str(root)})
 
 
-def test_reports_of_every_source_match_their_schemas(tmp_path: Path, shared: Path) -> None:
+def test_reports_of_every_source_match_their_schemas(tmp_path: Path, contracts: Contracts) -> None:
     import jsonschema
 
     repo = git_repo(
@@ -180,5 +181,5 @@ def test_reports_of_every_source_match_their_schemas(tmp_path: Path, shared: Pat
     schema = json.loads((Path(__file__).parents[1] / "gate" / "report" / "report.schema.json").read_text())
     jsonschema.validate(report, schema)
     assert {f["details"]["source"] for f in report["findings"]} == {"history", "diff", "build"}
-    sarif_schema = json.loads((shared / "contracts" / "sarif-2.1.0.json").read_text())
+    sarif_schema = json.loads(contracts.sarif_schema.read_text())
     jsonschema.Draft4Validator(sarif_schema).validate(json.loads(sarif_out.read_text()))

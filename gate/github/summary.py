@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate.model import BudgetResult, JudgedFinding, Verdict
+from gate.policy import open_findings_text
 from gate.redact import scrub
 from gate.report.bars import bar
 
@@ -77,8 +78,8 @@ def headline(verdict: Verdict) -> Headline:
         return Headline(
             _ICON["fail"], "NO-GO: release blocked", f"Blocked by {' and '.join(reasons) or 'the policy'} (exit 1)."
         )
-    warnings = sum(1 for j in verdict.findings if not j.blocking and not j.suppressed)
-    tail = f", with {warnings} warning(s)" if warnings else ""
+    remaining = open_findings_text(verdict)
+    tail = f", with {remaining}" if remaining else ""
     icon = _ICON["warn"] if verdict.outcome == "warn" else _ICON["pass"]
     return Headline(icon, "GO", f"Every budget of the {verdict.preset} preset holds{tail} (exit 0).")
 

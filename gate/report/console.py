@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 from gate.model import BudgetResult, JudgedFinding, Severity
+from gate.policy import open_findings_text
 from gate.report import ReportInput
 from gate.report.bars import bar
 
@@ -82,8 +83,8 @@ def _go_line(report: ReportInput) -> str:
             else ""
         )
         return f"NO-GO (exit 1): release blocked by {' and '.join(reasons)}.{first}"
-    warnings = sum(1 for j in verdict.findings if not j.blocking and not j.suppressed)
-    tail = f" with {warnings} warning(s)" if warnings else ""
+    remaining = open_findings_text(verdict)
+    tail = f" with {remaining}" if remaining else ""
     return f"GO (exit 0): every budget of the {verdict.preset} preset holds{tail}."
 
 

@@ -31,6 +31,7 @@ class Row:
     fault: str
     check: str
     outcome: str
+    module: str
     order: int
 
 
@@ -42,7 +43,8 @@ def row(fault: str, check: str, outcome: str) -> Callable[[F], F]:
     """Declare the README row a fault test proves."""
 
     def mark(test: F) -> F:
-        ROWS.append(Row(fault, check, outcome, len(ROWS)))
+        # The module name keeps the table's order independent of the order pytest imports modules in.
+        ROWS.append(Row(fault, check, outcome, getattr(test, "__module__", ""), len(ROWS)))
         return test
 
     return mark
@@ -54,7 +56,7 @@ def load_rows() -> list[Row]:
     for info in pkgutil.iter_modules(package.__path__):
         if info.name.startswith("test_"):
             importlib.import_module(f"{package.__name__}.{info.name}")
-    return sorted(ROWS, key=lambda r: (r.check, r.order))
+    return sorted(ROWS, key=lambda r: (r.check, r.module, r.order))
 
 
 def render(rows: list[Row]) -> str:

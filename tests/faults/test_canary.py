@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from contracts import Contracts
 from github_server import ContractServer
 from helpers import git_repo
 
@@ -43,7 +44,7 @@ def forms(secret: str) -> Iterator[str]:
             yield encode(b"\0" * pad + raw).decode()[4:-4]
 
 
-def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> None:
+def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, contracts: Contracts) -> None:
     canaries = {
         "github token": "ghs_" + uuid.uuid4().hex + uuid.uuid4().hex[:4],
         "public-prefixed key": _canary("sk_live_"),
@@ -68,7 +69,7 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, shared: Path) -> 
         TcpPeer(answer(200, page.encode(), {"Content-Type": "text/html"}), tls=context) as preview,
         TcpPeer(answer(500, b'{"message": "mirror exploded"}')) as osv,
         dns_peer("servfail") as (resolver, _),
-        ContractServer(shared / "contracts" / "github-rest-subset.json") as github,
+        ContractServer(contracts.github_rest) as github,
     ):
         mirror = f"http://reader:{canaries['mirror password']}@127.0.0.1:{osv.port}/v1/query"
         workspace = git_repo(

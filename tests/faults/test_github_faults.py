@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from contracts import Contracts
 from github_server import ContractServer, Fault
 from helpers import gate, write_files
 
@@ -31,8 +32,8 @@ def quick_api(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture()
-def server(shared: Path) -> Iterator[ContractServer]:
-    with ContractServer(shared / "contracts" / "github-rest-subset.json") as running:
+def server(contracts: Contracts) -> Iterator[ContractServer]:
+    with ContractServer(contracts.github_rest) as running:
         yield running
     assert not running.violations, running.violations
 

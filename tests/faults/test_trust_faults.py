@@ -56,22 +56,6 @@ def repo(tmp_path: Path) -> Path:
 # --- git refuses the repository ---------------------------------------------------------------
 
 
-@row(
-    "A repository git refuses: dubious ownership",
-    "secrets",
-    "exit 3 naming git's message (`detected dubious ownership`); never treated as not a repository",
-)
-def test_dubious_ownership_fails_closed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if os.geteuid() == 0:
-        for folder, dirs, names in os.walk(repo):
-            for name in [*dirs, *names, "."]:
-                os.lchown(os.path.join(folder, name), 65534, 65534)
-    else:
-        monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
-    outcome, bounds, _ = _scan(repo, "--history")
-    fails_closed(outcome, bounds, ["dubious ownership", "not scanned"])
-
-
 @pytest.mark.parametrize(
     ("breakage", "says"),
     [

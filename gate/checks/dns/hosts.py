@@ -8,8 +8,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dns.rdatatype
+
 from gate.checks.dns.resolver import GateResolver, Resolution
-from gate.checks.dns.rules import DnsRules
+from gate.checks.dns.rules import DnsRules, not_checked
 from gate.checks.dns.takeover import Provider, provider_for, serves_unclaimed_page
 from gate.model import Finding, Severity
 
@@ -108,21 +110,16 @@ def _describe(res: Resolution, addresses: Sequence[str]) -> str:
 
 
 class HostChecker:
-    def __init__(self, resolver: GateResolver, domain: str, providers: Sequence[Provider]) -> None:
+    def __init__(
+        self, resolver: GateResolver, domain: str, providers: Sequence[Provider], *, http_probe: bool = True
+    ) -> None:
         self.resolver = resolver
         self.domain = domain
         self.providers = providers
-
-    def addresses(self, name: str) -> tuple[Resolution, list[str]]:
-        """Where `name` leads (CNAMEs followed) and the A and AAAA addresses at the end."""
-        res = self.resolver.chase(name, "A")
-        found = res.values
-        if not (res.nxdomain or res.loop or res.too_long):
-            found = found + self.resolver.chase(name, "AAAA").values
-        return res, found
+        self.http_probe = http_probe  # False: takeover judged from DNS alone, no request to resolved addresses
 
     def check(self, spec: HostSpec) -> Iterator[Finding]:
-        res, addresses = self.addresses(spec.fqdn)
+        res, addresses = self.resolver.addresses(spec.fqdn)
         name = spec.fqdn
         current = _describe(res, addresses)
         if res.loop:
@@ -160,11 +157,18 @@ class HostChecker:
                 )
             return
         provider = provider_for(self.providers, res.end) if res.chain else None
-        if provider is not None and provider.http and serves_unclaimed_page(name, addresses, provider.http):
-            yield self._takeover(
-                spec, provider, current, f"{res.end} answers with {provider.name}'s page for an unclaimed site"
-            )
-            return
+        if provider is not None and provider.http:
+            if not self.http_probe:
+                yield not_checked(
+                    name,
+                    f"Whether {name} (a CNAME to {provider.name}) can be taken over was not checked, because "
+                    "checks.dns.takeover_http is false: only an HTTP request shows the provider's unclaimed page.",
+                )
+            elif serves_unclaimed_page(name, addresses, provider.http):
+                yield self._takeover(
+                    spec, provider, current, f"{res.end} answers with {provider.name}'s page for an unclaimed site"
+                )
+                return
         if not spec.exists:
             yield DnsRules.issue(
                 "dns.host.should-not-exist",
@@ -228,7 +232,7 @@ class HostChecker:
         A name declared in the host map is judged there; this covers the one the map left out.
         """
         apex, www = self.domain, f"www.{self.domain}"
-        resolves = {name: bool(self.addresses(name)[1]) for name in (apex, www)}
+        resolves = {name: bool(self.resolver.addresses(name)[1]) for name in (apex, www)}
         target = fqdn(canonical, self.domain) if canonical else None
         for name, other in ((apex, www), (www, apex)):
             if resolves[name] or name in declared or not (resolves[other] or target == name):
@@ -276,3 +280,44 @@ class HostChecker:
                 current=current,
                 publish=" ; ".join(f'{name}. CAA 0 issue "{m}"' for m in missing),
             )
+
+
+def zone_problem(resolver: GateResolver, domain: str) -> Finding | None:
+    """The one root-cause finding when `domain` does not exist or is not a zone apex, else None.
+
+    Everything else the check reads (CAA, mail policy, DNSSEC) lives at the apex; checking a
+    name that is missing, or one inside somebody's zone, would only repeat the cause many times.
+    """
+    res = resolver.chase(domain, "SOA")
+    if res.rrset is not None and not res.chain:
+        return None
+    if res.nxdomain and not res.chain:
+        return DnsRules.issue(
+            "dns.domain.not-found",
+            f"{domain} does not exist (NXDOMAIN): nothing else about it was checked.",
+            name=domain,
+            record="SOA",
+            current="(NXDOMAIN)",
+            action=f"Register {domain} and delegate it to your DNS provider, or correct checks.dns.domain",
+        )
+    if res.chain:
+        why = f"is a CNAME to {res.chain[0]}"
+        apex = None
+    else:
+        authority = res.response.authority if res.response is not None else []
+        zones = [r.name.to_text(omit_final_dot=True).lower() for r in authority if r.rdtype == dns.rdatatype.SOA]
+        apex = zones[0] if zones else None
+        why = f"is a name inside the zone {apex}" if apex else "has no SOA record"
+    fix = (
+        f"Set checks.dns.domain: {apex} and list {domain.removesuffix('.' + apex)} under hosts"
+        if apex and domain.endswith("." + apex)
+        else "Set checks.dns.domain to the registered domain (the zone apex)"
+    )
+    return DnsRules.issue(
+        "dns.domain.not-apex",
+        f"{domain} {why}, not a zone apex: its CAA, mail policy and DNSSEC were not checked.",
+        name=domain,
+        record="SOA",
+        current="(none at this name)",
+        action=fix,
+    )

@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import ssl
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from gate.checks.dns.mta_sts import HTTPS_PORT, POLICY_PATH, mx_matches
 from gate.checks.dns.resolver import GateResolver
 from gate.checks.dns.rules import DnsRules
 from gate.model import Finding, Severity
@@ -37,16 +39,24 @@ class EmailPolicy:
     """What the preset and gate.yml ask of the domain's mail records."""
 
     sends: bool = True
+    receives: bool = True
     dkim_selectors: tuple[str, ...] = ()
     quick_selectors: tuple[str, ...] = ()  # tried when none are declared (quick mode)
     spf_all: str = "softfail"
     dmarc_policy: str = "quarantine"
     require_mta_sts: bool = False
+    mta_sts_port: int = HTTPS_PORT
+    trust: ssl.SSLContext | None = None  # for the policy host; None: the system's roots
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any], quick_selectors: Sequence[str]) -> EmailPolicy:
+    def from_config(
+        cls, section: Mapping[str, Any], quick_selectors: Sequence[str], trust: ssl.SSLContext | None = None
+    ) -> EmailPolicy:
         return cls(
             sends=section.get("sends", True),
+            receives=section.get("receives", True),
+            mta_sts_port=section.get("mta_sts_port", HTTPS_PORT),
+            trust=trust,
             dkim_selectors=tuple(section.get("dkim_selectors", ())),
             quick_selectors=tuple(quick_selectors),
             spf_all=section.get("spf_all", "softfail"),
@@ -78,7 +88,7 @@ class MailChecker:
                 raise failed[0]
 
     def run(self) -> Iterator[Finding]:
-        if self.policy.sends:
+        if self.policy.receives:
             yield from self.mx()
         yield from self.spf()
         if self.policy.sends:
@@ -92,7 +102,7 @@ class MailChecker:
         if result.rrset is None:
             yield DnsRules.issue(
                 "dns.mx.missing",
-                f"{self.domain} has no MX record, yet gate.yml says it sends mail.",
+                f"{self.domain} has no MX record, yet gate.yml says it receives mail.",
                 name=self.domain,
                 record="MX",
                 current="(none)",
@@ -373,7 +383,7 @@ class MailChecker:
     def mta_sts(self) -> Iterator[Finding]:
         from checkdmarc import mta_sts
 
-        yield from self._reporting_record(
+        published = yield from self._reporting_record(
             rule="dns.mta-sts",
             label="MTA-STS",
             owner=f"_mta-sts.{self.domain}",
@@ -383,6 +393,69 @@ class MailChecker:
             not_found=mta_sts.MTASTSRecordNotFound,
             invalid=mta_sts.MTASTSError,
         )
+        if published:
+            yield from self.mta_sts_policy()
+
+    def mta_sts_policy(self) -> Iterator[Finding]:
+        """The policy the `_mta-sts` record announces, fetched from its host as a sender would."""
+        from gate.checks.dns.mta_sts import fetch_policy, parse_policy
+
+        host = f"mta-sts.{self.domain}"
+        publish = f"{host}. A <address of the web server that serves {POLICY_PATH}>"
+        resolution, addresses = self.resolver.addresses(host)
+        if not addresses:
+            how = " (NXDOMAIN)" if resolution.nxdomain else ""
+            yield DnsRules.issue(
+                "dns.mta-sts.policy-unreachable",
+                f"_mta-sts.{self.domain} announces a policy, but {host} has no A or AAAA record{how}: "
+                "senders cannot fetch it.",
+                name=host,
+                record="A",
+                current="(none)",
+                publish=publish,
+            )
+            return
+        trust = self.policy.trust or _system_trust()
+        fetched = fetch_policy(host, addresses, self.policy.mta_sts_port, trust)
+        url = f"https://{host}{POLICY_PATH}"
+        if fetched.unreachable is not None:
+            yield DnsRules.issue(
+                "dns.mta-sts.policy-unreachable",
+                f"{fetched.unreachable}.",
+                name=host,
+                record="policy",
+                subject=url,
+                action=f"Serve the policy at {url}",
+            )
+            return
+        policy, problems = (None, [fetched.invalid]) if fetched.text is None else parse_policy(fetched.text)
+        if policy is None:
+            yield DnsRules.issue(
+                "dns.mta-sts.policy-invalid",
+                f"The MTA-STS policy at {url} {'; '.join(p for p in problems if p)}.",
+                name=host,
+                record="policy",
+                subject=url,
+                action=f"Correct the policy at {url}",
+            )
+            return
+        mx = self.resolver.chase(self.domain, "MX")
+        # A null MX (RFC 7505, `MX 0 .`) names no host to cover.
+        hosts = sorted({rdata.exchange.to_text(omit_final_dot=True).lower() for rdata in mx.rrset or ()} - {"."})
+        uncovered = [h for h in hosts if not any(mx_matches(p, h) for p in policy.mx)]
+        if uncovered and policy.mode != "none":
+            effect = "refuse to deliver there" if policy.mode == "enforce" else "report every delivery there as failing"
+            yield DnsRules.issue(
+                "dns.mta-sts.mx-not-covered",
+                f"The MTA-STS policy at {url} ({policy.mode} mode) has no `mx:` pattern for {', '.join(uncovered)}, "
+                f"an MX host of {self.domain}: senders {effect}.",
+                name=host,
+                record="policy",
+                subject=url,
+                current="mx: " + ", ".join(policy.mx[:10]) + (", ..." if len(policy.mx) > 10 else ""),
+                action=f"Add {' and '.join(f'`mx: {h}`' for h in uncovered)} to the policy at {url}",
+                severity=None if policy.mode == "enforce" else Severity.MEDIUM,
+            )
 
     def tls_rpt(self) -> Iterator[Finding]:
         from checkdmarc import smtp_tls_reporting as tlsrpt
@@ -409,8 +482,11 @@ class MailChecker:
         parse: Callable[[str], object],
         not_found: type[Exception],
         invalid: type[Exception],
-    ) -> Iterator[Finding]:
-        """MTA-STS and TLS-RPT: one TXT record, validated by checkdmarc, required only when asked for."""
+    ) -> Generator[Finding, None, bool]:
+        """MTA-STS and TLS-RPT: one TXT record, validated by checkdmarc, required only when asked for.
+
+        Returns whether a valid record is published.
+        """
         publish = f'{owner}. TXT "{record_text}"'
         try:
             record = self._guarded(query)["record"]
@@ -435,6 +511,15 @@ class MailChecker:
                 current=current,
                 publish=publish,
             )
+        else:
+            return True
+        return False
+
+
+def _system_trust() -> ssl.SSLContext:
+    from gate.checks.http.client import ssl_context
+
+    return ssl_context(None)
 
 
 def _effective_all(parsed: Mapping[str, Any]) -> str:

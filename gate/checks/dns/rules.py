@@ -15,6 +15,31 @@ CURRENT_SHOWN = 160  # characters of the current record quoted in a message (DKI
 _R = RuleDoc
 RULES = (
     _R(
+        "dns.domain.not-found",
+        "Domain does not exist",
+        Severity.CRITICAL,
+        "The name is not in the DNS at all (NXDOMAIN): the site, the API and mail are down for everyone, "
+        "or gate.yml names the wrong domain. Nothing else about it can be checked.",
+        "Register the domain and delegate it to your DNS provider, or correct checks.dns.domain.",
+    ),
+    _R(
+        "dns.domain.not-apex",
+        "Domain is not a zone apex",
+        Severity.HIGH,
+        "The check reads CAA, mail policy and DNSSEC at the zone apex (the registered domain); at a name "
+        "inside a zone those records are not where senders, CAs and validators look, so the results "
+        "would be wrong.",
+        "Set checks.dns.domain to the zone apex the message names, and list this name under hosts.",
+    ),
+    _R(
+        "dns.not-checked",
+        "Part of the DNS check did not run",
+        Severity.INFO,
+        "What the gate did not look at is not known to be fine; the report says what was skipped and why, "
+        "so nobody reads silence as a pass.",
+        "Turn the part back on in gate.yml when it applies to you.",
+    ),
+    _R(
         "dns.host.unresolvable",
         "Declared host does not resolve",
         Severity.HIGH,
@@ -260,6 +285,33 @@ RULES = (
         "Publish exactly one record like `v=STSv1; id=20240101T000000`.",
     ),
     _R(
+        "dns.mta-sts.policy-unreachable",
+        "MTA-STS policy cannot be fetched",
+        Severity.MEDIUM,
+        "Senders that see the _mta-sts record fetch https://mta-sts.DOMAIN/.well-known/mta-sts.txt; when the "
+        "host does not resolve, its certificate is not valid for that name, it redirects (RFC 8461 section "
+        "3.3 forbids following) or it does not answer with 200, they have no policy and mail to you is not "
+        "protected.",
+        "Serve the policy at https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a certificate for "
+        "mta-sts.DOMAIN, status 200 and Content-Type text/plain, without a redirect.",
+    ),
+    _R(
+        "dns.mta-sts.policy-invalid",
+        "MTA-STS policy is not valid",
+        Severity.MEDIUM,
+        "Senders discard a policy they cannot parse (RFC 8461 section 3.2), so mail to you is not protected.",
+        "Serve lines like `version: STSv1`, `mode: enforce`, `mx: mx.example.com`, `max_age: 604800` as text/plain.",
+    ),
+    _R(
+        "dns.mta-sts.mx-not-covered",
+        "MTA-STS policy does not list an MX host",
+        Severity.HIGH,
+        "Senders that enforce the policy refuse to deliver to an MX host no `mx:` pattern matches (RFC 8461 "
+        "section 4.1): mail to that host is lost in enforce mode and reported as failing in testing mode.",
+        "Add an `mx:` line for every MX host (`*.example.com` matches one label), then publish a new id in "
+        "the _mta-sts record so senders fetch the policy again.",
+    ),
+    _R(
         "dns.tlsrpt.missing",
         "No TLS-RPT record",
         Severity.LOW,
@@ -339,3 +391,14 @@ class DnsRules(Check):
             fix=fix,
             details=details,
         )
+
+
+def not_checked(name: str, message: str) -> Finding:
+    """A note that part of the check did not look at `name`, and why: never a silent pass."""
+    return DnsRules.finding(
+        "dns.not-checked",
+        message,
+        location=Location(name=name),
+        subject=message,
+        details={"record": "-"},
+    )
