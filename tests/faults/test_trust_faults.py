@@ -372,6 +372,21 @@ def test_a_key_only_a_tag_holds_is_found(repo: Path, kind: str) -> None:
 
 
 @row(
+    "A tag naming a blob over `max_file_size`",
+    "secrets",
+    "not held in memory: listed as not scanned under the tag's name (exit 1)",
+)
+def test_a_tagged_blob_over_the_cap_is_listed(repo: Path) -> None:
+    write_files(repo, {"gate.yml": _config("    max_file_size: 1024\n")})
+    blob = git(repo, "hash-object", "-w", "--stdin", input_text=f'token = "{TAG_TOKEN}"\n' + "x" * 4096).strip()
+    git(repo, "tag", "big-blob", blob)
+    outcome, bounds, report = _scan(repo, "--history")
+    fails_closed(outcome, bounds, ["refs/tags/big-blob", "1024-byte cap"], codes=(1,))
+    assert "refs/tags/big-blob" in _paths(report, "secrets.unscanned")
+    assert _paths(report) == set()
+
+
+@row(
     "A ref naming an object missing from the repository",
     "secrets",
     "exit 3: git's `bad object` is named; the history is not half-scanned into a pass",
