@@ -183,7 +183,8 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         # The event's values come first so a flag or action input given explicitly still wins.
         overrides = [*session.plan.overrides, *overrides]
     config, policy_notes = _load_policy(request, overrides)
-    for note in policy_notes:
+    # Notes quote the pull request's own gate.yml: one line each, whatever its strings hold.
+    for note in (" ".join(note.split()) for note in policy_notes):
         if session is not None:
             session.notes.append(note)
         else:

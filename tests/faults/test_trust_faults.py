@@ -561,3 +561,16 @@ def test_grafts_are_listed_as_not_scanned(repo: Path) -> None:
     outcome, bounds, report = _scan(repo, "--history")
     fails_closed(outcome, bounds, ["grafts"], codes=(1,))
     assert "git history" in _paths(report, "secrets.unscanned")
+
+
+@row(
+    "A pull request's suppression reason holding a newline and `::error::`",
+    "policy",
+    "the note that quotes it stays on one line: no workflow command is forged on stdout or stderr",
+)
+def test_a_policy_note_cannot_forge_a_workflow_command(repo: Path, tmp_path: Path) -> None:
+    forged = 'suppressions:\n  - rule: secrets.*\n    reason: "fine\\n::error::forged by the pull request"\n'
+    environ = _pull_request(repo, tmp_path, {"app.py": f'key = "{RANGE_TOKEN}"\n', "gate.yml": _config(forged)})
+    outcome, bounds, _ = _scan(repo, "--no-github", env=environ)
+    fails_closed(outcome, bounds, ["adds suppression secrets.*", "forged by the pull request"], codes=(1,))
+    assert not any(line.startswith("::") for line in outcome.output.splitlines())
