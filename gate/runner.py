@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import subprocess
@@ -184,11 +185,12 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         overrides = [*session.plan.overrides, *overrides]
     config, policy_notes = _load_policy(request, overrides)
     # Notes quote the pull request's own gate.yml: one line each, whatever its strings hold.
-    for note in (" ".join(note.split()) for note in policy_notes):
+    policy_notes = [" ".join(note.split()) for note in policy_notes]
+    for note in policy_notes:
         if session is not None:
             session.notes.append(note)
-        else:
-            terminal.err(f"note: {note}")
+        elif request.fmt != "console":
+            terminal.err(f"note: {note}")  # the console report shows them itself
     if config.path is None and request.names is None:
         terminal.err(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
     chosen = list(request.names) if request.names is not None else config.enabled_checks()
@@ -202,7 +204,9 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if session is not None:
         session.start()
     try:
-        verdict = execute(config, chosen, environ=request.environ, progress=terminal.progress)
+        verdict = dataclasses.replace(
+            execute(config, chosen, environ=request.environ, progress=terminal.progress), notes=tuple(policy_notes)
+        )
     except BaseException as error:
         if session is not None:
             session.abandon(f"the run stopped before a verdict ({type(error).__name__})")

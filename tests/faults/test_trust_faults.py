@@ -462,7 +462,7 @@ def _pull_request(repo: Path, tmp_path: Path, head_files: dict[str, str]) -> dic
 @row(
     "A pull request that adds a suppression for its own key (`rule: secrets.*`)",
     "policy",
-    "the base commit's gate.yml judges it: exit 1; the log and the job summary say \"this pull request adds "
+    "the base commit's gate.yml judges it: exit 1; the report and the job summary say \"this pull request adds "
     'suppression …: takes effect once merged"',
 )
 def test_a_pull_request_cannot_suppress_its_own_finding(repo: Path, tmp_path: Path) -> None:
@@ -470,6 +470,9 @@ def test_a_pull_request_cannot_suppress_its_own_finding(repo: Path, tmp_path: Pa
     outcome, bounds, report = _scan(repo, "--no-github", env=environ)
     fails_closed(outcome, bounds, ["adds suppression secrets.*", "takes effect once merged"], codes=(1,))
     assert "app.py" in _paths(report)
+    assert any("adds suppression secrets.*" in note for note in report["notes"])
+    console = gate("check", "secrets", "--no-github", cwd=repo, env=environ)
+    assert "POLICY\n  - this pull request adds suppression secrets.*" in console.stdout, console.output
     summary = tmp_path / "summary.md"
     actions = {**environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "INPUT_CHECK-RUN": "false"}
     outcome = gate("check", "secrets", cwd=repo, env=actions)
