@@ -27,7 +27,19 @@ if TYPE_CHECKING:
 
 FORMATS = ("console", "json", "sarif", "junit")
 # The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
-COMMON_OPTIONS = ("config_path", "preset", "fmt", "outputs", "color", "verbose", "github", "trust_head_policy")
+COMMON_OPTIONS = (
+    "config_path",
+    "preset",
+    "fmt",
+    "outputs",
+    "color",
+    "verbose",
+    "quiet",
+    "fail_on",
+    "github",
+    "trust_head_policy",
+)
+SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 class Interrupted(GateError):
@@ -42,24 +54,6 @@ def _echo_error(text: str) -> None:
     from gate.redact import scrub
 
     click.echo(scrub(text), err=True)
-
-
-def _is_interactive() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-def _progress_sink() -> Callable[[str, str, int | None, int | None], None] | None:
-    """On a terminal, one self-overwriting status line; in CI logs, silence."""
-    if not _is_interactive():
-        return None
-
-    def show(check: str, message: str, done: int | None, total: int | None) -> None:
-        from gate.redact import scrub
-
-        count = f" {done}/{total}" if done is not None and total else ""
-        click.echo(f"\r\033[K  {check}: {scrub(message)}{count}", err=True, nl=False)
-
-    return show
 
 
 def _parse_outputs(values: Sequence[str]) -> list[OutputRequest]:
@@ -87,13 +81,16 @@ def _configure_logging(verbose: int) -> None:
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
     # The HTTP libraries warn on each retry; the gate reports a call that finally failed itself.
     for library in ("urllib3", "github"):
-        logging.getLogger(library).setLevel(logging.NOTSET if verbose else logging.ERROR)
+        logging.getLogger(library).setLevel(logging.NOTSET if verbose > 0 else logging.ERROR)
 
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
-            "--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml)."
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            help="gate.yml to read (default: ./gate.yml, else at the top of PATH); never changes what is scanned.",
         ),
         click.option("--preset", help="Stage whose budgets apply: prototype, demo or launch."),
         click.option(
@@ -107,8 +104,18 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--output", "outputs", multiple=True, metavar="FORMAT=PATH", help="Also write a report (repeatable)."
         ),
-        click.option("--color/--no-color", default=None, help="Colour the console report (default: on a terminal)."),
+        click.option(
+            "--fail-on",
+            type=click.Choice(SEVERITIES, case_sensitive=False),
+            help="Block on findings at or above this severity in every check (overrides checks.*.fail_on).",
+        ),
+        click.option(
+            "--color/--no-color",
+            default=None,
+            help="Colour the console report (default: on a terminal, unless NO_COLOR is set or TERM=dumb).",
+        ),
         click.option("-v", "--verbose", count=True, help="Log what the gate does (-vv for debug)."),
+        click.option("-q", "--quiet", is_flag=True, help="Only the report and errors: no progress, notes or logs."),
         click.option(
             "--github/--no-github", "github", default=None, help="Report to GitHub (default: when GITHUB_ACTIONS=true)."
         ),
@@ -123,6 +130,24 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def _scan_root_argument(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument(
+        "scan_root",
+        metavar="[PATH]",
+        required=False,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+    )(function)
+
+
+def use_color(flag: bool | None, stream_is_tty: bool, environ: Mapping[str, str]) -> bool:
+    """--color/--no-color first, then the conventions (no-color.org, TERM=dumb), then the terminal."""
+    if flag is not None:
+        return flag
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    return stream_is_tty
+
+
 def _run_and_report(
     *,
     names: Sequence[str] | None,
@@ -132,50 +157,70 @@ def _run_and_report(
     outputs: Sequence[str],
     color: bool | None,
     verbose: int,
+    quiet: bool = False,
+    fail_on: str | None = None,
+    scan_root: Path | None = None,
     overrides: Sequence[Override] = (),
     environ: Mapping[str, str] | None = None,
     github: bool | None = None,
     trust_head_policy: bool = False,
 ) -> int:
+    from gate.progress import open_display
     from gate.runner import RunRequest, Terminal, run_gate
 
-    _configure_logging(verbose)
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one")
+    _configure_logging(-1 if quiet else verbose)
     request = RunRequest(
         names=names,
         config_path=config_path,
         preset=preset,
         fmt=fmt,
         outputs=_parse_outputs(outputs),
-        color=sys.stdout.isatty() if color is None else color,
+        color=use_color(color, sys.stdout.isatty(), os.environ),
         overrides=overrides,
         environ=environ,
         github=github,
         trust_head_policy=trust_head_policy,
+        scan_root=scan_root,
+        fail_on=fail_on.lower() if fail_on else None,
     )
+    display = open_display(sys.stderr, os.environ, quiet=quiet)
     terminal = Terminal(
         out=lambda text, colored: click.echo(text, nl=False, color=colored),
         err=_echo_error,
-        progress=_progress_sink(),
-        clear_progress=lambda: click.echo("\r\033[K", err=True, nl=False) if _is_interactive() else None,
+        note=(lambda _text: None) if quiet else _echo_error,
+        progress=display,
+        clear_progress=display.close,
     )
-    return run_gate(request, terminal)
+    try:
+        return run_gate(request, terminal)
+    finally:
+        # Also when bad input stops the run early: a live region left open hides the cursor.
+        display.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="launch-gate")
+@click.version_option(__version__, "-V", "--version", prog_name="launch-gate")
 def cli() -> None:
     """launch-gate: is this backend safe to launch?
 
     Exit codes: 0 every budget holds, 1 a budget failed (release blocked), 2 bad input
     (config, manifest, arguments), 3 internal failure or a check that could not finish.
+    A definite failure is exit 1 even when another check could not finish.
     """
 
 
 @cli.command()
+@_scan_root_argument
 @_common
-def run(**common: Any) -> None:
-    """Run every check gate.yml enables and print one verdict."""
-    sys.exit(_run_and_report(names=None, **common))
+def run(scan_root: Path | None, **common: Any) -> None:
+    """Run every check gate.yml enables on PATH and print one verdict.
+
+    PATH is the project to scan (default: the top of the git repository around the current
+    directory, else the current directory); --config only says where gate.yml is.
+    """
+    sys.exit(_run_and_report(names=None, scan_root=scan_root, **common))
 
 
 @cli.command(hidden=True)
@@ -226,9 +271,9 @@ def _check_command(check: type[Check]) -> click.Command:
             if value is None or value is False or value == ():
                 continue
             overrides.append(Override(check.name, option.key, list(value) if option.multiple else value, option.flag))
-        sys.exit(_run_and_report(names=[check.name], overrides=overrides, **common))
+        sys.exit(_run_and_report(names=[check.name], overrides=overrides, scan_root=values["scan_root"], **common))
 
-    command = click.command(name=check.name, help=check.summary)(_common(callback))
+    command = click.command(name=check.name, help=check.summary)(_scan_root_argument(_common(callback)))
     for option in check.options:
         command.params.append(
             click.Option(
@@ -263,12 +308,22 @@ def export_(
     For more load than one CI runner makes: run it on k6's or Locust's own engine, then judge its
     summary with `gate import`.
     """
-    from gate.checks.http.interop import export
+    import dataclasses
+
+    from gate.checks.http.interop import export_plan
     from gate.config import Override, load_config
+    from gate.load.export import k6_script, locustfile
 
     overrides = [Override("http", "url", url, "--url")] if url else []
     config = load_config(config_path, preset=preset, overrides=overrides)
-    script = export(config.section("http"), tool, duration=duration)
+    # The header's `gate import` command must judge with these same budgets, so it names the same file and preset.
+    same_budgets = [*(["--config", str(config_path)] if config_path else []), *(["--preset", preset] if preset else [])]
+    plan = dataclasses.replace(
+        export_plan(config.section("http"), duration=duration),
+        script_name=out.name if out is not None else None,
+        import_options=same_budgets,
+    )
+    script = k6_script(plan) if tool == "k6" else locustfile(plan)
     if out is None:
         click.echo(script, nl=False)
     else:
@@ -360,6 +415,7 @@ def demo(keep: Path | None, fmt: str, color: bool | None) -> None:
             _run_and_report(
                 names=None,
                 config_path=project.config,
+                scan_root=project.root,
                 preset=None,
                 fmt=fmt,
                 outputs=(),

@@ -132,6 +132,16 @@ def _worst(statuses: Iterable[Outcome]) -> Outcome:
     return max(statuses, key=order.index, default="pass")
 
 
+def _outcome(statuses: Sequence[Outcome], definite_failure: bool) -> Outcome:
+    """Exit-code precedence: a definite failure (a blocking finding, a budget measured over its
+    limit, an expired suppression) is `fail` (exit 1) even when another check could not finish;
+    the reports still name the checks that could not. `error` (exit 3) only when nothing definite
+    failed, since "blocked by X" is more use than "could not judge Y" and both block the release."""
+    if definite_failure:
+        return "fail"
+    return _worst(statuses)
+
+
 def judge(
     results: Sequence[CheckResult],
     *,
@@ -187,7 +197,8 @@ def judge(
     for suppression in expired:
         judged.append(JudgedFinding(finding=_expired_finding(suppression, today), blocking=True))
 
-    outcome = _worst([c.status for c in check_verdicts] + (["fail"] if expired else []))
+    definite = any(j.blocking for j in judged) or any(b.status == "fail" for b in budgets)
+    outcome = _outcome([c.status for c in check_verdicts], definite)
     judged.sort(key=lambda j: (j.suppressed, not j.blocking, -j.finding.severity, j.finding.check, j.finding.rule_id))
     return Verdict(
         outcome=outcome,

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from gate import __version__
 from gate.checks import REGISTRY, rule_docs
-from gate.config import Config, Override, load_config, policy_changes
+from gate.config import Config, Override, find_config, load_config, policy_changes
+from gate.config.paths import nearest_git_folder
 from gate.config.source import MAX_BASELINE_BYTES, PolicySource, at_base
 from gate.engine import ProgressSink, run_checks
 from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError, InputErrors
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
+from gate.report.places import ConfigPlaces
 
 
 @dataclass(frozen=True)
@@ -43,30 +45,51 @@ class RunRequest:
     github: bool | None = None
     # In a pull request, judge it by its own gate.yml, suppressions and baselines, not its base's.
     trust_head_policy: bool = False
+    # The project to scan; None means the git top level around the working directory.
+    scan_root: Path | None = None
+    # `--fail-on`: one threshold for every check, over each check's `fail_on` in gate.yml.
+    fail_on: str | None = None
 
 
 @dataclass(frozen=True)
 class Terminal:
-    """Where a run writes: the report on `out`, notes and errors on `err`."""
+    """Where a run writes: the report on `out`, errors on `err`, notes (silent under --quiet) on `note`."""
 
     out: Callable[[str, bool], None]
     err: Callable[[str], None]
     progress: ProgressSink | None = None
     clear_progress: Callable[[], None] = lambda: None
+    note: Callable[[str], None] | None = None
+
+    def say(self, text: str) -> None:
+        (self.note or self.err)(text)
 
 
-def _git_head(root: Path) -> str | None:
+def _git(root: Path, *args: str) -> str | None:
+    # The scanned repository's own config must not make git run anything (run nothing from the repo).
+    safe = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
     try:
         completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--verify", "-q", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
+            ["git", "-C", str(root), *safe, *args], capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return completed.stdout.strip() or None
+    return completed.stdout.strip() or None if completed.returncode == 0 else None
+
+
+def _git_head(root: Path) -> str | None:
+    return _git(root, "rev-parse", "--verify", "-q", "HEAD")
+
+
+def default_scan_root(cwd: Path) -> Path:
+    """Where `gate run` looks without a PATH: the repository around `cwd`, as gitleaks and zizmor do."""
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    nearest = nearest_git_folder(cwd.resolve())
+    if nearest is not None and (not top or Path(top).resolve() != nearest):
+        # git refuses the nearest `.git`, or skips it for a repository further up: scan where it
+        # is, so the checks fail in git's words instead of judging the wrong repository.
+        return nearest
+    return Path(top) if top else cwd
 
 
 def execute(
@@ -76,13 +99,17 @@ def execute(
     environ: Mapping[str, str] | None = None,
     progress: ProgressSink | None = None,
     today: datetime.date | None = None,
+    fail_on_all: str | None = None,
 ) -> Verdict:
+    """Run `names` and judge them; `fail_on_all` replaces each check's own threshold."""
     unknown = [name for name in names if name not in REGISTRY]
     if unknown:
         raise InputError(f"unknown check '{unknown[0]}'; known checks: {', '.join(REGISTRY)}")
     started = datetime.datetime.now(datetime.UTC)
     clock = time.monotonic()
-    fail_on = {name: Severity.parse(config.section(name).get("fail_on", DEFAULT_FAIL_ON)) for name in names}
+    fail_on = {
+        name: Severity.parse(fail_on_all or config.section(name).get("fail_on", DEFAULT_FAIL_ON)) for name in names
+    }
     # Rule ids contain a dot and check names do not, so one map holds both thresholds.
     for name in names:
         for rule_id, level in config.section(name).get("fail_on_rules", {}).items():
@@ -106,13 +133,23 @@ def execute(
     )
 
 
-def report_input(verdict: Verdict, *, color: bool = False) -> ReportInput:
-    return ReportInput(verdict=verdict, rules=rule_docs(), tool_version=__version__, color=color)
+def report_input(verdict: Verdict, *, color: bool = False, places: ConfigPlaces | None = None) -> ReportInput:
+    return ReportInput(
+        verdict=verdict,
+        rules=rule_docs(),
+        tool_version=__version__,
+        color=color,
+        places=places or ConfigPlaces.none(),
+    )
 
 
-def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
+def places_of(config: Config) -> ConfigPlaces:
+    return ConfigPlaces.of(config.document, config.path, config.root)
+
+
+def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest], places: ConfigPlaces | None = None) -> None:
     """All reports or none: a report left beside a failed one could be read as the run's verdict."""
-    report = report_input(verdict)
+    report = report_input(verdict, places=places)
     rendered = [(output.path, render(output.fmt, report)) for output in outputs]
     written: list[Path] = []
     for path, text in rendered:
@@ -127,7 +164,9 @@ def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest]) -> None:
         written.append(path)
 
 
-def _load_policy(request: RunRequest, overrides: Sequence[Override]) -> tuple[Config, list[str]]:
+def _load_policy(
+    request: RunRequest, overrides: Sequence[Override], cwd: Path, scan_root: Path
+) -> tuple[Config, list[str]]:
     """The config that judges this run, and what a pull request changes in it.
 
     A pull request is judged by its base commit's policy unless the run opts in to trusting it;
@@ -136,7 +175,8 @@ def _load_policy(request: RunRequest, overrides: Sequence[Override]) -> tuple[Co
     from gate.github.context import pull_request_shas, trusts_head_policy
 
     def load(policy: PolicySource) -> Config:
-        return load_config(request.config_path, preset=request.preset, overrides=overrides, policy=policy)
+        config_path = request.config_path or find_config(cwd, policy) or find_config(scan_root, policy)
+        return load_config(config_path, preset=request.preset, overrides=overrides, scan_root=scan_root, policy=policy)
 
     shas = pull_request_shas(os.environ)
     if shas is None:
@@ -145,8 +185,7 @@ def _load_policy(request: RunRequest, overrides: Sequence[Override]) -> tuple[Co
         return load(PolicySource()), [
             "the pull request's own policy (gate.yml, suppressions, baselines) judged it: trust-head-policy is on"
         ]
-    start = request.config_path.parent if request.config_path else Path.cwd()
-    policy = at_base(start, shas[0])
+    policy = at_base(scan_root, shas[0])
     if not policy.pinned:
         return load(policy), [
             "not a git checkout, so the base commit's policy could not be read: the pull request's own "
@@ -183,7 +222,9 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if session is not None:
         # The event's values come first so a flag or action input given explicitly still wins.
         overrides = [*session.plan.overrides, *overrides]
-    config, policy_notes = _load_policy(request, overrides)
+    cwd = Path.cwd()
+    scan_root = request.scan_root or default_scan_root(cwd)
+    config, policy_notes = _load_policy(request, overrides, cwd, scan_root)
     # Notes quote the pull request's own gate.yml: one line each, whatever its strings hold.
     policy_notes = [" ".join(note.split()) for note in policy_notes]
     for note in policy_notes:
@@ -192,7 +233,7 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         elif request.fmt != "console":
             terminal.err(f"note: {note}")  # the console report shows them itself
     if config.path is None and request.names is None:
-        terminal.err(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
+        terminal.say(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
     chosen = list(request.names) if request.names is not None else config.enabled_checks()
     if session is not None and session.plan.skip:
         chosen = [name for name in chosen if name not in session.plan.skip]
@@ -205,20 +246,23 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         session.start()
     try:
         verdict = dataclasses.replace(
-            execute(config, chosen, environ=request.environ, progress=terminal.progress), notes=tuple(policy_notes)
+            execute(config, chosen, environ=request.environ, progress=terminal.progress, fail_on_all=request.fail_on),
+            notes=tuple(policy_notes),
         )
     except BaseException as error:
         if session is not None:
             session.abandon(f"the run stopped before a verdict ({type(error).__name__})")
         raise
-    terminal.clear_progress()
+    finally:
+        terminal.clear_progress()
     colored = request.color and request.fmt == "console"
-    text = render(request.fmt, report_input(verdict, color=colored))
+    places = places_of(config)
+    text = render(request.fmt, report_input(verdict, color=colored, places=places))
     code = verdict.exit_code
     # Report files first: when one cannot be written, stdout must not end on a GO line.
     failure = None
     try:
-        write_outputs(verdict, request.outputs)
+        write_outputs(verdict, request.outputs, places)
     except OSError as error:
         failure = f"could not write a report ({error.strerror}: {error.filename}); failing closed"
         code = EXIT_INTERNAL
@@ -228,5 +272,5 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if failure is not None:
         terminal.err(f"error: {failure}")
     if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code)
+        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code, places=places)
     return code

@@ -59,9 +59,19 @@ class HttpProbe(Check):
     summary = "Probe standing in for the http check."
     # The real http check's section, so the presets' http numbers validate against the probe too.
     config_schema: ClassVar[Mapping[str, Any]] = HttpCheck.config_schema
+    rules = (RuleDoc("http.probe-route", "Route answered badly", Severity.HIGH, "why", "Fix the route."),)
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         SEEN.append(dict(ctx.config))
+        # A finding with no file, about a route gate.yml declares: it must land on that line.
+        for route in ctx.config.get("routes", []):
+            url = str(ctx.config.get("url", "")).rstrip("/") + route["path"]
+            yield self.finding(
+                "http.probe-route",
+                f"{route['path']} answered 500",
+                location=Location(url=url, route=route["path"]),
+                subject=route["path"],
+            )
         for route, value in (("/api/items", 180.0), ("/api/report", 2600.0)):
             yield Measurement(
                 name="latency.p95",

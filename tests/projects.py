@@ -18,9 +18,11 @@ variables:
 CLEAN_FILES = {
     "gate.yml": "version: 1\npreset: launch\n",
     "env.manifest.yml": CLEAN_MANIFEST,
-    ".env": "DATABASE_URL=postgres://app:devpw@localhost:5432/app\nAPI_BASE_URL=https://localhost:3000\n",
+    # A committed URL password is reported even at a local host (at low severity); a clean project
+    # commits only the default `app:app`.
+    ".env": "DATABASE_URL=postgres://app:app@localhost:5432/app\nAPI_BASE_URL=https://localhost:3000\n",
     ".env.production": (
-        "DATABASE_URL=postgres://app:s3cr3tPa55word@db.internal-prod.example.com:5432/app\n"
+        "DATABASE_URL=postgres://app:app@db.internal-prod.example.com:5432/app\n"
         "API_BASE_URL=https://api.example.com\n"
         "LOG_LEVEL=info\n"
     ),

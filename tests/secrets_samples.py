@@ -85,3 +85,58 @@ SRI = "sha384-" + base64.b64encode(bytes(random.Random("sri").randrange(256) for
 GIT_SHA = chars(HEX, 40, "gitsha")
 UUID = "3f2b8a9c-4d1e-4f6a-9b7c-2e5d8f1a0c3b"
 LOCK_INTEGRITY = "sha512-" + base64.b64encode(bytes(random.Random("lock").randrange(256) for _ in range(64))).decode()
+
+GITHUB_CLASSIC = "gh" + "p_" + chars(ALNUM, 36, "ghp")
+GITLAB = "gl" + "pat-" + chars(URLSAFE, 20, "glpat")
+AZURE_STORAGE = chars(ALNUM + "+/", 86, "azure") + "=="
+PEM_LABELS = {
+    "rsa": "RSA PRIVATE KEY",
+    "ec": "EC PRIVATE KEY",
+    "pkcs8": "PRIVATE KEY",
+    "openssh": "OPENSSH PRIVATE KEY",
+}
+# Every unencrypted ed25519 key in OpenSSH's format starts with the same 70 characters.
+OPENSSH_ED25519_START = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+
+
+def key_lines(seed: str, kind: str = "rsa", lines: int = 6) -> list[str]:
+    """A private key's PEM lines: header, `lines` base64 body lines, footer."""
+    width = 70 if kind == "openssh" else 64
+    body = [chars(string.ascii_letters + string.digits + "+/", width, f"{seed}{i}") for i in range(lines)]
+    if kind == "openssh":
+        body[0] = OPENSSH_ED25519_START
+    label = PEM_LABELS[kind]
+    return ["-----BEGIN " + label + "-----", *body, "-----END " + label + "-----"]
+
+
+def private_key(seed: str, kind: str = "rsa", lines: int = 6) -> str:
+    return "\n".join(key_lines(seed, kind, lines))
+
+
+def service_account(seed: str) -> str:
+    """A Google service-account key file, as the console downloads it."""
+    pem = "\\n".join(key_lines(seed, "pkcs8", 25)) + "\\n"
+    fields = {
+        "type": "service_" + "account",
+        "project_id": "acme-prod",
+        "private_key_id": chars(HEX, 40, seed + "id"),
+        "private_key": "PEM",
+        "client_email": "deployer@acme-prod.iam.gserviceaccount.com",
+        "client_id": chars(string.digits, 21, seed + "cid"),
+    }
+    return json.dumps(fields, indent=2).replace('"PEM"', '"' + pem + '"')
+
+
+SHOPIFY_ALNUM = "shp" + "at_" + chars(ALNUM, 32, "shopify-alnum")
+AZURE_AD = chars(ALNUM, 3, "aad1") + "8Q" + "~" + chars(URLSAFE + "~.", 34, "aad2")
+ATLASSIAN_LEGACY = chars(ALNUM, 24, "atl-legacy")
+HEROKU_UUID = "5f1c2a9e-8b7d-4c3e-9a1f-" + chars(HEX, 12, "heroku")
+HEROKU = "HR" + "KU-" + chars(URLSAFE, 60, "hrku")
+OPENSHIFT = "sha256" + "~" + chars(URLSAFE, 43, "openshift")
+INFRACOST = "ico" + "-" + chars(ALNUM, 32, "infracost")
+FACEBOOK_APP = chars(string.digits, 15, "fbid") + "|" + chars(HEX, 32, "fbsecret")
+AWS_SECRET = chars(ALNUM + "/+", 40, "aws-secret")
+STRIPE_PUBLISHABLE = "pk_" + "live_" + chars(ALNUM, 99, "stripe-pk")
+RECAPTCHA_SITE = "6L" + chars(URLSAFE, 38, "recaptcha")
+SITE_VERIFICATION = chars(URLSAFE, 43, "site-verification")
+DOTENVX_PUBLIC = "03" + chars(HEX, 64, "dotenvx")

@@ -326,3 +326,17 @@ def test_a_version_pip_audit_cannot_parse_is_unaudited_not_clean(tmp_path: Path,
     assert {i for i, _, _ in vulnerable(outcome)} == {"PYSEC-2019-217", "PYSEC-2021-66"}
     (skipped,) = findings(outcome, "deps.unaudited")
     assert skipped["location"]["line"] == 6 and "not a PEP 440 version" in skipped["message"]
+
+
+def test_a_broken_toml_lock_names_its_line_and_column_through_the_standard_parser() -> None:
+    from gate.checks.deps.pinned import load_toml
+    from gate.errors import InputError
+
+    with pytest.raises(InputError) as raised:
+        load_toml('[[package]]\nname = "a"\nversion = =\n', "uv.lock")
+    assert (raised.value.position.line, raised.value.position.column) == (3, 11)
+    assert "(at line" not in raised.value.message
+    with pytest.raises(InputError) as raised:
+        load_toml("a = 1\nb = [", "uv.lock")
+    assert (raised.value.position.line, raised.value.position.column) == (2, 6)
+    assert raised.value.message == "this is not valid TOML: Invalid value"

@@ -263,3 +263,46 @@ def test_no_github_flag_turns_reporting_off_inside_actions(tmp_path: Path, hooks
     assert result.exit_code == 1 and "::error" not in result.output
     assert not (tmp_path / "step_summary.md").exists()
     assert SEEN[0]["sources"]["diff"] == "auto"  # the preset's value: the event changes nothing
+
+
+def test_without_a_token_each_lost_feature_is_said_once(tmp_path: Path, hooks: Webhooks) -> None:
+    workspace = _workspace(tmp_path)
+    asked = {"INPUT_COMMENT": "true", "INPUT_UPLOAD-SARIF": "true"}
+    env = _env(tmp_path, workspace, "pull_request", _pull_request(hooks), **asked)
+    result = gate("run", cwd=workspace, env=env)
+    assert result.exit_code == 1
+    sentence = "no check run, no pull-request comment and no SARIF upload: a token (input github-token) missing"
+    assert result.stderr.count("token (input github-token)") == 1 and sentence in result.stderr
+    [warning] = [line for line in result.stdout.splitlines() if line.startswith("::warning ")]
+    assert warning.count("token (input github-token)") == 1
+    assert result.stdout.count("token (input github-token)") == 1  # no notice repeating it
+
+
+def test_without_a_token_the_default_check_run_is_one_notice_not_an_error(tmp_path: Path, hooks: Webhooks) -> None:
+    workspace = _workspace(tmp_path)
+    result = gate("run", cwd=workspace, env=_env(tmp_path, workspace, "pull_request", _pull_request(hooks)))
+    assert "error: reporting to GitHub" not in result.stderr
+    notices = [line for line in result.stdout.splitlines() if "token (input github-token)" in line]
+    assert len(notices) == 1 and notices[0].startswith("::notice ") and "no check run:" in notices[0]
+
+
+def test_check_run_annotations_put_a_route_finding_on_its_line_in_the_real_config(
+    tmp_path: Path, hooks: Webhooks, server: ContractServer
+) -> None:
+    workspace, env = _pull_request_run(tmp_path, hooks, server)
+    (workspace / "gate.yml").unlink()
+    write_files(
+        workspace,
+        {
+            "ci/launch.yml": "version: 1\npreset: launch\nchecks:\n  env: {enabled: false}\n  deps: {enabled: false}\n"
+            "  secrets: {enabled: false}\n  http:\n    enabled: true\n    url: https://preview.example.dev/\n"
+            "    routes:\n      - path: /api/items\n      - path: /api/orders\n"
+        },
+    )
+    result = gate("run", "--config", "ci/launch.yml", cwd=workspace, env=env)
+    assert result.exit_code == 1, result.output
+    [run] = server.state.check_runs.values()
+    places = sorted((a["path"], a["start_line"], a["start_column"]) for a in server.state.annotations[run["id"]])
+    assert places == [("ci/launch.yml", 11, 9), ("ci/launch.yml", 12, 9)]
+    messages = [a["message"] for a in server.state.annotations[run["id"]]]
+    assert any("Where: /api/orders" in m for m in messages)

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,8 @@ SECTION = {
         {"path": "/me", "auth": True, "budget": {"p50": "1s", "error_rate": "5%", "min_samples": 1}},
         {"path": "/flaky", "budget": {"p50": "1s", "error_rate": "5%", "min_samples": 1}},
         {"path": "/items", "method": "POST"},
+        # Declared expected: a 404 here is the success, in the exports as in the gate's own load.
+        {"path": "/gone", "expect": [404], "budget": {"p50": "1s", "error_rate": "5%", "min_samples": 1}},
     ],
 }
 
@@ -85,3 +90,71 @@ def test_exported_k6_script_passes_node_syntax_check(tmp_path: Path) -> None:
 def test_import_of_a_missing_summary_is_bad_input(tmp_path: Path) -> None:
     outcome = gate("import", "k6", str(tmp_path / "nope.json"), "--config", str(write_config(tmp_path)))
     assert outcome.exit_code == 2 and "nope.json" in outcome.output
+
+
+def _header_command(script: str, label: str, comment: str) -> list[str]:
+    (line,) = [line for line in script.splitlines() if line.startswith(f"{comment} {label}:")]
+    return shlex.split(line.split(":", 1)[1])
+
+
+def test_the_locustfile_headers_commands_work_as_printed(server: Served, tmp_path: Path) -> None:
+    ci = tmp_path / "ci"
+    ci.mkdir()
+    write_config(ci).rename(ci / "launch.yml")
+    exported = gate(
+        "export", "locust", "--config", "ci/launch.yml", "--preset", "demo", "--duration", "3s",
+        "--out", "gate_locust.py", cwd=tmp_path,
+    )  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    script = (tmp_path / "gate_locust.py").read_text()
+    run = _header_command(script, "Run", "#")
+    assert run[:3] == ["locust", "-f", "gate_locust.py"] and "3s" in run
+    env = {**os.environ, "GATE_URL": server.url, "GATE_EMAIL": "user@example.com", "GATE_PASSWORD": "correct horse"}
+    completed = subprocess.run(
+        [sys.executable, "-m", *run, "--only-summary"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert (tmp_path / "gate_stats.csv").exists(), completed.stderr[-2000:]
+    judge = _header_command(script, "Judge", "#")
+    assert judge == ["gate", "import", "locust", "gate_stats.csv", "--config", "ci/launch.yml", "--preset", "demo"]
+    outcome = gate(*judge[1:], "--format", "json", cwd=tmp_path)
+    by_route = {(b["subject"], b["id"]): b for b in json.loads(outcome.stdout)["budgets"]}
+    # 404 was declared the success of /gone: no errors there, in Locust's count as in the gate's.
+    assert by_route[("GET /gone", "error-rate")]["measured"] == 0
+    assert by_route[("GET /gone", "error-rate")]["status"] == "pass"
+    assert by_route[("GET /flaky", "error-rate")]["status"] == "fail" and outcome.exit_code == 1
+
+
+def test_the_k6_scripts_header_judges_the_summary_it_writes(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is needed to check the k6 script (.ci/setup.d/40-load-tools.sh)")
+    config = write_config(tmp_path)
+    outcome = gate("export", "k6", "--config", "gate.yml", "--out", "load.js", cwd=tmp_path)
+    assert outcome.exit_code == 0, outcome.output
+    script = (tmp_path / "load.js").read_text()
+    assert _header_command(script, "Run", "//") == ["k6", "run", "load.js"]
+    judge = _header_command(script, "Judge", "//")
+    assert judge == ["gate", "import", "k6", "k6-summary.json", "--config", "gate.yml"]
+    # k6's own end-of-run text is kept beside the file gate import reads.
+    assert "textSummary(data" in script and "stdout:" in script
+    assert '"expect": [\n      404\n    ]' in script and "http.expectedStatuses(...route.expect)" in script
+    # The summary k6 would write, per route, as the exported thresholds ask for it.
+    metrics: dict[str, object] = {}
+    for route in ("GET /fast", "GET /me", "GET /flaky", "GET /gone"):
+        tag = f"{{gate_route:{route}}}"
+        metrics[f"http_req_duration{tag}"] = {"type": "trend", "values": {"med": 12.0, "p(95)": 30.0, "count": 1000}}
+        metrics[f"http_reqs{tag}"] = {"type": "counter", "values": {"count": 1000}}
+        metrics[f"http_req_failed{tag}"] = {"type": "rate", "values": {"rate": 0.2 if route == "GET /flaky" else 0}}
+    (tmp_path / "k6-summary.json").write_text(json.dumps({"metrics": metrics}))
+    judged = gate(*judge[1:], "--format", "json", cwd=tmp_path)
+    by_route = {(b["subject"], b["id"]): b for b in json.loads(judged.stdout)["budgets"]}
+    assert by_route[("GET /gone", "error-rate")]["status"] == "pass"
+    assert by_route[("GET /flaky", "error-rate")]["status"] == "fail" and judged.exit_code == 1
+    checked = subprocess.run([node, "--check", str(tmp_path / "load.js")], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    assert config.exists()

@@ -261,3 +261,20 @@ def test_requests_carry_host_and_base_path_of_the_url() -> None:
     assert raw.startswith(b"GET /api/items HTTP/1.1\r\nHost: preview.example.com\r\n")
     assert b"Authorization: Bearer t\r\n" in raw and raw.endswith(b"\r\n\r\n")
     assert Endpoint.parse("http://[::1]:8080").host_header == "[::1]:8080"
+
+
+def test_progress_hears_requests_done_of_planned_while_a_load_runs(plain: Served) -> None:
+    heard: list[tuple[int, int | None]] = []
+    endpoint = Endpoint.parse(plain.url, plain.ssl_context)
+    plan = LoadPlan(Closed(2, requests=40), warmup=0, limits=RELAXED)
+    result = asyncio.run(
+        run_load(
+            endpoint,
+            Request.build(endpoint, "GET", "/slow?ms=80"),
+            plan,
+            lambda done, planned: heard.append((done, planned)),
+        )
+    )
+    assert result.requests == 40
+    assert heard[0] == (0, 40) and heard[-1] == (40, 40)
+    assert len(heard) >= 3 and [done for done, _ in heard] == sorted(done for done, _ in heard)

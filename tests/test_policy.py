@@ -122,3 +122,47 @@ def test_expiry_is_judged_against_today() -> None:
     )
     assert judge([result], today=datetime.date(2026, 11, 30), **common).exit_code == 0  # type: ignore[arg-type]
     assert judge([result], today=datetime.date(2026, 12, 1), **common).exit_code == 1  # type: ignore[arg-type]
+
+
+# Exit-code precedence: a definite failure anywhere is exit 1 even when another check could not
+# finish (the report names it); exit 3 only when nothing definite failed.
+RAISES = "  raises:\n    enabled: true\n    failure: true\n    message: resolver timed out\n"
+
+
+def test_a_blocking_finding_outranks_a_check_that_could_not_finish(tmp_path: Path) -> None:
+    code, report, _ = _run(tmp_path, "    problems: [src/a.py]\n" + RAISES)
+    assert code == 1 and report["verdict"] == "fail" and report["exit_code"] == 1
+    statuses = {c["name"]: c["status"] for c in report["checks"]}  # type: ignore[attr-defined]
+    assert statuses == {"planted": "fail", "raises": "error"}
+    console = gate("run", "--no-color", cwd=tmp_path).stdout.splitlines()[-1]
+    assert console.startswith("NO-GO (exit 1): release blocked by 1 blocking finding(s)")
+    assert "could not finish, so more may be wrong: raises." in console
+
+
+def test_a_budget_over_its_limit_outranks_a_check_that_could_not_finish(tmp_path: Path) -> None:
+    code, report, _ = _run(tmp_path, "    latency: {'GET /': 900}\n" + RAISES)
+    assert code == 1 and report["verdict"] == "fail"
+
+
+def test_a_finding_kept_from_a_check_cut_short_is_still_definite(tmp_path: Path) -> None:
+    code, report, _ = _run(tmp_path, "  hangs:\n    enabled: true\n    timeout: 300ms\n")
+    assert code == 1 and {c["name"]: c["status"] for c in report["checks"]}["hangs"] == "error"  # type: ignore[attr-defined]
+
+
+def test_an_expired_suppression_outranks_a_check_that_could_not_finish(tmp_path: Path) -> None:
+    extra = RAISES + "suppressions:\n  - rule: fake.note\n    reason: old\n    expires: 2020-01-01\n"
+    code, report, _ = _run(tmp_path, extra)
+    assert code == 1 and report["verdict"] == "fail"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "    notes: [src/a.py]\n",  # a warning is nothing definite
+        "    latency: {'GET /': 100}\n    samples: 5\n",  # a budget it could not judge
+        "",
+    ],
+)
+def test_exit_3_when_nothing_definite_failed(tmp_path: Path, extra: str) -> None:
+    code, report, _ = _run(tmp_path, extra + RAISES)
+    assert code == 3 and report["verdict"] == "error"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 import secrets_samples as s
 
 from gate.checks.secrets.detectors import load_detectors
+from gate.checks.secrets.findings import rule_docs
 from gate.checks.secrets.scanner import Engine, scan_text, shared_engine
 from gate.errors import InputError
 
@@ -17,12 +19,23 @@ TRUE_POSITIVES = [
     ("secrets.anthropic-api-key", "app/llm.py", f'client = Anthropic(api_key="{s.ANTHROPIC}")'),
     ("secrets.github-fine-grained-token", "scripts/release.sh", f"export GH_TOKEN={s.GITHUB_FINE}"),
     ("secrets.github-token", "ci.yml", f"      token: {s.GITHUB_APP}"),
+    (
+        "secrets.github-token",
+        "scripts/publish.sh",
+        f"git clone https://x-access-token:{s.GITHUB_CLASSIC}@github.com/a/b",
+    ),
+    ("secrets.gitlab-token", ".gitlab-ci.yml", f"    GITLAB_TOKEN: {s.GITLAB}"),
+    (
+        "secrets.azure-storage-key",
+        "appsettings.json",
+        f'"Storage": "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={s.AZURE_STORAGE};"',
+    ),
     ("secrets.stripe-secret-key", "billing.js", f"const stripe = require('stripe')('{s.STRIPE_LIVE}');"),
     ("secrets.stripe-secret-key", "billing.py", f'stripe.api_key = "{s.STRIPE_RESTRICTED}"'),
     ("secrets.stripe-webhook-secret", "webhooks.ts", f'const endpointSecret = "{s.STRIPE_WEBHOOK}";'),
     ("secrets.google-api-key", "firebase.js", f'  apiKey: "{s.GOOGLE}",'),
     ("secrets.firebase-cloud-messaging-key", "push.py", f'FCM_SERVER_KEY = "{s.FCM}"'),
-    ("secrets.google-service-account", "service-account.json", '  "type": "service_account",'),  # gate: allow test data
+    ("secrets.google-service-account", "service-account.json", s.service_account("sa")),
     ("secrets.supabase-service-role-key", "lib/supabase.ts", f'const key = "{s.SUPABASE_SERVICE}";'),
     ("secrets.supabase-secret-key", "lib/admin.ts", f'createClient(url, "{s.SUPABASE_SECRET}")'),
     ("secrets.sendgrid-api-key", "mail.py", f'sg = SendGridAPIClient("{s.SENDGRID}")'),
@@ -39,10 +52,10 @@ TRUE_POSITIVES = [
         f'const url = "postgres://app:{s.DB_PASSWORD}@db.prod.acme.io:5432/app";',
     ),
     ("secrets.database-url-password", "worker.py", f'REDIS = "rediss://default:{s.DB_PASSWORD}@cache.acme.io:6380"'),
-    ("secrets.private-key", "deploy/id_rsa", "-----BEGIN RSA PRIVATE KEY-----"),  # gate: allow test data
-    ("secrets.private-key", "deploy/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----"),  # gate: allow test data
-    ("secrets.private-key", "certs/key.pem", "-----BEGIN EC PRIVATE KEY-----"),  # gate: allow test data
-    ("secrets.private-key", "certs/pkcs8.pem", "-----BEGIN PRIVATE KEY-----"),  # gate: allow test data
+    ("secrets.private-key", "deploy/id_rsa", s.private_key("tp-rsa", "rsa")),
+    ("secrets.private-key", "deploy/id_ed25519", s.private_key("tp-ed", "openssh")),
+    ("secrets.private-key", "certs/key.pem", s.private_key("tp-ec", "ec", 3)),
+    ("secrets.private-key", "certs/pkcs8.pem", s.private_key("tp-p8", "pkcs8")),
     ("secrets.vault-token", "vault.env.sh", f"export VAULT_TOKEN={s.VAULT}"),
     ("secrets.shopify-token", "shop.rb", f'ShopifyAPI::Context.setup(api_key: "x", access_token: "{s.SHOPIFY}")'),
     ("secrets.mailgun-api-key", "mail.go", f'mg := mailgun.NewMailgun(domain, "{s.MAILGUN}")'),
@@ -56,6 +69,41 @@ TRUE_POSITIVES = [
     ("secrets.django-secret-key", "mysite/settings.py", f"SECRET_KEY = '{s.DJANGO}'"),
     ("secrets.dotenv-secret", ".env", f"JWT_SECRET={s.DOTENV_TOKEN}"),
     ("secrets.dotenv-secret", "api/.env.production", f"export PAYMENTS_API_KEY={s.DOTENV_TOKEN}"),
+    ("secrets.shopify-token", "shop.ts", f'const token = "{s.SHOPIFY_ALNUM}";'),
+    ("secrets.azure-ad-client-secret", "appsettings.json", f'  "ClientSecret": "{s.AZURE_AD}",'),
+    ("secrets.atlassian-api-token", "jira.py", f'JIRA_API_TOKEN = "{s.ATLASSIAN_LEGACY}"'),
+    ("secrets.heroku-api-key", "deploy.sh", f"export HEROKU_API_KEY={s.HEROKU_UUID}"),
+    ("secrets.heroku-api-key", "app.json", f'  "token": "{s.HEROKU}",'),
+    ("secrets.openshift-token", "deploy.sh", f"oc login --token={s.OPENSHIFT} --server=https://api.acme.io:6443"),
+    ("secrets.infracost-api-key", ".github/workflows/cost.yml", f"          api-key: {s.INFRACOST}"),
+    ("secrets.facebook-app-token", "graph.js", f"const appToken = '{s.FACEBOOK_APP}';"),
+    ("secrets.aws-secret-access-key", "deploy.py", f"AWS_SECRET_ACCESS_KEY = {s.AWS_SECRET}"),
+    ("secrets.aws-secret-access-key", "credentials", f"aws_secret_access_key = {s.AWS_SECRET}"),
+    ("secrets.password-assignment", "deploy.py", f"STRIPE_API_KEY = {s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "backup.sh", f"PGPASSWORD={s.DB_PASSWORD} pg_dump -h db.acme.io app"),
+    ("secrets.password-assignment", "docker-compose.yml", f"      - POSTGRES_PASSWORD={s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "migrate.sh", f"mysql --password={s.DB_PASSWORD} -h db.acme.io app"),
+    ("secrets.password-assignment", "Makefile", f"\tcurl -u deploy:{s.DB_PASSWORD} https://ci.acme.io/hook"),
+    (
+        "secrets.password-assignment",
+        "appsettings.json",
+        f'"Db": "Server=db.acme.io;User Id=sa;Password={s.DB_PASSWORD};"',
+    ),
+    (
+        "secrets.password-assignment",
+        "Db.java",
+        f'url = "jdbc:mysql://db.acme.io/app?user=app&password={s.DB_PASSWORD}";',
+    ),
+    ("secrets.password-assignment", "mysite/settings.py", f"        'PASSWORD': '{s.DB_PASSWORD}',"),
+    (
+        "secrets.password-assignment",
+        "app/src/main/res/values/strings.xml",
+        f'<string name="api_token">{s.DB_PASSWORD}</string>',
+    ),
+    ("secrets.password-assignment", "config/app.yaml", f"  password: {s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "setup.cfg", f"password = {s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "k8s/secret.yaml", f"  api-token: {s.DB_PASSWORD}"),
+    ("secrets.password-assignment", "config.toml", f'client_secret = "{s.DB_PASSWORD}"'),
 ]
 
 FALSE_POSITIVES = [
@@ -68,7 +116,6 @@ FALSE_POSITIVES = [
     ("yarn.lock", f"  integrity {s.LOCK_INTEGRITY}"),
     ("deploy.py", f'COMMIT_SHA = "{s.GIT_SHA}"'),
     ("docker-compose.yml", "      DATABASE_URL: postgres://user:password@localhost:5432/app"),
-    ("settings.py", 'DATABASE_URL = "postgres://app:s3cretLocal99@127.0.0.1/app"'),
     ("tests/auth.test.ts", f'const token = "{s.JWT_IO_EXAMPLE}";'),
     ("models.py", f'USER_ID = "{s.UUID}"'),
     ("config.py", 'API_KEY = os.environ["API_KEY"]'),
@@ -80,6 +127,38 @@ FALSE_POSITIVES = [
     ("manifest.yml", "  DATABASE_URL: {type: url, secret: true}"),
     ("lib/supabase.ts", f'const anon = "{s.SUPABASE_ANON}";'),
     ("docs/example.md", "https://user:pass@example.com/path"),
+    ("README.md", "export GITHUB_TOKEN=ghp_" + "0" * 36),
+    ("README.md", "export GITHUB_TOKEN=ghp_" + "X" * 36),
+    ("docs/aws.md", "aws_access_key_id = AKIA" + "0" * 16),
+    (".env.example", "STRIPE_WEBHOOK_SECRET=whsec_..."),
+    (".env.example", "DB_PASSWORD=change-me"),
+    (".env.example", "DB_PASSWORD=REPLACE_WITH_PASSWORD"),
+    ("config.py", 'API_KEY = "<your-key>"'),
+    ("index.html", f'<link rel="stylesheet" href="/a.css" integrity={s.SRI}>'),
+    ("dist/checkout.js", f'const stripe=Stripe("{s.STRIPE_PUBLISHABLE}");'),
+    ("checkout.map", f'{{"sourcesContent":["const stripe = Stripe(\\"{s.STRIPE_PUBLISHABLE}\\");"]}}'),
+    ("form.html", f'<div class="g-recaptcha" data-sitekey="{s.RECAPTCHA_SITE}"></div>'),
+    ("app.js", f'grecaptcha.execute("{s.RECAPTCHA_SITE}", {{action: "submit"}})'),
+    ("index.html", f'<meta name="google-site-verification" content="{s.SITE_VERIFICATION}" />'),
+    (".env", f'DOTENV_PUBLIC_KEY="{s.DOTENVX_PUBLIC}"'),
+    ("build.sh", f'COMMIT_SHA="{s.GIT_SHA}"'),
+    ("Dockerfile", f'ENV NODE_SHA256="{s.chars(s.HEX, 64, "nsha")}"'),
+    ("download.py", f'ARCHIVE_MD5 = "{s.chars(s.HEX, 32, "md5")}"'),
+    ("settings.py", "SECRET_KEY = get_random_secret_key()"),
+    ("settings.py", "DB_PASSWORD = settings.DATABASE_PASSWORD"),
+    ("config.sh", "TOKEN_FILE=/run/secrets/api_token"),
+    ("config.sh", "OAUTH_TOKEN_URL=https://oauth2.googleapis.com/token"),
+    ("config.py", "ACCESS_TOKEN_LIFETIME_SECONDS = 86400000"),
+    ("deploy.sh", "mysql --password=$DB_PASSWORD -h db"),
+    ("ci.yml", "        run: curl -u ${{ secrets.USER }}:${{ secrets.TOKEN }} https://ci.acme.io"),
+    ("jira.py", f'JIRA_PROJECT = "{s.ATLASSIAN_LEGACY}"'),
+    ("app.py", f'REQUEST_ID = "{s.HEROKU_UUID}"'),
+    ("strings.xml", '<string name="api_token_label">API token</string>'),
+    ("values.yaml", "  existingSecret: api-auth-credentials"),
+    ("codec.py", "_b32alphabet = b'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'"),
+    ("config.toml", 'token_url = "https://oauth.acme.io/token"'),
+    ("values.yaml", "  secretName: db-credentials  # created by the operator"),
+    ("compose.yml", "      DATABASE_URL: postgres://acme:acme@db:5432/acme"),
 ]
 
 
@@ -106,7 +185,9 @@ def test_generic_finds_rank_below_provider_keys() -> None:
     severities = {d.rule_id: d.severity for d in shared_engine().detectors}
     generic = {d.rule_id for d in shared_engine().detectors if d.generic}
     assert generic >= {"secrets.high-entropy-string", "secrets.password-assignment", "secrets.dotenv-secret"}
-    assert max(severities[r] for r in generic) < min(severities[r] for r in severities if r not in generic)
+    # Twins that only relabel (a URL password to localhost) are low on purpose.
+    keyed = {d.rule_id for d in shared_engine().detectors if not d.generic and d.scanned}
+    assert max(severities[r] for r in generic) < min(severities[r] for r in keyed)
 
 
 def test_high_entropy_string_is_low_severity_and_found() -> None:
@@ -190,3 +271,52 @@ def test_a_long_line_dense_with_keywords_is_scanned_window_by_window() -> None:
     assert [(f.rule_id, f.location.column) for f in findings] == [
         ("secrets.github-token", line.index(s.GITHUB_APP) + 1)
     ]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "line"),
+    [
+        ("secrets.database-url-password-local", f'DATABASE_URL = "postgres://app:{s.DB_PASSWORD}@127.0.0.1/app"'),
+        ("secrets.database-url-password-local", f"mongodb://root:{s.DB_PASSWORD}@localhost:27017"),
+        ("secrets.url-password-local", f"see https://deploy:{s.DB_PASSWORD}@staging.example.com/hook"),
+    ],
+)
+def test_a_password_in_a_url_to_a_local_or_example_host_is_reported_low_saying_why(rule_id: str, line: str) -> None:
+    (finding,) = scan_text(line + "\n", "docs/setup.md")
+    assert (finding.rule_id, str(finding.severity)) == (rule_id, "low")
+    assert "local or example host" in finding.title
+    assert next(d for d in rule_docs() if d.id == rule_id).why.startswith("The URL points at a local host")
+
+
+def test_the_same_password_at_a_real_host_keeps_its_severity() -> None:
+    (finding,) = scan_text(f"mongodb://root:{s.DB_PASSWORD}@db.acme.io:27017\n", "app.py")
+    assert (finding.rule_id, str(finding.severity)) == ("secrets.database-url-password", "high")
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_a_kubernetes_secrets_data_is_decoded_and_scanned_one_finding_per_entry() -> None:
+    url = f"postgres://app:{s.DB_PASSWORD}@db.acme.io/app"
+    manifest = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n"
+        f"  password: {_b64(s.DB_PASSWORD)}\n  url: {_b64(url)}\n  user: {_b64('app')}\n"
+        f"  tls.key: {_b64(s.private_key('k8s', 'ec', 3))}\nstringData:\n  region: eu-west-1\n"
+    )
+    found = [(f.rule_id, f.location.line) for f in scan_text(manifest, "k8s/app-secret.yaml")]
+    assert found == [
+        ("secrets.password-assignment", 7),
+        ("secrets.database-url-password", 8),
+        ("secrets.private-key", 10),
+    ]
+    plain = scan_text(f"db:\n  password: {s.DB_PASSWORD}\n", "values.yaml")
+    encoded = scan_text(manifest, "k8s/app-secret.yaml")[0]
+    assert plain[0].fingerprint == encoded.fingerprint
+
+
+def test_base64_values_outside_a_secret_manifest_are_not_decoded() -> None:
+    config_map = (
+        f"apiVersion: v1\nkind: ConfigMap\ndata:\n  url: {_b64(f'postgres://app:{s.DB_PASSWORD}@db.acme.io/app')}\n"
+    )
+    assert scan_text(config_map, "k8s/config.yaml") == []

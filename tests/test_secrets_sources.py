@@ -200,12 +200,33 @@ def test_source_map_contents_are_scanned_with_their_original_paths(tmp_path: Pat
         },
     )
     _, findings = scan(repo)
+    # Placed on the line of the map (and of the bundle) that holds the embedded source: the
+    # original's line 3 exists only in the original.
     assert where(findings) == [
-        ("secrets.sendgrid-api-key", "out/app.js.map", 3),
-        ("secrets.sendgrid-api-key", "out/inline.js", 3),
+        ("secrets.sendgrid-api-key", "out/app.js.map", 1),
+        ("secrets.sendgrid-api-key", "out/inline.js", 1),
     ]
     assert {f["details"]["original_source"] for f in findings} == {"src/config.ts"}
+    assert {f["details"]["original_line"] for f in findings} == {"3"}
     assert findings[0]["fingerprint"] == findings[1]["fingerprint"]
+
+
+def test_a_pretty_printed_map_places_the_hit_on_its_sources_content_line(tmp_path: Path) -> None:
+    content = "const k = '" + s.SENDGRID + "';\n"
+    source_map = {"version": 3, "sources": ["src/k.ts"], "sourcesContent": [content], "mappings": ""}
+    write_files(tmp_path, {"gate.yml": ONLY_SECRETS, "dist/k.js.map": json.dumps(source_map, indent=2)})
+    _, findings = scan(tmp_path)
+    text = (tmp_path / "dist/k.js.map").read_text()
+    line = text[: text.index('"sourcesContent"')].count("\n") + 1
+    assert where(findings) == [("secrets.sendgrid-api-key", "dist/k.js.map", line)]
+
+
+def test_a_map_added_in_the_diff_is_reported_once(tmp_path: Path) -> None:
+    content = "const k = '" + s.SENDGRID + "';\n"
+    source_map = {"version": 3, "sources": ["src/k.ts"], "sourcesContent": [content], "mappings": ""}
+    repo = git_repo(tmp_path / "r", [{"gate.yml": ONLY_SECRETS}, {"public/k.js.map": json.dumps(source_map)}])
+    _, findings = scan(repo, "--diff", f"{head(repo, 'HEAD~1')}...HEAD")
+    assert where(findings) == [("secrets.sendgrid-api-key", "public/k.js.map", 1)]
 
 
 def test_hostile_files_are_scanned_within_bounds_or_listed_as_not_scanned(tmp_path: Path) -> None:

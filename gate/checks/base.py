@@ -7,7 +7,7 @@ are imported inside `run`, so `gate --help` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +16,59 @@ from gate.config.source import PolicySource
 from gate.model import Finding, Location, Measurement, RuleDoc, Severity, fingerprint_of
 
 Result = Finding | Measurement
-__all__ = ["Check", "CheckContext", "CheckOption", "Progress", "Result", "RuleDoc"]
+__all__ = ["Check", "CheckContext", "CheckOption", "Progress", "Result", "RuleBook", "RuleDoc"]
+
+
+class RuleBook:
+    """Every rule one check can raise, and the one way that check turns a rule into a finding.
+
+    A check's `rules.py` builds one `RuleBook`; its parts make findings through it, so the title,
+    default severity and fix always come from the rule's documentation and never drift.
+    """
+
+    def __init__(self, check: str, docs: Iterable[RuleDoc]) -> None:
+        self.check = check
+        self.docs: tuple[RuleDoc, ...] = tuple(docs)
+        self._by_id = {doc.id: doc for doc in self.docs}
+        if len(self._by_id) != len(self.docs):
+            raise ValueError(f"{check}: a rule id is documented twice")
+
+    def __iter__(self) -> Iterator[RuleDoc]:
+        return iter(self.docs)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __getitem__(self, rule_id: str) -> RuleDoc:
+        return self._by_id[rule_id]
+
+    def finding(
+        self,
+        rule_id: str,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        subject: str | None = None,
+        **fields: Any,
+    ) -> Finding:
+        """A finding whose title and fix come from the rule's documentation.
+
+        `subject` names what the finding is about (a variable, a secret's hash) so two findings
+        of one rule in one file keep distinct, stable fingerprints.
+        """
+        doc = self[rule_id]
+        if subject is not None and "fingerprint" not in fields:
+            location = fields.get("location", Location())
+            fields["fingerprint"] = fingerprint_of(rule_id, f"{location.subject()}\x1f{subject}")
+        return Finding(
+            rule_id=rule_id,
+            check=self.check,
+            severity=doc.severity if severity is None else severity,
+            title=doc.title,
+            message=message,
+            fix=fields.pop("fix", doc.fix),
+            **fields,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,10 +139,7 @@ class Check:
 
     @classmethod
     def rule(cls, rule_id: str) -> RuleDoc:
-        for doc in cls.rules:
-            if doc.id == rule_id:
-                return doc
-        raise KeyError(rule_id)
+        return RuleBook(cls.name, cls.rules)[rule_id]
 
     @classmethod
     def finding(
@@ -102,21 +151,5 @@ class Check:
         subject: str | None = None,
         **fields: Any,
     ) -> Finding:
-        """A finding whose title and fix come from the rule's documentation.
-
-        `subject` names what the finding is about (a variable, a secret's hash) so two findings
-        of one rule in one file keep distinct, stable fingerprints.
-        """
-        doc = cls.rule(rule_id)
-        if subject is not None and "fingerprint" not in fields:
-            location = fields.get("location", Location())
-            fields["fingerprint"] = fingerprint_of(rule_id, f"{location.subject()}\x1f{subject}")
-        return Finding(
-            rule_id=rule_id,
-            check=cls.name,
-            severity=doc.severity if severity is None else severity,
-            title=doc.title,
-            message=message,
-            fix=fields.pop("fix", doc.fix),
-            **fields,
-        )
+        """A finding of one of this check's rules (see `RuleBook.finding`)."""
+        return RuleBook(cls.name, cls.rules).finding(rule_id, message, severity=severity, subject=subject, **fields)

@@ -69,6 +69,8 @@ class Config:
     suppressions: tuple[Suppression, ...]
     # Where gate.yml and the baselines were read: in a pull request, its base commit.
     policy: PolicySource = WORKING_TREE
+    # The parsed gate.yml with the position of each key, for findings about what it declares.
+    document: Located | None = None
 
     def section(self, check: str) -> Mapping[str, Any]:
         checks: Mapping[str, Mapping[str, Any]] = self.data.get("checks", {})
@@ -187,8 +189,13 @@ def load_config(
     overrides: Sequence[Override] = (),
     search_from: Path | None = None,
     policy: PolicySource = WORKING_TREE,
+    scan_root: Path | None = None,
 ) -> Config:
-    """Load, merge and validate; raises `InputErrors` naming every mistake at once."""
+    """Load, merge and validate; raises `InputErrors` naming every mistake at once.
+
+    The project root is `scan_root` (default: `search_from` or the working directory), with
+    `project.root` below it; never the config file's folder, which may be anywhere.
+    """
     schema = full_schema()
     if path is None:
         path = find_config(search_from or Path.cwd(), policy)
@@ -211,7 +218,7 @@ def load_config(
             problem.position = None
             problem.message = f"command-line option: {problem.message}"
         _raise_if(problems)
-    root = path.parent if path is not None else (search_from or Path.cwd())
+    root = scan_root or search_from or Path.cwd()
     project_root = merged.get("project", {}).get("root")
     if project_root:
         if not inside(root, project_root):
@@ -236,6 +243,7 @@ def load_config(
             doc.data.get("suppressions", []) if doc else [], str(path.name if path else "gate.yml")
         ),
         policy=policy,
+        document=doc,
     )
 
 

@@ -96,7 +96,7 @@ def build_schema(check_schemas: Mapping[str, Mapping[str, Any]], presets: Iterab
                     "root": {
                         "type": "string",
                         "format": "repo-path",
-                        "description": "Project root, relative to gate.yml and inside its folder.",
+                        "description": "Project root, relative to the scanned path and inside it.",
                     },
                 },
             },

@@ -17,6 +17,7 @@ from typing import Literal
 
 from gate.model import JudgedFinding, Severity
 from gate.redact import scrub
+from gate.report.places import ConfigPlaces
 
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
@@ -94,14 +95,22 @@ def workspace_path(path: str | None, root: Path, workspace: Path | None) -> str 
         return None
 
 
-def annotation_for(judged: JudgedFinding, root: Path, workspace: Path | None) -> Annotation:
+def annotation_for(
+    judged: JudgedFinding, root: Path, workspace: Path | None, places: ConfigPlaces | None = None
+) -> Annotation:
+    """`places` puts a finding about a URL, route or host on the gate.yml line that declared it."""
     finding = judged.finding
     location = finding.location
     path = workspace_path(location.path, root, workspace)
+    line, end_line, column = location.line, location.end_line, location.column
+    declared = places.declared(finding) if places is not None else None
+    if declared is not None:
+        path = workspace_path(declared.path, root, workspace)
+        line, end_line, column = declared.line, None, declared.column
     parts = [finding.message, f"Fix: {finding.fix}"]
     if finding.evidence:
         parts.append(f"Evidence: {finding.evidence}")
-    if path is None:
+    if path is None or declared is not None:
         parts.append(f"Where: {location}")
     parts.append(f"Rule {finding.rule_id}, fingerprint {finding.fingerprint} (`gate explain {finding.rule_id}`)")
     return Annotation(
@@ -109,9 +118,9 @@ def annotation_for(judged: JudgedFinding, root: Path, workspace: Path | None) ->
         title=f"{finding.title} [{finding.rule_id}]",
         message="\n".join(parts),
         path=path,
-        line=location.line if path else None,
-        end_line=location.end_line if path else None,
-        column=location.column if path else None,
+        line=line if path else None,
+        end_line=end_line if path else None,
+        column=column if path else None,
     )
 
 
@@ -120,7 +129,12 @@ def _rank(judged: JudgedFinding) -> tuple[int, int]:
 
 
 def annotation_lines(
-    findings: Iterable[JudgedFinding], root: Path, workspace: Path | None, elsewhere: str, notices_used: int = 0
+    findings: Iterable[JudgedFinding],
+    root: Path,
+    workspace: Path | None,
+    elsewhere: str,
+    notices_used: int = 0,
+    places: ConfigPlaces | None = None,
 ) -> list[str]:
     """At most 10 per level, most severe first; one closing notice counts what did not fit.
 
@@ -144,7 +158,7 @@ def annotation_lines(
         dropped = next(j for j in reversed(chosen) if level_of(j) == "notice")
         chosen.remove(dropped)
         hidden["notice"] += 1
-    lines = [annotation_for(j, root, workspace).command() for j in chosen]
+    lines = [annotation_for(j, root, workspace, places).command() for j in chosen]
     if hidden:
         total = hidden.total()
         parts = ", ".join(

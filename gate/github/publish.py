@@ -21,6 +21,7 @@ from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHu
 from gate.github.context import GitHubContext, Plan
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
+from gate.report.places import ConfigPlaces
 
 STICKY_MARKER = "<!-- launch-gate:sticky-comment -->"
 # 20 requests of 50: enough for any PR a person reads; the rest are in SARIF and the summary.
@@ -50,6 +51,8 @@ class Session:
     _api: GitHubApi | None = None
     _check_run_id: int | None = None
     _started: datetime.datetime = field(default_factory=_now)
+    _places: ConfigPlaces = field(default_factory=ConfigPlaces.none)
+    _without_access: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.notes.extend(self.plan.notes)
@@ -59,17 +62,10 @@ class Session:
         settings = self.context.settings
         if not settings.check_run:
             return
-        missing = [
-            what
-            for what, value in (
-                ("a token (input github-token)", self.context.token),
-                ("GITHUB_REPOSITORY", self.context.repository),
-                ("a commit SHA", self.context.head_sha),
-            )
-            if not value
-        ]
-        if missing:
-            self.notes.append(f"no check run: {', '.join(missing)} missing; findings are shown as annotations")
+        if not self._can_call_api("check run"):
+            return
+        if not self.context.head_sha:
+            self.notes.append("no check run: a commit SHA is missing; findings are shown as annotations")
             return
         try:
             self._api = self._make_api()
@@ -107,8 +103,19 @@ class Session:
         return commands.guarded(text) if self.context.in_actions else text
 
     # -- after the run ----------------------------------------------------------------------
-    def finish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path], exit_code: int | None = None) -> None:
-        """Publish everything; `exit_code` is the run's when it differs from the verdict's."""
+    def finish(
+        self,
+        verdict: Verdict,
+        root: Path,
+        reports: Mapping[str, Path],
+        exit_code: int | None = None,
+        places: ConfigPlaces | None = None,
+    ) -> None:
+        """Publish everything; `exit_code` is the run's when it differs from the verdict's.
+
+        `places` puts findings about URLs, routes and hosts on the gate.yml line that declared them.
+        """
+        self._places = places or ConfigPlaces.none()
         self._publish(verdict, root, reports)
         self._write_outputs(verdict.outcome, str(verdict.exit_code if exit_code is None else exit_code), reports)
         self._say_problems()
@@ -131,6 +138,7 @@ class Session:
 
     def finish_skipped(self) -> None:
         """Every check this event asked for was skipped (e.g. a failed deployment)."""
+        self._say_no_access()
         text = "## ⏭️ launch-gate: skipped\n\n" + "".join(f"> [!NOTE]\n> {summary.md(n)}\n\n" for n in self.notes)
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate: skipped", note))
@@ -159,12 +167,15 @@ class Session:
             self._comment(verdict)
         if settings.upload_sarif:
             self._upload_sarif(verdict)
+        self._say_no_access()
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate", note))
         if settings.annotations and not annotated_in_run:
             elsewhere = self._elsewhere(reports)
             workspace = self.context.workspace
-            for line in commands.annotation_lines(verdict.findings, root, workspace, elsewhere, len(self.notes)):
+            for line in commands.annotation_lines(
+                verdict.findings, root, workspace, elsewhere, len(self.notes), self._places
+            ):
                 self.out(line)
         if settings.summary:
             self._append_summary(self._summary(verdict, summary.STEP_SUMMARY_LIMIT))
@@ -181,12 +192,12 @@ class Session:
         return summary.render(verdict, context_line=self.context.describe(), notes=self.notes, limit=limit)
 
     def _check_annotations(self, findings: Sequence[JudgedFinding], root: Path) -> list[dict[str, Any]]:
-        config_name = "gate.yml"
+        config_name = commands.workspace_path(self._places.config_path, root, self.context.workspace) or "gate.yml"
         annotations = []
         for judged in findings:
             if judged.suppressed:
                 continue
-            note = commands.annotation_for(judged, root, self.context.workspace)
+            note = commands.annotation_for(judged, root, self.context.workspace, self._places)
             line = note.line or 1
             end_line = note.end_line if note.end_line and note.end_line >= line else line
             item: dict[str, Any] = {
@@ -239,7 +250,7 @@ class Session:
     def _comment(self, verdict: Verdict) -> None:
         if self.context.pr_number is None:
             return
-        if self._api is None and not self._can_call_api():
+        if not self._can_call_api("pull-request comment"):
             return
         assert self._api is not None
         body = f"{STICKY_MARKER}\n{self._summary(verdict, 60_000)}"
@@ -255,12 +266,37 @@ class Session:
             hint = " (the token needs `pull-requests: write`)" if error.forbidden else ""
             self.problems.append(f"{error}{hint}")
 
-    def _can_call_api(self) -> bool:
+    def _can_call_api(self, feature: str) -> bool:
+        """False, and `feature` noted for the one sentence `_say_no_access` makes, without a token."""
         if not (self.context.token and self.context.repository):
-            self.problems.append("cannot write to GitHub: no token or GITHUB_REPOSITORY")
+            self._without_access.append(feature)
             return False
-        self._api = self._make_api()
+        if self._api is None:
+            self._api = self._make_api()
         return True
+
+    def _say_no_access(self) -> None:
+        """Everything a missing token or repository stopped, said once; a note when only the default
+        check run was lost, a reporting problem when a comment or SARIF upload was asked for."""
+        if not self._without_access:
+            return
+        missing = [
+            what
+            for what, value in (
+                ("a token (input github-token)", self.context.token),
+                ("GITHUB_REPOSITORY", self.context.repository),
+            )
+            if not value
+        ]
+        lost = [f"no {feature}" for feature in self._without_access]
+        listed = lost[0] if len(lost) == 1 else f"{', '.join(lost[:-1])} and {lost[-1]}"
+        shown = "findings are shown as annotations and in the job summary"
+        sentence = f"{listed}: {' and '.join(missing)} missing; {shown}"
+        if self._without_access == ["check run"]:
+            self.notes.append(sentence)
+        else:
+            self.problems.append(sentence)
+        self._without_access.clear()
 
     def _upload_sarif(self, verdict: Verdict) -> None:
         from gate.report import render
@@ -271,12 +307,12 @@ class Session:
                 "SARIF not uploaded: GITHUB_SHA and GITHUB_REF are needed to say which commit it is for"
             )
             return
-        if self._api is None and not self._can_call_api():
+        if not self._can_call_api("SARIF upload"):
             return
         assert self._api is not None
         checkout = f"file://{self.context.workspace.as_posix()}" if self.context.workspace else None
         try:
-            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict))))
+            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict, places=self._places))))
             self.notes.extend(notes)
             self._api.upload_sarif(
                 sarif=json.dumps(log),

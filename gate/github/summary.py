@@ -1,7 +1,9 @@
 """The job summary and check-run text: Markdown people read on the run page.
 
-Order is what a reader needs first: the verdict, then one row per check, the top fixes, the
-findings per check, what was suppressed and why, and the budgets with a bar per route. Every
+Order is what a reader needs first: the verdict, then one row per check (severities from critical
+down), the top fixes (one per rule, its distinct fixes), the findings per check grouped by rule with
+a count and their places folded, what was suppressed and why, and the budgets with a bar per route.
+No table cell is left blank. Every
 piece of text from a finding is escaped, since a finding may quote a file an attacker wrote, and
 the whole is kept under the size GitHub takes (1 MiB per step summary, 65,535 characters for a
 check run's summary); when it would not fit, rows are dropped and the text says how many.
@@ -15,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gate.model import BudgetResult, JudgedFinding, Verdict
+from gate.model import BudgetResult, JudgedFinding, Severity, Verdict
 from gate.policy import open_findings_text
 from gate.redact import scrub
 from gate.report.bars import bar
@@ -69,14 +71,18 @@ def headline(verdict: Verdict) -> Headline:
             f"{names} could not finish; the gate fails closed (exit 3).",
         )
     if verdict.outcome == "fail":
-        failed = [b for b in verdict.budgets if b.status in ("fail", "error")]
+        failed = [b for b in verdict.budgets if b.status == "fail"]
         reasons = []
         if blocking:
             reasons.append(f"{len(blocking)} blocking finding(s)")
         if failed:
             reasons.append(f"{len(failed)} budget(s) over their limit")
+        unfinished = ", ".join(c.name for c in verdict.checks if c.status == "error")
+        tail = f" {unfinished} could not finish, so more may be wrong." if unfinished else ""
         return Headline(
-            _ICON["fail"], "NO-GO: release blocked", f"Blocked by {' and '.join(reasons) or 'the policy'} (exit 1)."
+            _ICON["fail"],
+            "NO-GO: release blocked",
+            f"Blocked by {' and '.join(reasons) or 'the policy'} (exit 1).{tail}",
         )
     remaining = open_findings_text(verdict)
     tail = f", with {remaining}" if remaining else ""
@@ -88,17 +94,67 @@ def _where(judged: JudgedFinding) -> str:
     return code(str(judged.finding.location))
 
 
-def _findings_table(findings: Sequence[JudgedFinding], limit: int) -> list[str]:
-    lines = ["| | severity | rule | where | what |", "|---|---|---|---|---|"]
-    for judged in findings[:limit]:
-        finding = judged.finding
-        mark = "block" if judged.blocking else "warn"
-        what = md(finding.message)
-        if finding.evidence:
-            what += f" (evidence: {code(finding.evidence)})"
-        lines.append(f"| {mark} | {finding.severity} | {code(finding.rule_id)} | {_where(judged)} | {what} |")
-    if len(findings) > limit:
-        lines.append(f"\n…and {len(findings) - limit} more not listed here (see the SARIF or JSON report).")
+def _cell(text: str) -> str:
+    """A table cell that is never blank: GitHub draws an empty cell as a hole in the table."""
+    return text if text.strip() else "-"
+
+
+def by_rule(findings: Sequence[JudgedFinding]) -> list[list[JudgedFinding]]:
+    """One group per rule: blocking first, then the most severe, then the most frequent."""
+    groups: dict[str, list[JudgedFinding]] = defaultdict(list)
+    for judged in findings:
+        groups[judged.finding.rule_id].append(judged)
+    return sorted(
+        groups.values(),
+        key=lambda group: (
+            not any(j.blocking for j in group),
+            -max(j.finding.severity for j in group),
+            -len(group),
+            group[0].finding.rule_id,
+        ),
+    )
+
+
+def _fixes(group: Sequence[JudgedFinding], shown: int = 3) -> str:
+    distinct = list(dict.fromkeys(j.finding.fix for j in group))
+    text = " · ".join(md(fix) for fix in distinct[:shown])
+    if len(distinct) > shown:
+        text += f" (+{len(distinct) - shown} more fixes)"
+    return text
+
+
+def _severity(group: Sequence[JudgedFinding]) -> str:
+    return str(max(j.finding.severity for j in group))
+
+
+def _rule_tables(group_list: Sequence[list[JudgedFinding]], rows_per_rule: int) -> list[str]:
+    """A row per rule (count, distinct fixes), then each rule's places, folded, up to `rows_per_rule`."""
+    lines = ["| result | severity | rule | count | how to fix |", "|---|---|---|---|---|"]
+    for group in group_list:
+        mark = "block" if any(j.blocking for j in group) else "warn"
+        rule = group[0].finding.rule_id
+        lines.append(f"| {mark} | {_severity(group)} | {code(rule)} | {len(group)} | {_cell(_fixes(group))} |")
+    lines.append("")
+    if rows_per_rule == 0:
+        return lines
+    for group in group_list:
+        rule = group[0].finding.rule_id
+        places = sorted(group, key=lambda j: (not j.blocking, -j.finding.severity))
+        lines += [
+            f"<details><summary>{html.escape(rule)}: {len(group)} place(s)</summary>",
+            "",
+            "| where | what |",
+            "|---|---|",
+        ]
+        for judged in places[:rows_per_rule]:
+            finding = judged.finding
+            what = md(finding.message)
+            if finding.evidence:
+                what += f" (evidence: {code(finding.evidence)})"
+            lines.append(f"| {_where(judged)} | {_cell(what)} |")
+        if len(places) > rows_per_rule:
+            lines.append(f"\n…and {len(places) - rows_per_rule} more not listed here (see the SARIF or JSON report).")
+        lines += ["", "</details>", ""]
     return lines
 
 
@@ -111,7 +167,7 @@ def _budget_tables(budgets: Sequence[BudgetResult]) -> list[str]:
         lines += [
             f"#### {code(subject)}",
             "",
-            "| | budget | measured | limit | against the limit |",
+            "| result | budget | measured | limit | against the limit |",
             "|---|---|---|---|---|",
         ]
         for budget in rows:
@@ -121,8 +177,9 @@ def _budget_tables(budgets: Sequence[BudgetResult]) -> list[str]:
             samples = f", n={budget.samples}" if budget.samples and budget.samples > 1 else ""
             chart = bar(budget.measured, budget.limit)
             measured = f"{_number(budget.measured, budget.unit)}{samples}{note}"
-            chart_cell = code(chart) if chart else ""
-            lines.append(f"| {_ICON.get(budget.status, '')} | {md(budget.id)} | {measured} | {limit} | {chart_cell} |")
+            chart_cell = code(chart) if chart else "-"
+            icon = _ICON.get(budget.status, budget.status)
+            lines.append(f"| {icon} | {md(budget.id)} | {measured} | {limit} | {chart_cell} |")
         lines.append("")
     return lines
 
@@ -156,30 +213,33 @@ def _render(verdict: Verdict, context_line: str | None, notes: Sequence[str], ro
     lines += [" · ".join(facts), ""]
     for note in notes:
         lines.append(f"> [!NOTE]\n> {md(note)}\n")
-    lines += ["### Checks", "", "| | check | status | findings | time |", "|---|---|---|---|---|"]
+    lines += ["### Checks", "", "| result | check | status | findings | time |", "|---|---|---|---|---|"]
     for check in verdict.checks:
-        counts = ", ".join(f"{n} {k}" for k, n in check.counts.items() if n) or "none"
+        order = [*(str(level) for level in sorted(Severity, reverse=True)), "suppressed"]
+        counts = ", ".join(f"{check.counts[k]} {k}" for k in order if check.counts.get(k)) or "none"
         status = check.status + (f": {md(check.error)}" if check.error else "")
         lines.append(f"| {_ICON[check.status]} | {md(check.name)} | {status} | {counts} | {check.duration_s:.1f} s |")
     lines.append("")
     active = [j for j in verdict.findings if not j.suppressed]
-    fixes = [j for j in active if j.blocking][:TOP_FIXES] or active[:TOP_FIXES]
-    if fixes:
+    groups = by_rule(active)
+    if groups:
         lines += ["### Top fixes", ""]
-        for index, judged in enumerate(fixes, 1):
-            finding = judged.finding
-            lines.append(f"{index}. **{md(finding.title)}** at {_where(judged)}: {md(finding.fix)}")
+        for index, group in enumerate(groups[:TOP_FIXES], 1):
+            first = group[0]
+            places = f"{len(group)} places, e.g. {_where(first)}" if len(group) > 1 else _where(first)
+            lines.append(
+                f"{index}. **{md(first.finding.title)}** ({code(first.finding.rule_id)}, {places}): {_fixes(group)}"
+            )
         lines.append("")
     by_check: dict[str, list[JudgedFinding]] = defaultdict(list)
     for judged in active:
         by_check[judged.finding.check].append(judged)
     if by_check:
         lines += ["### Findings", ""]
-        for name, group in by_check.items():
-            blocking = sum(1 for j in group if j.blocking)
-            lines += [f"#### {md(name)}: {len(group)} finding(s), {blocking} blocking", ""]
-            lines += _findings_table(sorted(group, key=lambda j: (not j.blocking, -j.finding.severity)), rows_per_check)
-            lines.append("")
+        for name, found in by_check.items():
+            blocking = sum(1 for j in found if j.blocking)
+            lines += [f"#### {md(name)}: {len(found)} finding(s), {blocking} blocking", ""]
+            lines += _rule_tables(by_rule(found), rows_per_check)
     suppressed = [j for j in verdict.findings if j.suppressed]
     if suppressed:
         lines += [
@@ -191,9 +251,8 @@ def _render(verdict: Verdict, context_line: str | None, notes: Sequence[str], ro
         for judged in suppressed[: max(rows_per_check, 1)]:
             assert judged.suppression is not None
             expires = judged.suppression.expires.isoformat() if judged.suppression.expires else "never"
-            lines.append(
-                f"| {code(judged.finding.rule_id)} | {_where(judged)} | {md(judged.suppression.reason)} | {expires} |"
-            )
+            reason = _cell(md(judged.suppression.reason))
+            lines.append(f"| {code(judged.finding.rule_id)} | {_where(judged)} | {reason} | {expires} |")
         if len(suppressed) > rows_per_check:
             lines.append(f"\n…and {len(suppressed) - rows_per_check} more suppressed (see the JSON report).")
         lines.append("")

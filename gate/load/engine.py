@@ -45,6 +45,9 @@ from gate.load.wire import (
 MAX_REQUESTS = 200_000
 MAX_CONNECTIONS = 512
 T = TypeVar("T")
+# (requests done, requests planned or None for a duration-bound load)
+LoadProgress = Callable[[int, int | None], None]
+PROGRESS_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -361,13 +364,27 @@ async def _bounded(coroutine: Coroutine[Any, Any, T], seconds: float) -> tuple[T
         return None, True
 
 
-async def load(endpoint: Endpoint, request: Request, plan: LoadPlan) -> LoadResult:
-    """Run `plan` against one request on the current event loop. Prefer `run_load` from other code."""
+async def _watch(tally: _Tally, planned: int | None, progress: LoadProgress) -> None:
+    """Says how many requests are done every so often; polled, so the request path pays nothing."""
+    while True:
+        progress(tally.requests, planned)
+        await asyncio.sleep(PROGRESS_EVERY_S)
+
+
+async def load(
+    endpoint: Endpoint, request: Request, plan: LoadPlan, progress: LoadProgress | None = None
+) -> LoadResult:
+    """Run `plan` against one request on the current event loop. Prefer `run_load` from other code.
+
+    `progress`, if given, hears (requests done, requests planned or None) during the measured phase.
+    """
     run_deadline = clock() + plan.deadline_s
     pool = _Pool(endpoint, plan.timeout_s)
     tally = _Tally(plan)
     monitor = SelfMonitor()
     model = plan.model
+    planned: int | None = None
+    watcher: asyncio.Future[None] | None = None
     try:
         cold = await _cold(endpoint, request, plan)
         if plan.warmup:
@@ -380,13 +397,18 @@ async def load(endpoint: Endpoint, request: Request, plan: LoadPlan) -> LoadResu
             phase = _closed(pool, request, plan, model, tally, model.requests, stop_at)
         else:
             phase = _open(pool, request, plan, model, tally, monitor)
+        planned = model.requests if isinstance(model, Closed) else model.count()
+        if progress is not None:
+            watcher = asyncio.ensure_future(_watch(tally, planned, progress))
         _, truncated = await _bounded(phase, max(0.0, run_deadline - clock()))
         duration = clock() - started
         health = await monitor.stop()
     finally:
         pool.close()
+        if progress is not None and watcher is not None:
+            watcher.cancel()
+            progress(tally.requests, planned)
     if truncated:
-        planned = model.requests if isinstance(model, Closed) else model.count()
         # A duration-bound run counts what was in flight at the cut; a count-bound one, all it still owed.
         missing = max(0, planned - tally.requests) if planned is not None else tally.pending
         if missing:
@@ -426,6 +448,8 @@ def run_in_own_loop(function: Callable[[], Coroutine[Any, Any, T]]) -> T:
         loop.close()
 
 
-async def run_load(endpoint: Endpoint, request: Request, plan: LoadPlan) -> LoadResult:
+async def run_load(
+    endpoint: Endpoint, request: Request, plan: LoadPlan, progress: LoadProgress | None = None
+) -> LoadResult:
     """Run `plan` on its own thread and loop, so the caller's loop neither slows it nor is slowed."""
-    return await asyncio.to_thread(run_in_own_loop, lambda: load(endpoint, request, plan))
+    return await asyncio.to_thread(run_in_own_loop, lambda: load(endpoint, request, plan, progress))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gate.checks.base import RuleDoc
 from gate.model import Verdict
 from gate.redact import scrub
+from gate.report.places import ConfigPlaces
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class ReportInput:
     rules: Mapping[str, RuleDoc]
     tool_version: str
     color: bool = False
+    # Where gate.yml declared each URL, route and host; findings without a file point there.
+    places: ConfigPlaces = field(default_factory=ConfigPlaces.none)
 
 
 Renderer = Callable[[ReportInput], str]

@@ -63,7 +63,7 @@ def _go_line(report: ReportInput) -> str:
     verdict = report.verdict
     blocking = verdict.blocking
     errors = [c for c in verdict.checks if c.status == "error"]
-    failed_budgets = [b for b in verdict.budgets if b.status in ("fail", "error")]
+    failed_budgets = [b for b in verdict.budgets if b.status == "fail"]
     if verdict.outcome == "error":
         names = ", ".join(c.name for c in errors)
         return (
@@ -82,7 +82,12 @@ def _go_line(report: ReportInput) -> str:
             if blocking
             else ""
         )
-        return f"NO-GO (exit 1): release blocked by {' and '.join(reasons)}.{first}"
+        unfinished = (
+            f" Also, check(s) could not finish, so more may be wrong: {', '.join(c.name for c in errors)}."
+            if errors
+            else ""
+        )
+        return f"NO-GO (exit 1): release blocked by {' and '.join(reasons)}.{first}{unfinished}"
     remaining = open_findings_text(verdict)
     tail = f" with {remaining}" if remaining else ""
     return f"GO (exit 0): every budget of the {verdict.preset} preset holds{tail}."

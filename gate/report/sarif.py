@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for code scanning: one run per check (its own category), stable fingerprints.
 
-Findings about a URL or a DNS name have no file; they point at gate.yml, the file that declares
-what was checked, so code scanning can still show them.
+Findings about a URL, a route or a DNS name have no file; they point at the line of the config
+key that declared what was checked (see `gate.report.places`), so code scanning shows them on a
+line a reviewer can open, and keep the URL or name in `logicalLocations` and in the message.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from gate.checks.base import RuleDoc
 from gate.model import CheckVerdict, JudgedFinding, Severity
 from gate.report import ReportInput
+from gate.report.places import ConfigPlaces
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/launch-gate/launch-gate"
@@ -56,7 +58,7 @@ def _rule(doc: RuleDoc) -> dict[str, Any]:
     }
 
 
-def _location(judged: JudgedFinding, config_name: str) -> dict[str, Any]:
+def _location(judged: JudgedFinding, places: ConfigPlaces) -> dict[str, Any]:
     location = judged.finding.location
     if location.path:
         physical: dict[str, Any] = {"artifactLocation": {"uri": location.path, "uriBaseId": "%SRCROOT%"}}
@@ -67,17 +69,25 @@ def _location(judged: JudgedFinding, config_name: str) -> dict[str, Any]:
             region["startColumn"] = location.column
         physical["region"] = region
     else:
-        physical = {"artifactLocation": {"uri": config_name, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 1}}
+        declared = places.declared(judged.finding)
+        uri = declared.path if declared else (places.config_path or "gate.yml")
+        region = {"startLine": declared.line if declared else 1}
+        if declared and declared.column:
+            region["startColumn"] = declared.column
+        physical = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": region}
     result: dict[str, Any] = {"physicalLocation": physical}
     logical = location.url or location.route or location.name
     if logical:
-        result["logicalLocations"] = [{"fullyQualifiedName": logical}]
+        result["logicalLocations"] = [{"fullyQualifiedName": logical, "kind": "resource"}]
     return result
 
 
-def _result(judged: JudgedFinding, config_name: str) -> dict[str, Any]:
+def _result(judged: JudgedFinding, places: ConfigPlaces) -> dict[str, Any]:
     finding = judged.finding
     text = f"{finding.title}: {finding.message} Fix: {finding.fix}"
+    where = str(finding.location)
+    if not finding.location.path and finding.location.subject() and where not in finding.message:
+        text += f" (at {where})"
     if finding.evidence:
         text += f" (evidence: {finding.evidence})"
     digest = finding.fingerprint.rsplit(":", 1)[-1]
@@ -85,7 +95,7 @@ def _result(judged: JudgedFinding, config_name: str) -> dict[str, Any]:
         "ruleId": finding.rule_id,
         "level": _LEVEL[finding.severity],
         "message": {"text": text},
-        "locations": [_location(judged, config_name)],
+        "locations": [_location(judged, places)],
         "partialFingerprints": {"primaryLocationLineHash": digest, "launchGateFingerprint/v1": finding.fingerprint},
         "properties": {"severity": str(finding.severity), "blocking": judged.blocking},
     }
@@ -117,7 +127,7 @@ def _run(check: CheckVerdict, findings: list[JudgedFinding], report: ReportInput
         },
         "automationDetails": {"id": f"launch-gate/{check.name}/"},
         "invocations": [invocation],
-        "results": [_result(j, "gate.yml") for j in findings],
+        "results": [_result(j, report.places) for j in findings],
         "properties": {"status": check.status},
     }
 

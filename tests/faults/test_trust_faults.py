@@ -263,7 +263,7 @@ def test_a_config_path_out_of_the_tree_is_refused(repo: Path, setting: str, wher
     fails_closed(outcome, bounds, ["gate.yml:", where, "without '..'"], codes=(2,))
 
 
-@row("`project.root: ../x`", "config", "exit 2 at gate.yml's line; the project root stays under gate.yml's folder")
+@row("`project.root: ../x`", "config", "exit 2 at gate.yml's line; the project root stays inside the scanned folder")
 def test_a_project_root_out_of_the_tree_is_refused(repo: Path) -> None:
     write_files(repo, {"gate.yml": SECRETS_ONLY + "project:\n  root: ../x\n"})
     outcome, bounds, _ = _scan(repo)

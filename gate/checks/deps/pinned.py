@@ -24,6 +24,7 @@ from gate.errors import InputError, Position
 # Lock files of big monorepos reach tens of megabytes; beyond this is not a lock file.
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 MAX_YAML_NODES = 5_000_000
+_TOML_PLACE = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,22 @@ def read_text(path: Path, shown: str) -> str:
 
 
 def load_toml(text: str, shown: str) -> dict[str, Any]:
-    import tomli
+    import tomllib
 
     try:
-        return tomli.loads(text)
-    except tomli.TOMLDecodeError as error:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # Before Python 3.14 the error carries its position only in the message's tail.
+        message = str(error)
+        place = _TOML_PLACE.search(message)
+        if place and place[1]:
+            line, column = int(place[1]), int(place[2])
+        else:
+            # "(at end of document)": the file was cut short, so point at its last character.
+            line, column = text.count("\n") + 1, len(text) - text.rfind("\n")
         raise InputError(
-            f"this is not valid TOML: {error.msg}",
-            Position(shown, error.lineno, error.colno),
+            f"this is not valid TOML: {_TOML_PLACE.sub('', message)}",
+            Position(shown, line, column),
             hint="the file was probably edited by hand or cut short; regenerate it with its tool",
         ) from None
 

@@ -2,7 +2,7 @@
 
 requirements files are parsed by pip-requirements-parser (the parser pip-audit uses) and
 `pylock.toml` by pip-audit's own `PyLockSource`; uv.lock, poetry.lock and Pipfile.lock have
-no pip-audit source, so they are read here with tomli and json. pyproject.toml is only read
+no pip-audit source, so they are read here with tomllib and json. pyproject.toml is only read
 where no lock file sits beside it, and only its exact pins can be audited: resolving ranges
 would mean running a resolver on the project, which the gate never does.
 """

@@ -195,12 +195,16 @@ class HttpCheck(Check):
             session = Session(client, preview.limits)
             wait = config.get("wait", {})
             ctx.progress.update(f"waiting for {preview.base_url}")
+            patience = seconds(wait.get("timeout", "60s"))
             ready = await wait_ready(
                 client,
                 preview.base_url,
                 limits=preview.limits,
-                timeout=seconds(wait.get("timeout", "60s")),
+                timeout=patience,
                 interval=seconds(wait.get("interval", "2s")),
+                on_wait=lambda waited: ctx.progress.update(
+                    f"seconds waited for {preview.base_url}", round(waited), round(patience)
+                ),
             )
             if not ready.answered:
                 yield make(

@@ -410,7 +410,13 @@ class Readiness:
 
 
 async def wait_ready(
-    client: httpx.AsyncClient, url: str, *, limits: Limits, timeout: float, interval: float
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limits: Limits,
+    timeout: float,
+    interval: float,
+    on_wait: Callable[[float], None] | None = None,
 ) -> Readiness:
     """Poll `url` until it answers with something other than a gateway error, for at most `timeout`.
 
@@ -435,6 +441,8 @@ async def wait_ready(
         waited = time.monotonic() - started
         if waited + interval > timeout:
             return Readiness(None, attempts, waited, last_error)
+        if on_wait is not None:
+            on_wait(waited)
         await asyncio.sleep(interval)
 
 

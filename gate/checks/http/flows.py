@@ -447,8 +447,8 @@ class Flows:
             if route.loaded:
                 loaded.append((route, auth))
         for index, (route, auth) in enumerate(loaded):
-            self.ctx.progress.update(f"load on {route.name}", index, len(loaded))
-            result = await self.load(route, auth, None)
+            self.ctx.progress.update(f"load on {route.name} (route {index + 1} of {len(loaded)})")
+            result = await self.load(route, auth, None, progress=True)
             for measurement in route_measurements(route.name, result, budget_for(self.config, route)):
                 measured.append(measurement)
                 yield measurement
@@ -463,10 +463,16 @@ class Flows:
             plan = replace(plan, model=Closed(concurrency, plan.model.requests, plan.model.duration_s))
         return replace(plan, expect=route.expect)
 
-    async def load(self, route: Route, auth: Mapping[str, str], concurrency: int | None) -> LoadResult:
+    async def load(
+        self, route: Route, auth: Mapping[str, str], concurrency: int | None, *, progress: bool = False
+    ) -> LoadResult:
         from gate.load import run_load
 
-        return await run_load(self.endpoint, self.request(route, auth), self.plan_for(route, concurrency))
+        def tell(done: int, planned: int | None) -> None:
+            self.ctx.progress.update(f"requests to {route.name}", done, planned)
+
+        plan = self.plan_for(route, concurrency)
+        return await run_load(self.endpoint, self.request(route, auth), plan, tell if progress else None)
 
     async def access(self, route: Route, account: Account | None, others: Sequence[Account]) -> AsyncIterator[Result]:
         """Without credentials or with a forged token the route must refuse; other roles too."""

@@ -19,9 +19,7 @@ from gate.load import (
     ExportPlan,
     ExportRoute,
     imported_measurements,
-    k6_script,
     load_plan,
-    locustfile,
     read_k6_summary,
     read_locust_stats,
 )
@@ -63,6 +61,7 @@ def export_plan(section: Mapping[str, Any], *, duration: str | None = None) -> E
             headers=route.headers,
             body=route.body.decode() if route.body else None,
             authenticated=route.auth,
+            expect=tuple(sorted(route.expect)) if route.expect else None,
         )
         for route in _routes(section)
     ]
@@ -92,11 +91,6 @@ def export_plan(section: Mapping[str, Any], *, duration: str | None = None) -> E
         rate=None if isinstance(model, Closed) else model.rate,
         login=exported_login,
     )
-
-
-def export(section: Mapping[str, Any], tool: str, *, duration: str | None = None) -> str:
-    plan = export_plan(section, duration=duration)
-    return k6_script(plan) if tool == "k6" else locustfile(plan)
 
 
 def imported(section: Mapping[str, Any]) -> list[Measurement]:

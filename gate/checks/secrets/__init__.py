@@ -120,7 +120,7 @@ class SecretsCheck(Check):
     }
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
-        from gate.checks.secrets import files, gitscan
+        from gate.checks.secrets import files, gitscan, rekey
         from gate.checks.secrets.findings import finding_for, fingerprint
         from gate.checks.secrets.scanner import shared_engine
 
@@ -130,7 +130,8 @@ class SecretsCheck(Check):
         excluded = tuple(config.get("exclude", ()))
         jobs = int(config.get("jobs", 0)) or gitscan.default_jobs()
         root = ctx.root
-        baseline = files.load_baseline(root, config.get("baseline", ".secrets.baseline"), ctx.policy)
+        baseline_path = str(config.get("baseline", ".secrets.baseline"))
+        baseline = files.load_baseline(root, baseline_path, ctx.policy)
         engine = shared_engine()
         staged = bool(sources.get("staged"))
         diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)
@@ -144,13 +145,21 @@ class SecretsCheck(Check):
         def keep(path: str) -> bool:
             return not any(fnmatch.fnmatchcase(path, pattern) for pattern in excluded)
 
+        rekeying = rekey.Rekeying()
+
         def make(hit: Any, path: str, **kwargs: Any) -> Finding:
-            return finding_for(engine.detectors[hit.detector], hit, path=path, baseline_hashes=baseline, **kwargs)
+            detector = engine.detectors[hit.detector]
+            finding = finding_for(detector, hit, path=path, baseline_hashes=baseline, **kwargs)
+            rekeying.note(detector, hit, finding.fingerprint, path)
+            return finding
 
         def print_of(hit: Any) -> str:
             return fingerprint(engine.detectors[hit.detector], hit)
 
         reported: set[str] = set()
+        # (fingerprint, path) of each diff finding: a map or bundle in the diff is not reported again
+        # by the tree scan of the same file.
+        in_diff: set[tuple[str, str]] = set()
 
         # The index against HEAD, or the change since the merge base.
         against = "--cached" if staged else diff
@@ -161,6 +170,7 @@ class SecretsCheck(Check):
             occurrences, skipped = gitscan.scan_patch_stream(
                 root, ["diff", *gitscan.PATCH_FLAGS, *what], max_file_bytes=max_bytes, jobs=1
             )
+            occurrences = _paired(occurrences, engine.detectors)
             yield from self._skipped(skipped)
             advice = (
                 "Take it out of the change and read it from the environment: it has not left this machine yet."
@@ -175,11 +185,14 @@ class SecretsCheck(Check):
                         occurrence.path,
                         message=f"{title} added in this change at {occurrence.path}:{occurrence.hit.line}. {advice}",
                         details={"source": "diff", "range": scope},
+                        source="staged" if staged else "committed",
                     )
                     reported.add(finding.fingerprint)
+                    in_diff.add((finding.fingerprint, occurrence.path))
                     yield finding
         if staged:
             # A pre-commit hook asks about what is being committed, not what is already there.
+            yield from self._rekeyed(ctx, rekeying, baseline_path, baseline)
             return
 
         paths: list[str] = []
@@ -204,8 +217,9 @@ class SecretsCheck(Check):
         for file_hit in tree_hits:
             detector = engine.detectors[file_hit.hit.detector]
             print_id = print_of(file_hit.hit)
-            if print_id in reported and not file_hit.original:
+            if (print_id in reported and not file_hit.original) or (print_id, file_hit.path) in in_diff:
                 continue
+            shipped = _under(file_hit.path, build) or file_hit.original is not None
             details: dict[str, Any] = {"source": "build" if _under(file_hit.path, build) else "tree"}
             message = f"{detector.title} in {file_hit.path} at line {file_hit.hit.line}."
             if file_hit.original:
@@ -223,7 +237,40 @@ class SecretsCheck(Check):
                     "introduced_at": origin.date,
                 }
                 message += f" First committed in {origin.commit[:10]} by {origin.author} on {origin.date}."
-            yield make(file_hit.hit, file_hit.path, message=message, details=details)
+            yield make(
+                file_hit.hit,
+                file_hit.path,
+                message=message,
+                details=details,
+                source="shipped" if shipped else "committed",
+            )
+        yield from self._rekeyed(ctx, rekeying, baseline_path, baseline)
+
+    def _rekeyed(
+        self, ctx: CheckContext, rekeying: Any, baseline_path: str, baseline: frozenset[str]
+    ) -> Iterator[Result]:
+        """Each suppression or baseline entry made for a fingerprint that was not the whole secret."""
+        from gate.checks.secrets import rekey
+
+        source = ctx.config_path.name if ctx.config_path else "gate.yml"
+        for old, message in rekeying.stale(ctx.full_config.get("suppressions") or (), source):
+            yield self.finding(rekey.STALE_SUPPRESSION.id, message, location=Location(path=source), subject=old)
+        for place, kind, value in rekey.stale_baseline_entries(ctx.root, baseline_path, baseline):
+            yield self.finding(
+                rekey.STALE_BASELINE.id,
+                f"The {baseline_path} entry for {kind} at {place} holds the hash of `{value}`, which every "
+                f"{kind} has, so it cannot say which secret was reviewed; it no longer silences anything.",
+                location=Location(path=baseline_path),
+                subject=place,
+            )
+        for title, place in rekeying.stale_baseline_hashes(baseline):
+            yield self.finding(
+                rekey.STALE_BASELINE.id,
+                f"A {baseline_path} entry holds the hash of what detect-secrets read of the {title} at {place}, "
+                "which is not the whole secret; it no longer accepts it, and the finding is reported.",
+                location=Location(path=baseline_path),
+                subject=f"partial:{place}",
+            )
 
     def _history(
         self,
@@ -265,12 +312,13 @@ class SecretsCheck(Check):
         revisions = gitscan.revisions(f"{since}..HEAD") if not sources.get("history") else ["--all", "--"]
         scope = "every ref" if sources.get("history") else f"{since}..HEAD"
         ctx.progress.update(f"scanning history of {scope}")
+        commits = gitscan.count_commits(root, revisions)
         occurrences, skipped = gitscan.scan_patch_stream(
             root,
             gitscan.log_args(revisions),
             max_file_bytes=max_bytes,
             jobs=jobs,
-            progress=lambda done: ctx.progress.update(f"history: {done >> 20} MB of patches read"),
+            progress=lambda done: ctx.progress.update("history: commits scanned", done, commits),
         )
         ctx.progress.update("looking for lines merges add")
         for merges in gitscan.merge_args(root, revisions):
@@ -283,6 +331,7 @@ class SecretsCheck(Check):
             tagged, unread = gitscan.scan_tagged(root, shared_engine(), max_bytes)
             occurrences += tagged
             skipped += unread
+        occurrences = _paired(occurrences, shared_engine().detectors)
         yield from self._skipped(skipped)
         added = (o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
         redact.warm_secret_ids(added, gitscan.usable_cores())
@@ -343,6 +392,25 @@ class SecretsCheck(Check):
             )
 
 
+def _paired(occurrences: Sequence[Any], detectors: Sequence[Any]) -> list[Any]:
+    """The occurrences with the two halves of one credential, added in one file by one commit (or
+    by the change), folded into one."""
+    from dataclasses import replace
+
+    from gate.checks.secrets.scanner import paired
+
+    groups: dict[tuple[str | None, str], list[Any]] = {}
+    for occurrence in occurrences:
+        key = (occurrence.commit.sha if occurrence.commit else None, occurrence.path)
+        groups.setdefault(key, []).append(occurrence)
+    out: list[Any] = []
+    for group in groups.values():
+        hits = [o.hit for o in group]
+        folded = paired(hits, detectors) if len(group) > 1 else hits
+        out.extend(replace(group[0], hit=hit) for hit in folded)
+    return out
+
+
 def _when(date: str) -> datetime.datetime:
     try:
         return datetime.datetime.fromisoformat(date)
@@ -351,8 +419,10 @@ def _when(date: str) -> datetime.datetime:
 
 
 def _needle(hit: Any) -> str:
-    """What to look for at HEAD: the secret, or for a private key the first line of its body."""
-    return str(hit.identity.split("\n", 1)[1] if "\n" in hit.identity else hit.secret)
+    """What to look for at HEAD: the secret, or for a private key a line from the middle of its
+    body (the first lines of keys of one kind are alike)."""
+    lines = str(hit.identity).split("\n")
+    return lines[len(lines) // 2]
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:

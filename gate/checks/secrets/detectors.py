@@ -13,7 +13,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,18 @@ class Detector:
     generic: bool
     files: re.Pattern[str] | None
     fix: str | None
+    # "pem": the match is a key's header and the value is the key body after it.
+    body: str | None = None
+    # The secret is UUID-shaped by design (a legacy Heroku key), so a UUID is no reason to drop it.
+    uuid: bool = False
+    # A URL password to a local or documentation host is reported at low severity, under
+    # `local`: the index of this detector's low-severity twin.
+    local: int | None = None
+    # False for such a twin: it labels hits, it finds none.
+    scanned: bool = True
+    # A detector limited to some files sees every line of them, unless its keywords are common
+    # enough that the prefilter finds its lines anyway (then reading every line would only cost).
+    every_line: bool = True
 
     def applies_to(self, path: str) -> bool:
         return self.files is None or bool(self.files.search(path.rsplit("/", 1)[-1]))
@@ -81,10 +93,11 @@ def _plugin_class(spec: Mapping[str, Any], pattern: re.Pattern[str]) -> type[Any
     from detect_secrets.plugins.base import RegexBasedDetector
 
     claims: Mapping[str, Any] = spec.get("jwt_claims") or {}
+    is_jwt = "jwt_claims" in spec
 
     def analyze_string(self: Any, string: str) -> Any:
         for match in RegexBasedDetector.analyze_string(self, string):
-            if claims:
+            if is_jwt:
                 payload = jwt_claims(match)
                 if payload is None or any(payload.get(k) != v for k, v in claims.items()):
                     continue
@@ -154,7 +167,35 @@ def load_detectors(path: Path | None = None) -> tuple[Detector, ...]:
             )
         detectors.append(_detector(spec, available[name](**spec.get("args", {})), where))
     detectors.sort(key=lambda d: d.generic)
+    demoted = {f"secrets.{s['id']}" for s in rule_entries(data) if s.get("local_hosts") == "demote"}
+    for index, detector in enumerate(list(detectors)):
+        if detector.rule_id in demoted:
+            detectors[index] = replace(detector, local=len(detectors))
+            detectors.append(
+                replace(
+                    detector,
+                    rule_id=detector.rule_id + LOCAL_SUFFIX,
+                    title=local_title(detector.title),
+                    severity=Severity.LOW,
+                    keywords=(),
+                    trigger=None,
+                    run=None,
+                    scanned=False,
+                )
+            )
     return tuple(detectors)
+
+
+LOCAL_SUFFIX = "-local"
+
+
+def local_title(title: str) -> str:
+    return f"{title} to a local or example host"
+
+
+def rule_entries(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every detector entry of the rules file, detect-secrets' plugins first."""
+    return [*data.get("builtin", {}).values(), *data.get("detectors", [])]
 
 
 def _run(spec: Mapping[str, Any], where: str) -> Run:
@@ -172,6 +213,12 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
     keywords = _keywords(spec.get("keywords", ()))
     trigger = re.compile(spec["trigger"].encode()) if "trigger" in spec else None
     run = _run(spec, where) if "run" in spec else None
+    if spec.get("local_hosts") not in (None, "demote"):
+        raise _fail(
+            where, f"detector {spec['id']}: unknown local_hosts value", "use `local_hosts: demote` or leave it out"
+        )
+    if spec.get("body") not in (None, "pem"):
+        raise _fail(where, f"detector {spec['id']}: unknown body {spec['body']!r}", "use `body: pem` or leave it out")
     if not keywords and trigger is None and run is None:
         raise _fail(
             where,
@@ -190,6 +237,9 @@ def _detector(spec: Mapping[str, Any], plugin: Any, where: str) -> Detector:
         generic=bool(spec.get("generic", False)),
         files=re.compile(spec["files"]) if "files" in spec else None,
         fix=spec.get("fix"),
+        body=spec.get("body"),
+        uuid=bool(spec.get("uuid", False)),
+        every_line=bool(spec.get("every_line", True)),
     )
 
 
@@ -209,7 +259,13 @@ class FilterData:
     reserved_domains: tuple[str, ...]
     integrity_prefixes: tuple[str, ...]
     hash_words: tuple[str, ...]
+    hash_lengths: frozenset[int]
     lock_files: frozenset[str]
+    mask_run: re.Pattern[str]
+    not_secret_shapes: tuple[re.Pattern[str], ...]
+    public_values: tuple[re.Pattern[str], ...]
+    public_names: tuple[str, ...]
+    alphabet_share: float
 
 
 @cache
@@ -225,5 +281,11 @@ def filter_data() -> FilterData:
         reserved_domains=tuple(d.lower() for d in data["reserved_domains"]),
         integrity_prefixes=tuple(data["integrity_prefixes"]),
         hash_words=tuple(data["hash_words"]),
+        hash_lengths=frozenset(int(n) for n in data["hash_lengths"]),
         lock_files=frozenset(data["lock_files"]),
+        mask_run=re.compile(r"(.)\1{" + str(int(data["mask_run"]) - 1) + "}"),
+        not_secret_shapes=tuple(re.compile(p) for p in data["not_secret_shapes"]),
+        public_values=tuple(re.compile(p) for p in data["public_values"]),
+        public_names=tuple(n.lower() for n in data["public_names"]),
+        alphabet_share=float(data["alphabet_share"]),
     )

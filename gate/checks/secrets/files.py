@@ -10,7 +10,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gate.checks.secrets import sourcemap
@@ -154,7 +154,11 @@ def _scan_inline_map(engine: Engine, relative: str, data: bytes) -> Iterator[Fil
     if reference and reference.startswith("data:"):
         parsed = sourcemap.parse_data_url(reference)
         if parsed is not None:
-            yield from _map_hits(engine, relative, parsed)
+            yield from _map_hits(engine, relative, parsed, _line_of(data, data.rfind(b"sourceMappingURL=")))
+
+
+def _line_of(data: bytes, position: int) -> int:
+    return data.count(b"\n", 0, max(position, 0)) + 1
 
 
 def _scan_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
@@ -163,15 +167,17 @@ def _scan_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
     if parsed is None:
         yield from (FileHit(hit, relative) for hit in engine.scan_buffer(data, relative))
         return
-    yield from _map_hits(engine, relative, parsed)
+    yield from _map_hits(engine, relative, parsed, _line_of(data, data.find(b'"sourcesContent"')))
 
 
-def _map_hits(engine: Engine, relative: str, parsed: sourcemap.SourceMap) -> Iterator[FileHit]:
+def _map_hits(engine: Engine, relative: str, parsed: sourcemap.SourceMap, line: int) -> Iterator[FileHit]:
+    """Hits in embedded sources, placed on `line` of the map or bundle (where the embedded text
+    is), each naming the original file and line."""
     for source, content in zip(parsed.sources, parsed.contents, strict=True):
         if content is None:
             continue
         for hit in engine.scan_buffer(content.encode("utf-8", "surrogateescape"), source):
-            yield FileHit(hit, relative, (source, hit.line))
+            yield FileHit(replace(hit, line=line, column=1), relative, (source, hit.line))
 
 
 def _with_originals(root: Path, relative: str, data: bytes, found: list[Hit], max_bytes: int) -> Iterator[FileHit]:

@@ -14,7 +14,7 @@ import yaml
 
 from gate import redact
 from gate.checks.base import RuleDoc
-from gate.checks.secrets.detectors import Detector
+from gate.checks.secrets.detectors import LOCAL_SUFFIX, Detector, local_title, rule_entries
 from gate.checks.secrets.scanner import Hit
 from gate.model import Finding, Location, Severity, Suppression, fingerprint_of
 from gate.rules import rules_file
@@ -27,6 +27,11 @@ _WHY_KEYED = (
 _WHY_GENERIC = (
     "This looks like a credential assigned in code or config. It is reported at lower severity than a "
     "provider key because its shape alone does not prove it is one."
+)
+_WHY_LOCAL = (
+    "The URL points at a local host or a domain reserved for documentation, so it is most likely a "
+    "development or example URL, hence the low severity. The password is still committed, and "
+    "development passwords are often reused elsewhere."
 )
 _FIX_DEFAULT = (
     "Rotate the credential at its provider first (it is leaked as soon as it was pushed), then remove "
@@ -49,7 +54,7 @@ SCAN_RULES = (
 def rule_docs() -> tuple[RuleDoc, ...]:
     data = yaml.safe_load(rules_file("secrets", "detectors.yml").read_text())
     docs: dict[str, RuleDoc] = {}
-    entries: list[Mapping[str, Any]] = [*data.get("builtin", {}).values(), *data.get("detectors", [])]
+    entries: list[Mapping[str, Any]] = rule_entries(data)
     for entry in entries:
         rule_id = f"secrets.{entry['id']}"
         if rule_id in docs:
@@ -62,7 +67,17 @@ def rule_docs() -> tuple[RuleDoc, ...]:
             _WHY_GENERIC if generic else _WHY_KEYED,
             f"Rotate it: {entry['fix']}" if entry.get("fix") and not generic else entry.get("fix", _FIX_DEFAULT),
         )
-    for doc in SCAN_RULES:
+        if entry.get("local_hosts") == "demote":
+            docs[rule_id + LOCAL_SUFFIX] = RuleDoc(
+                rule_id + LOCAL_SUFFIX,
+                f"{local_title(entry['title'])} committed",
+                Severity.LOW,
+                _WHY_LOCAL,
+                f"Rotate it if it is used anywhere: {entry['fix']}",
+            )
+    from gate.checks.secrets.rekey import RULES as REKEY_RULES
+
+    for doc in (*SCAN_RULES, *REKEY_RULES):
         docs[doc.id] = doc
     return tuple(docs.values())
 
@@ -70,6 +85,15 @@ def rule_docs() -> tuple[RuleDoc, ...]:
 def fingerprint(detector: Detector, hit: Hit) -> str:
     """Rule + hashed secret: the same key anywhere (another file, after a rebase) is one finding."""
     return fingerprint_of(detector.rule_id, "", redact.secret_id(hit.identity))
+
+
+# How a finding's title says where the secret is: wording follows the source.
+WHERE = {"committed": "committed", "staged": "staged for commit", "shipped": "shipped in build output"}
+_FIX_STAGED = (
+    "Unstage it (`git restore --staged <file>`), move the value into an environment variable or secret "
+    "store, and commit again. It has not left this machine, so nothing needs rotating unless it was "
+    "shared some other way."
+)
 
 
 def finding_for(
@@ -81,32 +105,42 @@ def finding_for(
     message: str | None = None,
     details: Mapping[str, Any] | None = None,
     baseline_hashes: frozenset[str] = frozenset(),
+    source: str = "committed",
 ) -> Finding:
+    """The finding for a hit; `source` is `committed`, `staged` or `shipped` (build output)."""
     doc = {d.id: d for d in rule_docs()}[detector.rule_id]
-    if hit.material != hit.secret:
-        redact.register(hit.material)
-    evidence = redact.evidence(hit.secret, detector.title, detector.public_prefix)
+    if hit.partner:
+        redact.register(hit.partner)
+    identity = hit.identity
+    if "\n" in identity:
+        # A key body: each line on its own too, as a channel would print it.
+        for line in identity.split("\n"):
+            redact.register(line)
+    evidence = redact.evidence(identity.replace("\n", ""), detector.title, detector.public_prefix)
     print_id = fingerprint(detector, hit)
     suppression = None
     if hit.silenced:
         suppression = Suppression(
             reason=hit.silenced, fingerprint=print_id, source=f"{path}:{hit.line}", in_source=True
         )
-    elif baseline_hashes and _sha1(hit.secret) in baseline_hashes:
+    elif baseline_hashes and _sha1(identity) in baseline_hashes:
         suppression = Suppression(
             reason="listed in the detect-secrets baseline", fingerprint=print_id, source=".secrets.baseline"
         )
+    text = message or f"{detector.title} in {path} at line {hit.line}."
+    if hit.partner:
+        text += f" Its secret is on line {hit.partner_line}: the two are one credential, reported once."
     return Finding(
         rule_id=detector.rule_id,
         check=CHECK,
         severity=detector.severity,
-        title=doc.title,
-        message=message or f"{detector.title} in {path} at line {hit.line}.",
-        fix=doc.fix,
+        title=f"{doc.title.removesuffix(' committed')} {WHERE[source]}",
+        message=text,
+        fix=_FIX_STAGED if source == "staged" else doc.fix,
         location=Location(path=path, line=hit.line, end_line=hit.line, column=hit.column, commit=commit),
         evidence=evidence,
         fingerprint=print_id,
-        details=dict(details or {}),
+        details={**(details or {}), **({"secret_line": hit.partner_line} if hit.partner else {})},
         suppression=suppression,
     )
 

@@ -439,8 +439,11 @@ class PatchScanner:
             if not found:
                 continue
             commit = self._commit(buf, commits, line_start, commit_info)
-            previous, following = _added_neighbours(buf, line_start, body_start)
+            previous = _added_previous(buf, line_start, body_start)
             for hit, text in found:
+                material = self.engine.material(hit, buf, line_start, b"+")
+                if material is None:
+                    continue
                 occurrences.append(
                     Occurrence(
                         Hit(
@@ -449,7 +452,7 @@ class PatchScanner:
                             line=line,
                             column=hit.column + 1,
                             silenced=silence_reason(text, previous, new_path),
-                            material=self.engine.material(hit, following),
+                            material=material,
                         ),
                         new_path,
                         commit,
@@ -500,19 +503,14 @@ def _last_before(positions: Sequence[int], position: int) -> int:
     return positions[index - 1] if index else -1
 
 
-def _added_neighbours(buf: bytes, line_start: int, body_start: int) -> tuple[str, str]:
-    """The added or context lines just before and after a line of a hunk, without their prefix."""
+def _added_previous(buf: bytes, line_start: int, body_start: int) -> str:
+    """The added or context line just before a line of a hunk, without its prefix."""
     previous = b""
     if line_start > body_start:
         previous_start = buf.rfind(b"\n", 0, line_start - 1) + 1
         if buf[previous_start : previous_start + 1] in (b"+", b" "):
             previous = buf[previous_start + 1 : line_start - 1][:MAX_LINE]
-    following = b""
-    line_end = buf.find(b"\n", line_start)
-    if line_end != -1 and buf[line_end + 1 : line_end + 2] == b"+":
-        next_end = buf.find(b"\n", line_end + 1)
-        following = buf[line_end + 2 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
-    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+    return previous.decode("utf-8", "replace")
 
 
 def _scan_chunk(chunk: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
@@ -520,7 +518,17 @@ def _scan_chunk(chunk: bytes, max_file_bytes: int) -> tuple[list[Occurrence], li
     return PatchScanner(shared_engine()).scan(chunk, max_file_bytes)
 
 
+# Called with the number of commits scanned so far.
 ProgressFn = Callable[[int], None]
+
+
+def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
+    """How many commits a history scan will read, for its progress line; None when git cannot say
+    (the scan itself then reports why)."""
+    try:
+        return int(run_git(root, "rev-list", "--count", *revisions, "--", timeout=60))
+    except (InputError, CheckFailure, ValueError):
+        return None
 
 
 def scan_patch_stream(
@@ -594,7 +602,7 @@ def _scan_stream(
 
     reader = threading.Thread(target=pump, name="git-log-reader", daemon=True)
     reader.start()
-    total = 0
+    total = scanned = 0
     limit = max(4 * CHUNK, 2 * max_file_bytes)
     dropping = False
     # A leading newline lets the first `diff --git` of a plain diff be found like every other.
@@ -632,10 +640,11 @@ def _scan_stream(
                     del buffer[len(header) :]
                     dropping = True
                 continue
+            scanned += buffer.count(COMMIT_MARK, 0, cut)
             submit(bytes(buffer[:cut]))
             del buffer[:cut]
             if progress is not None:
-                progress(total)
+                progress(scanned)
         if len(buffer) > 1:
             submit(bytes(buffer))
         for future in pending:

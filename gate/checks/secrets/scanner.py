@@ -16,10 +16,13 @@ effect at import and loads detect-secrets on first use.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
@@ -36,6 +39,12 @@ CACHE_LIMIT = 100_000
 
 _INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_SECRET_KIND = re.compile(rb"^kind:[ \t]{0,10}[\"']?Secret[\"']?[ \t]*\r?$", re.MULTILINE)
+_DATA_ENTRY = re.compile(
+    rb"[ \t]{1,40}(?P<key>[A-Za-z0-9_.-]{1,253}):[ \t]{0,10}[\"']?"
+    rb"(?P<value>[A-Za-z0-9+/]{8,1000000}={0,2})[\"']?[ \t]*\r?"
+)
+_TRAILING_COMMENT = re.compile(r"\s+#.*\Z", re.DOTALL)
 _URL_HOST = r"@\[?(?P<host>[^\s/:'\"@\]?#]{1,200})"
 
 
@@ -57,13 +66,44 @@ class Hit:
     line: int
     column: int
     silenced: str | None = None
-    # What identifies the secret for fingerprints; differs from `secret` only for private keys,
-    # whose matched header is the same in every key and so is completed with the first body line.
+    # What identifies the secret; differs from `secret` only for detectors with a `body` (private
+    # keys), whose matched header is the same in every key: then it is the key body, its lines
+    # joined with newlines.
     material: str = ""
+    # The other half of one credential found near it (an AWS secret access key beside its key
+    # id), folded into this hit: raw, like `secret`, and never shown.
+    partner: str = ""
+    partner_line: int = 0
 
     @property
     def identity(self) -> str:
         return self.material or self.secret
+
+
+# (the key id's rule, its secret's rule): the two halves of one credential.
+CREDENTIAL_PAIRS = (("secrets.aws-access-key", "secrets.aws-secret-access-key"),)
+
+
+def paired(hits: Sequence[Hit], detectors: Sequence[Detector]) -> list[Hit]:
+    """The hits of one file (or one file of one commit), each secret half of a credential folded
+    into the nearest key id of its kind that has no partner yet: one credential, one finding."""
+    out = list(hits)
+    for id_rule, secret_rule in CREDENTIAL_PAIRS:
+        ids = [i for i, h in enumerate(out) if detectors[h.detector].rule_id == id_rule]
+        secrets = [i for i, h in enumerate(out) if detectors[h.detector].rule_id == secret_rule]
+        if not ids or not secrets:
+            continue
+        dropped: set[int] = set()
+        for secret_index in secrets:
+            secret = out[secret_index]
+            free = [i for i in ids if not out[i].partner]
+            if not free:
+                break
+            nearest = min(free, key=lambda i: (abs(out[i].line - secret.line), out[i].line))
+            out[nearest] = replace(out[nearest], partner=secret.identity, partner_line=secret.line)
+            dropped.add(secret_index)
+        out = [h for i, h in enumerate(out) if i not in dropped]
+    return out
 
 
 def silence_reason(line: str, previous_line: str, path: str) -> str | None:
@@ -92,8 +132,8 @@ def _is_placeholder(secret: str) -> bool:
         return True
     if any(fragment in lowered for fragment in data.placeholder_fragments):
         return True
-    # One repeated character (xxxxxxxx, 00000000) is a mask, not a key.
-    return len(set(secret.lstrip("-_."))) <= 2
+    # One repeated character (xxxxxxxx, 00000000), or a long run of one, is a mask, not a key.
+    return len(set(secret.lstrip("-_."))) <= 2 or data.mask_run.search(secret) is not None
 
 
 def _is_example_or_public_jwt(secret: str) -> bool:
@@ -109,7 +149,19 @@ def _is_example_or_public_jwt(secret: str) -> bool:
     )
 
 
-def _is_local_template(secret: str, line: str) -> bool:
+def _is_alphabet(secret: str) -> bool:
+    steps = sum(1 for a, b in itertools.pairwise(secret) if ord(b) - ord(a) == 1)
+    return len(secret) > 1 and steps >= filter_data().alphabet_share * (len(secret) - 1)
+
+
+def _repeats_user(secret: str, line: str) -> bool:
+    """`postgres://postgres:postgres@...`: a password equal to its user name is a default."""
+    match = re.search(r"://([^:/@\s'\"]{1,100}):" + re.escape(secret) + "@", line)
+    return match is not None and match.group(1).lower() == secret.lower()
+
+
+def is_local_url(secret: str, line: str) -> bool:
+    """The password `secret` is in a URL to a local host or a domain reserved for documentation."""
     match = re.search(":" + re.escape(secret) + _URL_HOST, line)
     if not match:
         return False
@@ -127,19 +179,24 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
     """
     from detect_secrets.filters import heuristic
 
+    data = filter_data()
     if _is_placeholder(secret) or _is_example_or_public_jwt(secret):
         return True
-    if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
+    if heuristic.is_sequential_string(secret) or (heuristic.is_potential_uuid(secret) and not detector.uuid):
         return True
     if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
         return True
-    if detector.rule_id in ("secrets.url-password", "secrets.database-url-password") and _is_local_template(
-        secret, line
-    ):
+    if any(pattern.fullmatch(secret) for pattern in data.public_values):
+        return True
+    if detector.local is not None and _repeats_user(secret, line):
         return True
     if not detector.generic:
         return False
-    data = filter_data()
+    if any(shape.fullmatch(secret) for shape in data.not_secret_shapes) or _is_alphabet(secret):
+        return True
+    lowered_line = line.lower()
+    if any(name in lowered_line for name in data.public_names):
+        return True
     # Cheapest tests first: each one alone can drop the hit, so their order changes no result.
     # A keyword finder reads `secret: true}` in a YAML flow mapping as the value `true}`.
     if secret.strip("{}[](),;'\"`").lower() in data.placeholder_values:
@@ -148,10 +205,15 @@ def is_false_positive(detector: Detector, secret: str, line: str, path: str, col
         return True
     if heuristic.is_not_alphanumeric_string(secret):
         return True
+    # The entropy finder's alphabet has `-`, so its value may hold the `sha384-` itself.
     before = line[max(0, column - 8) : column]
-    if any(before.endswith(prefix) for prefix in data.integrity_prefixes):
+    if any(before.endswith(prefix) or secret.startswith(prefix) for prefix in data.integrity_prefixes):
         return True
-    if len(secret) in (40, 64) and _HEX.fullmatch(secret) and any(word in line.lower() for word in data.hash_words):
+    if (
+        len(secret) in data.hash_lengths
+        and _HEX.fullmatch(secret)
+        and any(word in lowered_line for word in data.hash_words)
+    ):
         return True
     if heuristic.is_likely_id_string(secret, line, detector.plugin):
         return True
@@ -172,9 +234,9 @@ class Engine:
         self._kinds: dict[str, tuple[str, frozenset[int]]] = {}
         # Detectors limited to some files (.env) skip the prefilter: in those files every line is
         # a candidate for them, and their common keywords stay out of everybody else's way.
-        self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None)
+        self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None and d.every_line)
         self._prefilter = Prefilter(self.detectors, self._restricted)
-        self._all = frozenset(range(len(self.detectors)))
+        self._all = frozenset(i for i, d in enumerate(self.detectors) if d.scanned)
 
     def candidates(self, buf: bytes, line_prefix: bytes = b"") -> Candidates:
         """Line start offset -> (start, end, detectors) of each keyword, trigger or run on that line
@@ -217,7 +279,7 @@ class Engine:
             from detect_secrets.util.filetype import determine_file_type
 
             name = path.rsplit("/", 1)[-1]
-            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.applies_to(path))
+            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.scanned and d.applies_to(path))
             lock = name in filter_data().lock_files
             swagger = "swagger" in path
             kind = (f"{determine_file_type(path).name}:{lock}:{swagger}", applicable)
@@ -241,10 +303,17 @@ class Engine:
             detector = self.detectors[index]
             for potential in detector.plugin.analyze_line(filename=path, line=line, line_number=0, context=None):
                 secret = potential.secret_value
+                if detector.generic and secret:
+                    # detect-secrets reads a YAML value's trailing `# comment` as part of it.
+                    secret = _TRAILING_COMMENT.sub("", secret)
                 if not secret:
                     continue
                 column = max(line.find(secret), 0)
-                if not is_false_positive(detector, secret, line, path, column):
+                if is_false_positive(detector, secret, line, path, column):
+                    continue
+                if detector.local is not None and is_local_url(secret, line):
+                    raw.append(LineHit(detector.local, secret, column))
+                else:
                     raw.append(LineHit(index, secret, column))
         hits = self._without_overlaps(raw)
         if self._use_cache:
@@ -294,7 +363,12 @@ class Engine:
         return [(hit, texts[hit]) for hit in self._without_overlaps(list(texts))]
 
     def scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
-        """Every secret in a whole file's bytes, with 1-based line and column."""
+        """Every secret in a whole file's bytes, with 1-based line and column; the two halves of
+        one credential are one hit."""
+        yield from paired(list(self._scan_buffer(buf, path)), self.detectors)
+
+    def _scan_buffer(self, buf: bytes, path: str) -> Iterator[Hit]:
+        decoded = {hit.line: hit for hit in self._secret_manifest_hits(buf, path)}
         spots_by_line = self.candidates(buf)
         restricted = self.restricted_for(path)
         if restricted and self.prefilter:
@@ -303,36 +377,150 @@ class Engine:
         for line_start in sorted(spots_by_line):
             line_number += buf.count(b"\n", counted_to, line_start)
             counted_to = line_start
+            if line_number in decoded:
+                continue  # the decoded value's find stands for the line
             found = self.scan_candidate(buf, line_start, spots_by_line[line_start], path)
             if not found:
                 continue
-            previous, following = _neighbours(buf, line_start)
+            previous = _previous_line(buf, line_start)
             for hit, text in found:
+                material = self.material(hit, buf, line_start)
+                if material is None:
+                    continue
                 yield Hit(
                     detector=hit.detector,
                     secret=hit.secret,
                     line=line_number,
                     column=hit.column + 1,
                     silenced=silence_reason(text, previous, path),
-                    material=self.material(hit, following),
+                    material=material,
                 )
+        yield from decoded.values()
 
-    def material(self, hit: LineHit, following: str) -> str:
-        if self.detectors[hit.detector].rule_id == "secrets.private-key" and following.strip():
-            return f"{hit.secret}\n{following.strip()}"
-        return hit.secret
+    def _secret_manifest_hits(self, buf: bytes, path: str) -> Iterator[Hit]:
+        """Secrets in the base64 `data:` values of a Kubernetes Secret manifest, found in the
+        decoded text (so a value has one fingerprint, encoded or not) and placed on the entry's
+        line, at its value."""
+        if not path.endswith((".yaml", ".yml")) or not _SECRET_KIND.search(buf):
+            return
+        data_indent: int | None = None
+        lines = buf.split(b"\n")
+        for number, line in enumerate(lines, 1):
+            stripped = line.strip()
+            indent = len(line) - len(line.lstrip())
+            if data_indent is not None and stripped and indent <= data_indent:
+                data_indent = None
+            if stripped in (b"data:", b"binaryData:"):
+                data_indent = indent
+                continue
+            match = _DATA_ENTRY.fullmatch(line) if data_indent is not None else None
+            if match is None:
+                continue
+            try:
+                value = base64.b64decode(match.group("value"), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            key = match.group("key").decode()
+            text = value if "\n" in value.strip() else f"{key}: {value.strip()}"
+            previous = lines[number - 2].decode("utf-8", "replace") if number > 1 else ""
+            for hit in self.scan_buffer(text.encode("utf-8", "surrogateescape"), path):
+                yield replace(
+                    hit,
+                    line=number,
+                    column=match.start("value") + 1,
+                    silenced=silence_reason(line.decode("utf-8", "replace"), previous, path),
+                )
+                break  # one finding per entry
+
+    def material(self, hit: LineHit, buf: bytes, line_start: int, prefix: bytes = b"") -> str | None:
+        """What identifies the hit on the line starting at `line_start` (whose text starts after
+        `prefix`, `+` in a patch): the secret itself, or for a key header the key body after it.
+        None when a header has no key body after it: prose naming a header, a `...` example."""
+        if self.detectors[hit.detector].body is None:
+            return hit.secret
+        return key_body(buf, line_start, hit, prefix)
 
 
-def _neighbours(buf: bytes, line_start: int) -> tuple[str, str]:
-    """The lines before and after the one starting at `line_start`, each cut to MAX_LINE."""
-    previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1 if line_start else line_start
-    previous = buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE] if line_start else b""
+def _previous_line(buf: bytes, line_start: int) -> str:
+    """The line before the one starting at `line_start`, cut to MAX_LINE."""
+    if not line_start:
+        return ""
+    previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1
+    return buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE].decode("utf-8", "replace")
+
+
+# A key body line (PEM, OpenSSH, PuTTY): base64, at most a few dozen bytes.
+_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{4,128}")
+MAX_BODY_LINES = 200
+MAX_BODY_BYTES = 16_384
+# The shortest real key body (the private part of a PuTTY ed25519 key) is 44 base64 characters;
+# prose and elided examples have no line that long.
+MIN_BODY = 44
+MIN_LONGEST_BODY_LINE = 44
+MIN_BODY_DISTINCT = 20
+
+
+def key_body(buf: bytes, line_start: int, hit: LineHit, prefix: bytes = b"") -> str | None:
+    """The body of the key whose header `hit` found: the lines after it (each starting with
+    `prefix` in a patch), or on the same line after `\\n` escapes (JSON, a .env value) or spaces."""
     line_end = buf.find(b"\n", line_start)
-    following = b""
-    if line_end != -1:
-        next_end = buf.find(b"\n", line_end + 1)
-        following = buf[line_end + 1 : next_end if next_end != -1 else len(buf)][:MAX_LINE]
-    return previous.decode("utf-8", "replace"), following.decode("utf-8", "replace")
+    line_end = len(buf) if line_end == -1 else line_end
+    header = hit.secret.encode("utf-8", "surrogateescape")
+    text_start = line_start + len(prefix)
+    at = buf.find(header, text_start + hit.column, line_end)
+    at = buf.find(header, text_start, line_end) if at == -1 else at
+    rest = buf[at + len(header) : min(line_end, at + len(header) + MAX_BODY_BYTES)].decode("utf-8", "replace")
+    putty = hit.secret.startswith("PuTTY")
+    if "\\n" in rest:
+        lines = rest.split("\\n")
+    elif rest.strip().strip("\"'`,;") and not putty:
+        lines = rest.split()
+    else:
+        lines = _following_lines(buf, line_end + 1, prefix)
+    return _body(lines, putty=putty)
+
+
+def _following_lines(buf: bytes, position: int, prefix: bytes) -> list[str]:
+    lines: list[str] = []
+    limit = min(len(buf), position + MAX_BODY_BYTES)
+    while position < limit and len(lines) < MAX_BODY_LINES:
+        end = buf.find(b"\n", position, limit)
+        end = limit if end == -1 else end
+        raw = buf[position:end]
+        if prefix:
+            if not raw.startswith(prefix):
+                break
+            raw = raw[len(prefix) :]
+        lines.append(raw[:MAX_LINE].decode("utf-8", "replace"))
+        position = end + 1
+    return lines
+
+
+def _body(lines: Iterable[str], *, putty: bool) -> str | None:
+    body: list[str] = []
+    collecting = not putty
+    for raw in lines:
+        line = raw.strip().strip("\"'`,;")
+        if "-----END" in line or line.startswith("Private-MAC:"):
+            break
+        if putty:
+            collecting = collecting or line.startswith("Private-Lines:")
+            if not collecting or ":" in line:
+                continue
+        elif not line or ":" in line:
+            continue  # PEM headers: Proc-Type, DEK-Info, Comment
+        if not _BODY_LINE.fullmatch(line):
+            return None
+        body.append(line)
+    joined = "".join(body)
+    if (
+        len(joined) < MIN_BODY
+        or max(map(len, body)) < MIN_LONGEST_BODY_LINE
+        or len(set(joined)) < MIN_BODY_DISTINCT
+        or any(len(set(line)) <= 2 for line in body)
+    ):
+        return None
+    return "\n".join(body)
 
 
 def _windows(
