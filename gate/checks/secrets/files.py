@@ -215,14 +215,13 @@ def load_baseline(root: Path, relative: str, policy: PolicySource | None = None)
     elif not path.is_file() or path.is_symlink() or not inside(root, relative):
         raw = None  # nor may one read from outside the tree
     else:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BASELINE_BYTES + 1)
-        if len(raw) > MAX_BASELINE_BYTES:
+        if path.stat().st_size > MAX_BASELINE_BYTES:
             raise InputError(
                 f"{relative} is over the {MAX_BASELINE_BYTES} bytes a secrets baseline may have",
                 Position(relative),
                 hint="regenerate it with `detect-secrets scan > .secrets.baseline`",
             )
+        raw = path.read_bytes()
     if raw is None:
         return frozenset()
     try:

@@ -526,7 +526,8 @@ def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
     """How many commits a history scan will read, for its progress line; None when git cannot say
     (the scan itself then reports why)."""
     try:
-        return int(run_git(root, "rev-list", "--count", *revisions, "--", timeout=60))
+        ended = list(revisions) if "--" in revisions else [*revisions, "--"]
+        return int(run_git(root, "rev-list", "--count", *ended, timeout=60))
     except (InputError, CheckFailure, ValueError):
         return None
 
