@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 
 FORMATS = ("console", "json", "sarif", "junit")
 # The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
-COMMON_OPTIONS = ("config_path", "preset", "fmt", "outputs", "color", "verbose", "quiet", "fail_on", "github")
+COMMON_OPTIONS = (
+    "config_path",
+    "preset",
+    "fmt",
+    "outputs",
+    "color",
+    "verbose",
+    "quiet",
+    "fail_on",
+    "github",
+    "trust_head_policy",
+)
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
@@ -150,6 +161,11 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--github/--no-github", "github", default=None, help="Report to GitHub (default: when GITHUB_ACTIONS=true)."
         ),
+        click.option(
+            "--trust-head-policy",
+            is_flag=True,
+            help="In a pull request, judge it by its own gate.yml, suppressions and baselines (default: its base's).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -189,6 +205,7 @@ def _run_and_report(
     overrides: Sequence[Override] = (),
     environ: Mapping[str, str] | None = None,
     github: bool | None = None,
+    trust_head_policy: bool = False,
 ) -> int:
     from gate.progress import open_display
     from gate.runner import RunRequest, Terminal, run_gate
@@ -206,6 +223,7 @@ def _run_and_report(
         overrides=overrides,
         environ=environ,
         github=github,
+        trust_head_policy=trust_head_policy,
         scan_root=scan_root,
         fail_on=fail_on.lower() if fail_on else None,
     )

@@ -153,6 +153,7 @@ def build_context(config: Config, name: str, environ: Mapping[str, str], sink: P
         config_path=config.path,
         full_config=config.data,
         progress=Progress(check=name, sink=sink),
+        policy=config.policy,
     )
 
 

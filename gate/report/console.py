@@ -90,6 +90,8 @@ def render(report: ReportInput) -> str:
     verdict = report.verdict
     color = report.color
     lines = [f"launch-gate {report.tool_version} · preset {verdict.preset} · {printable(verdict.target.root)}", ""]
+    if verdict.notes:
+        lines += ["POLICY", *(f"  - {printable(note)}" for note in verdict.notes), ""]
     active = [j for j in verdict.findings if not j.suppressed]
     for level in sorted(Severity, reverse=True):
         group = [j for j in active if j.finding.severity == level]

@@ -90,7 +90,7 @@ def document(report: ReportInput) -> dict[str, Any]:
             for budget in verdict.budgets
         ],
         "findings": [_finding(judged) for judged in verdict.findings],
-    }
+    } | ({"notes": list(verdict.notes)} if verdict.notes else {})
 
 
 def render(report: ReportInput) -> str:

@@ -164,7 +164,11 @@ class EnvCheck(Check):
     )
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
-            "manifest": {"type": "string", "description": "Env manifest file (default env.manifest.yml)."},
+            "manifest": {
+                "type": "string",
+                "format": "repo-path",
+                "description": "Env manifest file (default env.manifest.yml).",
+            },
             "environments": {"type": "array", "items": {"type": "string"}},
             "production": {"type": "array", "items": {"type": "string"}},
             "variables": {"type": "object", "description": "Inline manifest: same shape as env.manifest.yml."},
@@ -180,15 +184,14 @@ class EnvCheck(Check):
                     "required": ["environment"],
                     "properties": {
                         "environment": {"type": "string"},
-                        "files": {"type": "array", "items": {"type": "string"}},
-                        "platform_export": {"type": "string"},
+                        "files": {"$ref": "#/$defs/repo-paths"},
+                        "platform_export": {"type": "string", "format": "repo-path"},
                         "process": {"type": "boolean"},
                     },
                 },
             },
             "code": {
-                "type": "array",
-                "items": {"type": "string"},
+                "$ref": "#/$defs/repo-paths",
                 "description": "Folders whose code is searched for variable reads ([] to skip).",
             },
         }

@@ -12,6 +12,7 @@ from typing import Any
 
 import re2
 
+from gate.config.paths import inside
 from gate.config.schema import validate
 from gate.config.yamlpos import Located, load_file
 from gate.errors import InputError, InputErrors, Position
@@ -159,7 +160,14 @@ def load_manifest(root: Path, section: Mapping[str, Any], config_doc: Path | Non
     if "variables" in section:
         inline = {key: section[key] for key in ("environments", "production", "variables") if key in section}
         return parse_manifest(Located(data=inline, path=config_doc or Path("gate.yml")))
-    manifest_path = root / section.get("manifest", "env.manifest.yml")
+    relative = section.get("manifest", "env.manifest.yml")
+    manifest_path = root / relative
+    if not inside(root, relative):
+        raise InputError(
+            f"env manifest {relative} resolves outside the project root (through a symlink)",
+            Position(config_doc) if config_doc else None,
+            hint="keep the manifest inside the repository; the gate reads nothing outside it",
+        )
     if not manifest_path.is_file():
         raise InputError(
             f"env manifest {manifest_path.name} not found in {root}",
