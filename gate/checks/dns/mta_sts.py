@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.netpolicy import forbidden
+
 if TYPE_CHECKING:
     import httpx
 
@@ -117,6 +119,10 @@ async def _fetch(host: str, addresses: Sequence[str], port: int, trust: ssl.SSLC
     import httpx
 
     for address in addresses[:MAX_ADDRESSES]:
+        refusal = forbidden(address)
+        if refusal:
+            problems.append(f"not connected: {refusal}")
+            continue
         netloc = f"[{address}]" if ":" in address else address
         try:
             async with (

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import yaml
 
 from gate.bodies import DecodingError, read_sync
+from gate.netpolicy import forbidden
 from gate.rules import rules_file
 
 HTTP_PORT = 80
@@ -63,6 +64,10 @@ def serves_unclaimed_page(host: str, addresses: Sequence[str], fingerprint: str)
 
     problems = []
     for address in addresses[:MAX_ADDRESSES]:
+        refusal = forbidden(address)
+        if refusal:
+            problems.append(f"not connected: {refusal}")
+            continue
         netloc = f"[{address}]" if ":" in address else address
         try:
             with (

@@ -21,9 +21,10 @@ from urllib.parse import urljoin, urlsplit
 
 from gate import redact
 from gate.bodies import DecodingError, read_async
-from gate.checks.http.resolve import Refused, Resolver, declared_names, forbidden, network_backend, pins_from_config
+from gate.checks.http.resolve import Refused, Resolver, declared_names, network_backend, pins_from_config
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
+from gate.netpolicy import forbidden
 
 if TYPE_CHECKING:
     import httpx

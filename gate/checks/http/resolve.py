@@ -19,15 +19,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gate.netpolicy import forbidden
+
 if TYPE_CHECKING:
     import httpcore
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# Instance metadata services of the large clouds outside 169.254.0.0/16: AWS over IPv6, Alibaba,
-# Oracle. Reaching one hands out the runner's cloud credentials.
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address) for address in ("fd00:ec2::254", "100.100.100.200", "192.0.0.192")
-)
 LOOPBACK = ("127.0.0.1", "::1")
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
@@ -35,21 +31,6 @@ Lookup = Callable[[str, int], Awaitable[list[str]]]
 
 class Refused(Exception):
     """A connection the gate will not make, said in words."""
-
-
-def forbidden(address: str) -> str | None:
-    """Why the gate never connects to `address` (link-local or metadata), or None."""
-    try:
-        ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip in METADATA_ADDRESSES:
-        return f"{address} is a cloud metadata address"
-    if ip.is_link_local:
-        return f"{address} is link-local (where cloud metadata services answer)"
-    return None
 
 
 def is_localhost(host: str) -> bool:
