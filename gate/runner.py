@@ -281,5 +281,7 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if failure is not None:
         terminal.err(f"error: {failure}")
     if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code, places=places)
+        # Reports are all or none: after a failed write none exists, so no output or notice names one.
+        written = {} if failure is not None else {r.fmt: r.path for r in request.outputs}
+        session.finish(verdict, config.root, written, exit_code=code, places=places)
     return code
