@@ -9,6 +9,7 @@ there (DNS rebinding) is refused too.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Instance metadata services of the large clouds outside 169.254.0.0/16: AWS over IPv6, Alibaba,
@@ -31,3 +32,15 @@ def forbidden(address: str) -> str | None:
     if ip.is_link_local:
         return f"{address} is link-local (where cloud metadata services answer)"
     return None
+
+
+def connectable(addresses: Iterable[str], problems: list[str]) -> list[str]:
+    """The addresses the gate may connect to; each refused one is said in `problems`."""
+    allowed = []
+    for address in addresses:
+        refusal = forbidden(address)
+        if refusal:
+            problems.append(f"not connected: {refusal}")
+        else:
+            allowed.append(address)
+    return allowed

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import yaml
 
 from gate.bodies import DecodingError, read_sync
-from gate.netpolicy import forbidden
+from gate.netpolicy import connectable
 from gate.rules import rules_file
 
 HTTP_PORT = 80
@@ -63,11 +63,7 @@ def serves_unclaimed_page(host: str, addresses: Sequence[str], fingerprint: str)
     import httpx
 
     problems = []
-    for address in addresses[:MAX_ADDRESSES]:
-        refusal = forbidden(address)
-        if refusal:
-            problems.append(f"not connected: {refusal}")
-            continue
+    for address in connectable(addresses[:MAX_ADDRESSES], problems):
         netloc = f"[{address}]" if ":" in address else address
         try:
             with (
