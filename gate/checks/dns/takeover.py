@@ -62,7 +62,7 @@ def serves_unclaimed_page(host: str, addresses: Sequence[str], fingerprint: str)
     """Whether `GET http://host/` at the host's addresses shows the provider's unclaimed page."""
     import httpx
 
-    problems = []
+    problems: list[str] = []
     for address in connectable(addresses[:MAX_ADDRESSES], problems):
         netloc = f"[{address}]" if ":" in address else address
         try:
