@@ -172,12 +172,15 @@ def test_pattern_re2_cannot_compile_is_an_input_error(tmp_path: Path, pattern: s
 @row(
     "gate.yml names an absolute build folder (`sources.build: ['/etc']`)",
     "secrets",
-    "exit 2 (not a ValueError): says build folders are read only inside the project",
+    "exit 2 (not a ValueError) at gate.yml's line, from the command line too: it points outside the project",
 )
 def test_absolute_build_folder_is_an_input_error(tmp_path: Path) -> None:
     config = "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n"
     write_files(tmp_path, {"gate.yml": config + "  secrets:\n    sources:\n      build: ['/etc']\n"})
-    closed_run(tmp_path, ["run"], ["'/etc' is an absolute path", "inside the project"])
+    closed_run(tmp_path, ["run"], ["gate.yml:9:15", "'/etc', which points outside the project"])
+    bare = tmp_path / "bare"
+    write_files(bare, {"gate.yml": config})
+    closed_run(bare, ["check", "secrets", "--build", "/etc"], ["command-line option", "outside the project"])
 
 
 @row(

@@ -138,12 +138,6 @@ def build_files(root: Path, folders: Sequence[str]) -> tuple[list[str], list[Ski
     paths: list[str] = []
     skipped: list[Skipped] = []
     for folder in folders:
-        if Path(folder).is_absolute():
-            raise InputError(
-                f"checks.secrets.sources.build: '{folder}' is an absolute path; build folders are read only "
-                "inside the project",
-                hint="write it relative to the project root, for example dist",
-            )
         base = root / folder
         if not (base.is_dir() or base.is_symlink()):
             continue
@@ -214,7 +208,7 @@ def load_baseline(root: Path, relative: str, policy: PolicySource | None = None)
 
     In a pull request, the baseline as its base commit has it (`policy`): a baseline only ever
     hides findings, so the change under review must not bring its own."""
-    from gate.errors import InputError, Position
+    from gate.errors import Position
 
     path = root / relative
     if policy is not None and policy.pinned:
