@@ -242,3 +242,22 @@ def fit_for_code_scanning(log: dict[str, Any]) -> tuple[dict[str, Any], list[str
 
 def batches(items: Sequence[T], size: int = ANNOTATIONS_PER_REQUEST) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class IssueApi(GitHubApi):
+    """The issue calls `gate watch` makes: an incident is an issue opened, commented on and closed."""
+
+    def open_issue(self, title: str, body: str, labels: Sequence[str] = ()) -> int:
+        def create() -> int:
+            issue = self._repo.create_issue(title=scrub(title), body=scrub(body)[:MAX_COMMENT], labels=list(labels))
+            return int(issue.number)
+
+        return self._call("opening the incident issue", create)
+
+    def close_issue(self, number: int, comment: str) -> None:
+        def close() -> None:
+            issue = self._repo.get_issue(number)
+            issue.create_comment(scrub(comment)[:MAX_COMMENT])
+            issue.edit(state="closed", state_reason="completed")
+
+        self._call("closing the incident issue", close)

@@ -1,0 +1,268 @@
+"""gate.yml's `watch:` section: its schema, and the targets it means.
+
+Targets default to what `checks.http` declares (the home page, every read route, the login, each
+stream, TLS of every https host, DNS of every named host); `watch.targets` adds more and
+`watch.only` narrows the set to the names it lists. Writes are never replayed: a route that changes
+data is not a watch target unless declared under `watch.targets` itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from gate.config.units import fraction, milliseconds, seconds
+from gate.errors import InputError
+
+KINDS = ("http", "login", "stream", "tls", "dns")
+_ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+_CHANNEL_COMMON = {"on": {"type": "boolean", "description": "Send to this channel (default true)."}}
+
+TARGET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "kind": {"enum": list(KINDS), "description": "What the probe does (default http)."},
+        "path": {"type": "string", "pattern": "^/", "description": "Path on watch.url (http, stream)."},
+        "host": {"type": "string", "minLength": 1, "description": "Host name (tls, dns)."},
+        "expect": {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}, "minItems": 1},
+        "budget": {"$ref": "#/$defs/duration", "description": "Slower than this counts as a failed probe."},
+        "core": {"type": "boolean", "description": "A core route: the report's p95 threshold applies."},
+        "owner": {"type": "string", "minLength": 1, "description": "Who is paged (default watch.owner)."},
+        "check_first": {"type": "string", "minLength": 1, "description": "What to look at first when it fails."},
+    },
+}
+
+WATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "`gate watch`: uptime probes, alerts and the daily report (docs/watch.md).",
+    "properties": {
+        "url": {"type": "string", "format": "uri", "description": "Base URL watched (default checks.http.url)."},
+        "interval": {"$ref": "#/$defs/duration", "description": "Time between rounds in --every mode."},
+        "timeout": {"$ref": "#/$defs/duration", "description": "Deadline of one probe."},
+        "store": {"type": "string", "minLength": 1, "description": "SQLite file, or postgresql://host/db."},
+        "store_env": {**_ENV_NAME, "description": "Environment variable holding the store (a URL with a password)."},
+        "owner": {"type": "string", "minLength": 1, "description": "Who answers for an alert."},
+        "from_http": {"type": "boolean", "description": "Take targets from checks.http (default true)."},
+        "only": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Watch only these."},
+        "targets": {"type": "array", "items": TARGET_SCHEMA},
+        "alerts": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "open_after": {"type": "integer", "minimum": 1, "maximum": 60},
+                "resolve_after": {"type": "integer", "minimum": 1, "maximum": 60},
+                "timeout": {"$ref": "#/$defs/duration", "description": "Deadline of one delivery."},
+                "github": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["repository"],
+                    "properties": {
+                        **_CHANNEL_COMMON,
+                        "repository": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+                        "token_env": _ENV_NAME,
+                        "api_url": {"type": "string", "format": "uri"},
+                        "labels": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    },
+                },
+                "slack": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url_env"],
+                    "properties": {**_CHANNEL_COMMON, "url_env": _ENV_NAME},
+                },
+                "webhook": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url_env"],
+                    "properties": {**_CHANNEL_COMMON, "url_env": _ENV_NAME},
+                },
+                "email": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["host", "from", "to"],
+                    "properties": {
+                        **_CHANNEL_COMMON,
+                        "host": {"type": "string", "minLength": 1},
+                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                        "from": {"type": "string", "minLength": 3},
+                        "to": {"type": "array", "items": {"type": "string", "minLength": 3}, "minItems": 1},
+                        "username_env": _ENV_NAME,
+                        "password_env": _ENV_NAME,
+                        "security": {"enum": ["starttls", "tls", "none"]},
+                    },
+                },
+            },
+        },
+        "report": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "p95": {"$ref": "#/$defs/duration", "description": "p95 budget of core routes."},
+                "uptime": {"$ref": "#/$defs/percent", "description": "Least uptime of every target."},
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing probed each round."""
+
+    name: str
+    kind: str
+    url: str = ""
+    host: str = ""
+    expect: frozenset[int] | None = None
+    budget_ms: float | None = None
+    core: bool = False
+    owner: str = ""
+    check_first: str = ""
+    spec: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    interval_s: float
+    timeout_s: float
+    store: str
+    owner: str
+    open_after: int
+    resolve_after: int
+    delivery_timeout_s: float
+    p95_ms: float
+    uptime: float
+    alerts: Mapping[str, Any]
+    targets: tuple[Target, ...]
+
+
+_CHECK_FIRST = {
+    "http": "the app's logs and the last deploy; then the platform's status page",
+    "login": "the auth provider and the test account (locked, password rotated?); then the session store",
+    "stream": "the upstream model/API provider and the proxy's buffering and idle timeouts",
+    "tls": "the certificate's renewal (ACME job, platform domain settings) before it expires",
+    "dns": "the domain's registrar (expired?) and the DNS provider's records",
+}
+
+
+def _is_name(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return bool(host) and host != "localhost"
+    return False
+
+
+def _from_http(http: Mapping[str, Any], base: str, owner: str) -> list[Target]:
+    from gate.checks.http.client import netloc
+    from gate.checks.http.flows import SAFE_METHODS, Route
+
+    budgets = http.get("budgets", {})
+    targets = [Target("home", "http", url=base, owner=owner, check_first=_CHECK_FIRST["http"])]
+    for spec in http.get("routes", []):
+        route = Route.from_config(spec)
+        if route.klass == "stream":
+            kind = "stream"
+        elif route.method in SAFE_METHODS | {"HEAD"} and not route.write and not route.auth:
+            kind = "http"
+        else:
+            # Writes and authenticated reads are not replayed every minute by default.
+            continue
+        p95 = {**budgets.get(route.klass, {}), **spec.get("budget", {})}.get("p95")
+        targets.append(
+            Target(
+                route.name,
+                kind,
+                url=_join(base, route.path),
+                expect=route.expect,
+                budget_ms=milliseconds(p95) if p95 and kind == "http" else None,
+                core=route.klass in ("read", "auth", "write"),
+                owner=owner,
+                check_first=_CHECK_FIRST[kind],
+                spec=spec,
+            )
+        )
+    if "login" in http:
+        targets.append(Target("login", "login", url=base, owner=owner, check_first=_CHECK_FIRST["login"]))
+    host = netloc(base)
+    if base.startswith("https://"):
+        targets.append(Target(f"tls {host}", "tls", host=host, owner=owner, check_first=_CHECK_FIRST["tls"]))
+    name = urlsplit(base).hostname or ""
+    if _is_name(name):
+        targets.append(Target(f"dns {name}", "dns", host=name, owner=owner, check_first=_CHECK_FIRST["dns"]))
+    return targets
+
+
+def _join(base: str, path: str) -> str:
+    return base.rstrip("/") + path
+
+
+def _declared(spec: Mapping[str, Any], base: str, owner: str) -> Target:
+    kind = spec.get("kind", "http")
+    if kind in ("tls", "dns") and not spec.get("host"):
+        raise InputError(f"watch.targets '{spec['name']}' is a {kind} probe and needs `host:`")
+    if kind in ("http", "stream") and not spec.get("path"):
+        raise InputError(f"watch.targets '{spec['name']}' is an {kind} probe and needs `path:`")
+    return Target(
+        spec["name"],
+        kind,
+        url=_join(base, spec["path"]) if spec.get("path") else base,
+        host=spec.get("host", ""),
+        expect=frozenset(spec["expect"]) if "expect" in spec else None,
+        budget_ms=milliseconds(spec["budget"]) if "budget" in spec else None,
+        core=bool(spec.get("core", False)),
+        owner=spec.get("owner", owner),
+        check_first=spec.get("check_first", _CHECK_FIRST[kind]),
+        spec=spec,
+    )
+
+
+def settings(full: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """The watch settings of a loaded config; bad or missing input raises InputError (exit 2)."""
+    watch: Mapping[str, Any] = full.get("watch", {})
+    http: Mapping[str, Any] = full.get("checks", {}).get("http", {})
+    base = watch.get("url") or http.get("url")
+    if not base or urlsplit(base).scheme not in ("http", "https"):
+        raise InputError(
+            "gate watch needs the URL to watch",
+            hint="set watch.url (the production URL) or checks.http.url in gate.yml",
+        )
+    owner = watch.get("owner", "")
+    targets = _from_http(http, base, owner) if watch.get("from_http", True) else []
+    targets += [_declared(spec, base, owner) for spec in watch.get("targets", [])]
+    by_name = {target.name: target for target in targets}
+    only: Sequence[str] = watch.get("only", [])
+    unknown = [name for name in only if name not in by_name]
+    if unknown:
+        raise InputError(
+            f"watch.only names {', '.join(unknown)}, which no target has",
+            hint=f"the targets are: {', '.join(by_name)}",
+        )
+    chosen = [by_name[name] for name in only] if only else list(by_name.values())
+    store = environ.get(watch["store_env"], "") if watch.get("store_env") else watch.get("store", "")
+    if watch.get("store_env") and not store:
+        raise InputError(f"watch.store_env names {watch['store_env']}, which is not set or empty")
+    alerts = watch.get("alerts", {})
+    report = watch.get("report", {})
+    return Settings(
+        url=base,
+        interval_s=seconds(watch.get("interval", "1m")),
+        timeout_s=seconds(watch.get("timeout", "10s")),
+        store=store or ".gate/watch.sqlite",
+        owner=owner,
+        open_after=int(alerts.get("open_after", 3)),
+        resolve_after=int(alerts.get("resolve_after", 2)),
+        delivery_timeout_s=seconds(alerts.get("timeout", "10s")),
+        p95_ms=milliseconds(report.get("p95", "500ms")),
+        uptime=fraction(report.get("uptime", "99.9%")),
+        alerts=alerts,
+        targets=tuple(chosen),
+    )
