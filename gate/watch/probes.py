@@ -123,7 +123,9 @@ class Prober:
         expires = x509.load_der_x509_certificate(shake.der).not_valid_after_utc
         left = (expires - datetime.datetime.now(datetime.UTC)).total_seconds() / 86400.0
         detail = f"certificate valid for {left:.1f} more days (until {expires:%Y-%m-%d %H:%M} UTC)"
-        return left >= self.tls_fail_days, detail
+        if left < self.tls_fail_days:
+            return False, f"{detail}: fewer than {self.tls_fail_days} days, renew it now"
+        return True, detail
 
     async def _dns(self, host: str) -> tuple[bool, str]:
         loop = asyncio.get_running_loop()

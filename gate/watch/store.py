@@ -31,6 +31,8 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS incidents (
         id {serial}, target TEXT NOT NULL, opened_at DOUBLE PRECISION NOT NULL,
         resolved_at DOUBLE PRECISION, detail TEXT NOT NULL, last_good DOUBLE PRECISION)""",
+    # One open incident per target, even when two watchers see the same outage at the same moment.
+    "CREATE UNIQUE INDEX IF NOT EXISTS one_open_incident ON incidents (target) WHERE resolved_at IS NULL",
     """CREATE TABLE IF NOT EXISTS notices (
         incident INTEGER NOT NULL, channel TEXT NOT NULL, event TEXT NOT NULL, ref TEXT,
         PRIMARY KEY (incident, channel, event))""",
@@ -110,7 +112,7 @@ class Store:
 
     def open(self, target: str, opened_at: float, detail: str, last_good: float | None) -> None:
         self._run(
-            "INSERT INTO incidents (target, opened_at, detail, last_good) VALUES (?, ?, ?, ?)",
+            "INSERT INTO incidents (target, opened_at, detail, last_good) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (target, opened_at, detail, last_good),
         )
 
