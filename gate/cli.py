@@ -427,7 +427,7 @@ def _watch_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--rounds", type=click.IntRange(min=1), hidden=True, help="Stop after this many rounds.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per probe; only errors.")
 @click.pass_context
-def watch(ctx: click.Context, quiet: bool, **options: Any) -> None:
+def watch(ctx: click.Context, /, quiet: bool, **options: Any) -> None:
     """Uptime probes of what gate.yml declares, alerts without flapping, and the launch report."""
     if ctx.invoked_subcommand is not None:
         return
