@@ -82,6 +82,7 @@ class State:
     annotations: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     sarifs: list[dict[str, Any]] = field(default_factory=list)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class ContractServer:
@@ -301,6 +302,21 @@ class ContractServer:
         if key == ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
             del self.state.comments[int(params[2])]
             return 204, None, {}
+        if key == ("POST", "/repos/{owner}/{repo}/issues"):
+            number = len(self.state.issues) + 1
+            _, issue = self._example(op, "201")
+            issue.update(number=number, title=body["title"], body=body.get("body"), state="open")
+            issue.update(
+                url=self._url(f"{prefix}/issues/{number}"), comments_url=self._url(f"{prefix}/issues/{number}/comments")
+            )
+            self.state.issues[number] = issue
+            return 201, issue, {}
+        if key == ("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"):
+            issue = self.state.issues.get(int(params[2]))
+            if issue is None:
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+            issue.update({name: body[name] for name in ("state", "state_reason", "title", "body") if name in body})
+            return 200, issue, {}
         if key == ("POST", "/repos/{owner}/{repo}/code-scanning/sarifs"):
             sarif_id = f"sarif-{next(self._ids)}"
             raw = gzip.decompress(base64.b64decode(body["sarif"]))
