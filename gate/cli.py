@@ -429,6 +429,8 @@ def _watch_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def watch(ctx: click.Context, /, quiet: bool, **options: Any) -> None:
     """Uptime probes of what gate.yml declares, alerts without flapping, and the launch report."""
+    # Delivery failures are logged warnings; they reach stderr scrubbed, like every other log.
+    _configure_logging(0)
     if ctx.invoked_subcommand is not None:
         return
     from gate.watch.command import run_watch
