@@ -70,7 +70,7 @@ def _stats(name: str, core: bool, probes: Sequence[ProbeResult]) -> TargetStats:
         uptime=(len(probes) - len(failures)) / len(probes) if probes else None,
         p50_ms=_p(latencies, 0.50),
         p95_ms=_p(latencies, 0.95),
-        slowest_hour=stamp(slowest[0])[:-7] + ":00 UTC" if slowest else None,
+        slowest_hour=stamp(slowest[0])[:-10] + ":00 UTC" if slowest else None,
         slowest_hour_p95_ms=_p(slowest[1], 0.95) if slowest else None,
         last_error=failures[-1].detail if failures else None,
     )
