@@ -64,6 +64,8 @@ class Watcher:
         """
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+        # asyncio resets a removed handler to the default; the caller's (the CLI's) comes back instead.
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         started = time.monotonic()
@@ -88,6 +90,7 @@ class Watcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), next_slot - elapsed)
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum, handler in previous.items():
                 loop.remove_signal_handler(signum)
+                signal.signal(signum, handler)
         return done
