@@ -83,6 +83,8 @@ class State:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     sarifs: list[dict[str, Any]] = field(default_factory=list)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # (environment, created_at in ISO 8601) per deployment, newest first as GitHub lists them.
+    deployments: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ContractServer:
@@ -302,6 +304,20 @@ class ContractServer:
         if key == ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
             del self.state.comments[int(params[2])]
             return 204, None, {}
+        if key == ("GET", "/repos/{owner}/{repo}/deployments"):
+            _, examples = self._example(op, "200")
+            wanted = query.get("environment", [None])[0]
+            listed = []
+            for number, (environment, created) in enumerate(self.state.deployments, start=1):
+                if wanted in (None, environment):
+                    listed.append({**examples[0], "id": number, "environment": environment, "created_at": created})
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            headers = {}
+            if page * per_page < len(listed):
+                url = self._url(f"{prefix}/deployments?per_page={per_page}&page={page + 1}")
+                headers["Link"] = f'<{url}>; rel="next"'
+            return 200, listed[(page - 1) * per_page : page * per_page], headers
         if key == ("POST", "/repos/{owner}/{repo}/issues"):
             number = len(self.state.issues) + 1
             _, issue = self._example(op, "201")

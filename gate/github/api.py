@@ -261,3 +261,16 @@ class IssueApi(GitHubApi):
             issue.edit(state="closed", state_reason="completed")
 
         self._call("closing the incident issue", close)
+
+    def deployments_since(self, since: datetime, environment: str, bound: int = 1_000) -> int:
+        """Deployments to `environment` created since `since` (GitHub lists the newest first)."""
+
+        def count() -> int:
+            seen = 0
+            for index, deployment in enumerate(self._repo.get_deployments(environment=environment)):
+                if index >= bound or deployment.created_at < since:
+                    break
+                seen += 1
+            return seen
+
+        return self._call("listing deployments", count)

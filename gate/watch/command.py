@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import time
@@ -111,6 +112,19 @@ def _report_alert(report: report_mod.LaunchReport, chosen: Settings) -> Alert:
     )
 
 
+def _github_deploys(chosen: Settings, environment: str, since: float) -> int:
+    import datetime
+
+    spec = chosen.alerts.get("github")
+    if not spec:
+        raise InputError(
+            "watch.report.github_deployments counts GitHub deployments but watch.alerts.github is not set",
+            hint="declare watch.alerts.github (repository, token_env), or remove github_deployments",
+        )
+    channel = channel_mod.GitHubIssues(spec, os.environ, chosen.delivery_timeout_s)
+    return channel.api.deployments_since(datetime.datetime.fromtimestamp(since, datetime.UTC), environment)
+
+
 def run_report(
     *,
     config_path: Path | None,
@@ -126,10 +140,16 @@ def run_report(
     """Write the report; 1 when a threshold is breached, 0 otherwise."""
     config, chosen = _loaded(config_path, preset, store)
     opened = open_store(chosen.store, config.root)
+    now = time.time()
     try:
-        report = report_mod.build(opened, chosen, window(since), time.time())
+        report = report_mod.build(opened, chosen, window(since), now)
     finally:
         opened.close()
+    environment = config.data.get("watch", {}).get("report", {}).get("github_deployments")
+    if environment:
+        report = dataclasses.replace(
+            report, deploys=report.deploys + _github_deploys(chosen, environment, report.since)
+        )
     if svg_out is not None:
         svg_out.write_text(report_mod.svg(report), encoding="utf-8")
     rendered = {

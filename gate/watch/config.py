@@ -106,6 +106,11 @@ WATCH_SCHEMA: dict[str, Any] = {
             "properties": {
                 "p95": {"$ref": "#/$defs/duration", "description": "p95 budget of core routes."},
                 "uptime": {"$ref": "#/$defs/percent", "description": "Least uptime of every target."},
+                "github_deployments": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Also count GitHub deployments to this environment (needs alerts.github).",
+                },
             },
         },
     },

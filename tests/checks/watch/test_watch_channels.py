@@ -134,3 +134,31 @@ def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
     chosen = settings(load_config(tmp_path / "gate.yml").data, {})
     with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
         channels(chosen, {})
+
+
+def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path, github: ContractServer) -> None:
+    from helpers import gate
+
+    def iso(hours_ago: float) -> str:
+        moment = time.time() - hours_ago * 3600
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+    # Newest first, as GitHub lists them: two production deploys today, one staging, one last week.
+    github.state.deployments = [
+        ("production", iso(1)),
+        ("staging", iso(2)),
+        ("production", iso(5)),
+        ("production", iso(200)),
+    ]
+    write_config(
+        tmp_path,
+        1,
+        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+        report={"github_deployments": "production"},
+    )
+    store = open_store("watch.sqlite", tmp_path)
+    store.add_deploy(time.time() - 60, "manual")
+    store.close()
+    outcome = gate("watch", "report", cwd=tmp_path, env={"WATCH_TOKEN": TOKEN})
+    assert outcome.exit_code == 0, outcome.output
+    assert "Deploys: 3" in outcome.stdout
