@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,10 +46,21 @@ def window(value: str) -> float:
     return duration_option(value, "--since")
 
 
+def defused(text: str) -> str:
+    """Text holding what targets answered, made safe for a CI runner's stdout: no line of it may be
+    obeyed as a workflow command (`::add-mask::`, or `##[` anywhere in a line), so such text is
+    printed inside a `::stop-commands::` pause whose random token the text cannot guess."""
+    if "::" not in text and "##[" not in text:
+        return text
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text.rstrip(chr(10))}\n::{token}::"
+
+
 def _line(result: Any) -> str:
     mark = "up  " if result.ok else "DOWN"
     latency = f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "-"
-    return f"{stamp(result.at)} {mark} {result.target}: {latency}, {result.detail}"
+    detail = " ".join(result.detail.split())
+    return f"{stamp(result.at)} {mark} {result.target}: {latency}, {detail}"
 
 
 def run_watch(
@@ -73,8 +85,7 @@ def run_watch(
         )
 
         def show(summary: RoundSummary) -> None:
-            for result in summary.results:
-                echo(_line(result))
+            echo(defused("\n".join(_line(result) for result in summary.results)))
 
         if once:
             show(asyncio.run(watcher.round()))
@@ -158,7 +169,7 @@ def run_report(
         "openmetrics": lambda: report_mod.openmetrics(report),
     }[fmt]()
     if out is None:
-        echo(rendered.rstrip("\n"))
+        echo(defused(rendered.rstrip("\n")))
     else:
         out.write_text(rendered, encoding="utf-8")
     if report.breaches and alert:

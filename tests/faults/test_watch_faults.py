@@ -82,3 +82,37 @@ def test_a_store_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
     outcome, bounds = _watch(tmp_path, 9)
     assert outcome.exit_code == 2 and "is a FIFO" in outcome.stderr
     assert bounds.seconds < 5
+
+
+@row(
+    "Watched target's answer carries workflow commands (`::add-mask::`, `##[`)",
+    "watch",
+    "printed inside a `::stop-commands::` pause with a random token; no line obeyed",
+)
+def test_a_target_answer_cannot_issue_workflow_commands(tmp_path: Path) -> None:
+    from gate.demo.webserver import Response
+
+    hostile = "\n::add-mask::x\n##[error]owned\n::set-env name=A::b"
+    site = app()
+    site.routes["/login"] = Response(401, f"denied {hostile}", (("content-type", "text/plain"),))
+    document = {
+        "version": 1,
+        "checks": {
+            "http": {
+                "url": "http://127.0.0.1:{port}/",
+                "login": {"path": "/login", "fields": {"email": "WATCH_USER"}},
+            }
+        },
+        "watch": {"store": "watch.sqlite", "timeout": "2s", "only": ["login"]},
+    }
+    with serve(site) as port:
+        text = yaml.safe_dump(document).replace("{port}", str(port))
+        (tmp_path / "gate.yml").write_text(text)
+        outcome = gate("watch", "--once", cwd=tmp_path, env={"WATCH_USER": "probe@example.com"})
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.stdout.splitlines()
+    assert lines[0].startswith("::stop-commands::") and lines[-1] == f"::{lines[0].split('::')[2]}::"
+    assert "DOWN login" in outcome.stdout and "denied" in outcome.stdout
+    # Every line between the pause's ends is ordinary text a runner would not obey.
+    for line in lines[1:-1]:
+        assert not line.lstrip().startswith("::")
