@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from helpers import gate
 from watch_app import app, slow, write_config
 
 from gate.config import load_config
-from gate.demo.webserver import serve
+from gate.demo.webserver import Request, Response, serve
 from gate.watch.config import settings
 from gate.watch.store import open_store
 from gate.watch.watcher import RoundSummary, Watcher
@@ -43,10 +42,14 @@ def test_rounds_run_on_their_slots_until_the_bound(tmp_path: Path) -> None:
 
 
 def test_sigterm_during_a_round_abandons_it_and_returns(tmp_path: Path) -> None:
-    with serve(app(slowpoke=slow(5.0))) as port:
-        write_config(tmp_path, port, targets=[{"name": "slowpoke", "path": "/slowpoke"}])
+    def stop_then_stall(_: Request) -> Response:
+        # Signalled from inside the round, so the loop's own handler is surely installed.
+        os.kill(os.getpid(), signal.SIGTERM)
+        return slow(5.0)
+
+    with serve(app(slowpoke=stop_then_stall)) as port:
+        write_config(tmp_path, port, from_http=False, targets=[{"name": "slowpoke", "path": "/slowpoke"}])
         watcher = _watcher(tmp_path)
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
         started = time.monotonic()
         done = asyncio.run(watcher.forever(60.0, lambda _: None))
         watcher.store.close()
