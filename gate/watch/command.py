@@ -29,7 +29,7 @@ def _loaded(config_path: Path | None, preset: str | None, store: str | None) -> 
     config = load_config(config_path, preset=preset)
     chosen = settings(config.data, os.environ)
     if store:
-        chosen = Settings(**{**chosen.__dict__, "store": store})
+        chosen = dataclasses.replace(chosen, store=store)
     return config, chosen
 
 

@@ -124,6 +124,7 @@ class Target:
     name: str
     kind: str
     url: str = ""
+    method: str = "GET"
     host: str = ""
     expect: frozenset[int] | None = None
     budget_ms: float | None = None
@@ -187,6 +188,7 @@ def _from_http(http: Mapping[str, Any], base: str, owner: str) -> list[Target]:
                 route.name,
                 kind,
                 url=_join(base, route.path),
+                method="HEAD" if route.method == "HEAD" else "GET",
                 expect=route.expect,
                 budget_ms=milliseconds(p95) if p95 and kind == "http" else None,
                 core=route.klass in ("read", "auth", "write"),
@@ -210,8 +212,13 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
-def _declared(spec: Mapping[str, Any], base: str, owner: str) -> Target:
+def _declared(spec: Mapping[str, Any], base: str, owner: str, http: Mapping[str, Any]) -> Target:
     kind = spec.get("kind", "http")
+    if kind == "login" and "login" not in http:
+        raise InputError(
+            f"watch.targets '{spec['name']}' is a login probe, but checks.http declares no login",
+            hint="declare checks.http.login (path, fields, success): the watch signs in the way the gate does",
+        )
     if kind in ("tls", "dns") and not spec.get("host"):
         raise InputError(f"watch.targets '{spec['name']}' is a {kind} probe and needs `host:`")
     if kind in ("http", "stream") and not spec.get("path"):
@@ -242,7 +249,7 @@ def settings(full: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
         )
     owner = watch.get("owner", "")
     targets = _from_http(http, base, owner) if watch.get("from_http", True) else []
-    targets += [_declared(spec, base, owner) for spec in watch.get("targets", [])]
+    targets += [_declared(spec, base, owner, http) for spec in watch.get("targets", [])]
     by_name = {target.name: target for target in targets}
     only: Sequence[str] = watch.get("only", [])
     unknown = [name for name in only if name not in by_name]

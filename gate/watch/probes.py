@@ -84,7 +84,7 @@ class Prober:
 
     async def _ask(self, session: Session, target: Target) -> tuple[bool, str]:
         if target.kind == "http":
-            page = await session.fetch(target.url, max_body=PROBE_BODY)
+            page = await session.fetch(target.url, method=target.method, max_body=PROBE_BODY)
             good = page.status in target.expect if target.expect else page.status < 400
             return good, f"HTTP {page.status}"
         if target.kind == "login":

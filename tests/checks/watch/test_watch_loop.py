@@ -67,6 +67,7 @@ def test_an_interval_under_ten_seconds_is_refused(tmp_path: Path) -> None:
     [
         ({"name": "cert", "kind": "tls"}, "needs `host:`"),
         ({"name": "api", "kind": "http"}, "needs `path:`"),
+        ({"name": "sign-in", "kind": "login"}, "checks.http declares no login"),
     ],
 )
 def test_a_target_missing_what_its_probe_needs_is_bad_input(

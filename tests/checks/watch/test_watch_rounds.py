@@ -89,6 +89,24 @@ def test_watch_only_narrows_and_report_json_counts_deploys(tmp_path: Path) -> No
     assert report["targets"][0]["uptime"] == 1.0
 
 
+def test_a_head_route_is_probed_with_head_and_writes_are_not_replayed(tmp_path: Path) -> None:
+    import yaml
+
+    site = app()
+    with serve(site) as port:
+        write_config(tmp_path, port)
+        gate_yml = tmp_path / "gate.yml"
+        document = yaml.safe_load(gate_yml.read_text())
+        document["checks"]["http"]["routes"] = [
+            {"path": "/health", "name": "health", "method": "HEAD"},
+            {"path": "/orders", "name": "orders", "method": "POST"},
+        ]
+        gate_yml.write_text(yaml.safe_dump(document))
+        (output,) = _rounds(tmp_path, 1)
+    assert "up   health" in output and "orders" not in output
+    assert sorted((r.method, r.path) for r in site.requests) == [("GET", "/"), ("HEAD", "/health")]
+
+
 def test_watch_only_naming_no_target_is_bad_input(tmp_path: Path) -> None:
     write_config(tmp_path, 9, only=["checkout"])
     outcome = gate("watch", "--once", cwd=tmp_path)
