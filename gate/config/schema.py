@@ -17,7 +17,7 @@ from gate.config import units
 from gate.config.yamlpos import JsonPath, Located
 from gate.errors import InputError
 from gate.model import Severity
-from gate.watch.config import WATCH_SCHEMA
+from gate.watch.schema import WATCH_SCHEMA
 
 SCHEMA_ID = "https://launch-gate.dev/schema/gate.yml.json"
 

@@ -17,105 +17,6 @@ from urllib.parse import urlsplit
 from gate.config.units import fraction, milliseconds, seconds
 from gate.errors import InputError
 
-KINDS = ("http", "login", "stream", "tls", "dns")
-_ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
-_CHANNEL_COMMON = {"on": {"type": "boolean", "description": "Send to this channel (default true)."}}
-
-TARGET_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1},
-        "kind": {"enum": list(KINDS), "description": "What the probe does (default http)."},
-        "path": {"type": "string", "pattern": "^/", "description": "Path on watch.url (http, stream)."},
-        "host": {"type": "string", "minLength": 1, "description": "Host name (tls, dns)."},
-        "expect": {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}, "minItems": 1},
-        "budget": {"$ref": "#/$defs/duration", "description": "Slower than this counts as a failed probe."},
-        "core": {"type": "boolean", "description": "A core route: the report's p95 threshold applies."},
-        "owner": {"type": "string", "minLength": 1, "description": "Who is paged (default watch.owner)."},
-        "check_first": {"type": "string", "minLength": 1, "description": "What to look at first when it fails."},
-    },
-}
-
-WATCH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "description": "`gate watch`: uptime probes, alerts and the daily report (docs/watch.md).",
-    "properties": {
-        "url": {"type": "string", "format": "uri", "description": "Base URL watched (default checks.http.url)."},
-        "interval": {"$ref": "#/$defs/duration", "description": "Time between rounds in --every mode."},
-        "timeout": {"$ref": "#/$defs/duration", "description": "Deadline of one probe."},
-        "store": {"type": "string", "minLength": 1, "description": "SQLite file, or postgresql://host/db."},
-        "store_env": {**_ENV_NAME, "description": "Environment variable holding the store (a URL with a password)."},
-        "owner": {"type": "string", "minLength": 1, "description": "Who answers for an alert."},
-        "from_http": {"type": "boolean", "description": "Take targets from checks.http (default true)."},
-        "only": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Watch only these."},
-        "targets": {"type": "array", "items": TARGET_SCHEMA},
-        "alerts": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "open_after": {"type": "integer", "minimum": 1, "maximum": 60},
-                "resolve_after": {"type": "integer", "minimum": 1, "maximum": 60},
-                "timeout": {"$ref": "#/$defs/duration", "description": "Deadline of one delivery."},
-                "github": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["repository"],
-                    "properties": {
-                        **_CHANNEL_COMMON,
-                        "repository": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
-                        "token_env": _ENV_NAME,
-                        "api_url": {"type": "string", "format": "uri"},
-                        "labels": {"type": "array", "items": {"type": "string", "minLength": 1}},
-                    },
-                },
-                "slack": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["url_env"],
-                    "properties": {**_CHANNEL_COMMON, "url_env": _ENV_NAME},
-                },
-                "webhook": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["url_env"],
-                    "properties": {**_CHANNEL_COMMON, "url_env": _ENV_NAME},
-                },
-                "email": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["host", "from", "to"],
-                    "properties": {
-                        **_CHANNEL_COMMON,
-                        "host": {"type": "string", "minLength": 1},
-                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                        "from": {"type": "string", "minLength": 3},
-                        "to": {"type": "array", "items": {"type": "string", "minLength": 3}, "minItems": 1},
-                        "username_env": _ENV_NAME,
-                        "password_env": _ENV_NAME,
-                        "security": {"enum": ["starttls", "tls", "none"]},
-                    },
-                },
-            },
-        },
-        "report": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "p95": {"$ref": "#/$defs/duration", "description": "p95 budget of core routes."},
-                "uptime": {"$ref": "#/$defs/percent", "description": "Least uptime of every target."},
-                "github_deployments": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "Also count GitHub deployments to this environment (needs alerts.github).",
-                },
-            },
-        },
-    },
-}
-
 
 @dataclass(frozen=True)
 class Target:
@@ -167,8 +68,7 @@ def _is_name(host: str) -> bool:
     return False
 
 
-def _from_http(http: Mapping[str, Any], base: str, owner: str) -> list[Target]:
-    from gate.checks.http.client import netloc
+def _from_http(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
     from gate.checks.http.flows import SAFE_METHODS, Route
 
     budgets = http.get("budgets", {})
@@ -199,12 +99,27 @@ def _from_http(http: Mapping[str, Any], base: str, owner: str) -> list[Target]:
         )
     if "login" in http:
         targets.append(Target("login", "login", url=base, owner=owner, check_first=_CHECK_FIRST["login"]))
-    host = netloc(base)
-    if base.startswith("https://"):
-        targets.append(Target(f"tls {host}", "tls", host=host, owner=owner, check_first=_CHECK_FIRST["tls"]))
-    name = urlsplit(base).hostname or ""
-    if _is_name(name):
-        targets.append(Target(f"dns {name}", "dns", host=name, owner=owner, check_first=_CHECK_FIRST["dns"]))
+    return targets + _host_targets(http, full, base, owner)
+
+
+def _host_targets(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
+    """TLS and DNS probes of every host the gate was told about: the watched URL's, checks.http's
+    hosts, aliases and canonical host (else the dns check's domain map)."""
+    from gate.checks.http.client import domain_map, netloc, normalise_host
+
+    mapped, canonical = domain_map(full) if "hosts" not in http else ([], None)
+    entries = [*http.get("hosts", mapped), *http.get("aliases", [])]
+    canonical = http.get("canonical_host") or canonical
+    hosts = dict.fromkeys([netloc(base), *(normalise_host(entry) for entry in [*entries, canonical] if entry)])
+    targets = [
+        Target(f"tls {host}", "tls", host=host, owner=owner, check_first=_CHECK_FIRST["tls"])
+        for host in hosts
+        if base.startswith("https://")
+    ]
+    names = dict.fromkeys(urlsplit(f"https://{host}").hostname or "" for host in hosts)
+    for name in names:
+        if _is_name(name):
+            targets.append(Target(f"dns {name}", "dns", host=name, owner=owner, check_first=_CHECK_FIRST["dns"]))
     return targets
 
 
@@ -248,7 +163,7 @@ def settings(full: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
             hint="set watch.url (the production URL) or checks.http.url in gate.yml",
         )
     owner = watch.get("owner", "")
-    targets = _from_http(http, base, owner) if watch.get("from_http", True) else []
+    targets = _from_http(http, full, base, owner) if watch.get("from_http", True) else []
     targets += [_declared(spec, base, owner, http) for spec in watch.get("targets", [])]
     by_name = {target.name: target for target in targets}
     only: Sequence[str] = watch.get("only", [])

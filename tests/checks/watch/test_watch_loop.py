@@ -104,3 +104,28 @@ def test_the_callers_signal_handlers_come_back_after_the_loop(tmp_path: Path) ->
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_tls_and_dns_targets_cover_every_declared_host() -> None:
+    full = {
+        "checks": {
+            "http": {"url": "https://app.example.com/", "aliases": ["www.example.com"]},
+            "dns": {"domain": "example.com"},
+        }
+    }
+    names = [target.name for target in settings(full, {}).targets]
+    # The dns check's domain map (@ and www by default) and the alias, each probed once.
+    assert names == [
+        "home",
+        "tls app.example.com",
+        "tls example.com",
+        "tls www.example.com",
+        "dns app.example.com",
+        "dns example.com",
+        "dns www.example.com",
+    ]
+    mapped = {"checks": {"http": {"url": "https://example.com/"}, "dns": {"domain": "example.com", "canonical": "www"}}}
+    assert [t.name for t in settings(mapped, {}).targets if t.kind == "dns"] == [
+        "dns example.com",
+        "dns www.example.com",
+    ]
