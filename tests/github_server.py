@@ -318,6 +318,16 @@ class ContractServer:
                 url = self._url(f"{prefix}/deployments?per_page={per_page}&page={page + 1}")
                 headers["Link"] = f'<{url}>; rel="next"'
             return 200, listed[(page - 1) * per_page : page * per_page], headers
+        if key == ("GET", "/repos/{owner}/{repo}/issues"):
+            state = query.get("state", ["open"])[0]
+            listed = [i for i in reversed(self.state.issues.values()) if state in ("all", i["state"])]
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            headers = {}
+            if page * per_page < len(listed):
+                url = self._url(f"{prefix}/issues?state={state}&per_page={per_page}&page={page + 1}")
+                headers["Link"] = f'<{url}>; rel="next"'
+            return 200, listed[(page - 1) * per_page : page * per_page], headers
         if key == ("POST", "/repos/{owner}/{repo}/issues"):
             number = len(self.state.issues) + 1
             _, issue = self._example(op, "201")

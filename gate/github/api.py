@@ -254,6 +254,25 @@ class IssueApi(GitHubApi):
 
         return self._call("opening the incident issue", create)
 
+    def find_open_issue(self, marker: str, bound: int = 100) -> int | None:
+        """The newest open issue whose body carries `marker`, among the `bound` newest open ones."""
+
+        def find() -> int | None:
+            for index, issue in enumerate(self._repo.get_issues(state="open")):
+                if index >= bound:
+                    return None
+                if marker in (issue.body or ""):
+                    return int(issue.number)
+            return None
+
+        return self._call("looking for the incident issue", find)
+
+    def comment_issue(self, number: int, comment: str) -> None:
+        self._call(
+            "commenting on the incident issue",
+            lambda: self._repo.get_issue(number).create_comment(scrub(comment)[:MAX_COMMENT]),
+        )
+
     def close_issue(self, number: int, comment: str) -> None:
         def close() -> None:
             issue = self._repo.get_issue(number)

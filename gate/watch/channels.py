@@ -8,17 +8,20 @@ round's timeout, not the watcher.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 from gate import redact
 from gate.errors import InputError
 from gate.watch.alerts import Alert, Channel, duration, stamp
 from gate.watch.config import Settings
+
+T = TypeVar("T")
 
 
 def _secret(environ: Mapping[str, str], variable: str, key: str) -> str:
@@ -49,16 +52,24 @@ class GitHubIssues(Channel):
         self.timeout_s = timeout_s
 
     async def send(self, alert: Alert, opened_ref: str | None) -> str:
-        body = f"{alert.text()}\n\n<!-- launch-gate watch incident {alert.incident} -->"
+        # The target's marker finds an issue a lost history no longer knows (an evicted cache):
+        # the outage goes on in that issue instead of a second one.
+        marker = f"<!-- launch-gate watch target {hashlib.sha256(alert.target.encode()).hexdigest()[:16]} -->"
+        body = f"{alert.text()}\n\n{marker}"
         if alert.event == "open":
-            number = await asyncio.wait_for(
-                asyncio.to_thread(self.api.open_issue, alert.title, body, self.labels), self.timeout_s * 3
-            )
-            return str(number)
-        if opened_ref is None:
-            raise RuntimeError("the incident's issue number is unknown")
-        await asyncio.wait_for(asyncio.to_thread(self.api.close_issue, int(opened_ref), body), self.timeout_s * 3)
-        return opened_ref
+            existing = await self._call(self.api.find_open_issue, marker)
+            if existing is not None:
+                await self._call(self.api.comment_issue, existing, body)
+                return str(existing)
+            return str(await self._call(self.api.open_issue, alert.title, body, self.labels))
+        number = int(opened_ref) if opened_ref else await self._call(self.api.find_open_issue, marker)
+        if number is None:
+            raise RuntimeError("the incident's issue is neither recorded nor open on GitHub")
+        await self._call(self.api.close_issue, number, body)
+        return str(number)
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wait_for(asyncio.to_thread(function, *args), self.timeout_s * 3)
 
 
 class _Webhook(Channel):

@@ -162,3 +162,34 @@ def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path,
     outcome = gate("watch", "report", cwd=tmp_path, env={"WATCH_TOKEN": TOKEN})
     assert outcome.exit_code == 0, outcome.output
     assert "Deploys: 3" in outcome.stdout
+
+
+def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
+    tmp_path: Path, github: ContractServer
+) -> None:
+    write_config(
+        tmp_path,
+        1,
+        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+    )
+    environ = {"WATCH_TOKEN": TOKEN}
+    chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+    made = channels(chosen, environ)
+    start = time.time() - 3600
+    first = open_store("first.sqlite", tmp_path)
+    for offset in range(3):
+        first.add_probes([ProbeResult("health", start + 60 * offset, False, None, "HTTP 503")], "ci")
+    evaluate(first, chosen)
+    assert asyncio.run(deliver(first, chosen, made)) == 1
+    first.close()
+    # The cache was evicted: a new, empty history sees the same outage go on, then end.
+    second = open_store("second.sqlite", tmp_path)
+    for offset, ok in enumerate([False, False, False, True, True], start=10):
+        second.add_probes([ProbeResult("health", start + 60 * offset, ok, 9.0, "HTTP 200" if ok else "HTTP 503")], "ci")
+        evaluate(second, chosen)
+        asyncio.run(deliver(second, chosen, made))
+    second.close()
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "closed"
+    comments = [c["body"] for c in github.state.comments.values()]
+    assert len(comments) == 2 and comments[0].startswith("Down: health") and "Resolved" in comments[1]

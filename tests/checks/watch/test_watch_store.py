@@ -65,7 +65,6 @@ def test_a_writer_killed_mid_write_leaves_a_readable_store(tmp_path: Path) -> No
 
 
 @pytest.mark.loopback
-@pytest.mark.slow
 def test_sigterm_stops_the_loop_cleanly_with_the_history_kept(tmp_path: Path) -> None:
     with serve(app()) as port:
         write_config(tmp_path, port)
