@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gate import redact
 from gate.config import Config, load_config
 from gate.config.units import is_duration, seconds
 from gate.errors import InputError
@@ -77,7 +78,8 @@ def run_watch(
     config, chosen = _loaded(config_path, preset, store)
     interval = duration_option(every, "--every") if every else chosen.interval_s
     if interval < 10.0:
-        raise InputError(f"--every {every} is shorter than 10s", hint="probe at most every 10 seconds; 1m is usual")
+        source = f"--every {every}" if every else "watch.interval"
+        raise InputError(f"{source} is shorter than 10s", hint="probe at most every 10 seconds; 1m is usual")
     opened = open_store(chosen.store, config.root)
     try:
         watcher = Watcher(
@@ -91,7 +93,7 @@ def run_watch(
             show(asyncio.run(watcher.round()))
             return 0
         done = asyncio.run(watcher.forever(interval, show, rounds))
-        echo(f"watch stopped after {done} round(s); the history is in {chosen.store}")
+        echo(f"watch stopped after {done} round(s); the history is in {redact.scrub(chosen.store)}")
         return 0
     finally:
         opened.close()
@@ -104,7 +106,7 @@ def record_deploy(*, config_path: Path | None, preset: str | None, store: str | 
         opened.add_deploy(time.time(), ref)
     finally:
         opened.close()
-    return f"deploy {ref} recorded in {chosen.store}"
+    return redact.scrub(f"deploy {ref} recorded in {chosen.store}")
 
 
 def _report_alert(report: report_mod.LaunchReport, chosen: Settings) -> Alert:
