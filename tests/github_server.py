@@ -311,23 +311,11 @@ class ContractServer:
             for number, (environment, created) in enumerate(self.state.deployments, start=1):
                 if wanted in (None, environment):
                     listed.append({**examples[0], "id": number, "environment": environment, "created_at": created})
-            per_page = int(query.get("per_page", ["30"])[0])
-            page = int(query.get("page", ["1"])[0])
-            headers = {}
-            if page * per_page < len(listed):
-                url = self._url(f"{prefix}/deployments?per_page={per_page}&page={page + 1}")
-                headers["Link"] = f'<{url}>; rel="next"'
-            return 200, listed[(page - 1) * per_page : page * per_page], headers
+            return self._paged(listed, query, f"{prefix}/deployments?environment={wanted or ''}")
         if key == ("GET", "/repos/{owner}/{repo}/issues"):
             state = query.get("state", ["open"])[0]
             listed = [i for i in reversed(self.state.issues.values()) if state in ("all", i["state"])]
-            per_page = int(query.get("per_page", ["30"])[0])
-            page = int(query.get("page", ["1"])[0])
-            headers = {}
-            if page * per_page < len(listed):
-                url = self._url(f"{prefix}/issues?state={state}&per_page={per_page}&page={page + 1}")
-                headers["Link"] = f'<{url}>; rel="next"'
-            return 200, listed[(page - 1) * per_page : page * per_page], headers
+            return self._paged(listed, query, f"{prefix}/issues?state={state}")
         if key == ("POST", "/repos/{owner}/{repo}/issues"):
             number = len(self.state.issues) + 1
             _, issue = self._example(op, "201")
@@ -358,6 +346,17 @@ class ContractServer:
             log = Path(folder) / "upload.sarif"
             log.write_bytes(raw)
             return contracts.multitool_problems(log)
+
+    def _paged(
+        self, listed: list[dict[str, Any]], query: dict[str, list[str]], path: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One page of `listed` as GitHub serves it, with a Link to the next page (`path` keeps the filters)."""
+        per_page = int(query.get("per_page", ["30"])[0])
+        page = int(query.get("page", ["1"])[0])
+        headers = {}
+        if page * per_page < len(listed):
+            headers["Link"] = f'<{self._url(f"{path}&per_page={per_page}&page={page + 1}")}>; rel="next"'
+        return 200, listed[(page - 1) * per_page : page * per_page], headers
 
     def add_comment(self, number: int, text: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
         if template is None:
