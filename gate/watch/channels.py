@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from gate import redact
 from gate.errors import InputError
@@ -35,6 +37,26 @@ def _secret(environ: Mapping[str, str], variable: str, key: str) -> str:
     return value
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _encrypted(url: str, key: str) -> str:
+    """Secrets and alert contents travel over https only; plain http is for a receiver on this machine."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and _loopback(parts.hostname or ""):
+        return url
+    raise InputError(
+        f"watch.alerts.{key} is not an https URL",
+        hint="alerts carry tokens and incident details: use https (plain http only to localhost)",
+    )
+
+
 class GitHubIssues(Channel):
     """One issue per incident: opened with the alert, closed with a comment giving the downtime."""
 
@@ -44,7 +66,9 @@ class GitHubIssues(Channel):
         from gate.github.api import ApiOptions, IssueApi
 
         token = _secret(environ, spec.get("token_env", "GITHUB_TOKEN"), "github.token_env")
-        api_url = spec.get("api_url") or environ.get("GITHUB_API_URL") or "https://api.github.com"
+        api_url = _encrypted(
+            spec.get("api_url") or environ.get("GITHUB_API_URL") or "https://api.github.com", "github.api_url"
+        )
         # A watcher asks rarely; fail fast rather than queue behind rate-limit waits.
         options = ApiOptions(retries=1, backoff=0.2, max_rate_wait=5.0, write_interval=0.0, timeout=int(timeout_s))
         self.api = IssueApi(token=token, repository=spec["repository"], api_url=api_url, options=options)
@@ -74,9 +98,7 @@ class GitHubIssues(Channel):
 
 class _Webhook(Channel):
     def __init__(self, spec: Mapping[str, Any], environ: Mapping[str, str], timeout_s: float, key: str) -> None:
-        self.url = _secret(environ, spec["url_env"], f"{key}.url_env")
-        if not self.url.startswith(("https://", "http://")):
-            raise InputError(f"watch.alerts.{key}: the webhook URL in {spec['url_env']} is not an http(s) URL")
+        self.url = _encrypted(_secret(environ, spec["url_env"], f"{key}.url_env"), f"{key}.url_env")
         self.timeout_s = timeout_s
 
     def payload(self, alert: Alert) -> dict[str, Any]:
@@ -142,6 +164,11 @@ class Email(Channel):
         self.spec = spec
         self.username = _secret(environ, spec["username_env"], "email.username_env") if "username_env" in spec else ""
         self.password = _secret(environ, spec["password_env"], "email.password_env") if "password_env" in spec else ""
+        if self.password and spec.get("security") == "none" and not _loopback(spec["host"]):
+            raise InputError(
+                f"watch.alerts.email would send its password to {spec['host']} unencrypted (security: none)",
+                hint="use security: starttls or tls; none is only for a relay on this machine",
+            )
         self.timeout_s = timeout_s
 
     def _send_now(self, message: EmailMessage) -> None:

@@ -193,3 +193,40 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
     assert issue["state"] == "closed"
     comments = [c["body"] for c in github.state.comments.values()]
     assert len(comments) == 2 and comments[0].startswith("Down: health") and "Resolved" in comments[1]
+
+
+@pytest.mark.parametrize(
+    ("alerts", "environ", "message"),
+    [
+        ({"webhook": {"url_env": "HOOK"}}, {"HOOK": "http://hooks.example.com/T0/B0/secretpath"}, "not an https URL"),
+        ({"slack": {"url_env": "HOOK"}}, {"HOOK": "ftp://hooks.example.com/secretpath"}, "not an https URL"),
+        (
+            {"github": {"repository": "a/b", "api_url": "http://api.example.com/"}},
+            {"GITHUB_TOKEN": TOKEN},
+            "github.api_url is not an https URL",
+        ),
+        (
+            {
+                "email": {
+                    "host": "smtp.example.com",
+                    "from": "a@example.com",
+                    "to": ["b@example.com"],
+                    "username_env": "U",
+                    "password_env": "P",
+                    "security": "none",
+                }
+            },
+            {"U": "alerts", "P": SMTP_PASSWORD},
+            "unencrypted",
+        ),
+    ],
+)
+def test_secrets_never_go_out_unencrypted(
+    tmp_path: Path, alerts: dict[str, object], environ: dict[str, str], message: str
+) -> None:
+    from gate.errors import InputError
+
+    write_config(tmp_path, 1, alerts=alerts)
+    chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+    with pytest.raises(InputError, match=message):
+        channels(chosen, environ)
