@@ -82,6 +82,9 @@ class State:
     annotations: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     sarifs: list[dict[str, Any]] = field(default_factory=list)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # (environment, created_at in ISO 8601) per deployment, newest first as GitHub lists them.
+    deployments: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ContractServer:
@@ -301,6 +304,33 @@ class ContractServer:
         if key == ("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
             del self.state.comments[int(params[2])]
             return 204, None, {}
+        if key == ("GET", "/repos/{owner}/{repo}/deployments"):
+            _, examples = self._example(op, "200")
+            wanted = query.get("environment", [None])[0]
+            listed = []
+            for number, (environment, created) in enumerate(self.state.deployments, start=1):
+                if wanted in (None, environment):
+                    listed.append({**examples[0], "id": number, "environment": environment, "created_at": created})
+            return self._paged(listed, query, f"{prefix}/deployments?environment={wanted or ''}")
+        if key == ("GET", "/repos/{owner}/{repo}/issues"):
+            state = query.get("state", ["open"])[0]
+            listed = [i for i in reversed(self.state.issues.values()) if state in ("all", i["state"])]
+            return self._paged(listed, query, f"{prefix}/issues?state={state}")
+        if key == ("POST", "/repos/{owner}/{repo}/issues"):
+            number = len(self.state.issues) + 1
+            _, issue = self._example(op, "201")
+            issue.update(number=number, title=body["title"], body=body.get("body"), state="open")
+            issue.update(
+                url=self._url(f"{prefix}/issues/{number}"), comments_url=self._url(f"{prefix}/issues/{number}/comments")
+            )
+            self.state.issues[number] = issue
+            return 201, issue, {}
+        if key == ("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"):
+            issue = self.state.issues.get(int(params[2]))
+            if issue is None:
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, {}
+            issue.update({name: body[name] for name in ("state", "state_reason", "title", "body") if name in body})
+            return 200, issue, {}
         if key == ("POST", "/repos/{owner}/{repo}/code-scanning/sarifs"):
             sarif_id = f"sarif-{next(self._ids)}"
             raw = gzip.decompress(base64.b64decode(body["sarif"]))
@@ -316,6 +346,17 @@ class ContractServer:
             log = Path(folder) / "upload.sarif"
             log.write_bytes(raw)
             return contracts.multitool_problems(log)
+
+    def _paged(
+        self, listed: list[dict[str, Any]], query: dict[str, list[str]], path: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One page of `listed` as GitHub serves it, with a Link to the next page (`path` keeps the filters)."""
+        per_page = int(query.get("per_page", ["30"])[0])
+        page = int(query.get("page", ["1"])[0])
+        headers = {}
+        if page * per_page < len(listed):
+            headers["Link"] = f'<{self._url(f"{path}&per_page={per_page}&page={page + 1}")}>; rel="next"'
+        return 200, listed[(page - 1) * per_page : page * per_page], headers
 
     def add_comment(self, number: int, text: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
         if template is None:

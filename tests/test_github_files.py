@@ -29,6 +29,8 @@ WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("docs/exam
 ALLOWED_WRITES = {"checks", "pull-requests", "security-events"}
 # Only the project's release publishes its image.
 PUBLISHES = ROOT / ".github" / "workflows" / "release.yml"
+# Only the watch example opens and closes incident issues.
+WATCHES = ROOT / "docs" / "examples" / "workflows" / "watch.yml"
 IMAGE = "ghcr.io/launch-gate/launch-gate"
 
 
@@ -81,6 +83,7 @@ def test_workflow_asks_for_the_least_permissions(path: Path) -> None:
         assert isinstance(permissions, dict), f"job {name}: list permissions one by one"
         writes = {scope for scope, level in permissions.items() if level == "write"}
         allowed = ALLOWED_WRITES | ({"packages"} if path == PUBLISHES else set())
+        allowed |= {"issues"} if path == WATCHES else set()
         assert writes <= allowed, f"job {name} writes {writes - allowed}"
         for step in job.get("steps", []):
             if str(step.get("uses", "")).startswith("actions/checkout@"):

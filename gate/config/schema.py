@@ -17,6 +17,7 @@ from gate.config import paths, units
 from gate.config.yamlpos import JsonPath, Located
 from gate.errors import InputError
 from gate.model import Severity
+from gate.watch.schema import WATCH_SCHEMA
 
 SCHEMA_ID = "https://launch-gate.dev/schema/gate.yml.json"
 
@@ -109,6 +110,7 @@ def build_schema(check_schemas: Mapping[str, Mapping[str, Any]], presets: Iterab
             },
             "checks": {"type": "object", "additionalProperties": False, "properties": sections},
             "suppressions": {"type": "array", "items": SUPPRESSION_SCHEMA},
+            "watch": WATCH_SCHEMA,
         },
         "$defs": DEFINITIONS,
     }

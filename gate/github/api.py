@@ -242,3 +242,54 @@ def fit_for_code_scanning(log: dict[str, Any]) -> tuple[dict[str, Any], list[str
 
 def batches(items: Sequence[T], size: int = ANNOTATIONS_PER_REQUEST) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class IssueApi(GitHubApi):
+    """The issue calls `gate watch` makes: an incident is an issue opened, commented on and closed."""
+
+    def open_issue(self, title: str, body: str, labels: Sequence[str] = ()) -> int:
+        def create() -> int:
+            issue = self._repo.create_issue(title=scrub(title), body=scrub(body)[:MAX_COMMENT], labels=list(labels))
+            return int(issue.number)
+
+        return self._call("opening the incident issue", create)
+
+    def find_open_issue(self, marker: str, bound: int = 100) -> int | None:
+        """The newest open issue whose body carries `marker`, among the `bound` newest open ones."""
+
+        def find() -> int | None:
+            for index, issue in enumerate(self._repo.get_issues(state="open")):
+                if index >= bound:
+                    return None
+                if marker in (issue.body or ""):
+                    return int(issue.number)
+            return None
+
+        return self._call("looking for the incident issue", find)
+
+    def comment_issue(self, number: int, comment: str) -> None:
+        self._call(
+            "commenting on the incident issue",
+            lambda: self._repo.get_issue(number).create_comment(scrub(comment)[:MAX_COMMENT]),
+        )
+
+    def close_issue(self, number: int, comment: str) -> None:
+        def close() -> None:
+            issue = self._repo.get_issue(number)
+            issue.create_comment(scrub(comment)[:MAX_COMMENT])
+            issue.edit(state="closed", state_reason="completed")
+
+        self._call("closing the incident issue", close)
+
+    def deployments_since(self, since: datetime, environment: str, bound: int = 1_000) -> int:
+        """Deployments to `environment` created since `since` (GitHub lists the newest first)."""
+
+        def count() -> int:
+            seen = 0
+            for index, deployment in enumerate(self._repo.get_deployments(environment=environment)):
+                if index >= bound or deployment.created_at < since:
+                    break
+                seen += 1
+            return seen
+
+        return self._call("listing deployments", count)

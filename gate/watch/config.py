@@ -1,0 +1,195 @@
+"""gate.yml's `watch:` section: its schema, and the targets it means.
+
+Targets default to what `checks.http` declares (the home page, every read route, the login, each
+stream, TLS of every https host, DNS of every named host); `watch.targets` adds more and
+`watch.only` narrows the set to the names it lists. Writes are never replayed: a route that changes
+data is not a watch target unless declared under `watch.targets` itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from gate.config.units import fraction, milliseconds, seconds
+from gate.errors import InputError
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing probed each round."""
+
+    name: str
+    kind: str
+    url: str = ""
+    method: str = "GET"
+    host: str = ""
+    expect: frozenset[int] | None = None
+    budget_ms: float | None = None
+    core: bool = False
+    owner: str = ""
+    check_first: str = ""
+    spec: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    interval_s: float
+    timeout_s: float
+    store: str
+    owner: str
+    open_after: int
+    resolve_after: int
+    delivery_timeout_s: float
+    p95_ms: float
+    uptime: float
+    alerts: Mapping[str, Any]
+    targets: tuple[Target, ...]
+
+
+_CHECK_FIRST = {
+    "http": "the app's logs and the last deploy; then the platform's status page",
+    "login": "the auth provider and the test account (locked, password rotated?); then the session store",
+    "stream": "the upstream model/API provider and the proxy's buffering and idle timeouts",
+    "tls": "the certificate's renewal (ACME job, platform domain settings) before it expires",
+    "dns": "the domain's registrar (expired?) and the DNS provider's records",
+}
+
+
+def _is_name(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return bool(host) and host != "localhost"
+    return False
+
+
+def _from_http(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
+    from gate.checks.http.flows import SAFE_METHODS, Route
+
+    budgets = http.get("budgets", {})
+    targets = [Target("home", "http", url=base, owner=owner, check_first=_CHECK_FIRST["http"])]
+    for spec in http.get("routes", []):
+        route = Route.from_config(spec)
+        if route.klass == "stream":
+            kind = "stream"
+        elif route.method in SAFE_METHODS | {"HEAD"} and not route.write and not route.auth:
+            kind = "http"
+        else:
+            # Writes and authenticated reads are not replayed every minute by default.
+            continue
+        p95 = {**budgets.get(route.klass, {}), **spec.get("budget", {})}.get("p95")
+        targets.append(
+            Target(
+                route.name,
+                kind,
+                url=_join(base, route.path),
+                method="HEAD" if route.method == "HEAD" else "GET",
+                expect=route.expect,
+                budget_ms=milliseconds(p95) if p95 and kind == "http" else None,
+                core=route.klass in ("read", "auth", "write"),
+                owner=owner,
+                check_first=_CHECK_FIRST[kind],
+                spec=spec,
+            )
+        )
+    if "login" in http:
+        targets.append(Target("login", "login", url=base, owner=owner, check_first=_CHECK_FIRST["login"]))
+    return targets + _host_targets(http, full, base, owner)
+
+
+def _host_targets(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
+    """TLS and DNS probes of every host the gate was told about: the watched URL's, checks.http's
+    hosts, aliases and canonical host (else the dns check's domain map)."""
+    from gate.checks.http.client import domain_map, netloc, normalise_host
+
+    mapped, canonical = domain_map(full) if "hosts" not in http else ([], None)
+    entries = [*http.get("hosts", mapped), *http.get("aliases", [])]
+    canonical = http.get("canonical_host") or canonical
+    hosts = dict.fromkeys([netloc(base), *(normalise_host(entry) for entry in [*entries, canonical] if entry)])
+    targets = [
+        Target(f"tls {host}", "tls", host=host, owner=owner, check_first=_CHECK_FIRST["tls"])
+        for host in hosts
+        if base.startswith("https://")
+    ]
+    names = dict.fromkeys(urlsplit(f"https://{host}").hostname or "" for host in hosts)
+    for name in names:
+        if _is_name(name):
+            targets.append(Target(f"dns {name}", "dns", host=name, owner=owner, check_first=_CHECK_FIRST["dns"]))
+    return targets
+
+
+def _join(base: str, path: str) -> str:
+    return base.rstrip("/") + path
+
+
+def _declared(spec: Mapping[str, Any], base: str, owner: str, http: Mapping[str, Any]) -> Target:
+    kind = spec.get("kind", "http")
+    if kind == "login" and "login" not in http:
+        raise InputError(
+            f"watch.targets '{spec['name']}' is a login probe, but checks.http declares no login",
+            hint="declare checks.http.login (path, fields, success): the watch signs in the way the gate does",
+        )
+    if kind in ("tls", "dns") and not spec.get("host"):
+        raise InputError(f"watch.targets '{spec['name']}' is a {kind} probe and needs `host:`")
+    if kind in ("http", "stream") and not spec.get("path"):
+        raise InputError(f"watch.targets '{spec['name']}' is an {kind} probe and needs `path:`")
+    return Target(
+        spec["name"],
+        kind,
+        url=_join(base, spec["path"]) if spec.get("path") else base,
+        host=spec.get("host", ""),
+        expect=frozenset(spec["expect"]) if "expect" in spec else None,
+        budget_ms=milliseconds(spec["budget"]) if "budget" in spec else None,
+        core=bool(spec.get("core", False)),
+        owner=spec.get("owner", owner),
+        check_first=spec.get("check_first", _CHECK_FIRST[kind]),
+        spec=spec,
+    )
+
+
+def settings(full: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """The watch settings of a loaded config; bad or missing input raises InputError (exit 2)."""
+    watch: Mapping[str, Any] = full.get("watch", {})
+    http: Mapping[str, Any] = full.get("checks", {}).get("http", {})
+    base = watch.get("url") or http.get("url")
+    if not base or urlsplit(base).scheme not in ("http", "https"):
+        raise InputError(
+            "gate watch needs the URL to watch",
+            hint="set watch.url (the production URL) or checks.http.url in gate.yml",
+        )
+    owner = watch.get("owner", "")
+    targets = _from_http(http, full, base, owner) if watch.get("from_http", True) else []
+    targets += [_declared(spec, base, owner, http) for spec in watch.get("targets", [])]
+    by_name = {target.name: target for target in targets}
+    only: Sequence[str] = watch.get("only", [])
+    unknown = [name for name in only if name not in by_name]
+    if unknown:
+        raise InputError(
+            f"watch.only names {', '.join(unknown)}, which no target has",
+            hint=f"the targets are: {', '.join(by_name)}",
+        )
+    chosen = [by_name[name] for name in only] if only else list(by_name.values())
+    store = environ.get(watch["store_env"], "") if watch.get("store_env") else watch.get("store", "")
+    if watch.get("store_env") and not store:
+        raise InputError(f"watch.store_env names {watch['store_env']}, which is not set or empty")
+    alerts = watch.get("alerts", {})
+    report = watch.get("report", {})
+    return Settings(
+        url=base,
+        interval_s=seconds(watch.get("interval", "1m")),
+        timeout_s=seconds(watch.get("timeout", "10s")),
+        store=store or ".gate/watch.sqlite",
+        owner=owner,
+        open_after=int(alerts.get("open_after", 3)),
+        resolve_after=int(alerts.get("resolve_after", 2)),
+        delivery_timeout_s=seconds(alerts.get("timeout", "10s")),
+        p95_ms=milliseconds(report.get("p95", "500ms")),
+        uptime=fraction(report.get("uptime", "99.9%")),
+        alerts=alerts,
+        targets=tuple(chosen),
+    )

@@ -1,0 +1,232 @@
+"""Alert channels against real receivers: GitHub's issues API (the contract server validates each
+request against GitHub's OpenAPI description), an SMTP sink (aiosmtpd) and a JSON webhook; every
+secret redacted from what they receive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from contracts import Contracts
+from github_server import ContractServer
+from watch_app import Receiver, write_config
+
+from gate.config import load_config
+from gate.watch.alerts import deliver, evaluate
+from gate.watch.channels import channels
+from gate.watch.config import Settings, settings
+from gate.watch.probes import ProbeResult
+from gate.watch.store import Store, open_store
+
+pytestmark = pytest.mark.loopback
+TOKEN = "ghs_watchTokenZ0123456789abcdefghijklmnopq"
+SMTP_PASSWORD = "smtp-pa55word-for-alerts-7c1e"
+
+
+class Sink:
+    """aiosmtpd's handler: keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+def _accept(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> object:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    good = isinstance(auth_data, LoginPassword) and auth_data.password == SMTP_PASSWORD.encode()
+    return AuthResult(success=good)
+
+
+@pytest.fixture()
+def smtp() -> Iterator[tuple[Sink, int]]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    # The AUTH extension is offered over plain text here only because the sink is on loopback.
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=_accept, auth_exclude_mechanism=[]
+    )
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture()
+def github(contracts: Contracts) -> Iterator[ContractServer]:
+    with ContractServer(contracts.github_rest) as running:
+        yield running
+    assert not running.violations, running.violations
+
+
+def _outage(store: Store, chosen: Settings, start: float) -> None:
+    """Down for three probes, back for two: one incident, opened then resolved."""
+    for offset, ok in enumerate([True, False, False, False, True, True]):
+        detail = "HTTP 200" if ok else f"HTTP 503 from https://hooks.example/{TOKEN}"
+        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail)], "ci")
+        evaluate(store, chosen)
+
+
+def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
+    tmp_path: Path, github: ContractServer, smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    with Receiver() as hook:
+        write_config(
+            tmp_path,
+            1,
+            alerts={
+                "github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url},
+                "webhook": {"url_env": "HOOK_URL"},
+                "email": {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "from": "gate@example.com",
+                    "to": ["oncall@example.com"],
+                    "username_env": "SMTP_USER",
+                    "password_env": "SMTP_PASSWORD",
+                    "security": "none",
+                },
+            },
+        )
+        environ = {"WATCH_TOKEN": TOKEN, "HOOK_URL": hook.url, "SMTP_USER": "alerts", "SMTP_PASSWORD": SMTP_PASSWORD}
+        chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+        store = open_store("watch.sqlite", tmp_path)
+        made = channels(chosen, environ)
+        _outage(store, chosen, time.time() - 600)
+        # Delivered twice over: the second pass finds every notice already sent.
+        assert asyncio.run(deliver(store, chosen, made)) == 2 * len(made)
+        assert asyncio.run(deliver(store, chosen, made)) == 0
+        store.close()
+    # GitHub: one issue, opened then commented on and closed with the downtime.
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "closed" and issue["title"].startswith("Down: health")
+    assert "Owner: @oncall-alice" in issue["body"] and "Last good probe:" in issue["body"]
+    (closing,) = [c["body"] for c in github.state.comments.values()]
+    assert "downtime 3m 00s" in closing
+    # E-mail: two messages, the second saying it is resolved.
+    subjects = [str(m["Subject"]) for m in sink.messages]
+    assert subjects[0].startswith("[launch-gate] Down: health") and subjects[1].startswith("[launch-gate] Resolved")
+    # Webhook: open then resolved.
+    assert [body["event"] for body in hook.bodies] == ["open", "resolved"]
+    everything = " ".join([*github.bodies(), *(m.get_payload() for m in sink.messages), str(hook.bodies)])
+    assert TOKEN not in everything and SMTP_PASSWORD not in everything
+
+
+def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
+    from gate.errors import InputError
+
+    write_config(tmp_path, 1, alerts={"slack": {"url_env": "SLACK_WEBHOOK_URL"}})
+    chosen = settings(load_config(tmp_path / "gate.yml").data, {})
+    with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
+        channels(chosen, {})
+
+
+def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path, github: ContractServer) -> None:
+    from helpers import gate
+
+    def iso(hours_ago: float) -> str:
+        moment = time.time() - hours_ago * 3600
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+    # Newest first, as GitHub lists them: two production deploys today, one staging, one last week.
+    github.state.deployments = [
+        ("production", iso(1)),
+        ("staging", iso(2)),
+        ("production", iso(5)),
+        ("production", iso(200)),
+    ]
+    write_config(
+        tmp_path,
+        1,
+        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+        report={"github_deployments": "production"},
+    )
+    store = open_store("watch.sqlite", tmp_path)
+    store.add_deploy(time.time() - 60, "manual")
+    store.close()
+    outcome = gate("watch", "report", cwd=tmp_path, env={"WATCH_TOKEN": TOKEN})
+    assert outcome.exit_code == 0, outcome.output
+    assert "Deploys: 3" in outcome.stdout
+
+
+def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
+    tmp_path: Path, github: ContractServer
+) -> None:
+    write_config(
+        tmp_path,
+        1,
+        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+    )
+    environ = {"WATCH_TOKEN": TOKEN}
+    chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+    made = channels(chosen, environ)
+    start = time.time() - 3600
+    first = open_store("first.sqlite", tmp_path)
+    for offset in range(3):
+        first.add_probes([ProbeResult("health", start + 60 * offset, False, None, "HTTP 503")], "ci")
+    evaluate(first, chosen)
+    assert asyncio.run(deliver(first, chosen, made)) == 1
+    first.close()
+    # The cache was evicted: a new, empty history sees the same outage go on, then end.
+    second = open_store("second.sqlite", tmp_path)
+    for offset, ok in enumerate([False, False, False, True, True], start=10):
+        second.add_probes([ProbeResult("health", start + 60 * offset, ok, 9.0, "HTTP 200" if ok else "HTTP 503")], "ci")
+        evaluate(second, chosen)
+        asyncio.run(deliver(second, chosen, made))
+    second.close()
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "closed"
+    comments = [c["body"] for c in github.state.comments.values()]
+    assert len(comments) == 2 and comments[0].startswith("Down: health") and "Resolved" in comments[1]
+
+
+@pytest.mark.parametrize(
+    ("alerts", "environ", "message"),
+    [
+        ({"webhook": {"url_env": "HOOK"}}, {"HOOK": "http://hooks.example.com/T0/B0/secretpath"}, "not an https URL"),
+        ({"slack": {"url_env": "HOOK"}}, {"HOOK": "ftp://hooks.example.com/secretpath"}, "not an https URL"),
+        (
+            {"github": {"repository": "a/b", "api_url": "http://api.example.com/"}},
+            {"GITHUB_TOKEN": TOKEN},
+            "github.api_url is not an https URL",
+        ),
+        (
+            {
+                "email": {
+                    "host": "smtp.example.com",
+                    "from": "a@example.com",
+                    "to": ["b@example.com"],
+                    "username_env": "U",
+                    "password_env": "P",
+                    "security": "none",
+                }
+            },
+            {"U": "alerts", "P": SMTP_PASSWORD},
+            "unencrypted",
+        ),
+    ],
+)
+def test_secrets_never_go_out_unencrypted(
+    tmp_path: Path, alerts: dict[str, object], environ: dict[str, str], message: str
+) -> None:
+    from gate.errors import InputError
+
+    write_config(tmp_path, 1, alerts=alerts)
+    chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+    with pytest.raises(InputError, match=message):
+        channels(chosen, environ)

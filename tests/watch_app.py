@@ -1,0 +1,122 @@
+"""A watched app on loopback: routes that go down and come back on a schedule, a slow route, a
+stream that stalls, a login, and the gate.yml that declares them for `gate watch`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gate.demo.webserver import Request, Response, Site
+
+SSE = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
+
+
+@dataclass
+class Schedule:
+    """Statuses a route answers, one per request in turn; the last one repeats."""
+
+    statuses: Sequence[int]
+    served: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, request: Request) -> Response:
+        with self.lock:
+            status = self.statuses[min(self.served, len(self.statuses) - 1)]
+            self.served += 1
+        return Response(status, "ok\n" if status < 400 else "upstream down\n", (("content-type", "text/plain"),))
+
+
+def slow(delay: float) -> Response:
+    return Response(200, b"", (("content-type", "text/plain"),), parts=((delay, b"late\n"),))
+
+
+def stream(stall_after: int | None = None, gap: float = 0.05) -> Response:
+    events = [(gap, f"data: token {i}\n\n".encode()) for i in range(3)]
+    if stall_after is not None:
+        events = [*events[:stall_after], (30.0, b"data: too late\n\n")]
+    return Response(200, b"", SSE, parts=tuple(events))
+
+
+def login(_: Request) -> Response:
+    return Response(200, '{"token": "tok_watch_5e1f0c9a8b7d6e5f4a3b2c1d"}', (("content-type", "application/json"),))
+
+
+def app(health: Sequence[int] = (200,), **routes: Any) -> Site:
+    site = Site(routes={"/": Response(200, "home\n"), "/health": Schedule(health), "/login": login})
+    site.routes.update({f"/{name}": value for name, value in routes.items()})
+    return site
+
+
+def write_config(root: Path, port: int, *, scheme: str = "http", **watch: Any) -> Path:
+    """A gate.yml watching the app on `port`: the home page and /health from checks.http."""
+    document: dict[str, Any] = {
+        "version": 1,
+        "checks": {
+            "http": {
+                "url": f"{scheme}://127.0.0.1:{port}/",
+                "routes": [{"path": "/health", "name": "health"}],
+            }
+        },
+        "watch": {"store": "watch.sqlite", "owner": "@oncall-alice", **watch},
+    }
+    path = root / "gate.yml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def lines(text: str) -> Iterator[str]:
+    yield from (line for line in text.splitlines() if line.strip())
+
+
+class Receiver:
+    """A webhook receiver on loopback keeping every JSON body; `hang` makes it never answer."""
+
+    def __init__(self, *, hang: bool = False) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.bodies: list[Any] = []
+        self.paths: list[str] = []
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                raw = self.rfile.read(length)
+                if hang:
+                    receiver.release.wait(30)
+                    return
+                receiver.paths.append(self.path)
+                receiver.bodies.append(json.loads(raw))
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0SECRET/B0SECRET/abcdefghijkl1234"
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
