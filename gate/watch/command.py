@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,13 +47,10 @@ def window(value: str) -> float:
 
 
 def defused(text: str) -> str:
-    """Text holding what targets answered, made safe for a CI runner's stdout: no line of it may be
-    obeyed as a workflow command (`::add-mask::`, or `##[` anywhere in a line), so such text is
-    printed inside a `::stop-commands::` pause whose random token the text cannot guess."""
-    if "::" not in text and "##[" not in text:
-        return text
-    token = secrets.token_hex(16)
-    return f"::stop-commands::{token}\n{text.rstrip(chr(10))}\n::{token}::"
+    """Text holding what targets answered, made safe for a CI runner's stdout (see `guarded`)."""
+    from gate.github.commands import guarded
+
+    return guarded(text).rstrip("\n")
 
 
 def _line(result: Any) -> str:

@@ -102,6 +102,9 @@ class Prober:
         merged = {**http.get("budgets", {}).get("stream", {}), **route.spec.get("stream", {})}
         budget, limits = stream_settings({k: v for k, v in merged.items() if k in ("first_event", "stall", "max_time")})
         endpoint = Endpoint.parse(self.preview.base_url, self.preview.trust)
+        # The stream client connects to the address the http check's resolver allows, as the check does.
+        address = (await self.preview.resolver.addresses(endpoint.host, endpoint.port))[0]
+        endpoint = dataclasses.replace(endpoint, address=address)
         headers = {name.lower(): value for name, value in self.preview.secret_headers.items()}
         request = Request.build(endpoint, route.method, route.path, {**headers, **route.headers}, route.body)
         result = await measure_stream(endpoint, request, dataclasses.replace(limits, total_s=self.settings.timeout_s))
@@ -117,7 +120,7 @@ class Prober:
         from cryptography import x509
 
         name, port = split_host(host)
-        shake = await handshake(name, port, self.preview.trust, self.settings.timeout_s)
+        shake = await handshake(self.preview.resolver, name, port, self.preview.trust, self.settings.timeout_s)
         if shake.der is None:
             return False, "the server presented no certificate"
         expires = x509.load_der_x509_certificate(shake.der).not_valid_after_utc
@@ -128,6 +131,8 @@ class Prober:
         return True, detail
 
     async def _dns(self, host: str) -> tuple[bool, str]:
+        # What the world sees: the system resolver, not the http check's pins (a DNS probe that
+        # asked the pins would pass while the real name is gone).
         loop = asyncio.get_running_loop()
         try:
             answers = await loop.getaddrinfo(host, None, proto=6)

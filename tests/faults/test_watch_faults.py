@@ -100,7 +100,7 @@ def test_a_target_answer_cannot_issue_workflow_commands(tmp_path: Path) -> None:
         "checks": {
             "http": {
                 "url": "http://127.0.0.1:{port}/",
-                "login": {"path": "/login", "fields": {"email": "WATCH_USER"}},
+                "login": {"path": "/login", "fields": {"email": "GATE_WATCH_USER"}},
             }
         },
         "watch": {"store": "watch.sqlite", "timeout": "2s", "only": ["login"]},
@@ -108,7 +108,7 @@ def test_a_target_answer_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     with serve(site) as port:
         text = yaml.safe_dump(document).replace("{port}", str(port))
         (tmp_path / "gate.yml").write_text(text)
-        outcome = gate("watch", "--once", cwd=tmp_path, env={"WATCH_USER": "probe@example.com"})
+        outcome = gate("watch", "--once", cwd=tmp_path, env={"GATE_WATCH_USER": "probe@example.com"})
     assert outcome.exit_code == 0, outcome.output
     lines = outcome.stdout.splitlines()
     assert lines[0].startswith("::stop-commands::") and lines[-1] == f"::{lines[0].split('::')[2]}::"
