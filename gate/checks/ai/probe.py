@@ -1,0 +1,233 @@
+"""Running the battery against one route within its budgets, and folding leaks into findings.
+
+Attacks go out one or two at a time (a route with a tool log strictly one at a time, so each
+new log entry belongs to one attack). Each attack is its own conversation: the route's declared
+turns first, then the attack. The same leak found by several attacks is one finding that names
+the first attack and counts the rest. Attacks that got no answer, or were never sent because a
+budget ran out, are findings too: what was not seen is not known to be safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gate import redact
+from gate.checks.ai.attacks import Attack
+from gate.checks.ai.detect import Expectations, Leak, judge
+from gate.checks.ai.rules import RULES
+from gate.checks.ai.template import AiRoute, request_body
+from gate.checks.ai.transport import Answer, Unanswered, send, tool_log
+from gate.model import Finding, Location
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gate.checks.base import Progress
+    from gate.checks.http.client import Preview
+
+PROMPT_SHOWN = 300
+Judge = Callable[[Attack, Answer], Awaitable[Leak | None]]
+
+
+@dataclass(frozen=True)
+class Budget:
+    attempts: int
+    seconds: float
+    concurrency: int
+    timeout: float
+    max_answer: int
+
+
+@dataclass
+class _Seen:
+    leak: Leak
+    attack: Attack
+    count: int = 1
+    families: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Tally:
+    """What one route's run found and what it could not do."""
+
+    seen: dict[tuple[str, str], _Seen] = field(default_factory=dict)
+    answered: int = 0
+    unanswered: list[tuple[Attack, str]] = field(default_factory=list)
+    cut: list[tuple[Attack, str]] = field(default_factory=list)
+
+    def add(self, leak: Leak, attack: Attack) -> None:
+        entry = self.seen.setdefault((leak.rule_id, leak.subject), _Seen(leak, attack, 0))
+        entry.count += 1
+        entry.families.add(attack.family)
+
+
+class RouteProbe:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        preview: Preview,
+        route: AiRoute,
+        expected: Expectations,
+        budget: Budget,
+        auth: Mapping[str, str],
+        evaluator: Judge | None = None,
+    ) -> None:
+        self.client = client
+        self.preview = preview
+        self.route = route
+        self.expected = expected
+        self.budget = budget
+        self.auth = auth
+        self.evaluator = evaluator
+        self.url = preview.url(route.path)
+        self.tally = Tally()
+        concurrency = 1 if route.tool_log else budget.concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def location(self) -> Location:
+        return Location(url=self.url, route=self.route.name)
+
+    async def _say(
+        self, prompt: str, document: str | None, conversation: str, history: list[tuple[str, str]]
+    ) -> Answer:
+        body, kind = request_body(self.route, prompt, document=document, conversation=conversation, history=history)
+        return await send(
+            self.client,
+            self.url,
+            self.route,
+            body,
+            kind,
+            headers=self.auth,
+            timeout=self.budget.timeout,
+            cap=self.budget.max_answer,
+        )
+
+    async def attempt(self, number: int, attack: Attack) -> None:
+        """One conversation: the declared turns, then the attack, then its judgement."""
+        conversation = f"launch-gate-{self.route.index}-{number}"
+        history: list[tuple[str, str]] = []
+        try:
+            for turn in self.route.turns:
+                reply = await self._say(turn, None, conversation, history)
+                history += [("user", turn), ("assistant", reply.text)]
+            before = await self._log() if self.route.tool_log else []
+            answer = await self._say(attack.prompt, attack.document, conversation, history)
+            called = list(answer.tool_calls)
+            if self.route.tool_log:
+                called += (await self._log())[len(before) :]
+        except Unanswered as failure:
+            self.tally.unanswered.append((attack, str(failure)))
+            return
+        self.tally.answered += 1
+        if answer.stopped:
+            self.tally.cut.append((attack, answer.stopped))
+        leaks = judge(answer.text, answer.raw, called, attack.prompt + (attack.document or ""), self.expected)
+        for leak in leaks:
+            self.tally.add(leak, attack)
+        if not leaks and self.evaluator is not None:
+            opinion = await self.evaluator(attack, answer)
+            if opinion is not None:
+                self.tally.add(opinion, attack)
+
+    async def _log(self) -> list[str]:
+        assert self.route.tool_log is not None
+        return await tool_log(self.client, self.preview.url(self.route.tool_log), self.auth, self.budget.timeout)
+
+    def refused(self, reason: str) -> Finding:
+        return RULES.finding(
+            "ai.route.unanswered",
+            f"{self.route.name} was not probed: {redact.scrub(reason)}.",
+            location=self.location(),
+            subject=self.route.name,
+        )
+
+    async def run(self, attacks: Sequence[Attack], skipped: Sequence[str], progress: Progress) -> list[Finding]:
+        """Send the battery within the attempt and time budgets; the route's findings."""
+        planned = attacks[: self.budget.attempts]
+        left_out = f" (not applicable: {', '.join(skipped)})" if skipped else ""
+        progress.update(f"attacking {self.route.name}{left_out}", 0, len(planned))
+        deadline = time.monotonic() + self.budget.seconds
+        sent = 0
+
+        async def one(number: int, attack: Attack) -> None:
+            nonlocal sent
+            async with self._slots:
+                if time.monotonic() >= deadline:
+                    return
+                sent += 1
+                try:
+                    await asyncio.wait_for(self.attempt(number, attack), deadline - time.monotonic())
+                except TimeoutError:
+                    self.tally.unanswered.append((attack, "the route's time budget ran out mid-attack"))
+                progress.update(f"attacking {self.route.name}", sent, len(planned))
+
+        await asyncio.gather(*(one(number, attack) for number, attack in enumerate(planned, start=1)))
+        return [*self.leak_findings(), *self.gap_findings(len(attacks), sent)]
+
+    def leak_findings(self) -> list[Finding]:
+        findings = []
+        for (rule_id, subject), seen in self.tally.seen.items():
+            attack = seen.attack
+            others = f"; {seen.count} attacks in all ({', '.join(sorted(seen.families))})" if seen.count > 1 else ""
+            findings.append(
+                RULES.finding(
+                    rule_id,
+                    f"{self.route.name} answered with {seen.leak.what} after a {attack.title.lower()} attack "
+                    f"({attack.id}{others}).",
+                    location=self.location(),
+                    subject=f"{self.route.name}\x1f{redact.secret_id(subject)}",
+                    evidence=redact.scrub(seen.leak.excerpt),
+                    details={
+                        "family": attack.family,
+                        "attack": attack.id,
+                        "prompt": redact.scrub(attack.prompt[:PROMPT_SHOWN]),
+                        "answer_excerpt": redact.scrub(seen.leak.excerpt),
+                        "attacks": seen.count,
+                        "model_judged": rule_id == "ai.judged.unsafe",
+                    },
+                )
+            )
+        return findings
+
+    def gap_findings(self, total: int, sent: int) -> list[Finding]:
+        findings = []
+        if self.tally.unanswered:
+            attack, reason = self.tally.unanswered[0]
+            findings.append(
+                RULES.finding(
+                    "ai.route.unanswered",
+                    f"{self.route.name}: {len(self.tally.unanswered)} of {sent} attacks got no usable answer "
+                    f"(first: {attack.id}: {redact.scrub(reason)}).",
+                    location=self.location(),
+                    subject=self.route.name,
+                    details={"unanswered": len(self.tally.unanswered), "sent": sent},
+                )
+            )
+        if self.tally.cut:
+            attack, reason = self.tally.cut[0]
+            findings.append(
+                RULES.finding(
+                    "ai.route.incomplete",
+                    f"{self.route.name}: {len(self.tally.cut)} answers were cut off and only partly judged "
+                    f"(first: {attack.id}: {reason}).",
+                    location=self.location(),
+                    subject=f"{self.route.name}\x1fcut",
+                    details={"cut": len(self.tally.cut)},
+                )
+            )
+        if sent < total:
+            findings.append(
+                RULES.finding(
+                    "ai.route.incomplete",
+                    f"{self.route.name}: {total - sent} of {total} attacks were not sent: the route's budget "
+                    f"({self.budget.attempts} attempts, {self.budget.seconds:g}s) ran out.",
+                    location=self.location(),
+                    subject=self.route.name,
+                    details={"planned": total, "sent": sent},
+                )
+            )
+        return findings
