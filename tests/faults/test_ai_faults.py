@@ -1,0 +1,84 @@
+"""The ai check against hostile bots: endless streams, huge answers, silence, crashes.
+
+None of it may pass: an answer cut at the size cap or the deadline is judged on what arrived
+and reported as not seen whole, an attack without an answer is reported as not probed, and the
+route's time budget ends the battery, all in bounded time and memory.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ai_bots import SYSTEM_CANARY
+from helpers import Outcome, gate
+
+from faults.common import fails_closed
+from faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, silent
+from faults.table import row
+
+pytestmark = pytest.mark.loopback
+
+
+def _check(behaviour: Behaviour, tmp_path: Path, **budget: Any) -> tuple[Outcome, Bounds, set[str]]:
+    with TcpPeer(behaviour) as peer:
+        section = {
+            "enabled": True,
+            "routes": [{"path": "/api/chat", "body": {"message": "{{prompt}}"}, "answer": "reply"}],
+            "canaries": {"system_prompt": SYSTEM_CANARY},
+            "families": ["override"],
+            "attempt_timeout": "2s",
+            "max_answer": 65536,
+            "budget": {"attempts": 3, "time": "20s", **budget},
+        }
+        config = {"version": 1, "preset": "demo", "checks": {"http": {"url": f"{peer.url}/"}, "ai": section}}
+        (tmp_path / "gate.yml").write_text(yaml.safe_dump(config))
+        with measured() as box:
+            outcome = gate("check", "ai", "--format", "json", cwd=tmp_path)
+    report = json.loads(outcome.stdout) if outcome.stdout.startswith("{") else {}
+    return outcome, box[0], {f["rule_id"] for f in report.get("findings", [])}
+
+
+SSE = "Content-Type: text/event-stream\r\n"
+
+
+@row(
+    "AI route streams an answer that never ends",
+    "ai",
+    "exit 1: `ai.route.incomplete`: read up to `max_answer` or `attempt_timeout`, judged on what arrived",
+)
+@row(
+    "AI route answers with a 10 GB Content-Length",
+    "ai",
+    "exit 1: `ai.route.incomplete`: only `max_answer` bytes are read and judged",
+)
+@pytest.mark.parametrize(
+    "behaviour",
+    [endless(None, chunk=b"data: more\n\n" * 500, headers=SSE), endless(10 * 1024**3, chunk=b"a" * 65536)],
+    ids=["endless-sse", "10GB-answer"],
+)
+def test_an_answer_without_end_is_cut_and_never_passes(tmp_path: Path, behaviour: Behaviour) -> None:
+    outcome, bounds, rules = _check(behaviour, tmp_path)
+    fails_closed(outcome, bounds, ["answers were cut off"], codes=(1,))
+    assert "ai.route.incomplete" in rules
+
+
+@row(
+    "AI route accepts and never answers",
+    "ai",
+    "exit 1: `ai.route.unanswered` per `attempt_timeout`, `ai.route.incomplete` when the time budget ends",
+)
+def test_a_bot_that_never_answers_ends_at_the_time_budget(tmp_path: Path) -> None:
+    outcome, bounds, rules = _check(silent, tmp_path, attempts=50, time="3s")
+    fails_closed(outcome, bounds, ["no answer within 2s", "were not sent"], codes=(1,), seconds=15)
+    assert rules == {"ai.route.unanswered", "ai.route.incomplete"}
+
+
+@row("AI route answers HTTP 500", "ai", "exit 1: `ai.route.unanswered` naming the status; nothing is judged safe")
+def test_a_crashing_bot_is_not_probed_and_says_so(tmp_path: Path) -> None:
+    outcome, bounds, rules = _check(answer(500, b'{"error": "model overloaded"}'), tmp_path)
+    fails_closed(outcome, bounds, ["HTTP 500", "3 of 3 attacks got no usable answer"], codes=(1,))
+    assert "ai.route.unanswered" in rules
