@@ -31,6 +31,11 @@ class AiCheck(Check):
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {
+            "url": {
+                "type": "string",
+                "pattern": "^https?://",
+                "description": "The AI service's own origin, when it is not checks.http.url (no login there).",
+            },
             "routes": {"type": "array", "items": template.ROUTE_SCHEMA},
             "families": {"type": "array", "items": {"type": "string"}, "description": "Attack families to send."},
             "budget": {
@@ -84,7 +89,11 @@ class AiCheck(Check):
                 _where(ctx, "families"),
                 hint=f"known families: {', '.join(self._families)}",
             )
-        http = ctx.full_config.get("checks", {}).get("http", {})
+        http = dict(ctx.full_config.get("checks", {}).get("http", {}))
+        if ctx.config.get("url"):
+            # Another origin than the preview's: it is the only one contacted, and no login goes there.
+            http = {**http, "url": ctx.config["url"], "hosts": [], "aliases": [], "canonical_host": None}
+            http.update(login=None, bypass_header=None, auth_token_env=None)
         if not http.get("url"):
             raise InputError(
                 "the ai check probes the preview at checks.http.url, which is not set",

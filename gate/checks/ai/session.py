@@ -25,7 +25,7 @@ async def signed_in(
         return {}, None
     spec = http_ctx.config.get("login")
     if spec is None:
-        return {}, "it is declared auth: true but checks.http.login is not set"
+        return {}, "it is declared auth: true but checks.http.login is not set (or checks.ai.url names another origin)"
     if not preview.base_url.startswith("https://"):
         return {}, "the preview URL is plain HTTP and the credentials would travel unencrypted"
     try:
