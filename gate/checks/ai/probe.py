@@ -193,41 +193,28 @@ class RouteProbe:
             )
         return findings
 
+    def _gap(self, rule_id: str, message: str, subject: str, **details: int) -> Finding:
+        location = self.location()
+        return RULES.finding(
+            rule_id, f"{self.route.name}: {message}", location=location, subject=subject, details=details
+        )
+
     def gap_findings(self, total: int, sent: int) -> list[Finding]:
+        """What was not seen: attacks without an answer, answers cut short, attacks never sent."""
         findings = []
+        name = self.route.name
         if self.tally.unanswered:
             attack, reason = self.tally.unanswered[0]
-            findings.append(
-                RULES.finding(
-                    "ai.route.unanswered",
-                    f"{self.route.name}: {len(self.tally.unanswered)} of {sent} attacks got no usable answer "
-                    f"(first: {attack.id}: {redact.scrub(reason)}).",
-                    location=self.location(),
-                    subject=self.route.name,
-                    details={"unanswered": len(self.tally.unanswered), "sent": sent},
-                )
-            )
+            count = len(self.tally.unanswered)
+            message = f"{count} of {sent} attacks got no usable answer (first: {attack.id}: {redact.scrub(reason)})."
+            findings.append(self._gap("ai.route.unanswered", message, name, unanswered=count, sent=sent))
         if self.tally.cut:
             attack, reason = self.tally.cut[0]
-            findings.append(
-                RULES.finding(
-                    "ai.route.incomplete",
-                    f"{self.route.name}: {len(self.tally.cut)} answers were cut off and only partly judged "
-                    f"(first: {attack.id}: {reason}).",
-                    location=self.location(),
-                    subject=f"{self.route.name}\x1fcut",
-                    details={"cut": len(self.tally.cut)},
-                )
-            )
+            count = len(self.tally.cut)
+            message = f"{count} answers were cut off and only partly judged (first: {attack.id}: {reason})."
+            findings.append(self._gap("ai.route.incomplete", message, f"{name}\x1fcut", cut=count))
         if sent < total:
-            findings.append(
-                RULES.finding(
-                    "ai.route.incomplete",
-                    f"{self.route.name}: {total - sent} of {total} attacks were not sent: the route's budget "
-                    f"({self.budget.attempts} attempts, {self.budget.seconds:g}s) ran out.",
-                    location=self.location(),
-                    subject=self.route.name,
-                    details={"planned": total, "sent": sent},
-                )
-            )
+            spent = f"{self.budget.attempts} attempts, {self.budget.seconds:g}s"
+            message = f"{total - sent} of {total} attacks were not sent: the route's budget ({spent}) ran out."
+            findings.append(self._gap("ai.route.incomplete", message, name, planned=total, sent=sent))
         return findings
