@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
-from ai_bots import SYSTEM_CANARY
+from ai_bots import SYSTEM_CANARY, write_config
 from helpers import Outcome, gate
 
 from faults.common import fails_closed
 from faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, silent
 from faults.table import row
+from gate.demo.webserver import Response, Site, serve
 
 pytestmark = pytest.mark.loopback
 
@@ -82,3 +83,38 @@ def test_a_crashing_bot_is_not_probed_and_says_so(tmp_path: Path) -> None:
     outcome, bounds, rules = _check(answer(500, b'{"error": "model overloaded"}'), tmp_path)
     fails_closed(outcome, bounds, ["HTTP 500", "3 of 3 attacks got no usable answer"], codes=(1,))
     assert "ai.route.unanswered" in rules
+
+
+@row(
+    "AI route answers 200 000 nested JSON brackets",
+    "ai",
+    "the answer is judged as text (no parser recursion); with nothing leaked, only the unsent attacks are reported",
+)
+def test_a_json_bomb_answer_is_read_as_text(tmp_path: Path) -> None:
+    outcome, bounds, rules = _check(answer(200, b"[" * 200_000), tmp_path)
+    fails_closed(outcome, bounds, ["were not sent"], codes=(1,))
+    assert rules == {"ai.route.incomplete"}
+
+
+@row(
+    "AI route's tool log is larger than `max_answer`",
+    "ai",
+    "exit 1: `ai.route.unanswered`: a log not read whole is not trusted to hold no admin call",
+)
+def test_an_oversized_tool_log_is_not_trusted(tmp_path: Path) -> None:
+    log = Response(
+        200, b"[" + b'{"name": "lookup"},' * 10_000 + b'{"name": "x"}]', (("content-type", "application/json"),)
+    )
+    chat = Response(200, b'{"reply": "no"}', (("content-type", "application/json"),))
+    with serve(Site(routes={"/api/chat": chat, "/api/tool-log": log})) as port:
+        path = write_config(
+            tmp_path,
+            port,
+            {"tools": {"admin": ["delete_user"], "log": "/api/tool-log"}},
+            families=["override"],
+            max_answer=65536,
+        )
+        with measured() as box:
+            outcome = gate("check", "ai", "--config", str(path), "--format", "json")
+    fails_closed(outcome, box[0], ["did not answer a whole JSON list"], codes=(1,))
+    assert {f["rule_id"] for f in json.loads(outcome.stdout)["findings"]} == {"ai.route.unanswered"}

@@ -135,7 +135,9 @@ class RouteProbe:
 
     async def _log(self) -> list[str]:
         assert self.route.tool_log is not None
-        return await tool_log(self.client, self.preview.url(self.route.tool_log), self.auth, self.budget.timeout)
+        return await tool_log(
+            self.client, self.preview.url(self.route.tool_log), self.auth, self.budget.timeout, self.budget.max_answer
+        )
 
     def refused(self, reason: str) -> Finding:
         return RULES.finding(

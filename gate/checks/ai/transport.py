@@ -12,7 +12,7 @@ import asyncio
 import json
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gate.checks.http.client import describe
@@ -40,6 +40,53 @@ class Unanswered(Exception):
     """No usable answer: refused, reset, TLS failure, deadline with nothing read, server error."""
 
 
+@dataclass
+class _Reading:
+    """What one exchange received so far: kept outside it, so a deadline keeps what arrived."""
+
+    response: httpx.Response | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    truncated: bool = False
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def _exchange(
+    client: httpx.AsyncClient, reading: _Reading, method: str, url: str, cap: int, **request: Any
+) -> None:
+    async with client.stream(method, url, **request) as response:
+        reading.response = response
+        async for chunk in response.aiter_bytes():
+            room = cap - reading.size
+            if len(chunk) > room:
+                reading.chunks.append(chunk[:room])
+                reading.truncated = True
+                return
+            reading.chunks.append(chunk)
+            reading.size += len(chunk)
+
+
+async def _read(
+    client: httpx.AsyncClient, method: str, url: str, *, timeout: float, cap: int, **request: Any
+) -> tuple[_Reading, str | None]:
+    """One bounded exchange; the reading and, when the deadline cut a started answer, why."""
+    import httpx
+
+    reading = _Reading()
+    try:
+        await asyncio.wait_for(_exchange(client, reading, method, url, cap, **request), timeout)
+    except TimeoutError as error:
+        if reading.response is None or not reading.size:
+            raise Unanswered(f"no answer within {timeout:g}s") from error
+        return reading, f"the answer was still streaming after {timeout:g}s; judged on what arrived"
+    except (httpx.HTTPError, OSError, ssl.SSLError) as error:
+        raise Unanswered(describe(error)[0]) from error
+    return reading, None
+
+
 async def send(
     client: httpx.AsyncClient,
     url: str,
@@ -52,48 +99,19 @@ async def send(
     cap: int,
 ) -> Answer:
     """POST one message; a stream cut by the deadline or the cap is judged on what arrived."""
-    import httpx
-
-    received: dict[str, Any] = {"data": b"", "truncated": False}
-    status_seen: list[httpx.Response] = []
-
-    async def exchange() -> None:
-        sent = {**route.headers, **headers, "content-type": content_type}
-        async with client.stream(route.method, url, content=body, headers=sent) as response:
-            status_seen.append(response)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                room = cap - size
-                if len(chunk) > room:
-                    chunks.append(chunk[:room])
-                    received["truncated"] = True
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                received["data"] = b"".join(chunks)
-            received["data"] = b"".join(chunks)
-
-    stopped: str | None = None
-    try:
-        await asyncio.wait_for(exchange(), timeout)
-    except TimeoutError as error:
-        if not status_seen or not received["data"]:
-            raise Unanswered(f"no answer within {timeout:g}s") from error
-        stopped = f"the answer was still streaming after {timeout:g}s; judged on what arrived"
-    except (httpx.HTTPError, OSError, ssl.SSLError) as error:
-        raise Unanswered(describe(error)[0]) from error
-    response = status_seen[0]
+    sent = {**route.headers, **headers, "content-type": content_type}
+    reading, stopped = await _read(client, route.method, url, timeout=timeout, cap=cap, content=body, headers=sent)
+    response = reading.response
+    assert response is not None
     if response.status_code >= 500:
         raise Unanswered(f"HTTP {response.status_code}")
-    if received["truncated"]:
+    if reading.truncated:
         stopped = f"the answer passed the {cap}-byte cap; judged on the first {cap} bytes"
-    raw = bytes(received["data"]).decode("utf-8", "replace")
+    raw = reading.data.decode("utf-8", "replace")
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    text, tools = parse(
-        raw, route, sse=route.stream == "sse" or (route.stream == "auto" and kind == "text/event-stream")
-    )
-    return Answer(response.status_code, raw, text, tools, bool(received["truncated"]), stopped)
+    sse = route.stream == "sse" or (route.stream == "auto" and kind == "text/event-stream")
+    text, tools = parse(raw, route, sse=sse)
+    return Answer(response.status_code, raw, text, tools, reading.truncated, stopped)
 
 
 def _message_parts(document: Any, route: AiRoute) -> tuple[str, list[str]]:
@@ -129,7 +147,7 @@ def parse(raw: str, route: AiRoute, *, sse: bool) -> tuple[str, tuple[str, ...]]
     for piece in pieces:
         try:
             document = json.loads(piece)
-        except ValueError:
+        except (ValueError, RecursionError):
             texts.append(piece)
             continue
         text, called = _message_parts(document, route)
@@ -148,27 +166,25 @@ def _events(raw: str) -> list[str]:
     return events
 
 
-async def tool_log(client: httpx.AsyncClient, url: str, headers: Mapping[str, str], timeout: float) -> list[str]:
+async def tool_log(
+    client: httpx.AsyncClient, url: str, headers: Mapping[str, str], timeout: float, cap: int
+) -> list[str]:
     """The names in the route's tool log (a JSON list of names or of objects with `name`)."""
-    import httpx
-
     try:
-        response = await asyncio.wait_for(client.get(url, headers=dict(headers)), timeout)
-        entries = response.json() if response.status_code == 200 else None
-    except (TimeoutError, httpx.HTTPError, OSError, ValueError) as error:
-        raise Unanswered(f"the tool log {url} could not be read: {describe(error)[0]}") from error
+        reading, stopped = await _read(client, "GET", url, timeout=timeout, cap=cap, headers=dict(headers))
+    except Unanswered as failure:
+        raise Unanswered(f"the tool log {url} could not be read: {failure}") from failure
+    status = reading.response.status_code if reading.response is not None else 0
+    try:
+        entries = json.loads(reading.data) if status == 200 and not stopped and not reading.truncated else None
+    except (ValueError, RecursionError):
+        entries = None
     if isinstance(entries, dict):
         entries = entries.get("calls", entries.get("tools"))
     if not isinstance(entries, list):
-        raise Unanswered(f"the tool log {url} did not answer a JSON list (HTTP {response.status_code})")
+        raise Unanswered(f"the tool log {url} did not answer a whole JSON list (HTTP {status})")
     names: list[str] = []
     for entry in entries:
-        name = (
-            entry
-            if isinstance(entry, str)
-            else (entry.get("name") or entry.get("tool"))
-            if isinstance(entry, dict)
-            else None
-        )
+        name = entry.get("name") or entry.get("tool") if isinstance(entry, dict) else entry
         names.append(str(name) if name else "")
     return names
