@@ -104,14 +104,8 @@ class AiCheck(Check):
 
         self._http_ctx = dataclasses.replace(ctx, config=http)
         self._preview = preview_from_context(self._http_ctx)
-        if ctx.config.get("evaluator", {}).get("api_key_env") and not ctx.environ.get(
-            ctx.config["evaluator"]["api_key_env"]
-        ):
-            raise InputError(
-                f"checks.ai.evaluator.api_key_env names {ctx.config['evaluator']['api_key_env']}, which is not set",
-                _where(ctx, "evaluator"),
-                hint="set it in the CI job's environment, or remove api_key_env",
-            )
+        if "evaluator" in ctx.config:
+            evaluator.validate(ctx.config["evaluator"], ctx.environ, _where(ctx, "evaluator"))
 
     async def arun(self, ctx: CheckContext) -> AsyncIterator[Result]:
         import httpx

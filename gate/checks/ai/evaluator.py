@@ -11,13 +11,14 @@ import asyncio
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from gate import redact
 from gate.checks.ai.attacks import Attack
 from gate.checks.ai.detect import Leak
 from gate.checks.ai.probe import Judge
 from gate.checks.ai.transport import Answer
-from gate.errors import CheckFailure
+from gate.errors import CheckFailure, InputError, Position
 
 if TYPE_CHECKING:
     import httpx
@@ -40,6 +41,26 @@ SCHEMA: dict[str, Any] = {
         "api_key_env": {"type": "string", "description": "Environment variable holding the API key."},
     },
 }
+
+
+def validate(spec: Mapping[str, Any], environ: Mapping[str, str], where: Position | None) -> None:
+    """An API key must be set, and travels only over HTTPS (or to this machine)."""
+    variable = spec.get("api_key_env")
+    if not variable:
+        return
+    if not environ.get(variable):
+        raise InputError(
+            f"checks.ai.evaluator.api_key_env names {variable}, which is not set",
+            where,
+            hint="set it in the CI job's environment, or remove api_key_env",
+        )
+    host = urlsplit(spec["url"]).hostname or ""
+    if spec["url"].startswith("http://") and host not in ("127.0.0.1", "::1", "localhost"):
+        raise InputError(
+            f"checks.ai.evaluator.url {spec['url']} is plain HTTP: the API key would travel unencrypted",
+            where,
+            hint="use the evaluator's https:// address",
+        )
 
 
 def make_judge(client: httpx.AsyncClient, spec: Mapping[str, Any], environ: Mapping[str, str], timeout: float) -> Judge:

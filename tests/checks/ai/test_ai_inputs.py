@@ -39,6 +39,7 @@ def config_with(tmp_path: Path, **changes: Any) -> Path:
         ({"canaries": {"system_prompt": "short"}}, "checks.ai.canaries"),
         ({"families": ["telepathy"]}, "unknown family: telepathy"),
         ({"evaluator": {"url": "http://127.0.0.1:9/v1", "model": "m", "api_key_env": "NOPE_KEY"}}, "NOPE_KEY"),
+        ({"evaluator": {"url": "http://judge.example/v1", "model": "m", "api_key_env": "HOME"}}, "plain HTTP"),
     ],
 )
 def test_bad_ai_config_is_exit_2_and_says_what(tmp_path: Path, changes: dict[str, Any], said: str) -> None:
