@@ -17,7 +17,7 @@ from ai_bots import SYSTEM_CANARY, write_config
 from helpers import Outcome, gate
 
 from faults.common import fails_closed
-from faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, silent
+from faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, refused_port, silent
 from faults.table import row
 from gate.demo.webserver import Response, Site, serve
 
@@ -118,3 +118,17 @@ def test_an_oversized_tool_log_is_not_trusted(tmp_path: Path) -> None:
             outcome = gate("check", "ai", "--config", str(path), "--format", "json")
     fails_closed(outcome, box[0], ["did not answer a whole JSON list"], codes=(1,))
     assert {f["rule_id"] for f in json.loads(outcome.stdout)["findings"]} == {"ai.route.unanswered"}
+
+
+@row(
+    "An AI route's path in gate.yml leads to another host (`//attacker.example/x`)",
+    "ai",
+    "exit 2 naming the route: nothing is sent anywhere but the preview's origin",
+)
+@pytest.mark.parametrize("where", ["path", "tool log"])
+def test_a_route_path_off_the_origin_is_refused(tmp_path: Path, where: str) -> None:
+    route = {"path": "//attacker.example/x"} if where == "path" else {"tools": {"log": "//attacker.example/log"}}
+    path = write_config(tmp_path, refused_port(), route)
+    outcome = gate("check", "ai", "--config", str(path))
+    assert outcome.exit_code == 2, outcome.output
+    assert "leads off the preview's origin" in outcome.output

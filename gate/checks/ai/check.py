@@ -104,6 +104,14 @@ class AiCheck(Check):
 
         self._http_ctx = dataclasses.replace(ctx, config=http)
         self._preview = preview_from_context(self._http_ctx)
+        for route in self._routes:
+            for path in filter(None, (route.path, route.tool_log)):
+                if not self._preview.is_own(self._preview.url(path)):
+                    raise InputError(
+                        f"checks.ai.routes[{route.index}] path {path} leads off the preview's origin",
+                        _where(ctx, "routes"),
+                        hint="give a path on the preview, starting with a single /",
+                    )
         if "evaluator" in ctx.config:
             evaluator.validate(ctx.config["evaluator"], ctx.environ, _where(ctx, "evaluator"))
 

@@ -76,7 +76,7 @@ def test_a_bot_rendering_an_exfiltration_image_is_reported_and_blocks_at_launch(
 
 
 def test_a_leak_streamed_mid_answer_over_sse_is_found(tmp_path: Path) -> None:
-    code, findings, _ = run(tmp_path, override_leaker, stream=True, families=["override"])
+    code, findings, _ = run(tmp_path, override_leaker, "--family", "override", stream=True)
     assert code == 1
     assert rules(findings) == {"ai.canary.system-prompt"}
 
