@@ -12,11 +12,13 @@ from gate.checks.ai.attacks import EXFIL_URL, battery, load_encodings, load_fami
 from gate.checks.ai.detect import Expectations
 from gate.checks.ai.probe import Budget, RouteProbe
 from gate.checks.ai.rules import RULES
+from gate.checks.ai.session import ai_preview, signed_in
 from gate.checks.ai.template import AiRoute
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.config.units import seconds
 from gate.errors import InputError, Position
 
+_DURATION = {"$ref": "#/$defs/duration"}
 _CANARY = {"type": "string", "minLength": 8}
 _CANARIES = {"oneOf": [_CANARY, {"type": "array", "items": _CANARY, "minItems": 1}]}
 CANARY_RULES = {"system_prompt": "ai.canary.system-prompt", "records": "ai.canary.record", "notes": "ai.canary.note"}
@@ -41,10 +43,10 @@ class AiCheck(Check):
             "budget": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {"attempts": {"type": "integer", "minimum": 1}, "time": {"type": "string"}},
+                "properties": {"attempts": {"type": "integer", "minimum": 1}, "time": _DURATION},
             },
             "concurrency": {"type": "integer", "minimum": 1, "maximum": 2},
-            "attempt_timeout": {"type": "string"},
+            "attempt_timeout": {**_DURATION, "description": "Deadline of one message, its whole answer included."},
             "max_answer": {"type": "integer", "minimum": 1024, "maximum": 16_000_000},
             "canaries": {
                 "type": "object",
@@ -89,21 +91,7 @@ class AiCheck(Check):
                 _where(ctx, "families"),
                 hint=f"known families: {', '.join(self._families)}",
             )
-        http = dict(ctx.full_config.get("checks", {}).get("http", {}))
-        if ctx.config.get("url"):
-            # Another origin than the preview's: it is the only one contacted, and no login goes there.
-            http = {**http, "url": ctx.config["url"], "hosts": [], "aliases": [], "canonical_host": None}
-            http.update(login=None, bypass_header=None, auth_token_env=None)
-        if not http.get("url"):
-            raise InputError(
-                "the ai check probes the preview at checks.http.url, which is not set",
-                _where(ctx, "routes"),
-                hint="set checks.http.url to the preview's address",
-            )
-        from gate.checks.http.client import preview_from_context
-
-        self._http_ctx = dataclasses.replace(ctx, config=http)
-        self._preview = preview_from_context(self._http_ctx)
+        self._http_ctx, self._preview = ai_preview(ctx, _where(ctx, "routes"))
         for route in self._routes:
             for path in filter(None, (route.path, route.tool_log)):
                 if not self._preview.is_own(self._preview.url(path)):
@@ -118,7 +106,6 @@ class AiCheck(Check):
     async def arun(self, ctx: CheckContext) -> AsyncIterator[Result]:
         import httpx
 
-        from gate.checks.ai.session import signed_in
         from gate.checks.http.client import make_client
 
         config = ctx.config

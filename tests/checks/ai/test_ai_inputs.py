@@ -38,6 +38,7 @@ def config_with(tmp_path: Path, **changes: Any) -> Path:
         ({"canaries": None}, "system-prompt canary"),
         ({"canaries": {"system_prompt": "short"}}, "checks.ai.canaries"),
         ({"families": ["telepathy"]}, "unknown family: telepathy"),
+        ({"budget": {"time": "soon"}}, "soon"),
         ({"evaluator": {"url": "http://127.0.0.1:9/v1", "model": "m", "api_key_env": "NOPE_KEY"}}, "NOPE_KEY"),
         ({"evaluator": {"url": "http://judge.example/v1", "model": "m", "api_key_env": "HOME"}}, "plain HTTP"),
     ],
