@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gate.checks.http.client import Preview
 
 PROMPT_SHOWN = 300
+PROMPT_QUOTED = 120
 Judge = Callable[[Attack, Answer], Awaitable[Leak | None]]
 
 
@@ -46,7 +47,8 @@ class Budget:
 class _Seen:
     leak: Leak
     attack: Attack
-    count: int = 1
+    order: int
+    count: int = 0
     families: set[str] = field(default_factory=set)
 
 
@@ -59,8 +61,12 @@ class Tally:
     unanswered: list[tuple[Attack, str]] = field(default_factory=list)
     cut: list[tuple[Attack, str]] = field(default_factory=list)
 
-    def add(self, leak: Leak, attack: Attack) -> None:
-        entry = self.seen.setdefault((leak.rule_id, leak.subject), _Seen(leak, attack, 0))
+    def add(self, leak: Leak, attack: Attack, order: int) -> None:
+        """Count a leak; the finding names the earliest attack in the battery that caused it,
+        so two attacks in flight at once cannot change the report."""
+        entry = self.seen.setdefault((leak.rule_id, leak.subject), _Seen(leak, attack, order))
+        if order < entry.order:
+            entry.leak, entry.attack, entry.order = leak, attack, order
         entry.count += 1
         entry.families.add(attack.family)
 
@@ -127,11 +133,11 @@ class RouteProbe:
             self.tally.cut.append((attack, answer.stopped))
         leaks = judge(answer.text, answer.raw, called, attack.prompt + (attack.document or ""), self.expected)
         for leak in leaks:
-            self.tally.add(leak, attack)
+            self.tally.add(leak, attack, number)
         if not leaks and self.evaluator is not None:
             opinion = await self.evaluator(attack, answer)
             if opinion is not None:
-                self.tally.add(opinion, attack)
+                self.tally.add(opinion, attack, number)
 
     async def _log(self) -> list[str]:
         assert self.route.tool_log is not None
@@ -172,14 +178,19 @@ class RouteProbe:
 
     def leak_findings(self) -> list[Finding]:
         findings = []
-        for (rule_id, subject), seen in self.tally.seen.items():
+        for (rule_id, subject), seen in sorted(self.tally.seen.items(), key=lambda item: item[1].order):
             attack = seen.attack
-            others = f"; {seen.count} attacks in all ({', '.join(sorted(seen.families))})" if seen.count > 1 else ""
+            others = (
+                f" {seen.count - 1} more attacks got the same ({', '.join(sorted(seen.families))})."
+                if seen.count > 1
+                else ""
+            )
+            asked = redact.scrub(attack.prompt[:PROMPT_QUOTED]) + ("..." if len(attack.prompt) > PROMPT_QUOTED else "")
             findings.append(
                 RULES.finding(
                     rule_id,
-                    f"{self.route.name} answered with {seen.leak.what} after a {attack.title.lower()} attack "
-                    f"({attack.id}{others}).",
+                    f"{self.route.name} answered with {seen.leak.what} to a {attack.title.lower()} attack "
+                    f'({attack.id}): "{asked}"{others}',
                     location=self.location(),
                     subject=f"{self.route.name}\x1f{redact.secret_id(subject)}",
                     evidence=redact.scrub(seen.leak.excerpt),
