@@ -1,8 +1,8 @@
 """Scripted chat bots on loopback for the ai check's tests: no model, fixed behaviours.
 
-Each bot reads the JSON body `{"message": ..., "document": ...}` and answers
-`{"reply": ...}`, or streams server-sent events. Every bot holds the same planted secrets;
-the leaky ones fall for a given kind of attack, the hardened one falls for none.
+Each bot reads the JSON body `{"message": ..., "document": ...}` and answers `{"reply": ...}`,
+or streams it word by word as server-sent events or chunked plain text. Every bot holds the same
+planted secrets; the leaky ones fall for a given kind of attack, the hardened one for none.
 """
 
 from __future__ import annotations
@@ -82,13 +82,16 @@ def hardened(message: str, document: str, log: list[str]) -> str:
     return REFUSAL
 
 
-def site(bot: Bot, log: list[str], *, stream: bool = False) -> Site:
+def site(bot: Bot, log: list[str], *, stream: str | None = None) -> Site:
     def chat(request: Request) -> Response:
         message, document = _said(request)
         reply = bot(message, document, log)
         if not stream:
             return Response(200, json.dumps({"reply": reply}), JSON)
         words = reply.split(" ")
+        if stream == "chunked":
+            chunks = tuple((0.0, (word + " ").encode()) for word in words)
+            return Response(200, b"", (("content-type", "text/plain"),), parts=chunks)
         events = tuple((0.0, f"data: {json.dumps({'reply': word + ' '})}\n\n".encode()) for word in words)
         return Response(200, b": stream\n\n", (("content-type", "text/event-stream"),), parts=events)
 
@@ -99,7 +102,7 @@ def site(bot: Bot, log: list[str], *, stream: bool = False) -> Site:
 
 
 @contextlib.contextmanager
-def bot_server(bot: Bot, *, stream: bool = False) -> Iterator[int]:
+def bot_server(bot: Bot, *, stream: str | None = None) -> Iterator[int]:
     with serve(site(bot, [], stream=stream)) as port:
         yield port
 

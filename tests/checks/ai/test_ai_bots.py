@@ -24,7 +24,9 @@ from helpers import gate
 pytestmark = pytest.mark.loopback
 
 
-def run(tmp_path: Path, bot: Bot, *args: str, stream: bool = False, **ai: Any) -> tuple[int, list[dict[str, Any]], str]:
+def run(
+    tmp_path: Path, bot: Bot, *args: str, stream: str | None = None, **ai: Any
+) -> tuple[int, list[dict[str, Any]], str]:
     with bot_server(bot, stream=stream) as port:
         path = write_config(tmp_path, port, **ai)
         outcome = gate("check", "ai", "--config", str(path), "--format", "json", *args)
@@ -75,8 +77,9 @@ def test_a_bot_rendering_an_exfiltration_image_is_reported_and_blocks_at_launch(
     assert code == 1
 
 
-def test_a_leak_streamed_mid_answer_over_sse_is_found(tmp_path: Path) -> None:
-    code, findings, _ = run(tmp_path, override_leaker, "--family", "override", stream=True)
+@pytest.mark.parametrize("stream", ["sse", "chunked"])
+def test_a_leak_streamed_mid_answer_is_found(tmp_path: Path, stream: str) -> None:
+    code, findings, _ = run(tmp_path, override_leaker, "--family", "override", stream=stream)
     assert code == 1
     assert rules(findings) == {"ai.canary.system-prompt"}
 
@@ -91,3 +94,14 @@ def test_the_budget_ending_early_is_a_finding_not_a_silent_pass(tmp_path: Path) 
     code, findings, _ = run(tmp_path, hardened, budget={"attempts": 3, "time": "60s"})
     assert rules(findings) == {"ai.route.incomplete"}
     assert code == 1
+
+
+def test_two_attacks_in_flight_find_the_same_and_name_the_same_first_attack(tmp_path: Path) -> None:
+    _, one, _ = run(tmp_path, override_leaker)
+    code, two, _ = run(tmp_path, override_leaker, concurrency=2)
+    assert code == 1
+    assert [(f["rule_id"], f["message"], f["details"]["attacks"]) for f in two] == [
+        (f["rule_id"], f["message"], f["details"]["attacks"]) for f in one
+    ]
+    _, hardened_findings, _ = run(tmp_path, hardened, concurrency=2)
+    assert hardened_findings == []
