@@ -78,10 +78,15 @@ def test_a_bot_that_never_answers_ends_at_the_time_budget(tmp_path: Path) -> Non
     assert rules == {"ai.route.unanswered", "ai.route.incomplete"}
 
 
-@row("AI route answers HTTP 500", "ai", "exit 1: `ai.route.unanswered` naming the status; nothing is judged safe")
+@row(
+    "AI route answers HTTP 500",
+    "ai",
+    "exit 1: `ai.route.unanswered` naming the status, `ai.route.incomplete`: no attack is sent to a route that "
+    "cannot answer a greeting",
+)
 def test_a_crashing_bot_is_not_probed_and_says_so(tmp_path: Path) -> None:
     outcome, bounds, rules = _check(answer(500, b'{"error": "model overloaded"}'), tmp_path)
-    fails_closed(outcome, bounds, ["HTTP 500", "3 of 3 attacks got no usable answer"], codes=(1,))
+    fails_closed(outcome, bounds, ["a plain greeting got no answer (HTTP 500)"], codes=(1,))
     assert "ai.route.unanswered" in rules
 
 

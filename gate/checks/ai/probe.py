@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 PROMPT_SHOWN = 300
 PROMPT_QUOTED = 120
+GREETING = "Hello! What can you help me with?"
 Judge = Callable[[Attack, Answer], Awaitable[Leak | None]]
 
 
@@ -153,9 +154,30 @@ class RouteProbe:
             subject=self.route.name,
         )
 
+    async def baseline(self) -> str | None:
+        """Why a plain greeting gets no real answer (login needed, wrong path or template), or None.
+
+        Without this, a route answering every attack with 401 or 404 would look like a bot
+        refusing them all; after it, a 4xx to an attack is the route's refusal.
+        """
+        try:
+            answer = await self._say(GREETING, None, f"launch-gate-{self.route.index}-0", [])
+        except Unanswered as failure:
+            return f"a plain greeting got no answer ({failure})"
+        if not 200 <= answer.status < 300:
+            return f"a plain greeting was answered with HTTP {answer.status}"
+        if not answer.text.strip():
+            path = f" at {self.route.answer_path}" if self.route.answer_path else ""
+            return f"a plain greeting was answered with no text{path}"
+        return None
+
     async def run(self, attacks: Sequence[Attack], skipped: Sequence[str], progress: Progress) -> list[Finding]:
         """Send the battery within the attempt and time budgets; the route's findings."""
         planned = attacks[: self.budget.attempts]
+        progress.update(f"greeting {self.route.name}")
+        refusal = await self.baseline()
+        if refusal is not None:
+            return [self.refused(refusal), *self.gap_findings(len(attacks), 0)]
         left_out = f" (not applicable: {', '.join(skipped)})" if skipped else ""
         progress.update(f"attacking {self.route.name}{left_out}", 0, len(planned))
         deadline = time.monotonic() + self.budget.seconds

@@ -135,7 +135,8 @@ def _message_parts(document: Any, route: AiRoute) -> tuple[str, list[str]]:
         return "".join(texts), tools
     if route.answer_path and route.format != "chat":
         value = dig(document, route.answer_path)
-        return (value if isinstance(value, str) else json.dumps(value)), tools
+        # A missing answer path is no text: the greeting then says the template is wrong.
+        return (value if isinstance(value, str) else "" if value is None else json.dumps(value)), tools
     return json.dumps(document), tools
 
 

@@ -105,3 +105,22 @@ def test_two_attacks_in_flight_find_the_same_and_name_the_same_first_attack(tmp_
     ]
     _, hardened_findings, _ = run(tmp_path, hardened, concurrency=2)
     assert hardened_findings == []
+
+
+@pytest.mark.parametrize(
+    ("route", "said"),
+    [
+        ({"path": "/api/missing"}, "HTTP 404"),
+        ({"answer": "data.text"}, "no text at data.text"),
+    ],
+)
+def test_a_route_that_cannot_answer_a_greeting_is_not_probed_and_says_why(
+    tmp_path: Path, route: dict[str, str], said: str
+) -> None:
+    with bot_server(hardened) as port:
+        path = write_config(tmp_path, port, route)
+        outcome = gate("check", "ai", "--config", str(path), "--format", "json")
+    findings = json.loads(outcome.stdout)["findings"]
+    assert outcome.exit_code == 1
+    assert {f["rule_id"] for f in findings} == {"ai.route.unanswered", "ai.route.incomplete"}
+    assert said in next(f["message"] for f in findings if f["rule_id"] == "ai.route.unanswered")

@@ -82,7 +82,7 @@ def test_tool_calls_and_a_leaked_prompt_are_found_in_chat_completions(tmp_path: 
     assert by_rule["ai.tool.admin-call"]["details"]["family"] == "tool_coercion"
     assert by_rule["ai.canary.system-prompt"]["details"]["family"] == "extraction"
     # Each attack is a conversation: the declared turn and the bot's reply come first.
-    first = completions.bodies[1]
+    first = completions.bodies[2]  # after the greeting and the declared turn
     assert first["model"] == "acme-support"
     assert [m["role"] for m in first["messages"]] == ["user", "assistant", "user"]
     assert first["messages"][1]["content"] == "How can I help with your account?"

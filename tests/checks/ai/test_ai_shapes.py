@@ -41,9 +41,11 @@ def test_a_form_route_gets_its_turns_first_and_leaks_are_found(tmp_path: Path) -
     assert outcome.exit_code == 1, outcome.output
     assert {f["rule_id"] for f in findings} == {"ai.canary.system-prompt"}
     # tool_coercion and indirect do not apply: only override's 12 attacks, each after its turn.
-    assert len(received) == 24
-    assert received[0]["q"] == ["hello"] and received[0]["thread"] == received[1]["thread"]
-    assert received[1]["thread"] != received[3]["thread"]
+    greeting, *attacks = received
+    assert greeting["q"] == ["Hello! What can you help me with?"]
+    assert len(attacks) == 24
+    assert attacks[0]["q"] == ["hello"] and attacks[0]["thread"] == attacks[1]["thread"]
+    assert attacks[1]["thread"] != attacks[3]["thread"]
 
 
 @pytest.mark.loopback
