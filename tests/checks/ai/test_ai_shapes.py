@@ -99,3 +99,17 @@ def test_a_broken_encodings_file_is_an_input_error(tmp_path: Path, encodings: st
     path.write_text(encodings)
     with pytest.raises(InputError, match=said):
         load_encodings(path)
+
+
+@pytest.mark.loopback
+def test_a_login_path_off_the_origin_gets_no_credentials(tmp_path: Path) -> None:
+    with bot_server(hardened) as port:
+        path = write_config(tmp_path, port, {"auth": True})
+        config = yaml.safe_load(path.read_text())
+        config["checks"]["http"]["url"] = f"https://localhost:{port}/"
+        config["checks"]["http"]["login"] = {"path": "//attacker.example/login", "fields": {"email": "BOT_USER"}}
+        path.write_text(yaml.safe_dump(config))
+        outcome = gate("check", "ai", "--config", str(path), "--format", "json", env={"BOT_USER": "qa@x.example"})
+    findings = json.loads(outcome.stdout)["findings"]
+    assert [f["rule_id"] for f in findings] == ["ai.route.unanswered"]
+    assert "leads off the preview's origin" in findings[0]["message"]
