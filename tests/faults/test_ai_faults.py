@@ -137,3 +137,24 @@ def test_a_route_path_off_the_origin_is_refused(tmp_path: Path, where: str) -> N
     outcome = gate("check", "ai", "--config", str(path))
     assert outcome.exit_code == 2, outcome.output
     assert "leads off the preview's origin" in outcome.output
+
+
+@row(
+    "AI answer carries workflow commands (`::error::`, `##[group]`) and control characters",
+    "ai",
+    "exit 1: the leak is reported; no output line starts a runner command",
+)
+def test_an_answer_cannot_issue_runner_commands(tmp_path: Path) -> None:
+    forged = f"\n::error file=x::forged\n##[group]forged\n\x1b[2J{SYSTEM_CANARY}\n::add-mask::x"
+    reply = json.dumps({"reply": forged}).encode()
+    chat = Response(200, reply, (("content-type", "application/json"),))
+    summary = tmp_path / "summary.md"
+    with serve(Site(routes={"/api/chat": chat})) as port:
+        path = write_config(tmp_path, port, {"tools": {}}, families=["override"])
+        env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        with measured() as box:
+            outcome = gate("check", "ai", "--config", str(path), env=env)
+    fails_closed(outcome, box[0], ["AI route revealed its system prompt"], codes=(1,))
+    for line in outcome.output.splitlines():
+        assert not line.lstrip().startswith(("::error file=x", "##[group]forged", "::add-mask")), line
+    assert SYSTEM_CANARY not in outcome.output + summary.read_text()
