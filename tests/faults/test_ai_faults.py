@@ -8,6 +8,7 @@ route's time budget ends the battery, all in bounded time and memory.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from helpers import Outcome, gate
 from faults.common import fails_closed
 from faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, refused_port, silent
 from faults.table import row
-from gate.demo.webserver import Response, Site, serve
+from gate.demo.webserver import Request, Response, Site, serve
 
 pytestmark = pytest.mark.loopback
 
@@ -70,12 +71,36 @@ def test_an_answer_without_end_is_cut_and_never_passes(tmp_path: Path, behaviour
 @row(
     "AI route accepts and never answers",
     "ai",
-    "exit 1: `ai.route.unanswered` per `attempt_timeout`, `ai.route.incomplete` when the time budget ends",
+    "exit 1: `ai.route.unanswered` after `attempt_timeout` (the greeting), `ai.route.incomplete`: no attack is sent",
 )
-def test_a_bot_that_never_answers_ends_at_the_time_budget(tmp_path: Path) -> None:
+def test_a_bot_that_never_answers_is_not_probed(tmp_path: Path) -> None:
     outcome, bounds, rules = _check(silent, tmp_path, attempts=50, time="3s")
     fails_closed(outcome, bounds, ["no answer within 2s", "were not sent"], codes=(1,), seconds=15)
     assert rules == {"ai.route.unanswered", "ai.route.incomplete"}
+
+
+@row(
+    "AI route greets, then hangs on every attack",
+    "ai",
+    "exit 1: `ai.route.unanswered` per `attempt_timeout`, `ai.route.incomplete` when `budget.time` ends the battery",
+)
+def test_a_bot_hanging_on_attacks_ends_at_the_time_budget(tmp_path: Path) -> None:
+    def greets_then_hangs(request: Request) -> Response:
+        if b"Hello!" not in request.body:
+            time.sleep(4)
+        return Response(200, b'{"reply": "hi"}', (("content-type", "application/json"),))
+
+    with serve(Site(routes={"/api/chat": greets_then_hangs})) as port:
+        budget = {"attempts": 50, "time": "3s"}
+        path = write_config(tmp_path, port, {"tools": {}}, families=["override"], attempt_timeout="2s", budget=budget)
+        with measured() as box:
+            outcome = gate("check", "ai", "--config", str(path), "--format", "json")
+    causes = ["2 of 2 attacks got no usable answer", "no answer within 2s", "10 of 12 attacks were not sent"]
+    fails_closed(outcome, box[0], causes, codes=(1,), seconds=15)
+    assert {f["rule_id"] for f in json.loads(outcome.stdout)["findings"]} == {
+        "ai.route.unanswered",
+        "ai.route.incomplete",
+    }
 
 
 @row(

@@ -58,20 +58,6 @@ def test_an_evaluator_that_gives_no_verdict_is_exit_3(tmp_path: Path) -> None:
     assert "gave no verdict" in outcome.output
 
 
-@pytest.mark.loopback
-def test_a_login_over_plain_http_is_refused_and_the_route_reported(tmp_path: Path) -> None:
-    with bot_server(hardened) as port:
-        path = write_config(tmp_path, port, {"auth": True})
-        config = yaml.safe_load(path.read_text())
-        config["checks"]["http"]["login"] = {"path": "/login", "fields": {"email": "BOT_USER"}}
-        path.write_text(yaml.safe_dump(config))
-        outcome = gate("check", "ai", "--config", str(path), "--format", "json", env={"BOT_USER": "qa@x.example"})
-    findings = json.loads(outcome.stdout)["findings"]
-    assert [f["rule_id"] for f in findings] == ["ai.route.unanswered"]
-    assert "plain HTTP" in findings[0]["message"]
-    assert SYSTEM_CANARY not in outcome.output
-
-
 @pytest.mark.parametrize(
     ("attacks", "said"),
     [
@@ -102,14 +88,21 @@ def test_a_broken_encodings_file_is_an_input_error(tmp_path: Path, encodings: st
 
 
 @pytest.mark.loopback
-def test_a_login_path_off_the_origin_gets_no_credentials(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("scheme", "login_path", "said"),
+    [("http", "/login", "plain HTTP"), ("https", "//attacker.example/login", "leads off the preview's origin")],
+)
+def test_a_login_that_would_expose_credentials_is_refused(
+    tmp_path: Path, scheme: str, login_path: str, said: str
+) -> None:
     with bot_server(hardened) as port:
         path = write_config(tmp_path, port, {"auth": True})
         config = yaml.safe_load(path.read_text())
-        config["checks"]["http"]["url"] = f"https://localhost:{port}/"
-        config["checks"]["http"]["login"] = {"path": "//attacker.example/login", "fields": {"email": "BOT_USER"}}
+        config["checks"]["http"]["url"] = f"{scheme}://localhost:{port}/"
+        config["checks"]["http"]["login"] = {"path": login_path, "fields": {"email": "BOT_USER"}}
         path.write_text(yaml.safe_dump(config))
         outcome = gate("check", "ai", "--config", str(path), "--format", "json", env={"BOT_USER": "qa@x.example"})
     findings = json.loads(outcome.stdout)["findings"]
     assert [f["rule_id"] for f in findings] == ["ai.route.unanswered"]
-    assert "leads off the preview's origin" in findings[0]["message"]
+    assert said in findings[0]["message"]
+    assert SYSTEM_CANARY not in outcome.output
