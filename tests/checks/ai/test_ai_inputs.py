@@ -103,10 +103,12 @@ def test_routes_behind_login_are_probed_signed_in_over_https(tmp_path: Path) -> 
         config["checks"]["http"] = {
             "url": f"https://localhost:{port}/",
             "ca_bundle": "ca.pem",
-            "login": {"path": "/login", "fields": {"email": "BOT_USER"}, "success": {"token": "token"}},
+            "login": {"path": "/login", "fields": {"email": "GATE_BOT_USER"}, "success": {"token": "token"}},
         }
         path.write_text(yaml.safe_dump(config))
-        outcome = gate("check", "ai", "--config", str(path), "--format", "json", env={"BOT_USER": "qa@acme.example"})
+        outcome = gate(
+            "check", "ai", "--config", str(path), "--format", "json", env={"GATE_BOT_USER": "qa@acme.example"}
+        )
     assert outcome.exit_code == 1, outcome.output
     assert {f["rule_id"] for f in json.loads(outcome.stdout)["findings"]} == {"ai.canary.system-prompt"}
 

@@ -89,20 +89,21 @@ def test_a_broken_encodings_file_is_an_input_error(tmp_path: Path, encodings: st
 
 @pytest.mark.loopback
 @pytest.mark.parametrize(
-    ("scheme", "login_path", "said"),
-    [("http", "/login", "plain HTTP"), ("https", "//attacker.example/login", "leads off the preview's origin")],
+    ("scheme", "login_path", "said", "code"),
+    [("http", "/login", "plain HTTP", 1), ("https", "//attacker.example/login", "leaves the preview", 2)],
 )
 def test_a_login_that_would_expose_credentials_is_refused(
-    tmp_path: Path, scheme: str, login_path: str, said: str
+    tmp_path: Path, scheme: str, login_path: str, said: str, code: int
 ) -> None:
     with bot_server(hardened) as port:
         path = write_config(tmp_path, port, {"auth": True})
         config = yaml.safe_load(path.read_text())
         config["checks"]["http"]["url"] = f"{scheme}://localhost:{port}/"
-        config["checks"]["http"]["login"] = {"path": login_path, "fields": {"email": "BOT_USER"}}
+        config["checks"]["http"]["login"] = {"path": login_path, "fields": {"email": "GATE_BOT_USER"}}
         path.write_text(yaml.safe_dump(config))
-        outcome = gate("check", "ai", "--config", str(path), "--format", "json", env={"BOT_USER": "qa@x.example"})
-    findings = json.loads(outcome.stdout)["findings"]
-    assert [f["rule_id"] for f in findings] == ["ai.route.unanswered"]
-    assert said in findings[0]["message"]
+        outcome = gate("check", "ai", "--config", str(path), "--format", "json", env={"GATE_BOT_USER": "qa@x.example"})
+    assert outcome.exit_code == code, outcome.output
+    assert said in outcome.output
+    if code == 1:
+        assert [f["rule_id"] for f in json.loads(outcome.stdout)["findings"]] == ["ai.route.unanswered"]
     assert SYSTEM_CANARY not in outcome.output
