@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gate.checks.ai import AiCheck
 from gate.checks.base import Check, RuleDoc
 from gate.checks.deps import DepsCheck
 from gate.checks.dns import DnsCheck
@@ -16,6 +17,7 @@ REGISTRY: dict[str, type[Check]] = {
     DnsCheck.name: DnsCheck,
     SecretsCheck.name: SecretsCheck,
     HttpCheck.name: HttpCheck,
+    AiCheck.name: AiCheck,
 }
 
 

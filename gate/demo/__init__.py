@@ -21,9 +21,11 @@ import yaml
 
 from gate.config import deep_merge
 from gate.demo import deps_part, dns_part, env_part, http_part, secrets_part
+from gate.demo.ai_part import plant as plant_ai
 
 Part = Callable[[Path, contextlib.ExitStack], Mapping[str, Any]]
 PARTS: tuple[Part, ...] = (env_part.plant, dns_part.plant, deps_part.plant, secrets_part.plant, http_part.plant)
+PARTS += (plant_ai,)
 
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Demo Founder",

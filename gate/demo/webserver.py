@@ -29,6 +29,8 @@ class Request:
     path: str
     host: str
     headers: Mapping[str, str]
+    # The request body, up to MAX_REQUEST_BODY bytes (the demo's AI route reads its prompt here).
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+MAX_REQUEST_BODY = 1 << 20
 NOT_FOUND = Response(404, "Not Found\n", (("content-type", "text/plain"),))
 
 
@@ -79,7 +82,9 @@ def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}
-            request = Request(self.command, self.path, headers.get("host", ""), headers)
+            length = headers.get("content-length", "0")
+            size = min(int(length), MAX_REQUEST_BODY) if length.isdigit() else 0
+            request = Request(self.command, self.path, headers.get("host", ""), headers, self.rfile.read(size))
             response = site.answer(request)
             body = response.encoded()
             self.send_response_only(response.status)

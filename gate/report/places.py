@@ -131,6 +131,15 @@ class ConfigPlaces:
             return self._at((*base, "url"))
         return None
 
+    def _ai(self, location: Location) -> Declared | None:
+        """An ai finding's route entry (by its name, or the default name `METHOD /path`)."""
+        for index, route in self._items("ai", "routes"):
+            if isinstance(route, dict):
+                named = (route.get("name"), f"{route.get('method', 'POST')} {route.get('path')}")
+                if location.route in named:
+                    return self._at(("checks", "ai", "routes", index, "path"))
+        return None
+
     def _dns(self, location: Location) -> Declared | None:
         name = (location.name or (_host(location.url) if location.url else "")).rstrip(".").lower()
         domain = str(self._section("dns").get("domain", "")).rstrip(".").lower()
@@ -155,6 +164,8 @@ class ConfigPlaces:
         finders: list[Callable[[Location], Declared | None]] = [self._http, self._dns]
         if finding.check == "dns":
             finders.reverse()
+        if finding.check == "ai":
+            finders.insert(0, self._ai)
         for find in finders:
             place = find(location)
             if place is not None:

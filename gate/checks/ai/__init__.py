@@ -1,0 +1,3 @@
+from gate.checks.ai.check import AiCheck
+
+__all__ = ["AiCheck"]
