@@ -76,7 +76,9 @@ def test_the_login_flow_is_probed_with_the_http_checks_login(tmp_path: Path, aut
             " success: {token: token}}\n"
         )
         (tmp_path / "gate.yml").write_text(text.replace("  http:\n", "  http:\n" + login))
-        output = _once(tmp_path, {"GATE_WATCH_USER": "probe@example.com", "GATE_WATCH_PASSWORD": "correct-horse-battery"})
+        output = _once(
+            tmp_path, {"GATE_WATCH_USER": "probe@example.com", "GATE_WATCH_PASSWORD": "correct-horse-battery"}
+        )
     assert "up   login" in output and "signed in" in output
 
 
