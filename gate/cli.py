@@ -340,7 +340,7 @@ def import_(
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(preset: str, target: Path, force: bool) -> None:
     """Write a commented gate.yml for a stage."""
-    from gate.config.init import write_init
+    from gate.init.write import write_init
 
     write_init(target, preset, force=force)
     click.echo(f"wrote {target} for the '{preset}' preset; run `gate run` next")
