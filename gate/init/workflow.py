@@ -1,0 +1,138 @@
+"""The GitHub workflows for the detected host, built on docs/examples/workflows/.
+
+Vercel, Netlify, Render and Railway report each preview to GitHub as a deployment, so the
+preview job runs on `deployment_status` and takes the URL from the event (limited to the
+platform's hosts). Fly review apps report nothing; their URL follows the fly-pr-review-apps
+naming, computed from the pull request's number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+IMAGE = "docker://ghcr.io/launch-gate/launch-gate:v0.1.0"
+PREVIEW_HOSTS = {
+    "vercel": "*.vercel.app",
+    "netlify": "*.netlify.app",
+    "render": "*.onrender.com",
+    "railway": "*.up.railway.app",
+}
+
+PULL_REQUEST = f"""\
+# Written by `gate init`. Make "launch-gate / pull request" a required status check of the default
+# branch: secrets, dependencies and env variables are judged on every pull request.
+name: launch-gate
+
+on:
+  pull_request:
+
+permissions:
+  contents: read
+
+jobs:
+  gate:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 20
+    permissions:
+      contents: read
+      checks: write # the check run and its annotations
+      pull-requests: write # the one summary comment
+    steps:
+      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
+          # The base commit must be present to scan only what the pull request adds.
+          fetch-depth: 0
+      - uses: {IMAGE}
+        with:
+          github-token: ${{{{ github.token }}}}
+          check-name: launch-gate / pull request
+          comment: true
+"""
+
+DEPLOYMENT = f"""\
+# Written by `gate init` for {{platform}}, which reports each preview deployment to GitHub; when one
+# succeeds, the gate tests the deployed URL against gate.yml. Make "launch-gate / preview" required.
+name: launch-gate preview
+
+on:
+  deployment_status:
+
+permissions:
+  contents: read
+
+jobs:
+  preview:
+    # A pending or failed deployment has no preview to test.
+    if: github.event.deployment_status.state == 'success'
+    runs-on: ubuntu-24.04
+    timeout-minutes: 20
+    permissions:
+      contents: read
+      checks: write
+    steps:
+      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
+          ref: ${{{{ github.event.deployment.sha }}}}
+      - uses: {IMAGE}
+        with:
+          github-token: ${{{{ github.token }}}}
+          checks: http
+          check-name: launch-gate / preview
+          # Only test previews on the platform's hosts, whoever reported the deployment.
+          preview-hosts: "{{hosts}}"
+"""
+
+FLY = f"""\
+# Written by `gate init` for Fly.io. Fly review apps (superfly/fly-pr-review-apps) report no
+# deployment to GitHub; their default name is pr-NUMBER-OWNER-REPO, so the URL is computed here.
+# If your review-app workflow names apps differently, change `url` below. The http check waits
+# for the app to answer (checks.http.wait in gate.yml).
+name: launch-gate preview
+
+on:
+  pull_request:
+
+permissions:
+  contents: read
+
+jobs:
+  preview:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 20
+    permissions:
+      contents: read
+      checks: write
+    steps:
+      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
+      - uses: {IMAGE}
+        with:
+          github-token: ${{{{ github.token }}}}
+          checks: http
+          check-name: launch-gate / preview
+          url: >-
+            https://pr-${{{{ github.event.pull_request.number }}}}-${{{{ github.repository_owner }}}}-${{{{
+            github.event.repository.name }}}}.fly.dev
+"""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    path: str
+    text: str
+    why: str
+
+
+def workflows_for(platform: str | None) -> list[Workflow]:
+    """The pull-request workflow always; a preview workflow when the host is known."""
+    found = [Workflow(".github/workflows/launch-gate.yml", PULL_REQUEST, "every pull request")]
+    if platform in PREVIEW_HOSTS:
+        text = DEPLOYMENT.format(platform=platform.capitalize(), hosts=PREVIEW_HOSTS[platform])
+        found.append(Workflow(".github/workflows/launch-gate-preview.yml", text, f"{platform} deployment_status"))
+    elif platform == "fly":
+        found.append(Workflow(".github/workflows/launch-gate-preview.yml", FLY, "fly review-app URL pattern"))
+    return found
