@@ -30,7 +30,8 @@ def summary(found: Detected) -> list[str]:
     for route in found.routes:
         status = f", preview answered {route.answered}" if route.answered else ""
         lines.append(
-            f"  route: {clean(route.method)} {clean(route.path)} -> {route.route_class} (guess{status})"
+            f"  route: {clean(route.method)} {clean(route.path)} -> {route.route_class}"
+            f"{' (admin)' if route.admin else ''} (guess{status})"
             f"  {clean(route.source)}:{route.line}"
         )
     secret = sum(v.secret for v in found.env.variables.values())

@@ -37,7 +37,7 @@ suppressions: []
 #    reason: local-only debug flag, never deployed
 #    expires: 2027-01-31               # an expired suppression fails the run
 """
-LOGIN_FIELDS = "{email: GATE_LOGIN_EMAIL, password: GATE_LOGIN_PASSWORD}"
+LOGIN_FIELDS = "email and password to the env variables GATE_LOGIN_EMAIL and GATE_LOGIN_PASSWORD"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -114,8 +114,8 @@ def _http_section(found: Detected, budgets_of: Sequence[str]) -> list[str]:
     if login is not None:
         lines += [
             f"    # Sign-in found at {clean(login.method)} {clean(login.path)} ({clean(login.source)}:{login.line}).",
-            "    # With a test account, let the gate sign in (values come from secrets, never from this file):",
-            f"    # login: {{path: {quote(login.path)}, fields: {LOGIN_FIELDS}}}",
+            "    # With a test account, let the gate sign in: a `login:` entry with this path whose",
+            f"    # fields map {LOGIN_FIELDS} (values come from CI secrets, never from this file).",
         ]
     return lines
 
