@@ -109,6 +109,10 @@ class ProjectFiles:
         self.files: list[str] = []
         self.truncated = False
         self.skipped_large: list[str] = []
+        self._walk(max_files)
+        self._set = frozenset(self.files)
+
+    def _walk(self, max_files: int) -> None:
         for folder, dirs, names in os.walk(self.root, followlinks=False):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not Path(folder, d).is_symlink())
             for name in sorted(names):
@@ -119,7 +123,6 @@ class ProjectFiles:
                     self.truncated = True
                     return
                 self.files.append(path.relative_to(self.root).as_posix())
-        self._set = frozenset(self.files)
 
     def has(self, relative: str) -> bool:
         return relative in self._set

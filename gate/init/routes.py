@@ -21,8 +21,9 @@ from gate.init.jstokens import Token, tokenize
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_ROUTES = 200
 JS_EXTENSIONS = (".ts", ".js", ".tsx", ".jsx", ".mjs", ".cjs")
-_NEXT_ROUTE = re.compile(r"(^|/)(src/)?app/(.+/)?route\.(ts|js|tsx|jsx|mjs)$")
-_PAGES_API = re.compile(r"(^|/)(src/)?pages/api/(.+)\.(ts|js|tsx|jsx|mjs)$")
+# DOTALL: a folder name may hold a newline, and is still a route.
+_NEXT_ROUTE = re.compile(r"(^|/)(src/)?app/(.+/)?route\.(ts|js|tsx|jsx|mjs)$", re.S)
+_PAGES_API = re.compile(r"(^|/)(src/)?pages/api/(.+)\.(ts|js|tsx|jsx|mjs)$", re.S)
 _OPENAPI = re.compile(r"(^|/)(openapi|swagger)\.(json|ya?ml)$")
 _LOGIN = re.compile(r"(^|/)(login|signin|sign-in|sign_in|session|sessions|token)(/|$)", re.I)
 _AUTH = re.compile(r"(^|/)(auth|oauth|signup|sign-up|register|logout|password|callback)(/|$)", re.I)
@@ -75,7 +76,7 @@ def classify(route: Route, code: str) -> Route:
 
 
 def _dynamic(path: str) -> bool:
-    return bool(re.search(r"[\[{:<*]", path))
+    return bool(re.search(r"[\[{<]|(^|/)[:*]", path))
 
 
 def _next_path(parts: Sequence[str]) -> str:
