@@ -102,3 +102,10 @@ def test_the_written_workflows_pass_actionlint_and_zizmor(tmp_path: Path, stack:
         timeout=120,
     )
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_the_readme_shows_the_real_output_of_gate_init(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = readme.split("$ gate init\n", 1)[1].split("\n$ gate run", 1)[0]
+    root = sample_project(tmp_path / "shop", "nextjs")
+    assert _init(root).rstrip("\n") == shown
