@@ -326,18 +326,3 @@ def detect_hosting(files: ProjectFiles) -> Hosting:
             confidence = "certain" if "CNAME" in source or source.startswith("render") else "guess"
             domains.append(Guess(domain, source, confidence))
     return Hosting(platform, domains)
-
-
-def fly_app(files: ProjectFiles) -> str | None:
-    app = _toml(files, "fly.toml").get("app")
-    return str(app) if isinstance(app, str) and re.fullmatch(r"[a-z0-9-]{1,63}", app) else None
-
-
-def render_service(files: ProjectFiles) -> str | None:
-    data = _yaml(files, "render.yaml") or _yaml(files, "render.yml")
-    services = data.get("services") if isinstance(data, dict) else None
-    for service in services if isinstance(services, list) else []:
-        name = service.get("name") if isinstance(service, dict) else None
-        if isinstance(name, str) and re.fullmatch(r"[a-z0-9-]{1,63}", name):
-            return name
-    return None

@@ -18,11 +18,10 @@ from gate.checks.env.usage import CodePatterns, scan_text
 from gate.checks.env.values import ValueRules
 from gate.errors import InputError
 from gate.init.detect import ProjectFiles
+from gate.init.routes import guesses
 
 MAX_VARIABLES = 500
 _EXAMPLE_FILE = re.compile(r"(^|/)\.env(\.[A-Za-z0-9_-]+)*$")
-# Beyond the env check's secret words: names a draft should call secret even with no value to look at.
-DRAFT_SECRET_SUFFIXES = ("API_KEY", "_TOKEN", "SECRET_KEY", "ACCESS_KEY", "AUTH_KEY", "_KEY_ID", "_CREDENTIALS")
 TEMPLATE_MARKERS = (".example", ".sample", ".template", ".dist", ".defaults")
 _PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|your[-_].*|<.*>|\.\.\.|todo|replace.*|secret|password)$", re.I)
 
@@ -84,7 +83,7 @@ class SecretJudge:
         self.detectors = [d for d in default_detectors() if d.scanned and not d.generic]
 
     def name_says_secret(self, name: str) -> bool:
-        return self.values.name_says_secret(name) or name.upper().endswith(DRAFT_SECRET_SUFFIXES)
+        return self.values.name_says_secret(name) or name.upper().endswith(guesses().secret_name_endings)
 
     def name_is_public(self, name: str) -> bool:
         return self.values.public_prefix(name) is not None

@@ -11,12 +11,14 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import PurePosixPath
 
 import yaml
 
 from gate.init.detect import ProjectFiles
 from gate.init.jstokens import Token, tokenize
+from gate.rules import rules_file
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_ROUTES = 200
@@ -25,20 +27,34 @@ JS_EXTENSIONS = (".ts", ".js", ".tsx", ".jsx", ".mjs", ".cjs")
 _NEXT_ROUTE = re.compile(r"(^|/)(src/)?app/(.+/)?route\.(ts|js|tsx|jsx|mjs)$", re.S)
 _PAGES_API = re.compile(r"(^|/)(src/)?pages/api/(.+)\.(ts|js|tsx|jsx|mjs)$", re.S)
 _OPENAPI = re.compile(r"(^|/)(openapi|swagger)\.(json|ya?ml)$")
-_LOGIN = re.compile(r"(^|/)(login|signin|sign-in|sign_in|session|sessions|token)(/|$)", re.I)
-_AUTH = re.compile(r"(^|/)(auth|oauth|signup|sign-up|register|logout|password|callback)(/|$)", re.I)
-_ADMIN = re.compile(r"(^|/)(admin|internal|staff|dashboard)(/|$)", re.I)
-_HEAVY = re.compile(r"(export|report|upload|import|search|generate|render|pdf|image|ai|chat|completions?|embed)", re.I)
-STREAM_MARKERS = (
-    "text/event-stream",
-    "ReadableStream",
-    "StreamingResponse",
-    "EventSourceResponse",
-    "StreamingHttpResponse",
-    "toDataStreamResponse",
-    "streamText",
-    "reply.raw.write",
-)
+
+
+@dataclass(frozen=True)
+class Guesses:
+    """rules/init/guesses.yml, compiled once."""
+
+    login: re.Pattern[str]
+    auth: re.Pattern[str]
+    admin: re.Pattern[str]
+    heavy: re.Pattern[str]
+    stream_markers: tuple[str, ...]
+    secret_name_endings: tuple[str, ...]
+
+
+@cache
+def guesses() -> Guesses:
+    data = yaml.safe_load(rules_file("init", "guesses.yml").read_text())
+    paths = {name: re.compile(pattern, re.I) for name, pattern in data["route_paths"].items()}
+    return Guesses(
+        login=paths["login"],
+        auth=paths["auth"],
+        admin=paths["admin"],
+        heavy=paths["heavy"],
+        stream_markers=tuple(data["stream_markers"]),
+        secret_name_endings=tuple(data["secret_name_endings"]),
+    )
+
+
 _ROUTER_OBJECTS = frozenset({"app", "router", "server", "api", "fastify", "routes", "r"})
 
 
@@ -59,14 +75,14 @@ class Route:
 
 def classify(route: Route, code: str) -> Route:
     """The class guess, most specific first: stream (from code), auth, heavy, write, read."""
-    path = route.path
-    login = bool(_LOGIN.search(path)) and route.method in ("POST", "PUT")
-    admin = bool(_ADMIN.search(path))
-    if any(marker in code for marker in STREAM_MARKERS):
+    path, rules = route.path, guesses()
+    login = bool(rules.login.search(path)) and route.method in ("POST", "PUT")
+    admin = bool(rules.admin.search(path))
+    if any(marker in code for marker in rules.stream_markers):
         kind, why = "stream", "the handler's code streams (SSE or a stream response)"
-    elif login or _AUTH.search(path):
+    elif login or rules.auth.search(path):
         kind, why = "auth", "the path names sign-in or accounts"
-    elif _HEAVY.search(path):
+    elif rules.heavy.search(path):
         kind, why = "heavy", "the path names work that is slow by nature"
     elif route.method in ("POST", "PUT", "PATCH", "DELETE"):
         kind, why = "write", f"{route.method} changes data"
@@ -237,7 +253,7 @@ def _django_patterns(files: ProjectFiles, relative: str, prefix: str, depth: int
             continue
         url = "/" + path.lstrip("/")
         view = ast.unparse(target)
-        method = "POST" if _LOGIN.search(url) else "GET"
+        method = "POST" if guesses().login.search(url) else "GET"
         yield classify(Route(url, method, relative, node.lineno, reason=view, dynamic=_dynamic(url)), "")
 
 
