@@ -51,21 +51,17 @@ jobs:
           comment: true
 """
 
-DEPLOYMENT = f"""\
-# Written by `gate init` for {{platform}}, which reports each preview deployment to GitHub; when one
-# succeeds, the gate tests the deployed URL against gate.yml. Make "launch-gate / preview" required.
+PREVIEW_JOB = f"""\
 name: launch-gate preview
 
 on:
-  deployment_status:
+  {{trigger}}:
 
 permissions:
   contents: read
 
 jobs:
-  preview:
-    # A pending or failed deployment has no preview to test.
-    if: github.event.deployment_status.state == 'success'
+  preview:{{condition}}
     runs-on: ubuntu-24.04
     timeout-minutes: 20
     permissions:
@@ -74,50 +70,41 @@ jobs:
     steps:
       - uses: {CHECKOUT}
         with:
-          persist-credentials: false
-          ref: ${{{{ github.event.deployment.sha }}}}
+          persist-credentials: false{{checkout}}
       - uses: {IMAGE}
         with:
-          github-token: ${{{{ github.token }}}}
+          github-token: ${{{{{{{{ github.token }}}}}}}}
           checks: http
           check-name: launch-gate / preview
-          # Only test previews on the platform's hosts, whoever reported the deployment.
-          preview-hosts: "{{hosts}}"
-"""
+{{target}}"""
 
-FLY = f"""\
+DEPLOYMENT_HEADER = """\
+# Written by `gate init` for {platform}, which reports each preview deployment to GitHub; when one
+# succeeds, the gate tests the deployed URL against gate.yml. Make "launch-gate / preview" required.
+"""
+DEPLOYMENT = {
+    "trigger": "deployment_status",
+    "condition": "\n    # A pending or failed deployment has no preview to test.\n"
+    "    if: github.event.deployment_status.state == 'success'",
+    "checkout": "\n          ref: ${{ github.event.deployment.sha }}",
+    "target": "          # Only test previews on the platform's hosts, whoever reported the deployment.\n"
+    '          preview-hosts: "{hosts}"\n',
+}
+
+FLY_HEADER = """\
 # Written by `gate init` for Fly.io. Fly review apps (superfly/fly-pr-review-apps) report no
 # deployment to GitHub; their default name is pr-NUMBER-OWNER-REPO, so the URL is computed here.
 # If your review-app workflow names apps differently, change `url` below. The http check waits
 # for the app to answer (checks.http.wait in gate.yml).
-name: launch-gate preview
-
-on:
-  pull_request:
-
-permissions:
-  contents: read
-
-jobs:
-  preview:
-    runs-on: ubuntu-24.04
-    timeout-minutes: 20
-    permissions:
-      contents: read
-      checks: write
-    steps:
-      - uses: {CHECKOUT}
-        with:
-          persist-credentials: false
-      - uses: {IMAGE}
-        with:
-          github-token: ${{{{ github.token }}}}
-          checks: http
-          check-name: launch-gate / preview
-          url: >-
-            https://pr-${{{{ github.event.pull_request.number }}}}-${{{{ github.repository_owner }}}}-${{{{
-            github.event.repository.name }}}}.fly.dev
 """
+FLY = {
+    "trigger": "pull_request",
+    "condition": "",
+    "checkout": "",
+    "target": "          url: >-\n"
+    "            https://pr-${{ github.event.pull_request.number }}-${{ github.repository_owner }}-${{\n"
+    "            github.event.repository.name }}.fly.dev\n",
+}
 
 
 @dataclass(frozen=True)
@@ -131,8 +118,10 @@ def workflows_for(platform: str | None) -> list[Workflow]:
     """The pull-request workflow always; a preview workflow when the host is known."""
     found = [Workflow(".github/workflows/launch-gate.yml", PULL_REQUEST, "every pull request")]
     if platform in PREVIEW_HOSTS:
-        text = DEPLOYMENT.format(platform=platform.capitalize(), hosts=PREVIEW_HOSTS[platform])
+        parts = {**DEPLOYMENT, "target": DEPLOYMENT["target"].format(hosts=PREVIEW_HOSTS[platform])}
+        text = DEPLOYMENT_HEADER.format(platform=platform.capitalize()) + PREVIEW_JOB.format(**parts)
         found.append(Workflow(".github/workflows/launch-gate-preview.yml", text, f"{platform} deployment_status"))
     elif platform == "fly":
-        found.append(Workflow(".github/workflows/launch-gate-preview.yml", FLY, "fly review-app URL pattern"))
+        text = FLY_HEADER + PREVIEW_JOB.format(**FLY)
+        found.append(Workflow(".github/workflows/launch-gate-preview.yml", text, "fly review-app URL pattern"))
     return found
