@@ -133,6 +133,8 @@ class ProjectFiles:
 
     def read(self, relative: str) -> str | None:
         """The file's text, or None when it is missing, a link, or over the size cap (noted)."""
+        if relative not in self._set:
+            return None  # only files the walk listed: never through a link, never outside the tree
         path = self.root / relative
         try:
             if path.is_symlink() or not path.is_file():

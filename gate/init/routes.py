@@ -275,13 +275,23 @@ def routes_from_openapi(text: str, source: str) -> Iterator[Route]:
     except (ValueError, yaml.YAMLError):
         return
     paths = document.get("paths") if isinstance(document, dict) else None
+    count = 0
     for path, operations in (paths or {}).items() if isinstance(paths, dict) else []:
         for method in operations if isinstance(operations, dict) and str(path).startswith("/") else []:
-            if str(method).upper() in METHODS:
+            if str(method).upper() in METHODS and count < MAX_ROUTES:
+                count += 1
                 route = Route(str(path), str(method).upper(), source, 1, dynamic=_dynamic(str(path)))
-                operation = operations[method]
-                marker = "text/event-stream" if "text/event-stream" in json.dumps(operation, default=str) else ""
-                yield classify(route, marker)
+                yield classify(route, " ".join(_media_types(operations[method])))
+
+
+def _media_types(operation: object) -> Iterator[str]:
+    """The response media types of one operation, read at fixed depth (YAML aliases can make
+    a small document a huge tree, so it is never walked or serialised whole)."""
+    responses = operation.get("responses") if isinstance(operation, dict) else None
+    for response in list(responses.values())[:50] if isinstance(responses, dict) else []:
+        content = response.get("content") if isinstance(response, dict) else None
+        if isinstance(content, dict):
+            yield from (str(kind) for kind in list(content)[:20])
 
 
 def detect_routes(files: ProjectFiles) -> list[Route]:

@@ -34,12 +34,14 @@ def test_links_and_loops_are_not_followed(tmp_path: Path) -> None:
         {
             "app/api/stolen/route.ts": "export async function GET() {}\n",
             ".env.example": f"STOLEN_TOKEN={OUTSIDE_SECRET}\n",
+            "public/CNAME": "stolen.example.com\n",
         },
     )
     root = write_files(tmp_path / "project", {"package.json": '{"dependencies": {"next": "14"}}'})
     (root / "loop").symlink_to(root, target_is_directory=True)
     (root / "app").symlink_to(outside / "app", target_is_directory=True)
     (root / ".env.example").symlink_to(outside / ".env.example")
+    (root / "public").symlink_to(outside / "public", target_is_directory=True)
     output, seconds, _ = _init(root)
     written = (root / "gate.yml").read_text() + (root / "env.manifest.yml").read_text()
     assert "stolen" not in written and "STOLEN_TOKEN" not in written and OUTSIDE_SECRET not in output
@@ -94,3 +96,15 @@ def test_names_that_speak_to_the_runner_stay_data(tmp_path: Path) -> None:
     routes = load_config(root / "gate.yml", scan_root=root).section("http")["routes"]
     assert routes[0]["path"] == f"/api/{name}"
     assert os.sep not in routes[0]["path"][5:]
+
+
+@row("A YAML alias bomb as openapi.yaml", "init", "read at a fixed depth, never expanded: bounded time and memory")
+def test_an_alias_bomb_in_an_openapi_document_stays_small(tmp_path: Path) -> None:
+    levels = ["a0: &a0 {text/event-stream: {}}"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 10)]
+    document = "\n".join(["openapi: 3.0.0", "x-bomb:", *("  " + line for line in levels)])
+    document += "\npaths:\n  /api/feed:\n    get:\n      responses:\n        '200': {content: *a0, x: *a9}\n"
+    root = write_files(tmp_path, {"openapi.yaml": document})
+    _, seconds, peak = _init(root)
+    assert '{path: "/api/feed", method: GET, class: stream}' in (root / "gate.yml").read_text()
+    assert seconds < 20 and peak < MEMORY_BUDGET
