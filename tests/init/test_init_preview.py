@@ -65,6 +65,7 @@ PROJECT = {
 
 
 @pytest.mark.loopback
+@pytest.mark.slow
 def test_preview_refines_routes_and_never_writes(tmp_path: Path, preview: tuple[str, list[str]]) -> None:
     url, seen = preview
     write_files(tmp_path, PROJECT)
@@ -80,6 +81,10 @@ def test_preview_refines_routes_and_never_writes(tmp_path: Path, preview: tuple[
     assert all(line.startswith("GET /") for line in seen), seen
     assert "GET /api/items/[id]" not in seen and not [s for s in seen if "evil" in s]
     assert len(seen) <= 60
+    # The probed gate.yml drives the http check against the same preview: a verdict, not bad input.
+    outcome = gate("run", "--format", "json", cwd=tmp_path)
+    assert outcome.exit_code in (0, 1), outcome.output
+    assert {check["name"] for check in json.loads(outcome.stdout)["checks"]} >= {"http", "env", "deps", "secrets"}
 
 
 def test_a_preview_that_does_not_answer_is_bad_input_and_writes_nothing(tmp_path: Path) -> None:
