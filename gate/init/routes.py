@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -150,22 +151,73 @@ def _handler_code(tokens: list[Token], start: int, code_lines: list[str]) -> str
     return "\n".join(code_lines[tokens[start].line - 1 : tokens[end].line])
 
 
+def _is_router(name: str) -> bool:
+    return name in _ROUTER_OBJECTS or name.lower().endswith("router")
+
+
+def _resolve_module(files: ProjectFiles, importer: str, spec: str) -> str | None:
+    if not spec.startswith("."):
+        return None
+    base = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+    stem = base.removesuffix(posixpath.splitext(base)[1]) if base.endswith(JS_EXTENSIONS) else base
+    candidates = [base, *(stem + ext for ext in JS_EXTENSIONS), *(f"{stem}/index{ext}" for ext in JS_EXTENSIONS)]
+    return next((c for c in candidates if files.has(c)), None)
+
+
+def _mounts(files: ProjectFiles, relative: str, tokens: list[Token]) -> tuple[dict[str, str], dict[str, str]]:
+    """`x.use('/api', router)`: prefixes by local router name, and by the file a name was imported from."""
+    imported: dict[str, str] = {}
+    for i in range(len(tokens) - 4):
+        first, second, third, fourth, fifth = tokens[i : i + 5]
+        if second.text == "=" and third.text == "require" and fifth.kind == "string":
+            name, spec = first, fifth.text  # const orders = require('./routes/orders')
+        elif first.text == "import" and third.text == "from" and fourth.kind == "string":
+            name, spec = second, fourth.text  # import orders from './routes/orders'
+        else:
+            continue
+        module = _resolve_module(files, relative, spec)
+        if module is not None and name.kind == "name":
+            imported[name.text] = module
+    local: dict[str, str] = {}
+    by_file: dict[str, str] = {}
+    for i in range(len(tokens) - 6):
+        _app, dot, verb, paren, prefix, comma, name = tokens[i : i + 7]
+        if (dot.text, verb.text, paren.text, comma.text) != (".", "use", "(", ",") or prefix.kind != "string":
+            continue
+        if name.text in imported:
+            by_file[imported[name.text]] = prefix.text.rstrip("/")
+        elif name.kind == "name":
+            local[name.text] = prefix.text.rstrip("/")
+    return local, by_file
+
+
 def express_routes(files: ProjectFiles) -> Iterator[Route]:
-    """`app.get('/path', ...)`, `router.post(...)`, `fastify.route({method, url})` in JS/TS sources."""
+    """`app.get('/path', ...)`, `router.post(...)` in JS/TS sources, under the prefix
+    `app.use('/prefix', router)` mounts them at (a router from the same file or one imported)."""
+    parsed: dict[str, tuple[list[Token], str]] = {}
     for relative in files.files:
         if not relative.endswith(JS_EXTENSIONS) or _NEXT_ROUTE.search(relative) or _PAGES_API.search(relative):
             continue
         code = files.read(relative) or ""
-        if not re.search(r"\b(express|fastify|Router)\b", code):
-            continue
-        tokens, lines = tokenize(code), code.splitlines()
+        if re.search(r"\b(express|fastify|Router)\b", code):
+            parsed[relative] = (tokenize(code), code)
+    local_prefix: dict[tuple[str, str], str] = {}
+    file_prefix: dict[str, str] = {}
+    for relative, (tokens, _code) in parsed.items():
+        local, by_file = _mounts(files, relative, tokens)
+        local_prefix.update({(relative, name): prefix for name, prefix in local.items()})
+        file_prefix.update(by_file)
+    for relative, (tokens, code) in parsed.items():
+        lines = code.splitlines()
         for i in range(len(tokens) - 4):
             obj, dot, verb, paren, target = tokens[i : i + 5]
-            if dot.text != "." or paren.text != "(" or obj.text not in _ROUTER_OBJECTS:
+            if dot.text != "." or paren.text != "(" or not _is_router(obj.text):
                 continue
             method = verb.text.upper()
             if method in METHODS and target.kind == "string" and target.text.startswith("/"):
-                path = target.text if target.exact else target.text + "{param}"
+                prefix = file_prefix.get(relative, "") + local_prefix.get((relative, obj.text), "")
+                path = prefix + (target.text if target.exact else target.text + "{param}")
+                path = path.rstrip("/") if len(path) > 1 else path
                 yield classify(
                     Route(path, method, relative, obj.line, dynamic=_dynamic(path)), _handler_code(tokens, i + 3, lines)
                 )

@@ -148,3 +148,34 @@ def test_template_keeps_the_preset_only_file(tmp_path: Path) -> None:
     outcome = gate("init", "--template", "--preset", "demo", cwd=tmp_path)
     assert outcome.exit_code == 0 and not (tmp_path / "env.manifest.yml").exists()
     assert "preset: demo" in (tmp_path / "gate.yml").read_text()
+
+
+def test_express_routers_mounted_with_a_prefix(tmp_path: Path) -> None:
+    found = _routes(
+        tmp_path,
+        {
+            "src/server.ts": (
+                "import express from 'express'\n"
+                "import orders from './routes/orders'\n"
+                "const users = require('./routes/users.js')\n"
+                "const app = express()\n"
+                "const adminRouter = express.Router()\n"
+                "adminRouter.get('/stats', h)\n"
+                "app.use('/api/orders', orders)\n"
+                "app.use('/api/users/', users)\n"
+                "app.use('/admin', adminRouter)\n"
+                "app.get('/', h)\n"
+            ),
+            "src/routes/orders.ts": "import { Router } from 'express'\nconst router = Router()\nrouter.get('/', h)\n"
+            "router.post('/:id/cancel', h)\nexport default router\n",
+            "src/routes/users.js": "const r = require('express').Router()\nr.get('/me', h)\nmodule.exports = r\n",
+        },
+    )
+    assert set(found) == {
+        ("GET", "/api/orders"),
+        ("POST", "/api/orders/:id/cancel"),
+        ("GET", "/api/users/me"),
+        ("GET", "/admin/stats"),
+        ("GET", "/"),
+    }
+    assert found[("GET", "/admin/stats")].admin and found[("POST", "/api/orders/:id/cancel")].dynamic
