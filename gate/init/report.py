@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gate.init import detect_project
 from gate.init.workflow import workflows_for
-from gate.init.write import Detected, Planned, clean, plan, write_plan
+from gate.init.write import Detected, Planned, clean, plan, require_preset, write_plan
 
 
 def summary(found: Detected) -> list[str]:
@@ -57,6 +57,7 @@ def init_project(
         if not quiet:
             sys.stderr.write(f"gate init: {clean(text)}\n")
 
+    require_preset(preset)
     found = detect_project(root, preview=preview, say=progress)
     planned = plan(
         root,

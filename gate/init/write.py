@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.config import preset_names, preset_path
-from gate.errors import InputError, Position
+from gate.errors import CheckFailure, InputError, InputErrors, Position
 from gate.init.detect import Hosting, Stack
 from gate.init.envdraft import EnvDraft
 from gate.init.routes import Route
@@ -52,12 +52,16 @@ def quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=True)
 
 
-def preset_reference(preset: str) -> str:
-    """The preset's settings as comments: the numbers a line in gate.yml would override."""
+def require_preset(preset: str) -> None:
     if preset not in preset_names():
         raise InputError(
             f"unknown preset '{preset}'", Position("--preset"), hint=f"use one of: {', '.join(preset_names())}"
         )
+
+
+def preset_reference(preset: str) -> str:
+    """The preset's settings as comments: the numbers a line in gate.yml would override."""
+    require_preset(preset)
     lines = ["", "# What the preset sets; copy a line into the sections above to override it."]
     for line in preset_path(preset).read_text().splitlines():
         if line.startswith("version:") or not line.strip():
@@ -122,6 +126,7 @@ def _http_section(found: Detected, budgets_of: Sequence[str]) -> list[str]:
 
 def render_config(found: Detected, preset: str) -> str:
     """The whole gate.yml; sections appear in the order a reader meets the checks."""
+    require_preset(preset)
     stack, hosting = found.stack, found.hosting
     lines = [HEADER.format(preset=preset).rstrip("\n")]
     described = ", ".join(f"{clean(g.value)} ({clean(g.source)})" for g in [*stack.frameworks, *stack.backends])
@@ -202,8 +207,13 @@ def validate_outputs(root: Path, config_text: str, manifest_text: str) -> None:
         config_path.write_text(config_text)
         manifest_path = Path(scratch) / "env.manifest.yml"
         manifest_path.write_text(manifest_text)
-        load_config(config_path, scan_root=root)
-        parse_manifest(load_file(manifest_path))
+        try:
+            load_config(config_path, scan_root=root)
+            parse_manifest(load_file(manifest_path))
+        except (InputError, InputErrors) as error:
+            raise CheckFailure(
+                f"gate init drafted a file the gate itself rejects, so nothing was written: {error.render()}"
+            ) from error
 
 
 @dataclass(frozen=True)

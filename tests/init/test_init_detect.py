@@ -179,3 +179,21 @@ def test_express_routers_mounted_with_a_prefix(tmp_path: Path) -> None:
         ("GET", "/"),
     }
     assert found[("GET", "/admin/stats")].admin and found[("POST", "/api/orders/:id/cancel")].dynamic
+
+
+def test_a_draft_the_gate_would_reject_is_an_internal_failure_and_nothing_is_written(tmp_path: Path) -> None:
+    from gate.errors import CheckFailure
+    from gate.init.write import validate_outputs
+
+    with pytest.raises(CheckFailure, match="nothing was written"):
+        validate_outputs(tmp_path, "version: 1\nchecks: {env: {bogus: 1}}\n", "variables: {}\n")
+    with pytest.raises(CheckFailure):
+        validate_outputs(tmp_path, "version: 1\n", "variables: {A: {type: nope}}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_preset_stops_before_reading(tmp_path: Path) -> None:
+    write_files(tmp_path, {"package.json": '{"dependencies": {"next": "14"}}'})
+    outcome = gate("init", "--quiet", "--preset", "scale", cwd=tmp_path)
+    assert outcome.exit_code == 2 and "unknown preset 'scale'" in outcome.stderr
+    assert "reading" not in outcome.stderr and not (tmp_path / "gate.yml").exists()
