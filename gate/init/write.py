@@ -12,11 +12,11 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gate.config import preset_names, preset_path
 from gate.errors import CheckFailure, InputError, InputErrors, Position
-from gate.init.detect import Hosting, Stack
+from gate.init.detect import LOCK_FILES, Hosting, Stack
 from gate.init.envdraft import EnvDraft
 from gate.init.routes import Route
 from gate.init.workflow import Workflow
@@ -145,8 +145,8 @@ def render_config(found: Detected, preset: str) -> str:
     lines.append("    enabled: true")
     if stack.lock_files:
         lines.append("    # Lock files found (the check finds them itself, and any added later):")
-        for manager in stack.package_managers:
-            lines.append(f"    #   {clean(manager.source)} ({clean(manager.value)})")
+        for lock in stack.lock_files:
+            lines.append(f"    #   {clean(lock)} ({LOCK_FILES[PurePosixPath(lock).name]})")
     else:
         lines.append("    # No lock file found: commit the one your package manager writes.")
     lines.append("  secrets:")
