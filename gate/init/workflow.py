@@ -107,6 +107,18 @@ FLY = {
 }
 
 
+def preview_route(platform: str | None) -> str:
+    """How the preview's URL reaches CI on this host, said in one line for gate.yml."""
+    if platform in PREVIEW_HOSTS:
+        return (
+            f"{platform.capitalize()} reports each preview to GitHub as a deployment; "
+            "launch-gate-preview.yml takes its URL from deployment_status."
+        )
+    if platform == "fly":
+        return "Fly review apps report nothing; launch-gate-preview.yml computes pr-N-OWNER-REPO.fly.dev."
+    return "No known host: pass the preview's URL to the action's `url` input (or set checks.http.url)."
+
+
 @dataclass(frozen=True)
 class Workflow:
     path: str

@@ -19,7 +19,7 @@ from gate.errors import CheckFailure, InputError, InputErrors, Position
 from gate.init.detect import LOCK_FILES, Hosting, Stack
 from gate.init.envdraft import EnvDraft
 from gate.init.routes import Route
-from gate.init.workflow import Workflow
+from gate.init.workflow import Workflow, preview_route
 
 HEADER = """\
 # gate.yml: launch-gate's budgets for this project, reviewed like code.
@@ -103,8 +103,9 @@ def _http_section(found: Detected, budgets_of: Sequence[str]) -> list[str]:
         lines.append("    enabled: true  # `gate init --preview` reached the preview")
         lines.append(f"    url: {quote(found.preview_url or '')}  # given with --preview; CI passes each preview's URL")
     else:
-        lines.append("    # The preview's URL reaches CI through the workflow (see .github/workflows); run")
-        lines.append("    # `gate init --preview URL --force` against a running preview to probe these routes here.")
+        platform = str(found.hosting.platform.value) if found.hosting.platform else None
+        lines.append(f"    # {preview_route(platform)}")
+        lines.append("    # `gate init --preview URL --force` against a running preview probes these routes here.")
         lines.append("    enabled: false")
     static = [r for r in found.routes if not r.dynamic]
     dynamic = [r for r in found.routes if r.dynamic]
