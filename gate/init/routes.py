@@ -351,6 +351,8 @@ def detect_routes(files: ProjectFiles) -> list[Route]:
     found: dict[tuple[str, str], Route] = {}
     for source in (next_routes, express_routes, python_routes, openapi_routes):
         for route in source(files):
-            found.setdefault((route.path, route.method), route)
+            # `//host/x` would name another host to an HTTP client: not a route of this app.
+            if not route.path.startswith("//"):
+                found.setdefault((route.path, route.method), route)
     ordered = sorted(found.values(), key=lambda r: (r.dynamic, r.path, METHODS.index(r.method)))
     return ordered[:MAX_ROUTES]

@@ -55,6 +55,7 @@ def test_express_fastify_flask_fastapi_and_openapi_routes(tmp_path: Path) -> Non
                 "const fastify = require('fastify')()\n"
                 "fastify.get('/api/search', async () => [])\n"
                 "fastify.post('/api/upload', async () => ({}))\n"
+                "fastify.get('//other.example/x', async () => ({}))\n"
                 "// app.get('/commented', ...)\n"
             ),
             "web.py": (
@@ -72,7 +73,7 @@ def test_express_fastify_flask_fastapi_and_openapi_routes(tmp_path: Path) -> Non
     assert found[("POST", "/login")].route_class == "auth" and found[("POST", "/login")].login
     assert found[("GET", "/admin/users")].admin
     assert found[("GET", "/v1/feed")].route_class == "stream"
-    assert ("GET", "/commented") not in found
+    assert ("GET", "/commented") not in found and ("GET", "//other.example/x") not in found
 
 
 def test_broken_python_and_json_are_skipped_not_fatal(tmp_path: Path) -> None:
