@@ -60,8 +60,9 @@ def _parse_outputs(values: Sequence[str]) -> list[OutputRequest]:
 
 
 def _configure_logging(verbose: int) -> None:
-    from gate.redact import ScrubbingFilter
+    from gate.redact import ScrubbingFilter, route_library_loggers
 
+    route_library_loggers()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubbingFilter())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

@@ -22,6 +22,11 @@ def _safe(text: object) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
 
 
+def _inline(text: object) -> str:
+    """`_safe`, and newlines escaped too: the verdict line must stay one line whatever a title holds."""
+    return _safe(text).replace("\n", "\\x0a")
+
+
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color else text
 
@@ -78,7 +83,7 @@ def _go_line(report: ReportInput) -> str:
         if failed_budgets:
             reasons.append(f"{len(failed_budgets)} budget(s) over their limit")
         first = (
-            f" First fix: {_safe(blocking[0].finding.title)} at {_safe(blocking[0].finding.location)}."
+            f" First fix: {_inline(blocking[0].finding.title)} at {_inline(blocking[0].finding.location)}."
             if blocking
             else ""
         )

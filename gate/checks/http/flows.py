@@ -160,7 +160,11 @@ FLOW_SCHEMA: dict[str, Any] = {
     "rate_limit": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"attempts": {"type": "integer", "minimum": 1, "maximum": 1000}, "statuses": _STATUSES},
+        "properties": {
+            "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "statuses": _STATUSES,
+            "header": {"type": "string", "minLength": 1, "description": "Header whose presence means limited."},
+        },
     },
     "baseline": {"type": "string", "description": "JSON report of an earlier run to compare p95 and error rate."},
     "max_growth": {"type": "number", "minimum": 1, "description": "Largest allowed ratio now/baseline."},
@@ -370,6 +374,8 @@ class Flows:
         self.make = make
         self.endpoint = Endpoint.parse(preview.base_url, preview.trust)
         self.routes = [Route.from_config(spec) for spec in self.config.get("routes", [])]
+        # The signed-in account, once `run` got one: the surface's CORS and caching probes use it too.
+        self.account: Account | None = None
         # The platform's bypass header goes only to an https preview, as in the surface checks.
         self.base_headers: Mapping[str, str] = (
             {name.lower(): value for name, value in preview.secret_headers.items()}
@@ -388,6 +394,9 @@ class Flows:
     async def run(self) -> AsyncIterator[Result]:
         if not self.config.get("flows", True) or (not self.routes and "login" not in self.config):
             return
+        # The load engine has its own client: it connects to the address the check's resolver chose.
+        address = (await self.preview.resolver.addresses(self.endpoint.host, self.endpoint.port))[0]
+        self.endpoint = replace(self.endpoint, address=address)
         account: Account | None = None
         others: list[Account] = []
         https = self.preview.base_url.startswith("https://")
@@ -401,7 +410,9 @@ class Flows:
         elif "login" in self.config:
             self.ctx.progress.update("signing in")
             try:
-                account = await login(self.session, self.preview, self.config["login"], self.ctx, "login")
+                account = self.account = await login(
+                    self.session, self.preview, self.config["login"], self.ctx, "login"
+                )
             except LoginFailed as failure:
                 yield self.make(
                     "http.login.failed",
