@@ -356,15 +356,19 @@ def init(
     template: bool,
     quiet: bool,
 ) -> None:
-    """Read the project (nothing is run, nothing leaves the machine) and write gate.yml,
-    env.manifest.yml and the GitHub workflows for its host."""
-    from gate.init.write import write_init
+    """Read the project and write gate.yml, env.manifest.yml and the GitHub workflows for its host.
+
+    Nothing in the project is run; without --preview nothing leaves the machine."""
+    from gate.init.write import render_init, write_init
 
     root = (project or Path.cwd()).resolve()
     target = target or root / "gate.yml"
     if template:
-        write_init(target, preset, force=force)
-        click.echo(f"wrote {target} for the '{preset}' preset; run `gate run` next")
+        if dry_run:
+            click.echo(render_init(preset), nl=False)
+        else:
+            write_init(target, preset, force=force)
+            click.echo(f"wrote {target} for the '{preset}' preset; run `gate run` next")
         return
     from gate.init.report import init_project
 

@@ -149,6 +149,9 @@ def test_template_keeps_the_preset_only_file(tmp_path: Path) -> None:
     outcome = gate("init", "--template", "--preset", "demo", cwd=tmp_path)
     assert outcome.exit_code == 0 and not (tmp_path / "env.manifest.yml").exists()
     assert "preset: demo" in (tmp_path / "gate.yml").read_text()
+    shown = gate("init", "--template", "--dry-run", "--preset", "prototype", cwd=tmp_path)
+    assert shown.exit_code == 0 and "preset: prototype" in shown.stdout
+    assert "preset: demo" in (tmp_path / "gate.yml").read_text()
 
 
 def test_express_routers_mounted_with_a_prefix(tmp_path: Path) -> None:
