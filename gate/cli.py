@@ -396,15 +396,45 @@ def import_(
 
 
 @cli.command()
+@click.argument("project", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--preset", default="launch", show_default=True, help="prototype, demo or launch.")
-@click.option("--path", "target", type=click.Path(path_type=Path), default=Path("gate.yml"), show_default=True)
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(preset: str, target: Path, force: bool) -> None:
-    """Write a commented gate.yml for a stage."""
-    from gate.config.init import write_init
+@click.option(
+    "--path", "target", type=click.Path(path_type=Path), help="Where gate.yml goes (default PROJECT/gate.yml)."
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@click.option("--preview", metavar="URL", help="Also probe this running preview (only its origin).")
+@click.option("--template", is_flag=True, help="Only the preset's defaults, commented; read nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress.")
+def init(
+    project: Path | None,
+    preset: str,
+    target: Path | None,
+    force: bool,
+    dry_run: bool,
+    preview: str | None,
+    template: bool,
+    quiet: bool,
+) -> None:
+    """Read the project and write gate.yml, env.manifest.yml and the GitHub workflows for its host.
 
-    write_init(target, preset, force=force)
-    click.echo(f"wrote {target} for the '{preset}' preset; run `gate run` next")
+    Nothing in the project is run; without --preview nothing leaves the machine."""
+    from gate.init.write import render_init, write_init
+
+    root = (project or Path.cwd()).resolve()
+    target = target or root / "gate.yml"
+    if template:
+        if dry_run:
+            click.echo(render_init(preset), nl=False)
+        else:
+            write_init(target, preset, force=force)
+            click.echo(f"wrote {target} for the '{preset}' preset; run `gate run` next")
+        return
+    from gate.init.report import init_project
+
+    init_project(
+        root, target, preset=preset, preview=preview, force=force, dry_run=dry_run, echo=click.echo, quiet=quiet
+    )
 
 
 @cli.command()
