@@ -19,13 +19,13 @@ import click
 
 from gate import __version__
 from gate.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GateError, InputError
+from gate.report import FORMATS
 
 if TYPE_CHECKING:
     from gate.checks.base import Check
     from gate.config import Override
     from gate.runner import OutputRequest
 
-FORMATS = ("console", "json", "sarif", "junit")
 # The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
 COMMON_OPTIONS = ("config_path", "preset", "fmt", "outputs", "color", "verbose", "quiet", "fail_on", "github")
 SEVERITIES = ("info", "low", "medium", "high", "critical")

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.github import commands, summary
+from gate.github import commands
 from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHubApi, batches, fit_for_code_scanning
 from gate.github.context import GitHubContext, Plan
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
+from gate.report import job_summary
+from gate.report.annotations import annotation_for, annotation_lines, workspace_path
 from gate.report.places import ConfigPlaces
 
 STICKY_MARKER = "<!-- launch-gate:sticky-comment -->"
@@ -124,7 +126,7 @@ class Session:
         """The run stopped before a verdict: never leave the check run "in progress" for ever."""
         if self._check_run_id is None or self._api is None:
             return
-        text = f"## 🛑 launch-gate: stopped\n\n{summary.md(reason)}; nothing was passed.\n"
+        text = f"## 🛑 launch-gate: stopped\n\n{job_summary.md(reason)}; nothing was passed.\n"
         try:
             self._api.update_check_run(
                 self._check_run_id,
@@ -139,7 +141,7 @@ class Session:
     def finish_skipped(self) -> None:
         """Every check this event asked for was skipped (e.g. a failed deployment)."""
         self._say_no_access()
-        text = "## ⏭️ launch-gate: skipped\n\n" + "".join(f"> [!NOTE]\n> {summary.md(n)}\n\n" for n in self.notes)
+        text = "## ⏭️ launch-gate: skipped\n\n" + "".join(f"> [!NOTE]\n> {job_summary.md(n)}\n\n" for n in self.notes)
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate: skipped", note))
         self._append_summary(text)
@@ -173,12 +175,10 @@ class Session:
         if settings.annotations and not annotated_in_run:
             elsewhere = self._elsewhere(reports)
             workspace = self.context.workspace
-            for line in commands.annotation_lines(
-                verdict.findings, root, workspace, elsewhere, len(self.notes), self._places
-            ):
+            for line in annotation_lines(verdict.findings, root, workspace, elsewhere, len(self.notes), self._places):
                 self.out(line)
         if settings.summary:
-            self._append_summary(self._summary(verdict, summary.STEP_SUMMARY_LIMIT))
+            self._append_summary(self._summary(verdict, job_summary.STEP_SUMMARY_LIMIT))
 
     def _elsewhere(self, reports: Mapping[str, Path]) -> str:
         places = ["the job summary"]
@@ -189,15 +189,15 @@ class Session:
         return ", ".join(places)
 
     def _summary(self, verdict: Verdict, limit: int) -> str:
-        return summary.render(verdict, context_line=self.context.describe(), notes=self.notes, limit=limit)
+        return job_summary.render(verdict, context_line=self.context.describe(), notes=self.notes, limit=limit)
 
     def _check_annotations(self, findings: Sequence[JudgedFinding], root: Path) -> list[dict[str, Any]]:
-        config_name = commands.workspace_path(self._places.config_path, root, self.context.workspace) or "gate.yml"
+        config_name = workspace_path(self._places.config_path, root, self.context.workspace) or "gate.yml"
         annotations = []
         for judged in findings:
             if judged.suppressed:
                 continue
-            note = commands.annotation_for(judged, root, self.context.workspace, self._places)
+            note = annotation_for(judged, root, self.context.workspace, self._places)
             line = note.line or 1
             end_line = note.end_line if note.end_line and note.end_line >= line else line
             item: dict[str, Any] = {
@@ -217,7 +217,7 @@ class Session:
     def _complete_check_run(self, verdict: Verdict, root: Path) -> bool:
         """Completes the run with its annotations; False when annotations must go to the log instead."""
         assert self._api is not None and self._check_run_id is not None
-        head = summary.headline(verdict)
+        head = job_summary.headline(verdict)
         annotations = self._check_annotations(verdict.findings, root)
         dropped = max(0, len(annotations) - MAX_CHECK_RUN_ANNOTATIONS)
         if dropped:
@@ -228,7 +228,7 @@ class Session:
         annotations = annotations[:MAX_CHECK_RUN_ANNOTATIONS]
         output = {
             "title": f"{head.title}: {head.detail}"[:255],
-            "summary": self._summary(verdict, summary.CHECK_RUN_SUMMARY_LIMIT),
+            "summary": self._summary(verdict, job_summary.CHECK_RUN_SUMMARY_LIMIT),
         }
         chunks = batches(annotations, ANNOTATIONS_PER_REQUEST) or [[]]
         try:
@@ -331,7 +331,7 @@ class Session:
             return
         try:
             used = path.stat().st_size if path.exists() else 0
-            room = summary.STEP_SUMMARY_LIMIT - used - 1
+            room = job_summary.STEP_SUMMARY_LIMIT - used - 1
             data = scrub(text).encode()
             if len(data) > room:
                 self.problems.append(

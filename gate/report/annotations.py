@@ -1,47 +1,25 @@
-"""Workflow commands on stdout: annotations, job outputs, and a guard around untrusted text.
+"""GitHub annotations: one workflow command per finding, placed on its file and line.
 
-Escaping follows the runner's decoder (actions/runner `ActionCommand.cs`), which unescapes
-`%0D %0A %3A %2C` before `%25`; so `%` is encoded first, or a literal `%0A` in a message would
-come back as a newline. The runner shows at most 10 annotations of each level per step, so the
+The runner shows at most 10 annotations of each level per step, so the
 most severe go first and the rest are counted in one closing line instead of silently lost.
 """
 
 from __future__ import annotations
 
-import secrets as _random
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from gate.github.commands import Level, workflow_command
 from gate.model import JudgedFinding, Severity
-from gate.redact import scrub
 from gate.report.places import ConfigPlaces
 
-Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
 PER_LEVEL_LIMIT = 10
 # The runner cuts messages here; cutting ourselves keeps the cut away from an escape sequence.
 MAX_MESSAGE = 4096
 MAX_TITLE = 255
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def workflow_command(name: str, properties: Mapping[str, str | int | None], message: str) -> str:
-    """One command line; every value is scrubbed before it is escaped."""
-    props = ",".join(
-        f"{key}={escape_property(scrub(str(value)))}" for key, value in properties.items() if value is not None
-    )
-    head = f"::{name} {props}" if props else f"::{name}"
-    return f"{head}::{escape_data(scrub(message))}"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -173,36 +151,3 @@ def annotation_lines(
             )
         )
     return lines
-
-
-def plain_notice(title: str, message: str, level: Level = "notice") -> str:
-    return workflow_command(level, {"title": title}, message)
-
-
-def output_lines(values: Mapping[str, str]) -> str:
-    """`$GITHUB_OUTPUT` text: multi-line form with a delimiter that cannot occur in the value."""
-    chunks = []
-    for name, value in values.items():
-        value = scrub(value)
-        if "\n" in value or "\r" in value:
-            delimiter = f"GATE_EOF_{_random.token_hex(8)}"
-            while delimiter in value:
-                delimiter = f"GATE_EOF_{_random.token_hex(8)}"
-            chunks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-        else:
-            chunks.append(f"{name}={value}\n")
-    return "".join(chunks)
-
-
-def guarded(text: str, token: str | None = None) -> str:
-    """Wrap untrusted text so no line of it can be taken as a workflow command.
-
-    A finding's message may quote a file; a line in it reading `::add-mask::` or `::error::`
-    would otherwise be obeyed by the runner. `::stop-commands::TOKEN` makes the runner ignore
-    commands until `::TOKEN::`, and the token is random so the text cannot end the pause itself.
-    """
-    if "::" not in text:
-        return text
-    token = token or _random.token_hex(16)
-    body = text if text.endswith("\n") else text + "\n"
-    return f"::stop-commands::{token}\n{body}::{token}::\n"
