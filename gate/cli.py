@@ -293,12 +293,13 @@ def export_(
     """
     import dataclasses
 
+    from gate.checks import config_schemas
     from gate.checks.http.interop import export_plan
     from gate.config import Override, load_config
     from gate.load.export import k6_script, locustfile
 
     overrides = [Override("http", "url", url, "--url")] if url else []
-    config = load_config(config_path, preset=preset, overrides=overrides)
+    config = load_config(config_path, check_schemas=config_schemas(), preset=preset, overrides=overrides)
     # The header's `gate import` command must judge with these same budgets, so it names the same file and preset.
     same_budgets = [*(["--config", str(config_path)] if config_path else []), *(["--preset", preset] if preset else [])]
     plan = dataclasses.replace(
@@ -379,9 +380,10 @@ def schema() -> None:
     """Print the JSON Schema of gate.yml (for editors and CI validation)."""
     import json
 
+    from gate.checks import config_schemas
     from gate.config import full_schema
 
-    click.echo(json.dumps(full_schema(), indent=2))
+    click.echo(json.dumps(full_schema(config_schemas()), indent=2))
 
 
 @cli.command()

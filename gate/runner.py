@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate import __version__
-from gate.checks import REGISTRY, rule_docs
+from gate.checks import REGISTRY, config_schemas, rule_docs
 from gate.config import Config, Override, find_config, load_config
 from gate.engine import ProgressSink, run_checks
 from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError
+from gate.github.publish import open_session
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
@@ -156,8 +157,6 @@ def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest], places: Co
 
 def run_gate(request: RunRequest, terminal: Terminal) -> int:
     """Load config, run the checks, render and write every report, report to GitHub; the exit code."""
-    from gate.github import open_session
-
     # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
     # machine-readable report that may be redirected to a file.
     commands_out: Callable[[str], None] = (
@@ -171,10 +170,12 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     cwd = Path.cwd()
     scan_root = request.scan_root or default_scan_root(cwd)
     config_path = request.config_path or find_config(cwd) or find_config(scan_root)
-    config = load_config(config_path, preset=request.preset, overrides=overrides, scan_root=scan_root)
+    config = load_config(
+        config_path, check_schemas=config_schemas(), preset=request.preset, overrides=overrides, scan_root=scan_root
+    )
     if config.path is None and request.names is None:
         terminal.say(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
-    chosen = list(request.names) if request.names is not None else config.enabled_checks()
+    chosen = list(request.names) if request.names is not None else config.enabled_checks(REGISTRY)
     if session is not None and session.plan.skip:
         chosen = [name for name in chosen if name not in session.plan.skip]
         if not chosen:
@@ -211,5 +212,7 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if failure is not None:
         terminal.err(f"error: {failure}")
     if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code, places=places)
+        session.finish(
+            report_input(verdict, places=places), config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code
+        )
     return code

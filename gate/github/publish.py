@@ -18,10 +18,10 @@ from typing import Any
 
 from gate.github import commands
 from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHubApi, batches, fit_for_code_scanning
-from gate.github.context import GitHubContext, Plan
+from gate.github.context import GitHubContext, Plan, plan_for, read_context
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
-from gate.report import job_summary
+from gate.report import ReportInput, job_summary, render
 from gate.report.annotations import annotation_for, annotation_lines, workspace_path
 from gate.report.places import ConfigPlaces
 
@@ -107,18 +107,19 @@ class Session:
     # -- after the run ----------------------------------------------------------------------
     def finish(
         self,
-        verdict: Verdict,
+        report: ReportInput,
         root: Path,
         reports: Mapping[str, Path],
         exit_code: int | None = None,
-        places: ConfigPlaces | None = None,
     ) -> None:
         """Publish everything; `exit_code` is the run's when it differs from the verdict's.
 
-        `places` puts findings about URLs, routes and hosts on the gate.yml line that declared them.
+        `report` is what the runner rendered its own reports from (verdict, rule docs, and the
+        places that put findings about URLs, routes and hosts on the gate.yml line declaring them).
         """
-        self._places = places or ConfigPlaces.none()
-        self._publish(verdict, root, reports)
+        verdict = report.verdict
+        self._places = report.places
+        self._publish(report, root, reports)
         self._write_outputs(verdict.outcome, str(verdict.exit_code if exit_code is None else exit_code), reports)
         self._say_problems()
 
@@ -158,7 +159,8 @@ class Session:
         self._write_outputs("skipped", "0", {})
         self._say_problems()
 
-    def _publish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path]) -> None:
+    def _publish(self, report: ReportInput, root: Path, reports: Mapping[str, Path]) -> None:
+        verdict = report.verdict
         settings = self.context.settings
         annotated_in_run = False
         # API calls first: what they learn (a fallback, a refused comment) belongs in the notes
@@ -168,7 +170,7 @@ class Session:
         if settings.comment:
             self._comment(verdict)
         if settings.upload_sarif:
-            self._upload_sarif(verdict)
+            self._upload_sarif(report)
         self._say_no_access()
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate", note))
@@ -298,10 +300,8 @@ class Session:
             self.problems.append(sentence)
         self._without_access.clear()
 
-    def _upload_sarif(self, verdict: Verdict) -> None:
-        from gate.report import render
-        from gate.runner import report_input
-
+    def _upload_sarif(self, report: ReportInput) -> None:
+        verdict = report.verdict
         if not (self.context.sha and self.context.ref):
             self.problems.append(
                 "SARIF not uploaded: GITHUB_SHA and GITHUB_REF are needed to say which commit it is for"
@@ -312,7 +312,7 @@ class Session:
         assert self._api is not None
         checkout = f"file://{self.context.workspace.as_posix()}" if self.context.workspace else None
         try:
-            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict, places=self._places))))
+            log, notes = fit_for_code_scanning(json.loads(render("sarif", report)))
             self.notes.extend(notes)
             self._api.upload_sarif(
                 sarif=json.dumps(log),
@@ -376,3 +376,13 @@ class Session:
                     level="warning",
                 )
             )
+
+
+def open_session(environ: Mapping[str, str], *, force: bool | None, out: Writer, err: Writer) -> Session | None:
+    """None outside Actions unless forced; `force=False` (`--no-github`) turns it off inside too."""
+    if force is False:
+        return None
+    context = read_context(environ, force=bool(force))
+    if context is None:
+        return None
+    return Session(context=context, plan=plan_for(context), out=out, err=err)

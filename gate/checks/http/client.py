@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from gate import redact
+from gate.checks.dns.hosts import domain_map
 from gate.checks.http.resolve import Refused, Resolver, declared_names, forbidden, network_backend, pins_from_config
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
@@ -237,27 +238,6 @@ def _secret_env(ctx: CheckContext, key: str, variable: str) -> str:
         )
     redact.register(value)
     return value
-
-
-def domain_map(full_config: Mapping[str, Any]) -> tuple[list[str], str | None]:
-    """The hosts of the dns check's domain map (checks.dns.domain and .hosts) and its canonical host.
-
-    One domain map serves both checks: unless checks.http.hosts lists its own, the http check
-    TLS-checks every name the map says exists and takes the map's canonical host.
-    """
-    from gate.checks.dns.hosts import fqdn
-
-    dns = full_config.get("checks", {}).get("dns", {})
-    domain = str(dns.get("domain") or "").lower().rstrip(".")
-    if not domain:
-        return [], None
-    names = [
-        fqdn(label, domain)
-        for label, spec in (dns.get("hosts") or {"@": None, "www": None}).items()
-        if "*" not in label and (spec or {}).get("exists", True)
-    ]
-    canonical = dns.get("canonical")
-    return names, fqdn(canonical, domain) if canonical else None
 
 
 def preview_from_context(ctx: CheckContext) -> Preview:
