@@ -13,14 +13,13 @@ import asyncio
 import functools
 import ssl
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from gate import redact
-from gate.checks.dns.hosts import domain_map
 from gate.checks.http.resolve import Refused, Resolver, declared_names, forbidden, network_backend, pins_from_config
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
@@ -240,8 +239,13 @@ def _secret_env(ctx: CheckContext, key: str, variable: str) -> str:
     return value
 
 
-def preview_from_context(ctx: CheckContext) -> Preview:
-    """Resolve gate.yml's `checks.http` keys into a Preview; bad input raises InputError (exit 2)."""
+def preview_from_context(ctx: CheckContext, domain: tuple[Sequence[str], str | None] = ((), None)) -> Preview:
+    """Resolve gate.yml's `checks.http` keys into a Preview; bad input raises InputError (exit 2).
+
+    `domain` is the dns check's domain map (its names, its canonical host), handed in by the
+    caller: unless `checks.http.hosts` lists its own, the preview's hosts and canonical host
+    default to it.
+    """
     section = ctx.config
     url = section.get("url")
     if not url:
@@ -296,7 +300,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         secret_headers[bypass["name"]] = _secret_env(ctx, "bypass_header", bypass["env"])
     token = _secret_env(ctx, "auth_token_env", section["auth_token_env"]) if section.get("auth_token_env") else None
     # The domain map is taken as a whole or not at all: hosts listed here describe another site.
-    mapped, mapped_canonical = domain_map(ctx.full_config) if "hosts" not in section else ([], None)
+    mapped, mapped_canonical = domain if "hosts" not in section else ((), None)
     canonical = section.get("canonical_host") or mapped_canonical
     hosts = [netloc(url)]
     for entry in [*section.get("hosts", mapped), *section.get("aliases", [])]:
