@@ -19,13 +19,13 @@ import click
 
 from gate import __version__
 from gate.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, GateError, InputError
+from gate.report import FORMATS
 
 if TYPE_CHECKING:
     from gate.checks.base import Check
     from gate.config import Override
     from gate.runner import OutputRequest
 
-FORMATS = ("console", "json", "sarif", "junit")
 # The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
 COMMON_OPTIONS = (
     "config_path",
@@ -353,12 +353,13 @@ def export_(
     """
     import dataclasses
 
+    from gate.checks import config_schemas
     from gate.checks.http.interop import export_plan
     from gate.config import Override, load_config
     from gate.load.export import k6_script, locustfile
 
     overrides = [Override("http", "url", url, "--url")] if url else []
-    config = load_config(config_path, preset=preset, overrides=overrides)
+    config = load_config(config_path, check_schemas=config_schemas(), preset=preset, overrides=overrides)
     # The header's `gate import` command must judge with these same budgets, so it names the same file and preset.
     same_budgets = [*(["--config", str(config_path)] if config_path else []), *(["--preset", preset] if preset else [])]
     plan = dataclasses.replace(
@@ -469,9 +470,10 @@ def schema() -> None:
     """Print the JSON Schema of gate.yml (for editors and CI validation)."""
     import json
 
+    from gate.checks import config_schemas
     from gate.config import full_schema
 
-    click.echo(json.dumps(full_schema(), indent=2))
+    click.echo(json.dumps(full_schema(config_schemas()), indent=2))
 
 
 @cli.command()

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate import __version__
-from gate.checks import REGISTRY, rule_docs
+from gate.checks import REGISTRY, config_schemas, rule_docs
 from gate.config import Config, Override, find_config, load_config, policy_changes
 from gate.config.paths import nearest_git_folder
 from gate.config.source import MAX_BASELINE_BYTES, PolicySource, at_base
 from gate.engine import ProgressSink, run_checks
 from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError, InputErrors
 from gate.github import commands
+from gate.github.publish import open_session
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
@@ -180,7 +181,14 @@ def _load_policy(
 
     def load(policy: PolicySource) -> Config:
         config_path = request.config_path or find_config(cwd, policy) or find_config(scan_root, policy)
-        return load_config(config_path, preset=request.preset, overrides=overrides, scan_root=scan_root, policy=policy)
+        return load_config(
+            config_path,
+            check_schemas=config_schemas(),
+            preset=request.preset,
+            overrides=overrides,
+            scan_root=scan_root,
+            policy=policy,
+        )
 
     shas = pull_request_shas(os.environ)
     if shas is None:
@@ -214,8 +222,6 @@ def _load_policy(
 
 def run_gate(request: RunRequest, terminal: Terminal) -> int:
     """Load config, run the checks, render and write every report, report to GitHub; the exit code."""
-    from gate.github import open_session
-
     # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
     # machine-readable report that may be redirected to a file.
     commands_out: Callable[[str], None] = (
@@ -240,7 +246,7 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
             terminal.err(f"note: {note}")  # the console report shows them itself
     if config.path is None and request.names is None:
         terminal.say(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
-    chosen = list(request.names) if request.names is not None else config.enabled_checks()
+    chosen = list(request.names) if request.names is not None else config.enabled_checks(REGISTRY)
     if session is not None and session.plan.skip:
         chosen = [name for name in chosen if name not in session.plan.skip]
         if not chosen:
@@ -283,5 +289,5 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if session is not None:
         # Reports are all or none: after a failed write none exists, so no output or notice names one.
         written = {} if failure is not None else {r.fmt: r.path for r in request.outputs}
-        session.finish(verdict, config.root, written, exit_code=code, places=places)
+        session.finish(report_input(verdict, places=places), config.root, written, exit_code=code)
     return code

@@ -40,3 +40,10 @@ def contracts() -> Contracts:
 
 
 from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `loopback` and `slow` tests without editing each file (tests/markers.py says how)."""
+    import markers
+
+    markers.apply(items, config.rootpath)

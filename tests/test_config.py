@@ -9,6 +9,7 @@ import yaml
 from helpers import gate, write_files
 from projects import clean_project
 
+from gate.checks import config_schemas
 from gate.config import deep_merge, load_config, preset_names, preset_path
 from gate.config.schema import validate
 from gate.config.yamlpos import load_file
@@ -127,7 +128,7 @@ def test_yaml_merge_keys_are_refused(tmp_path: Path) -> None:
 def test_every_preset_file_validates_against_the_schema(preset: str) -> None:
     from gate.config import full_schema
 
-    assert validate(load_file(preset_path(preset)), full_schema()) == []
+    assert validate(load_file(preset_path(preset)), full_schema(config_schemas())) == []
 
 
 def test_the_three_stages_exist() -> None:
@@ -137,7 +138,7 @@ def test_the_three_stages_exist() -> None:
 def test_user_values_override_the_preset_and_the_rest_is_kept(tmp_path: Path) -> None:
     clean_project(tmp_path)
     (tmp_path / "gate.yml").write_text("preset: demo\nchecks:\n  env:\n    timeout: 30s\n")
-    config = load_config(None, search_from=tmp_path)
+    config = load_config(None, check_schemas=config_schemas(), search_from=tmp_path)
     assert config.preset == "demo"
     assert config.section("env")["timeout"] == "30s"
     preset = yaml.safe_load(preset_path("demo").read_text())
@@ -147,7 +148,10 @@ def test_user_values_override_the_preset_and_the_rest_is_kept(tmp_path: Path) ->
 def test_preset_on_command_line_wins_over_the_file(tmp_path: Path) -> None:
     clean_project(tmp_path)
     (tmp_path / "gate.yml").write_text("preset: demo\n")
-    assert load_config(None, preset="prototype", search_from=tmp_path).preset == "prototype"
+    assert (
+        load_config(None, check_schemas=config_schemas(), preset="prototype", search_from=tmp_path).preset
+        == "prototype"
+    )
 
 
 def test_deep_merge_replaces_lists_and_merges_mappings() -> None:
@@ -158,7 +162,7 @@ def test_deep_merge_replaces_lists_and_merges_mappings() -> None:
 def test_project_root_must_exist(tmp_path: Path) -> None:
     write_files(tmp_path, {"gate.yml": "project:\n  root: missing\n"})
     with pytest.raises(InputError, match="not a directory"):
-        load_config(None, search_from=tmp_path)
+        load_config(None, check_schemas=config_schemas(), search_from=tmp_path)
 
 
 def test_command_line_override_is_validated_too(tmp_path: Path) -> None:
@@ -166,5 +170,10 @@ def test_command_line_override_is_validated_too(tmp_path: Path) -> None:
 
     clean_project(tmp_path)
     with pytest.raises(InputErrors) as raised:
-        load_config(None, search_from=tmp_path, overrides=[Override("env", "timeout", "soon", "--timeout")])
+        load_config(
+            None,
+            check_schemas=config_schemas(),
+            search_from=tmp_path,
+            overrides=[Override("env", "timeout", "soon", "--timeout")],
+        )
     assert "command-line option" in raised.value.render()

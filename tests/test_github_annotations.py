@@ -8,6 +8,7 @@ from pathlib import Path
 from gate.github import commands
 from gate.model import Finding, JudgedFinding, Location, Severity
 from gate.redact import register
+from gate.report import annotations
 
 
 def _unescape_data(text: str) -> str:
@@ -83,7 +84,7 @@ def test_most_severe_first_ten_per_level_and_one_line_counts_the_rest(tmp_path: 
             for i in range(15)
         ]
     )
-    lines = commands.annotation_lines(judged, tmp_path, None, "the job summary")
+    lines = annotations.annotation_lines(judged, tmp_path, None, "the job summary")
     parsed = [_parse(line) for line in lines]
     levels = [name for name, _, _ in parsed]
     assert levels == ["error"] * 10 + ["warning"] * 3 + ["notice"] * 10
@@ -97,16 +98,16 @@ def test_most_severe_first_ten_per_level_and_one_line_counts_the_rest(tmp_path: 
 
 def test_no_closing_line_when_everything_fits(tmp_path: Path) -> None:
     judged = [_finding("r.a", Severity.HIGH, True, path="a.py", line=1)]
-    lines = commands.annotation_lines(judged, tmp_path, None, "x")
+    lines = annotations.annotation_lines(judged, tmp_path, None, "x")
     assert len(lines) == 1
 
 
 def test_columns_and_bad_ranges_follow_the_runners_rules(tmp_path: Path) -> None:
-    one_line = commands.Annotation("error", "m", "t", path="a.py", line=4, end_line=4, column=7).command()
+    one_line = annotations.Annotation("error", "m", "t", path="a.py", line=4, end_line=4, column=7).command()
     assert _parse(one_line)[1] == {"file": "a.py", "line": "4", "endLine": "4", "col": "7", "title": "t"}
-    span = commands.Annotation("error", "m", "t", path="a.py", line=4, end_line=9, column=7).command()
+    span = annotations.Annotation("error", "m", "t", path="a.py", line=4, end_line=9, column=7).command()
     assert "col" not in _parse(span)[1]
-    backwards = commands.Annotation("error", "m", "t", path="a.py", line=9, end_line=4, column=7).command()
+    backwards = annotations.Annotation("error", "m", "t", path="a.py", line=9, end_line=4, column=7).command()
     assert set(_parse(backwards)[1]) == {"file", "title"}
 
 
@@ -114,17 +115,17 @@ def test_paths_are_made_relative_to_the_workspace(tmp_path: Path) -> None:
     root = tmp_path / "services" / "api"
     root.mkdir(parents=True)
     judged = _finding("r.a", Severity.HIGH, True, path="app/main.py", line=2)
-    note = commands.annotation_for(judged, root, tmp_path)
+    note = annotations.annotation_for(judged, root, tmp_path)
     assert note.path == "services/api/app/main.py"
-    outside = commands.annotation_for(judged, root, tmp_path / "elsewhere")
+    outside = annotations.annotation_for(judged, root, tmp_path / "elsewhere")
     assert outside.path is None and outside.line is None
     assert "Where: app/main.py:2" in outside.message
 
 
 def test_long_messages_are_cut_before_escaping() -> None:
-    line = commands.Annotation("notice", "%" * 5000, "t").command()
+    line = annotations.Annotation("notice", "%" * 5000, "t").command()
     message = _parse(line)[2]
-    assert len(message) == commands.MAX_MESSAGE
+    assert len(message) == annotations.MAX_MESSAGE
     assert re.fullmatch(r"%+…", message)
 
 
@@ -151,6 +152,6 @@ def test_multiline_outputs_use_a_delimiter_absent_from_the_value() -> None:
 
 def test_notices_already_printed_count_against_the_step_limit(tmp_path: Path) -> None:
     judged = [_finding(f"r.n{i}", Severity.LOW, False, path="a.py", line=i + 1) for i in range(12)]
-    lines = commands.annotation_lines(judged, tmp_path, None, "the job summary", notices_used=2)
+    lines = annotations.annotation_lines(judged, tmp_path, None, "the job summary", notices_used=2)
     assert len(lines) == 8  # 7 findings and the closing line: 2 + 8 = the runner's 10
     assert "5 more finding(s) (5 notices)" in _parse(lines[-1])[2]

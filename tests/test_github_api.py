@@ -23,6 +23,7 @@ from gate.github.context import GitHubContext, Plan, Settings
 from gate.github.publish import STICKY_MARKER, Session
 from gate.model import CheckResult, Finding, Location, Severity, Target, Verdict
 from gate.policy import judge
+from gate.runner import report_input
 
 HEAD = "2" * 40
 MERGE = "3" * 40
@@ -109,7 +110,7 @@ def test_check_run_goes_in_progress_then_completes_with_batched_annotations(
     [created] = server.calls("POST", RUNS)
     assert created.json["status"] == "in_progress" and created.json["head_sha"] == HEAD
     assert created.json["name"] == "launch-gate" and "conclusion" not in created.json
-    session.finish(_verdict(tmp_path, count=120), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=120)), tmp_path, {})
     updates = server.calls("PATCH", RUN)
     assert [len(u.json["output"]["annotations"]) for u in updates] == [50, 50, 20]
     # Only the last update completes the run, so it never looks done while annotations arrive.
@@ -129,7 +130,7 @@ def test_check_run_goes_in_progress_then_completes_with_batched_annotations(
 def test_a_passing_verdict_completes_the_run_as_success(server: ContractServer, tmp_path: Path) -> None:
     session = _session(server, tmp_path, [], [])
     session.start()
-    session.finish(_verdict(tmp_path, count=0), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=0)), tmp_path, {})
     [run] = server.state.check_runs.values()
     assert run["conclusion"] == "success" and run["output"]["title"].startswith("GO")
 
@@ -142,7 +143,7 @@ def test_without_checks_write_it_falls_back_to_annotations_and_says_so_once(
     err: list[str] = []
     session = _session(server, tmp_path, out, err)
     session.start()
-    session.finish(_verdict(tmp_path, count=3), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=3)), tmp_path, {})
     assert len(server.calls("POST", RUNS)) == 1  # a 403 is an answer, not a reason to retry
     assert sum(1 for line in out if line.startswith("::error ")) == 3
     said = [line for line in out if "checks: write" in line]
@@ -157,7 +158,7 @@ def test_server_errors_are_retried(server: ContractServer, tmp_path: Path) -> No
     err: list[str] = []
     session = _session(server, tmp_path, [], err)
     session.start()
-    session.finish(_verdict(tmp_path), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     assert len(server.calls("POST", RUNS)) == 3 and len(server.calls("PATCH", RUN)) == 2
     assert len(server.state.check_runs) == 1 and err == []
 
@@ -178,7 +179,7 @@ def test_a_long_rate_limit_is_a_reporting_error_said_plainly(server: ContractSer
     session = _session(server, tmp_path, out, err)
     clock = time.monotonic()
     session.start()
-    session.finish(_verdict(tmp_path), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     assert time.monotonic() - clock < 10
     assert len(err) == 1 and "rate limit" in err[0] and "exit code are unaffected" in err[0]
     assert any(line.startswith("::warning title=launch-gate%3A reporting failed::") for line in out)
@@ -192,7 +193,7 @@ def test_a_rejected_update_falls_back_to_annotations(server: ContractServer, tmp
     err: list[str] = []
     session = _session(server, tmp_path, out, err)
     session.start()
-    session.finish(_verdict(tmp_path, count=2), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=2)), tmp_path, {})
     assert len(err) == 1 and "HTTP 422" in err[0]
     assert sum(1 for line in out if line.startswith("::error ")) == 2
 
@@ -203,7 +204,7 @@ def test_the_sticky_comment_is_updated_never_duplicated(server: ContractServer, 
     for _ in range(3):
         session = _session(server, tmp_path, [], [], check_run=False, comment=True)
         session.start()
-        session.finish(_verdict(tmp_path), tmp_path, {})
+        session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     ours = [c for c in server.state.comments.values() if STICKY_MARKER in c["body"]]
     assert len(ours) == 1
     assert len(server.calls("POST", COMMENTS)) == 1
@@ -214,7 +215,7 @@ def test_duplicate_sticky_comments_from_a_race_are_folded_into_one(server: Contr
     server.add_comment(7, f"{STICKY_MARKER}\nold one")
     server.add_comment(7, f"{STICKY_MARKER}\nold two")
     session = _session(server, tmp_path, [], [], check_run=False, comment=True)
-    session.finish(_verdict(tmp_path), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     ours = [c for c in server.state.comments.values() if STICKY_MARKER in c["body"]]
     assert len(ours) == 1 and "old" not in ours[0]["body"]
 
@@ -223,7 +224,7 @@ def test_sarif_upload_is_gzip_base64_and_a_valid_log(
     server: ContractServer, tmp_path: Path, contracts: Contracts
 ) -> None:
     session = _session(server, tmp_path, [], [], check_run=False, upload_sarif=True)
-    session.finish(_verdict(tmp_path, count=2), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=2)), tmp_path, {})
     [upload] = server.state.sarifs
     request = upload["request"]
     assert request["commit_sha"] == MERGE and request["ref"] == "refs/pull/7/merge"
@@ -242,14 +243,14 @@ def test_a_forbidden_sarif_upload_names_the_permission(server: ContractServer, t
     )
     err: list[str] = []
     session = _session(server, tmp_path, [], err, check_run=False, upload_sarif=True)
-    session.finish(_verdict(tmp_path), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     assert len(err) == 1 and "security-events: write" in err[0]
 
 
 def test_step_outputs_name_the_verdict_and_reports(server: ContractServer, tmp_path: Path) -> None:
     session = _session(server, tmp_path, [], [], check_run=False)
     reports = {"json": tmp_path / ".launch-gate" / "report.json", "sarif": tmp_path / ".launch-gate" / "report.sarif"}
-    session.finish(_verdict(tmp_path), tmp_path, reports)
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, reports)
     lines = (tmp_path / "output.txt").read_text().splitlines()
     assert lines == [
         "verdict=fail",
@@ -278,7 +279,7 @@ def test_a_fork_pull_request_without_comment_rights_gets_a_note_not_an_error(
     session = _session(server, tmp_path, out, err, comment=True)
     session.context = replace(session.context, fork=True)
     session.start()
-    session.finish(_verdict(tmp_path), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     assert err == []
     summary = (tmp_path / "summary.md").read_text()
     assert "checks: write" in summary and "from a fork is read-only" in summary
@@ -290,7 +291,7 @@ def test_annotations_past_the_cap_are_counted_not_sent(
     monkeypatch.setattr(publish, "MAX_CHECK_RUN_ANNOTATIONS", 60)
     session = _session(server, tmp_path, [], [])
     session.start()
-    session.finish(_verdict(tmp_path, count=75), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=75)), tmp_path, {})
     [run] = server.state.check_runs.values()
     assert len(server.state.annotations[run["id"]]) == 60
     assert "15 more are in the job summary" in (tmp_path / "summary.md").read_text()
@@ -302,7 +303,7 @@ def test_a_sarif_log_over_the_upload_limit_is_not_sent_and_said(
     monkeypatch.setattr(api, "MAX_SARIF_GZIP", 200)
     err: list[str] = []
     session = _session(server, tmp_path, [], err, check_run=False, upload_sarif=True)
-    session.finish(_verdict(tmp_path), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path)), tmp_path, {})
     assert server.calls("POST", "/repos/{owner}/{repo}/code-scanning/sarifs") == []
     assert len(err) == 1 and "over code scanning's 200-byte limit" in err[0]
 
@@ -312,7 +313,7 @@ def test_a_run_over_code_scannings_result_limit_is_trimmed_least_severe_last(
 ) -> None:
     monkeypatch.setattr(api, "MAX_SARIF_RESULTS", 3)
     session = _session(server, tmp_path, [], [], check_run=False, upload_sarif=True)
-    session.finish(_verdict(tmp_path, count=5), tmp_path, {})
+    session.finish(report_input(_verdict(tmp_path, count=5)), tmp_path, {})
     [upload] = server.state.sarifs
     assert len(upload["log"]["runs"][0]["results"]) == 3
     assert "2 of launch-gate/secrets/ were left out of the upload" in (tmp_path / "summary.md").read_text()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 
 from gate import redact
-from gate.github import summary
 from gate.model import Budget, CheckResult, Finding, Location, Measurement, Severity, Suppression, Target, Verdict
 from gate.policy import judge
+from gate.report import job_summary
 
 
 def _verdict(
@@ -44,7 +44,7 @@ def test_the_verdict_comes_first_then_checks_fixes_findings_suppressed_budgets()
         Measurement("latency.p95", "/api/report", 2600.0, "ms", "secrets", samples=50, budget=Budget(2000.0)),
     )
     suppressed = Suppression(reason="test fixture, reviewed", rule="secrets.x", path="src/f9.py")
-    text = summary.render(_verdict([_finding(i) for i in range(10)], budgets, (suppressed,)))
+    text = job_summary.render(_verdict([_finding(i) for i in range(10)], budgets, (suppressed,)))
     first = text.splitlines()[0]
     assert first == "## ❌ launch-gate: NO-GO: release blocked"
     order = [
@@ -59,16 +59,16 @@ def test_the_verdict_comes_first_then_checks_fixes_findings_suppressed_budgets()
 
 
 def test_a_bar_marks_the_limit_and_fills_to_the_value() -> None:
-    under = summary.bar(150.0, 300.0)
+    under = job_summary.bar(150.0, 300.0)
     assert under.count("█") == 10 and under.index("│") == 20
-    over = summary.bar(600.0, 300.0)
+    over = job_summary.bar(600.0, 300.0)
     assert over.count("█") == 20 and over.index("│") == 10
-    assert summary.bar(None, 300.0) == "" and summary.bar(5.0, None) == ""
+    assert job_summary.bar(None, 300.0) == "" and job_summary.bar(5.0, None) == ""
 
 
 def test_hostile_text_cannot_inject_markdown_or_html() -> None:
     hostile = "![x](https://evil.example/p.png) <img src=x> | cell | **bold** `code`\nnew line"
-    text = summary.render(_verdict([_finding(1, hostile)]))
+    text = job_summary.render(_verdict([_finding(1, hostile)]))
     row = next(line for line in text.splitlines() if line.startswith("| `src/f1.py:2`"))
     assert "<img" not in row and "![x]" not in row and "\\!\\[x\\]" in row
     assert row.count(" | ") == 1  # the message's `|` did not add a column
@@ -76,29 +76,29 @@ def test_hostile_text_cannot_inject_markdown_or_html() -> None:
 
 
 def test_code_spans_survive_backticks() -> None:
-    assert summary.code("a`b") == "``a`b``"
-    assert summary.code("`x") == "`` `x ``"
+    assert job_summary.code("a`b") == "``a`b``"
+    assert job_summary.code("`x") == "`` `x ``"
 
 
 def test_a_huge_verdict_is_cut_to_the_limit_and_says_so() -> None:
     findings = [_finding(i, "x" * 6000) for i in range(800)]
-    text = summary.render(_verdict(findings), limit=summary.STEP_SUMMARY_LIMIT)
-    assert len(text.encode()) <= summary.STEP_SUMMARY_LIMIT
+    text = job_summary.render(_verdict(findings), limit=job_summary.STEP_SUMMARY_LIMIT)
+    assert len(text.encode()) <= job_summary.STEP_SUMMARY_LIMIT
     assert text.startswith("## ❌ launch-gate: NO-GO")
     assert "more not listed here" in text and "shortened to fit GitHub's size limit" in text
-    small = summary.render(_verdict(findings), limit=summary.CHECK_RUN_SUMMARY_LIMIT)
-    assert len(small.encode()) <= summary.CHECK_RUN_SUMMARY_LIMIT
+    small = job_summary.render(_verdict(findings), limit=job_summary.CHECK_RUN_SUMMARY_LIMIT)
+    assert len(small.encode()) <= job_summary.CHECK_RUN_SUMMARY_LIMIT
 
 
 def test_registered_secrets_never_reach_the_summary() -> None:
     canary = "CANARY-summary-7c1e0b9d2f"
     redact.register(canary)
-    text = summary.render(_verdict([_finding(1, f"value {canary} leaked")]), notes=[f"note {canary}"])
+    text = job_summary.render(_verdict([_finding(1, f"value {canary} leaked")]), notes=[f"note {canary}"])
     assert canary not in text
 
 
 def test_a_pass_says_go_with_its_warnings() -> None:
-    text = summary.render(_verdict([_finding(1, severity=Severity.LOW)]))
+    text = job_summary.render(_verdict([_finding(1, severity=Severity.LOW)]))
     assert text.startswith("## ⚠️ launch-gate: GO") and "with 1 warning(s)" in text
 
 
@@ -118,7 +118,7 @@ def _rule(rule: str, index: int, severity: Severity, fix: str, message: str = "f
 def test_findings_are_grouped_by_rule_with_a_count_and_distinct_fixes_critical_first() -> None:
     findings = [_rule("secrets.aws", i, Severity.CRITICAL, "Rotate the key.") for i in range(67)]
     findings.append(_rule("secrets.generic", 0, Severity.MEDIUM, "Move it to the environment."))
-    text = summary.render(_verdict(findings))
+    text = job_summary.render(_verdict(findings))
     [checks_row] = [line for line in text.splitlines() if line.startswith("| ❌ | secrets |")]
     assert "| 67 critical, 1 medium |" in checks_row
     rows = [line for line in text.splitlines() if line.startswith(("| block |", "| warn |"))]
@@ -135,7 +135,7 @@ def test_no_table_cell_is_blank() -> None:
     budgets = (Measurement("cold-start", "/api/a", None, "ms", "secrets", samples=0, budget=Budget(300.0)),)
     suppressed = Suppression(reason="reviewed", rule="secrets.generic")
     findings = [_rule("secrets.aws", 0, Severity.HIGH, ""), _rule("secrets.generic", 1, Severity.LOW, "x", "")]
-    text = summary.render(_verdict(findings, budgets, (suppressed,)))
+    text = job_summary.render(_verdict(findings, budgets, (suppressed,)))
     for line in text.splitlines():
         if line.startswith("|") and not line.startswith("|---"):
             cells = line.strip("|").split(" | ")
@@ -145,11 +145,11 @@ def test_no_table_cell_is_blank() -> None:
 def test_thousands_of_findings_stay_within_the_step_summary_limit_grouped_by_rule() -> None:
     rules = [f"secrets.rule-{n}" for n in range(30)]
     findings = [_rule(rules[i % 30], i, Severity(i % 5), f"Fix {i % 7}.", "a long message " * 40) for i in range(6000)]
-    text = summary.render(_verdict(findings), limit=summary.STEP_SUMMARY_LIMIT)
-    assert len(text.encode()) <= summary.STEP_SUMMARY_LIMIT
+    text = job_summary.render(_verdict(findings), limit=job_summary.STEP_SUMMARY_LIMIT)
+    assert len(text.encode()) <= job_summary.STEP_SUMMARY_LIMIT
     # Every rule keeps its row and count even when the places had to be cut.
     for rule in rules:
         assert f"| `{rule}` | 200 |" in text
     assert "(+4 more fixes)" in text
-    check_run = summary.render(_verdict(findings), limit=summary.CHECK_RUN_SUMMARY_LIMIT)
-    assert len(check_run.encode()) <= summary.CHECK_RUN_SUMMARY_LIMIT and "secrets.rule-0" in check_run
+    check_run = job_summary.render(_verdict(findings), limit=job_summary.CHECK_RUN_SUMMARY_LIMIT)
+    assert len(check_run.encode()) <= job_summary.CHECK_RUN_SUMMARY_LIMIT and "secrets.rule-0" in check_run

@@ -13,6 +13,7 @@ import pytest
 from http_sites import Authority, authority_fixture  # noqa: F401 - the fixture registers by being imported
 
 from gate.checks.base import CheckContext
+from gate.checks.dns.hosts import domain_map
 from gate.checks.http.client import (
     Limits,
     Preview,
@@ -182,22 +183,23 @@ def test_hosts_and_canonical_host_default_to_the_dns_domain_map(tmp_path: Path) 
             "*.preview": None,
         },
     }
-    preview = preview_from_context(_context(tmp_path, {}, dns))
+    ctx = _context(tmp_path, {}, dns)
+    preview = preview_from_context(ctx, domain_map(ctx.full_config))
     assert preview.hosts == ("acme-git-feature.vercel.app", "acme.com", "www.acme.com", "api.acme.com")
     assert preview.canonical_host == "www.acme.com"
 
 
 def test_hosts_in_the_http_section_win_over_the_domain_map(tmp_path: Path) -> None:
     section = {"hosts": ["app.acme.com"], "canonical_host": "app.acme.com"}
-    preview = preview_from_context(_context(tmp_path, section, {"domain": "acme.com", "canonical": "@"}))
+    ctx = _context(tmp_path, section, {"domain": "acme.com", "canonical": "@"})
+    preview = preview_from_context(ctx, domain_map(ctx.full_config))
     assert preview.hosts == ("acme-git-feature.vercel.app", "app.acme.com")
     assert preview.canonical_host == "app.acme.com"
 
 
 def test_listing_hosts_in_the_http_section_drops_the_whole_domain_map(tmp_path: Path) -> None:
-    preview = preview_from_context(
-        _context(tmp_path, {"hosts": ["localhost:8443"]}, {"domain": "acme.com", "canonical": "@"})
-    )
+    ctx = _context(tmp_path, {"hosts": ["localhost:8443"]}, {"domain": "acme.com", "canonical": "@"})
+    preview = preview_from_context(ctx, domain_map(ctx.full_config))
     assert preview.hosts == ("acme-git-feature.vercel.app", "localhost:8443")
     assert preview.canonical_host is None
 

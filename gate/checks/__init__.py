@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from gate.checks.ai import AiCheck
 from gate.checks.base import Check, RuleDoc
 from gate.checks.deps import DepsCheck
@@ -26,3 +29,8 @@ def rule_docs() -> dict[str, RuleDoc]:
     docs = {doc.id: doc for check in REGISTRY.values() for doc in check.rules}
     docs.update({doc.id: doc for doc in POLICY_RULES})
     return docs
+
+
+def config_schemas() -> dict[str, Mapping[str, Any]]:
+    """Each check's gate.yml section schema, handed to gate.config (which must not import the checks)."""
+    return {name: check.config_schema for name, check in REGISTRY.items()}

@@ -6,7 +6,7 @@ import copy
 import datetime
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,9 @@ def preset_path(name: str) -> Path:
     return rules_dir() / "presets" / f"{name}.yml"
 
 
-def full_schema() -> dict[str, Any]:
-    from gate.checks import REGISTRY
-
-    return schema_mod.build_schema({name: check.config_schema for name, check in REGISTRY.items()}, preset_names())
+def full_schema(check_schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """`check_schemas` (gate.checks.config_schemas()): the caller's checks, so config never imports them."""
+    return schema_mod.build_schema(check_schemas, preset_names())
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,10 +75,9 @@ class Config:
         checks: Mapping[str, Mapping[str, Any]] = self.data.get("checks", {})
         return checks.get(check, {})
 
-    def enabled_checks(self) -> list[str]:
-        from gate.checks import REGISTRY
-
-        return [name for name in REGISTRY if self.section(name).get("enabled", False)]
+    def enabled_checks(self, registered: Iterable[str]) -> list[str]:
+        """The enabled ones among `registered`, in its order (the order reports list checks)."""
+        return [name for name in registered if self.section(name).get("enabled", False)]
 
     def run_timeout(self) -> float:
         from gate.config.units import seconds
@@ -190,6 +188,7 @@ def _apply_overrides(data: dict[str, Any], overrides: Sequence[Override]) -> dic
 def load_config(
     path: Path | None,
     *,
+    check_schemas: Mapping[str, Mapping[str, Any]],
     preset: str | None = None,
     overrides: Sequence[Override] = (),
     search_from: Path | None = None,
@@ -201,7 +200,7 @@ def load_config(
     The project root is `scan_root` (default: `search_from` or the working directory), with
     `project.root` below it; never the config file's folder, which may be anywhere.
     """
-    schema = full_schema()
+    schema = full_schema(check_schemas)
     if path is None:
         path = find_config(search_from or Path.cwd(), policy)
     doc = _load_doc(path, policy) if path is not None else None

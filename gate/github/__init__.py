@@ -1,25 +1,8 @@
-"""GitHub integration: read where the gate runs, report where people look.
+"""GitHub integration: read where the gate runs, talk to the API, speak the runner's command channel.
 
-`open_session` is the one entry point the CLI uses: inside GitHub Actions (or with `--github`)
-it reads the event, plans what the event changes about the run, and returns a `Session` that
-opens a check run before the checks and publishes the verdict after them.
+`gate.github.publish.open_session` is the one entry point the runner uses: inside GitHub Actions
+(or with `--github`) it reads the event, plans what the event changes about the run, and returns
+a `Session` that opens a check run before the checks and publishes the verdict after them. What
+the annotations and the job summary say is rendered in gate/report/. This file imports nothing,
+so the renderers can use the workflow-command primitives without loading the publisher.
 """
-
-from __future__ import annotations
-
-from collections.abc import Mapping
-
-from gate.github.context import GitHubContext, Plan, plan_for, read_context
-from gate.github.publish import Session, Writer
-
-__all__ = ["GitHubContext", "Plan", "Session", "open_session"]
-
-
-def open_session(environ: Mapping[str, str], *, force: bool | None, out: Writer, err: Writer) -> Session | None:
-    """None outside Actions unless forced; `force=False` (`--no-github`) turns it off inside too."""
-    if force is False:
-        return None
-    context = read_context(environ, force=bool(force))
-    if context is None:
-        return None
-    return Session(context=context, plan=plan_for(context), out=out, err=err)

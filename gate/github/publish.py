@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.github import commands, summary
+from gate.github import commands
 from gate.github.api import ANNOTATIONS_PER_REQUEST, ApiError, ApiOptions, GitHubApi, batches, fit_for_code_scanning
-from gate.github.context import GitHubContext, Plan
+from gate.github.context import GitHubContext, Plan, plan_for, read_context
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
+from gate.report import ReportInput, job_summary, render
+from gate.report.annotations import annotation_for, annotation_lines, workspace_path
 from gate.report.places import ConfigPlaces
 
 STICKY_MARKER = "<!-- launch-gate:sticky-comment -->"
@@ -102,18 +104,19 @@ class Session:
     # -- after the run ----------------------------------------------------------------------
     def finish(
         self,
-        verdict: Verdict,
+        report: ReportInput,
         root: Path,
         reports: Mapping[str, Path],
         exit_code: int | None = None,
-        places: ConfigPlaces | None = None,
     ) -> None:
         """Publish everything; `exit_code` is the run's when it differs from the verdict's.
 
-        `places` puts findings about URLs, routes and hosts on the gate.yml line that declared them.
+        `report` is what the runner rendered its own reports from (verdict, rule docs, and the
+        places that put findings about URLs, routes and hosts on the gate.yml line declaring them).
         """
-        self._places = places or ConfigPlaces.none()
-        self._publish(verdict, root, reports)
+        verdict = report.verdict
+        self._places = report.places
+        self._publish(report, root, reports)
         self._write_outputs(verdict.outcome, str(verdict.exit_code if exit_code is None else exit_code), reports)
         self._say_problems()
 
@@ -121,7 +124,7 @@ class Session:
         """The run stopped before a verdict: never leave the check run "in progress" for ever."""
         if self._check_run_id is None or self._api is None:
             return
-        text = f"## 🛑 launch-gate: stopped\n\n{summary.md(reason)}; nothing was passed.\n"
+        text = f"## 🛑 launch-gate: stopped\n\n{job_summary.md(reason)}; nothing was passed.\n"
         try:
             self._api.update_check_run(
                 self._check_run_id,
@@ -136,7 +139,7 @@ class Session:
     def finish_skipped(self) -> None:
         """Every check this event asked for was skipped (e.g. a failed deployment)."""
         self._say_no_access()
-        text = "## ⏭️ launch-gate: skipped\n\n" + "".join(f"> [!NOTE]\n> {summary.md(n)}\n\n" for n in self.notes)
+        text = "## ⏭️ launch-gate: skipped\n\n" + "".join(f"> [!NOTE]\n> {job_summary.md(n)}\n\n" for n in self.notes)
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate: skipped", note))
         self._append_summary(text)
@@ -153,7 +156,8 @@ class Session:
         self._write_outputs("skipped", "0", {})
         self._say_problems()
 
-    def _publish(self, verdict: Verdict, root: Path, reports: Mapping[str, Path]) -> None:
+    def _publish(self, report: ReportInput, root: Path, reports: Mapping[str, Path]) -> None:
+        verdict = report.verdict
         settings = self.context.settings
         annotated_in_run = False
         # API calls first: what they learn (a fallback, a refused comment) belongs in the notes
@@ -163,19 +167,17 @@ class Session:
         if settings.comment:
             self._comment(verdict)
         if settings.upload_sarif:
-            self._upload_sarif(verdict)
+            self._upload_sarif(report)
         self._say_no_access()
         for note in self.notes:
             self.out(commands.plain_notice("launch-gate", note))
         if settings.annotations and not annotated_in_run:
             elsewhere = self._elsewhere(reports)
             workspace = self.context.workspace
-            for line in commands.annotation_lines(
-                verdict.findings, root, workspace, elsewhere, len(self.notes), self._places
-            ):
+            for line in annotation_lines(verdict.findings, root, workspace, elsewhere, len(self.notes), self._places):
                 self.out(line)
         if settings.summary:
-            self._append_summary(self._summary(verdict, summary.STEP_SUMMARY_LIMIT))
+            self._append_summary(self._summary(verdict, job_summary.STEP_SUMMARY_LIMIT))
 
     def _elsewhere(self, reports: Mapping[str, Path]) -> str:
         places = ["the job summary"]
@@ -186,15 +188,15 @@ class Session:
         return ", ".join(places)
 
     def _summary(self, verdict: Verdict, limit: int) -> str:
-        return summary.render(verdict, context_line=self.context.describe(), notes=self.notes, limit=limit)
+        return job_summary.render(verdict, context_line=self.context.describe(), notes=self.notes, limit=limit)
 
     def _check_annotations(self, findings: Sequence[JudgedFinding], root: Path) -> list[dict[str, Any]]:
-        config_name = commands.workspace_path(self._places.config_path, root, self.context.workspace) or "gate.yml"
+        config_name = workspace_path(self._places.config_path, root, self.context.workspace) or "gate.yml"
         annotations = []
         for judged in findings:
             if judged.suppressed:
                 continue
-            note = commands.annotation_for(judged, root, self.context.workspace, self._places)
+            note = annotation_for(judged, root, self.context.workspace, self._places)
             line = note.line or 1
             end_line = note.end_line if note.end_line and note.end_line >= line else line
             item: dict[str, Any] = {
@@ -214,7 +216,7 @@ class Session:
     def _complete_check_run(self, verdict: Verdict, root: Path) -> bool:
         """Completes the run with its annotations; False when annotations must go to the log instead."""
         assert self._api is not None and self._check_run_id is not None
-        head = summary.headline(verdict)
+        head = job_summary.headline(verdict)
         annotations = self._check_annotations(verdict.findings, root)
         dropped = max(0, len(annotations) - MAX_CHECK_RUN_ANNOTATIONS)
         if dropped:
@@ -225,7 +227,7 @@ class Session:
         annotations = annotations[:MAX_CHECK_RUN_ANNOTATIONS]
         output = {
             "title": f"{head.title}: {head.detail}"[:255],
-            "summary": self._summary(verdict, summary.CHECK_RUN_SUMMARY_LIMIT),
+            "summary": self._summary(verdict, job_summary.CHECK_RUN_SUMMARY_LIMIT),
         }
         chunks = batches(annotations, ANNOTATIONS_PER_REQUEST) or [[]]
         try:
@@ -295,10 +297,8 @@ class Session:
             self.problems.append(sentence)
         self._without_access.clear()
 
-    def _upload_sarif(self, verdict: Verdict) -> None:
-        from gate.report import render
-        from gate.runner import report_input
-
+    def _upload_sarif(self, report: ReportInput) -> None:
+        verdict = report.verdict
         if not (self.context.sha and self.context.ref):
             self.problems.append(
                 "SARIF not uploaded: GITHUB_SHA and GITHUB_REF are needed to say which commit it is for"
@@ -309,7 +309,7 @@ class Session:
         assert self._api is not None
         checkout = f"file://{self.context.workspace.as_posix()}" if self.context.workspace else None
         try:
-            log, notes = fit_for_code_scanning(json.loads(render("sarif", report_input(verdict, places=self._places))))
+            log, notes = fit_for_code_scanning(json.loads(render("sarif", report)))
             self.notes.extend(notes)
             self._api.upload_sarif(
                 sarif=json.dumps(log),
@@ -328,7 +328,7 @@ class Session:
             return
         try:
             used = path.stat().st_size if path.exists() else 0
-            room = summary.STEP_SUMMARY_LIMIT - used - 1
+            room = job_summary.STEP_SUMMARY_LIMIT - used - 1
             data = scrub(text).encode()
             if len(data) > room:
                 self.problems.append(
@@ -373,3 +373,13 @@ class Session:
                     level="warning",
                 )
             )
+
+
+def open_session(environ: Mapping[str, str], *, force: bool | None, out: Writer, err: Writer) -> Session | None:
+    """None outside Actions unless forced; `force=False` (`--no-github`) turns it off inside too."""
+    if force is False:
+        return None
+    context = read_context(environ, force=bool(force))
+    if context is None:
+        return None
+    return Session(context=context, plan=plan_for(context), out=out, err=err)

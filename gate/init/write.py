@@ -199,6 +199,7 @@ def render_manifest(draft: EnvDraft) -> str:
 
 def validate_outputs(root: Path, config_text: str, manifest_text: str) -> None:
     """Load both files exactly as `gate run` will; a mistake here is the gate's own (exit 3)."""
+    from gate.checks import config_schemas
     from gate.checks.env.manifest import parse_manifest
     from gate.config import load_config
     from gate.config.yamlpos import load_file
@@ -209,7 +210,7 @@ def validate_outputs(root: Path, config_text: str, manifest_text: str) -> None:
         manifest_path = Path(scratch) / "env.manifest.yml"
         manifest_path.write_text(manifest_text)
         try:
-            load_config(config_path, scan_root=root)
+            load_config(config_path, check_schemas=config_schemas(), scan_root=root)
             parse_manifest(load_file(manifest_path))
         except (InputError, InputErrors) as error:
             raise CheckFailure(

@@ -11,11 +11,15 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gate.checks.base import RuleDoc
 from gate.model import Verdict
 from gate.redact import scrub
 from gate.report.places import ConfigPlaces
+
+if TYPE_CHECKING:
+    # Only a type here: importing gate.checks would load every check for `gate --help`.
+    from gate.checks.base import RuleDoc
 
 
 @dataclass(frozen=True)

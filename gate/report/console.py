@@ -8,7 +8,7 @@ from gate.model import BudgetResult, JudgedFinding, Severity
 from gate.policy import open_findings_text
 from gate.printable import printable
 from gate.report import ReportInput
-from gate.report.bars import bar
+from gate.report.bars import bar, number
 
 _STYLE = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "info": "\033[2m"}
 _OUTCOME = {"pass": "\033[1;32m", "warn": "\033[1;33m", "fail": "\033[1;31m", "error": "\033[1;35m"}
@@ -17,14 +17,6 @@ _RESET = "\033[0m"
 
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color else text
-
-
-def _number(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "ratio":
-        return f"{value * 100:.2f}%"
-    return f"{value:.0f} {unit}" if abs(value) >= 10 else f"{value:.3g} {unit}"
 
 
 def _finding_lines(judged: JudgedFinding, color: bool) -> list[str]:
@@ -41,14 +33,14 @@ def _finding_lines(judged: JudgedFinding, color: bool) -> list[str]:
 
 def _budget_line(budget: BudgetResult) -> str:
     relation = "<=" if budget.comparison == "max" else ">="
-    limit = _number(budget.limit, budget.unit) if budget.limit is not None else "-"
+    limit = number(budget.limit, budget.unit) if budget.limit is not None else "-"
     samples = f" n={budget.samples}" if budget.samples and budget.samples > 1 else ""
     note = f"  ({printable(budget.note)})" if budget.note else ""
     # The bar makes a route that is near, at or far over its limit visible without reading numbers.
     chart = bar(budget.measured, budget.limit, width=12)
     return (
         f"  {budget.status.upper():5} {budget.id:<24} {printable(budget.subject):<28} {chart:<13} "
-        f"{_number(budget.measured, budget.unit)} {relation} {limit}{samples}{note}"
+        f"{number(budget.measured, budget.unit)} {relation} {limit}{samples}{note}"
     )
 
 

@@ -26,7 +26,9 @@ REPORT_FORMATS = ("markdown", "json", "openmetrics")
 
 
 def _loaded(config_path: Path | None, preset: str | None, store: str | None) -> tuple[Config, Settings]:
-    config = load_config(config_path, preset=preset)
+    from gate.checks import config_schemas
+
+    config = load_config(config_path, check_schemas=config_schemas(), preset=preset)
     chosen = settings(config.data, os.environ)
     if store:
         chosen = dataclasses.replace(chosen, store=store)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.checks.base import CheckContext
+from gate.checks.dns.hosts import domain_map
 from gate.checks.http.client import Preview, RequestFailed, Session, make_client, preview_from_context
 from gate.checks.http.flows import LoginFailed, Route, login
 from gate.checks.http.tls import handshake, split_host
@@ -51,7 +52,8 @@ class Prober:
             environ=environ,
             full_config=full_config,
         )
-        preview = preview_from_context(self.ctx)
+        # The same hosts the http check sees, the dns check's host map included.
+        preview = preview_from_context(self.ctx, domain_map(full_config))
         limits = dataclasses.replace(preview.limits, timeout=settings.timeout_s)
         self.preview: Preview = dataclasses.replace(preview, limits=limits)
         self.settings = settings

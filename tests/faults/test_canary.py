@@ -21,9 +21,9 @@ from github_server import ContractServer
 from helpers import git_repo
 
 from faults.peers import TcpPeer, answer, dns_peer, tls_server
+from gate.report import FORMATS
 
 REPO = Path(__file__).resolve().parents[2]
-FORMATS = ("console", "json", "sarif", "junit")
 HEAD = "5" * 40
 
 

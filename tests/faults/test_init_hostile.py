@@ -13,6 +13,7 @@ from helpers import gate, write_files
 from faults.common import MEMORY_BUDGET
 from faults.peers import measured
 from faults.table import row
+from gate.checks import config_schemas
 from gate.config import load_config
 
 OUTSIDE_SECRET = "ghp_" + "OutsideInitOutsideInitOutsideInit0042"
@@ -23,7 +24,7 @@ def _init(root: Path) -> tuple[str, float, int]:
         outcome = gate("init", cwd=root)
     assert outcome.exit_code == 0, outcome.output
     assert "Traceback" not in outcome.output
-    load_config(root / "gate.yml", scan_root=root)
+    load_config(root / "gate.yml", check_schemas=config_schemas(), scan_root=root)
     return outcome.output, box[0].seconds, box[0].peak_bytes
 
 
@@ -93,7 +94,7 @@ def test_names_that_speak_to_the_runner_stay_data(tmp_path: Path) -> None:
     assert not [line for line in output.splitlines() if line.lstrip().startswith(("::", "##["))]
     text = (root / "gate.yml").read_text()
     assert not [line for line in text.splitlines() if line.lstrip().startswith("::")]
-    routes = load_config(root / "gate.yml", scan_root=root).section("http")["routes"]
+    routes = load_config(root / "gate.yml", check_schemas=config_schemas(), scan_root=root).section("http")["routes"]
     assert routes[0]["path"] == f"/api/{name}"
     assert os.sep not in routes[0]["path"][5:]
 

@@ -11,7 +11,7 @@ from helpers import gate, write_files
 from faults.common import MEMORY_BUDGET
 from faults.peers import measured
 from faults.table import row
-from gate.github.summary import STEP_SUMMARY_LIMIT
+from gate.report.job_summary import STEP_SUMMARY_LIMIT
 
 FINDINGS = 4000
 

@@ -18,6 +18,7 @@ from init_samples import LEAKED_KEY, SAMPLES, sample_project
 from osv_proxy import osv_behind_proxy
 from test_github_files import _tool
 
+from gate.checks import config_schemas
 from gate.config import load_config
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "init"
@@ -43,7 +44,7 @@ def test_init_writes_the_expected_gate_yml_and_manifest(tmp_path: Path, stack: s
     _init(root)
     for name in WRITTEN:
         assert (root / name).read_text() == _golden(f"{stack}.{name}", (root / name).read_text()), name
-    config = load_config(root / "gate.yml", scan_root=root)
+    config = load_config(root / "gate.yml", check_schemas=config_schemas(), scan_root=root)
     assert config.section("env")["manifest"] == "env.manifest.yml"
 
 

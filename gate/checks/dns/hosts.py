@@ -56,6 +56,25 @@ def fqdn(label: str, domain: str) -> str:
     return f"{text}.{domain}"
 
 
+def domain_map(full_config: Mapping[str, Any]) -> tuple[list[str], str | None]:
+    """The hosts of the dns check's domain map (checks.dns.domain and .hosts) and its canonical host.
+
+    One domain map serves both checks: unless checks.http.hosts lists its own, the http check
+    TLS-checks every name the map says exists and takes the map's canonical host.
+    """
+    dns = full_config.get("checks", {}).get("dns", {})
+    domain = str(dns.get("domain") or "").lower().rstrip(".")
+    if not domain:
+        return [], None
+    names = [
+        fqdn(label, domain)
+        for label, spec in (dns.get("hosts") or {"@": None, "www": None}).items()
+        if "*" not in label and (spec or {}).get("exists", True)
+    ]
+    canonical = dns.get("canonical")
+    return names, fqdn(canonical, domain) if canonical else None
+
+
 def host_specs(domain: str, hosts: Mapping[str, Any] | None) -> list[HostSpec]:
     specs = []
     for label, raw in (hosts or {}).items():

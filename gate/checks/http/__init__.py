@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
+from gate.checks.dns.hosts import domain_map
 from gate.checks.http import cors, crawl, edge, exposed, flows, headers, interop, redirects, tls
 from gate.checks.http.client import (
     Page,
@@ -171,7 +172,7 @@ class HttpCheck(Check):
 
     def prepare(self, ctx: CheckContext) -> None:
         if "imported" not in ctx.config:
-            self._preview = preview_from_context(ctx)
+            self._preview = preview_from_context(ctx, domain_map(ctx.full_config))
 
     def _maker(self, preview: Preview) -> MakeFinding:
         """`finding` with fingerprints that survive a new preview URL.
@@ -196,7 +197,7 @@ class HttpCheck(Check):
             for measurement in interop.imported(ctx.config):
                 yield measurement
             return
-        preview = self._preview or preview_from_context(ctx)
+        preview = self._preview or preview_from_context(ctx, domain_map(ctx.full_config))
         try:
             async for item in self._surface(ctx, preview):
                 yield item

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import ssl
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,29 +241,13 @@ def _secret_env(ctx: CheckContext, key: str, variable: str) -> str:
     return value
 
 
-def domain_map(full_config: Mapping[str, Any]) -> tuple[list[str], str | None]:
-    """The hosts of the dns check's domain map (checks.dns.domain and .hosts) and its canonical host.
+def preview_from_context(ctx: CheckContext, domain: tuple[Sequence[str], str | None] = ((), None)) -> Preview:
+    """Resolve gate.yml's `checks.http` keys into a Preview; bad input raises InputError (exit 2).
 
-    One domain map serves both checks: unless checks.http.hosts lists its own, the http check
-    TLS-checks every name the map says exists and takes the map's canonical host.
+    `domain` is the dns check's domain map (its names, its canonical host), handed in by the
+    caller: unless `checks.http.hosts` lists its own, the preview's hosts and canonical host
+    default to it.
     """
-    from gate.checks.dns.hosts import fqdn
-
-    dns = full_config.get("checks", {}).get("dns", {})
-    domain = str(dns.get("domain") or "").lower().rstrip(".")
-    if not domain:
-        return [], None
-    names = [
-        fqdn(label, domain)
-        for label, spec in (dns.get("hosts") or {"@": None, "www": None}).items()
-        if "*" not in label and (spec or {}).get("exists", True)
-    ]
-    canonical = dns.get("canonical")
-    return names, fqdn(canonical, domain) if canonical else None
-
-
-def preview_from_context(ctx: CheckContext) -> Preview:
-    """Resolve gate.yml's `checks.http` keys into a Preview; bad input raises InputError (exit 2)."""
     section = ctx.config
     url = section.get("url")
     if not url:
@@ -318,7 +302,7 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         secret_headers[bypass["name"]] = _secret_env(ctx, "bypass_header", bypass["env"])
     token = _secret_env(ctx, "auth_token_env", section["auth_token_env"]) if section.get("auth_token_env") else None
     # The domain map is taken as a whole or not at all: hosts listed here describe another site.
-    mapped, mapped_canonical = domain_map(ctx.full_config) if "hosts" not in section else ([], None)
+    mapped, mapped_canonical = domain if "hosts" not in section else ((), None)
     canonical = section.get("canonical_host") or mapped_canonical
     hosts = [netloc(url)]
     for entry in [*section.get("hosts", mapped), *section.get("aliases", [])]:

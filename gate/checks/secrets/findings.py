@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from gate import redact
 from gate.checks.base import RuleDoc
 from gate.checks.secrets.detectors import LOCAL_SUFFIX, Detector, local_title, rule_entries
-from gate.checks.secrets.scanner import Hit
 from gate.model import Finding, Location, Severity, Suppression, fingerprint_of
 from gate.rules import rules_file
+
+if TYPE_CHECKING:
+    # A type only: the scanner builds its findings here, so this module must not load it.
+    from gate.checks.secrets.scanner import Hit
 
 CHECK = "secrets"
 _WHY_KEYED = (

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
+from gate.checks.secrets.findings import finding_for
 from gate.checks.secrets.prefilter import Candidates, Prefilter
 
 if TYPE_CHECKING:
@@ -571,8 +572,6 @@ def scan_text(text: str, path: str) -> list[Finding]:
     evidence, and a fingerprint of rule + hashed secret, so they match the same secret found in
     the repository. Lines silenced in source carry their suppression.
     """
-    from gate.checks.secrets.findings import finding_for
-
     engine = shared_engine()
     buf = text.encode("utf-8", "surrogateescape")
     return [finding_for(engine.detectors[hit.detector], hit, path=path) for hit in engine.scan_buffer(buf, path)]

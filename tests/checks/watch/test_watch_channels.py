@@ -17,6 +17,7 @@ from contracts import Contracts
 from github_server import ContractServer
 from watch_app import Receiver, write_config
 
+from gate.checks import config_schemas
 from gate.config import load_config
 from gate.watch.alerts import deliver, evaluate
 from gate.watch.channels import channels
@@ -104,7 +105,7 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
             },
         )
         environ = {"WATCH_TOKEN": TOKEN, "HOOK_URL": hook.url, "SMTP_USER": "alerts", "SMTP_PASSWORD": SMTP_PASSWORD}
-        chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+        chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
         store = open_store("watch.sqlite", tmp_path)
         made = channels(chosen, environ)
         _outage(store, chosen, time.time() - 600)
@@ -131,7 +132,7 @@ def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
     from gate.errors import InputError
 
     write_config(tmp_path, 1, alerts={"slack": {"url_env": "SLACK_WEBHOOK_URL"}})
-    chosen = settings(load_config(tmp_path / "gate.yml").data, {})
+    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, {})
     with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
         channels(chosen, {})
 
@@ -173,7 +174,7 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
         alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
     )
     environ = {"WATCH_TOKEN": TOKEN}
-    chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
     made = channels(chosen, environ)
     start = time.time() - 3600
     first = open_store("first.sqlite", tmp_path)
@@ -227,6 +228,6 @@ def test_secrets_never_go_out_unencrypted(
     from gate.errors import InputError
 
     write_config(tmp_path, 1, alerts=alerts)
-    chosen = settings(load_config(tmp_path / "gate.yml").data, environ)
+    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
     with pytest.raises(InputError, match=message):
         channels(chosen, environ)

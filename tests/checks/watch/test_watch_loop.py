@@ -13,6 +13,7 @@ import pytest
 from helpers import gate
 from watch_app import app, slow, write_config
 
+from gate.checks import config_schemas
 from gate.config import load_config
 from gate.demo.webserver import Request, Response, serve
 from gate.watch.config import settings
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.loopback
 
 
 def _watcher(root: Path) -> Watcher:
-    config = load_config(root / "gate.yml")
+    config = load_config(root / "gate.yml", check_schemas=config_schemas())
     chosen = settings(config.data, {})
     return Watcher(chosen, config.data, {}, root, open_store(chosen.store, root), [], "test")
 

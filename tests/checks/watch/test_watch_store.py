@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from watch_app import app, write_config
 
+from gate.checks import config_schemas
 from gate.config import load_config
 from gate.demo.webserver import serve
 from gate.postgres import throwaway_server
@@ -105,7 +106,7 @@ class Counting(Channel):
 @pytest.mark.loopback
 def test_two_watchers_on_one_postgresql_history_send_each_notice_once(tmp_path: Path) -> None:
     write_config(tmp_path, 1)
-    config = load_config(tmp_path / "gate.yml")
+    config = load_config(tmp_path / "gate.yml", check_schemas=config_schemas())
     chosen = settings(config.data, {})
     with throwaway_server() as server:
         first, second = open_store(server.dsn, tmp_path), open_store(server.dsn, tmp_path)

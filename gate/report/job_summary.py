@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from gate.model import BudgetResult, JudgedFinding, Severity, Verdict
 from gate.policy import open_findings_text
 from gate.redact import scrub
-from gate.report.bars import bar
+from gate.report.bars import bar, number
 
 STEP_SUMMARY_LIMIT = 1024 * 1024
 CHECK_RUN_SUMMARY_LIMIT = 65_535
@@ -44,14 +44,6 @@ def code(text: str) -> str:
         fence += "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _number(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "ratio":
-        return f"{value * 100:.2f}%"
-    return f"{value:.0f} {unit}" if abs(value) >= 10 else f"{value:.3g} {unit}"
 
 
 @dataclass(frozen=True)
@@ -172,11 +164,11 @@ def _budget_tables(budgets: Sequence[BudgetResult]) -> list[str]:
         ]
         for budget in rows:
             relation = "≤" if budget.comparison == "max" else "≥"
-            limit = f"{relation} {_number(budget.limit, budget.unit)}" if budget.limit is not None else "-"
+            limit = f"{relation} {number(budget.limit, budget.unit)}" if budget.limit is not None else "-"
             note = f" ({md(budget.note)})" if budget.note else ""
             samples = f", n={budget.samples}" if budget.samples and budget.samples > 1 else ""
             chart = bar(budget.measured, budget.limit)
-            measured = f"{_number(budget.measured, budget.unit)}{samples}{note}"
+            measured = f"{number(budget.measured, budget.unit)}{samples}{note}"
             chart_cell = code(chart) if chart else "-"
             icon = _ICON.get(budget.status, budget.status)
             lines.append(f"| {icon} | {md(budget.id)} | {measured} | {limit} | {chart_cell} |")
