@@ -60,7 +60,7 @@ class Analyzer:
                 state.lock_timeout = _nonzero(node)
             return
         if isinstance(node, ast.CreateStmt):
-            state.created.add(node.relation.relname)
+            state.created.add(_relname(node.relation))
             return
         if self._takes_lock(node, state) and not state.lock_timeout:
             state.lock_timeout = True  # one finding per migration: the fix is one SET at its top
@@ -74,7 +74,7 @@ class Analyzer:
         elif isinstance(node, ast.DropStmt):
             yield from self._drop(node, statement, state)
         elif isinstance(node, ast.AlterTableStmt):
-            table = node.relation.relname
+            table = _relname(node.relation)
             if table not in state.created:
                 for command in node.cmds or ():
                     yield from self._alter(table, command, statement)
@@ -89,7 +89,7 @@ class Analyzer:
         from pglast import ast
 
         if isinstance(node, ast.IndexStmt):
-            return not node.concurrent and node.relation.relname not in state.created
+            return not node.concurrent and _relname(node.relation) not in state.created
         if isinstance(node, ast.AlterTableStmt | ast.RenameStmt):
             relation = node.relation
             return relation is None or relation.relname not in state.created
@@ -98,7 +98,7 @@ class Analyzer:
         return isinstance(node, ast.VacuumStmt | ast.ClusterStmt | ast.TruncateStmt)
 
     def _index(self, node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
-        table = node.relation.relname
+        table = _relname(node.relation)
         if node.concurrent and state.in_transaction:
             yield _finding(
                 "migrations.index.concurrently-in-transaction",
@@ -247,7 +247,7 @@ class Analyzer:
 
         for node in _walk(expression):
             if isinstance(node, ast.FuncCall):
-                name = node.funcname[-1].sval.lower()
+                name = str(node.funcname[-1].sval if node.funcname else "").lower()
                 if name in self.tunables.volatile_functions:
                     return str(name)
         return None
@@ -257,20 +257,21 @@ def _walk(root: Any) -> Iterator[Any]:
     """Every AST node under root, depth first, with an explicit stack."""
     from pglast import ast
 
-    stack = [root]
+    stack: list[Any] = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, tuple | list):
             stack.extend(node)
         elif isinstance(node, ast.Node):
             yield node
-            stack.extend(value for _, value in node if isinstance(value, ast.Node | tuple | list))
+            values = (getattr(node, name, None) for name in node)
+            stack.extend(value for value in values if isinstance(value, ast.Node | tuple | list))
 
 
 def _rename(node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
     from pglast.enums import ObjectType
 
-    table = node.relation.relname if node.relation is not None else "?"
+    table = _relname(node.relation)
     if table in state.created:
         return
     if node.renameType == ObjectType.OBJECT_COLUMN:
@@ -293,10 +294,15 @@ def _rename(node: Any, statement: Statement, state: _State) -> Iterator[Finding]
 
 def _finding(rule_id: str, message: str, statement: Statement, **fields: Any) -> Finding:
     details = {"statement": statement.text[:SHOWN], **fields.pop("details", {})}
+    location = Location(path=statement.path, line=statement.line)
+    if statement.origin is not None:
+        # Generated SQL: the finding sits on the migration file (or the command's gate.yml line).
+        message += f" (line {statement.line} of what {statement.origin!r} printed)"
+        location = Location(path=statement.path) if statement.path else Location(name="checks.migrations.command")
     return RULES.finding(
         rule_id,
         message,
-        location=Location(path=statement.path, line=statement.line),
+        location=location,
         subject=fields.pop("subject", statement.text[:SHOWN]),
         details=details,
         **fields,
@@ -342,8 +348,13 @@ def _is_not_null_of(expression: Any) -> str | None:
     if isinstance(expression, ast.NullTest) and expression.nulltesttype == NullTestType.IS_NOT_NULL:
         argument = expression.arg
         if isinstance(argument, ast.ColumnRef):
-            return str(argument.fields[-1].sval)
+            last: Any = argument.fields[-1] if argument.fields else None
+            return str(last.sval) if hasattr(last, "sval") else None
     return None
+
+
+def _relname(relation: Any) -> str:
+    return str(relation.relname) if relation is not None else "?"
 
 
 def _kind(statement: Statement) -> str:

@@ -22,6 +22,8 @@ class Statement:
     path: str
     line: int
     text: str
+    # The command whose output this is (None for a migration file): its lines are not the file's.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,18 +34,19 @@ class Migration:
     statements: Sequence[Statement]
 
 
-def parse_migration(path: str, sql: str, line_offset: int = 0) -> Migration:
+def parse_migration(path: str, sql: str, origin: str | None = None) -> Migration:
     from pglast import parse_sql
     from pglast.parser import ParseError
 
     try:
         raws = parse_sql(sql)
     except ParseError as error:
-        message, index = (error.args + (None,))[:2] if error.args else ("parse error", None)
-        line = _line_at(sql, index) + line_offset if isinstance(index, int) else None
+        message, index = (*error.args, None)[:2] if error.args else ("parse error", None)
+        line = _line_at(sql, index) if isinstance(index, int) else None
+        printed = f" (line {line} of what {origin!r} printed)" if origin and line else ""
         raise InputError(
-            f"PostgreSQL's parser rejects this migration: {message}",
-            Position(path, line),
+            f"PostgreSQL's parser rejects this migration{printed}: {message}",
+            Position(path, None if origin else line),
             hint="a migration that does not parse cannot be judged; fix the SQL (the check reads PostgreSQL)",
         ) from None
     statements = []
@@ -51,7 +54,7 @@ def parse_migration(path: str, sql: str, line_offset: int = 0) -> Migration:
         start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(sql)
         text = sql[start:end].strip()
-        statements.append(Statement(raw.stmt, path, _line_at(sql, start) + line_offset, text))
+        statements.append(Statement(raw.stmt, path, _line_at(sql, start), text, origin))
     return Migration(path, tuple(statements))
 
 

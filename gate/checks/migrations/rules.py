@@ -150,15 +150,13 @@ RULES = RuleBook(
             "Table dropped",
             Severity.HIGH,
             "Code still running may query the table; the data is gone for good once the migration runs.",
-            "Deploy code that no longer uses the table first, take a backup of it, then drop it in a later "
-            "migration.",
+            "Deploy code that no longer uses the table first, take a backup of it, then drop it in a later migration.",
         ),
         _R(
             "migrations.lock-timeout.missing",
             "No lock_timeout before a statement that takes a lock",
             Severity.MEDIUM,
-            "Without lock_timeout a migration waits for its lock as long as any transaction holds the table."
-            + _QUEUE,
+            "Without lock_timeout a migration waits for its lock as long as any transaction holds the table." + _QUEUE,
             "Start the migration with SET lock_timeout = '2s' (and retry the deploy if it times out); in a "
             "transaction SET LOCAL lock_timeout works too.",
         ),
