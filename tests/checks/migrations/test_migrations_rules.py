@@ -123,7 +123,7 @@ def test_statements_on_a_table_created_in_the_same_migration_are_not_judged(tmp_
 
 
 def test_a_missing_lock_timeout_is_reported_once_at_the_first_statement_that_waits_for_a_lock(tmp_path: Path) -> None:
-    sql = "-- add a flag\nSELECT 1;\nALTER TABLE users ADD COLUMN flag boolean;\nALTER TABLE users ADD COLUMN other int;\n"
+    sql = "-- a flag\nSELECT 1;\nALTER TABLE users ADD COLUMN flag boolean;\nALTER TABLE users ADD COLUMN other int;\n"
     assert rule_lines(findings(tmp_path / "a", sql)) == [("lock-timeout.missing", 3)]
     assert findings(tmp_path / "b", "SET lock_timeout = 0;\n" + sql)[0]["rule_id"] == "migrations.lock-timeout.missing"
     assert findings(tmp_path / "c", "SET LOCAL lock_timeout TO '5s';\n" + sql) == []
