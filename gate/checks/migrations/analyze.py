@@ -12,9 +12,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from gate.checks.migrations.parse import Migration, Statement
 from gate.checks.migrations.rules import RULES
 from gate.model import Finding, Location
+from gate.rules import rules_file
 
 SHOWN = 200  # characters of a statement quoted in a finding
 
@@ -24,6 +27,11 @@ class Tunables:
     volatile_functions: frozenset[str]
     serial_types: frozenset[str]
     lock_timeout_settings: frozenset[str]
+
+    @classmethod
+    def load(cls) -> Tunables:
+        data = yaml.safe_load(rules_file("migrations", "rules.yml").read_text())
+        return cls(*(frozenset(data[key]) for key in ("volatile_functions", "serial_types", "lock_timeout_settings")))
 
 
 @dataclass
@@ -134,13 +142,7 @@ class Analyzer:
         elif node.removeType == ObjectType.OBJECT_TABLE:
             for name in names:
                 if name not in state.created:
-                    yield _finding(
-                        "migrations.drop.table",
-                        f"Table {name} is dropped.",
-                        statement,
-                        subject=name,
-                        details={"table": name},
-                    )
+                    yield _named("migrations.drop.table", f"Table {name} is dropped.", statement, name)
 
     def _alter(self, table: str, command: Any, statement: Statement) -> Iterator[Finding]:
         from pglast import ast
@@ -170,12 +172,8 @@ class Analyzer:
                 subject=f"{table}.{command.name}",
             )
         elif kind == At.AT_DropColumn:
-            yield _finding(
-                "migrations.drop.column",
-                f"Column {table}.{command.name} is dropped.",
-                statement,
-                subject=f"{table}.{command.name}",
-                details={"table": table, "column": command.name},
+            yield _named(
+                "migrations.drop.column", f"Column {table}.{command.name} is dropped.", statement, table, command.name
             )
 
     def _add_column(self, table: str, column: Any, statement: Statement) -> Iterator[Finding]:
@@ -275,21 +273,11 @@ def _rename(node: Any, statement: Statement, state: _State) -> Iterator[Finding]
     if table in state.created:
         return
     if node.renameType == ObjectType.OBJECT_COLUMN:
-        yield _finding(
-            "migrations.rename.column",
-            f"{table}.{node.subname} is renamed to {node.newname}: running code still uses the old name.",
-            statement,
-            subject=f"{table}.{node.subname}",
-            details={"table": table, "column": node.subname},
-        )
+        message = f"{table}.{node.subname} is renamed to {node.newname}: running code still uses the old name."
+        yield _named("migrations.rename.column", message, statement, table, node.subname)
     elif node.renameType == ObjectType.OBJECT_TABLE:
-        yield _finding(
-            "migrations.rename.table",
-            f"Table {table} is renamed to {node.newname}: running code still uses the old name.",
-            statement,
-            subject=table,
-            details={"table": table},
-        )
+        message = f"Table {table} is renamed to {node.newname}: running code still uses the old name."
+        yield _named("migrations.rename.table", message, statement, table)
 
 
 def _finding(rule_id: str, message: str, statement: Statement, **fields: Any) -> Finding:
@@ -306,6 +294,15 @@ def _finding(rule_id: str, message: str, statement: Statement, **fields: Any) ->
         subject=fields.pop("subject", statement.text[:SHOWN]),
         details=details,
         **fields,
+    )
+
+
+def _named(rule_id: str, message: str, statement: Statement, table: str, column: str | None = None) -> Finding:
+    """A finding about a table or column the running code may still name (the check looks it up in the code)."""
+    if column is None:
+        return _finding(rule_id, message, statement, subject=table, details={"table": table})
+    return _finding(
+        rule_id, message, statement, subject=f"{table}.{column}", details={"table": table, "column": column}
     )
 
 

@@ -7,18 +7,14 @@ in a pull request only the migrations it adds are judged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
-
-import yaml
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.migrations import sources
 from gate.checks.migrations.rules import RULES
 from gate.config.units import seconds
 from gate.errors import InputError
-from gate.model import Finding, Location
-from gate.rules import rules_file
 
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 
@@ -76,38 +72,9 @@ class MigrationsCheck(Check):
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         from gate.checks.migrations.analyze import Analyzer, Tunables
         from gate.checks.migrations.gather import gather
+        from gate.checks.migrations.usage import with_code_uses
 
-        data = yaml.safe_load(rules_file("migrations", "rules.yml").read_text())
-        tunables = Tunables(
-            *(frozenset(data[key]) for key in ("volatile_functions", "serial_types", "lock_timeout_settings"))
-        )
         migrations, refused = gather(ctx)
         yield from refused
-        findings = list(Analyzer(tunables).judge(migrations))
-        yield from _with_code_uses(ctx, findings)
-
-
-def _with_code_uses(ctx: CheckContext, findings: Sequence[Finding]) -> Iterator[Finding]:
-    from dataclasses import replace
-
-    from gate.checks.migrations.usage import first_uses
-
-    dropped = {"migrations.drop.column", "migrations.drop.table", "migrations.rename.column", "migrations.rename.table"}
-    names = {str(f.details.get("column") or f.details.get("table")) for f in findings if f.rule_id in dropped}
-    uses = first_uses(ctx.root, list(ctx.config.get("code", ())), names) if names else {}
-    for finding in findings:
-        name = str(finding.details.get("column") or finding.details.get("table") or "")
-        if finding.rule_id in dropped and name in uses:
-            message = f"{finding.message} The code still names it at {uses[name]}."
-            yield replace(finding, message=message, details={**finding.details, "used_at": uses[name]})
-        else:
-            yield finding
-
-
-def refused_command(command: Sequence[str]) -> Finding:
-    return RULES.finding(
-        "migrations.command.untrusted",
-        f"The pull request's gate.yml declares the migrations command {' '.join(command)[:200]!r}, which the "
-        "base commit's gate.yml does not; it was not run and its SQL was not judged.",
-        location=Location(name="checks.migrations.command"),
-    )
+        findings = list(Analyzer(Tunables.load()).judge(migrations))
+        yield from with_code_uses(ctx.root, ctx.config.get("code", ()), findings)

@@ -12,17 +12,16 @@ from pathlib import PurePosixPath
 from gate.checks.base import CheckContext
 from gate.checks.migrations import sources
 from gate.checks.migrations.parse import Migration, parse_migration
+from gate.checks.migrations.rules import RULES
 from gate.config.units import seconds
 from gate.errors import InputError
-from gate.model import Finding
+from gate.model import Finding, Location
 
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_COMMAND_TIMEOUT = "120s"
 
 
 def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
-    from gate.checks.migrations.check import refused_command
-
     config, root = ctx.config, ctx.root
     max_bytes = int(config.get("max_bytes", DEFAULT_MAX_BYTES))
     revisions = diff_range(config.get("diff"), ctx.environ)
@@ -60,6 +59,15 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
         printed = sources.run_command(root, argv, ctx.environ, timeout, max_bytes)
         migrations.append(parse_migration(target or "", printed, origin=" ".join(argv)[:200]))
     return migrations, []
+
+
+def refused_command(command: Sequence[str]) -> Finding:
+    return RULES.finding(
+        "migrations.command.untrusted",
+        f"The pull request's gate.yml declares the migrations command {' '.join(command)[:200]!r}, which the "
+        "base commit's gate.yml does not; it was not run and its SQL was not judged.",
+        location=Location(name="checks.migrations.command"),
+    )
 
 
 def _expand(part: str, target: str | None) -> str:

@@ -7,13 +7,33 @@ without it, because code outside the globs (another service, a report) may use t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from gate.checks.migrations.sources import matched_files
+from gate.model import Finding
 
 MAX_CODE_BYTES = 1 << 20  # a larger file is generated or vendored, not the app's queries
 MAX_CODE_FILES = 20_000
+NAMED = {"migrations.drop.column", "migrations.drop.table", "migrations.rename.column", "migrations.rename.table"}
+
+
+def with_code_uses(root: Path, patterns: Sequence[str], findings: Sequence[Finding]) -> Iterator[Finding]:
+    """The findings, those about a dropped or renamed name told where the code still uses it."""
+    names = {_name(f) for f in findings if f.rule_id in NAMED}
+    uses = first_uses(root, list(patterns), names) if names else {}
+    for finding in findings:
+        used_at = uses.get(_name(finding)) if finding.rule_id in NAMED else None
+        if used_at:
+            message = f"{finding.message} The code still names it at {used_at}."
+            yield replace(finding, message=message, details={**finding.details, "used_at": used_at})
+        else:
+            yield finding
+
+
+def _name(finding: Finding) -> str:
+    return str(finding.details.get("column") or finding.details.get("table") or "")
 
 
 def first_uses(root: Path, patterns: Sequence[str], names: Iterable[str]) -> dict[str, str]:
