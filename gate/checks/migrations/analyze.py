@@ -41,6 +41,8 @@ class _State:
     created: set[str] = field(default_factory=set)
     in_transaction: bool = False
     lock_timeout: bool = False
+    # SET LOCAL lasts until the transaction ends; a plain SET for the rest of the session.
+    lock_timeout_local: bool = False
 
 
 @dataclass
@@ -61,11 +63,11 @@ class Analyzer:
 
         node = statement.node
         if isinstance(node, ast.TransactionStmt):
-            state.in_transaction = _transaction_opens(node)
+            _transaction(node, state)
             return
         if isinstance(node, ast.VariableSetStmt):
             if node.name in self.tunables.lock_timeout_settings:
-                state.lock_timeout = _nonzero(node)
+                state.lock_timeout, state.lock_timeout_local = _nonzero(node), bool(node.is_local)
             return
         if isinstance(node, ast.CreateStmt):
             state.created.add(_relname(node.relation))
@@ -92,6 +94,8 @@ class Analyzer:
             yield _finding("migrations.table.rewrite", "VACUUM FULL rewrites the table and blocks it.", statement)
         elif isinstance(node, ast.ClusterStmt):
             yield _finding("migrations.table.rewrite", "CLUSTER rewrites the table and blocks it.", statement)
+        elif isinstance(node, ast.ReindexStmt):
+            yield from _reindex(node, statement, state)
 
     def _takes_lock(self, node: Any, state: _State) -> bool:
         from pglast import ast
@@ -103,6 +107,8 @@ class Analyzer:
             return relation is None or relation.relname not in state.created
         if isinstance(node, ast.DropStmt):
             return not node.concurrent
+        if isinstance(node, ast.ReindexStmt):
+            return not _concurrently(node)
         return isinstance(node, ast.VacuumStmt | ast.ClusterStmt | ast.TruncateStmt)
 
     def _index(self, node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
@@ -231,6 +237,13 @@ class Analyzer:
                     statement,
                     subject=f"{table}:{constraint.conname}",
                 )
+        elif kind == ConstrType.CONSTR_EXCLUSION:
+            yield _finding(
+                "migrations.constraint.exclusion",
+                f"Exclusion constraint{label} on {table} builds its index under an ACCESS EXCLUSIVE lock.",
+                statement,
+                subject=f"{table}:{constraint.conname}",
+            )
         elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
             what = "Primary key" if kind == ConstrType.CONSTR_PRIMARY else "Unique constraint"
             yield _finding(
@@ -306,10 +319,36 @@ def _named(rule_id: str, message: str, statement: Statement, table: str, column:
     )
 
 
-def _transaction_opens(node: Any) -> bool:
+def _transaction(node: Any, state: _State) -> None:
+    """BEGIN opens a transaction block; COMMIT, ROLLBACK and PREPARE end it (and a SET LOCAL with it)."""
     from pglast.enums import TransactionStmtKind as Tk
 
-    return node.kind in (Tk.TRANS_STMT_BEGIN, Tk.TRANS_STMT_START)
+    if node.kind in (Tk.TRANS_STMT_BEGIN, Tk.TRANS_STMT_START):
+        state.in_transaction = True
+    elif node.kind in (Tk.TRANS_STMT_COMMIT, Tk.TRANS_STMT_ROLLBACK, Tk.TRANS_STMT_PREPARE):
+        state.in_transaction = False
+        if state.lock_timeout_local:
+            state.lock_timeout = state.lock_timeout_local = False
+
+
+def _reindex(node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
+    name = _relname(node.relation) if node.relation is not None else str(node.name)
+    if not _concurrently(node):
+        yield _finding(
+            "migrations.index.reindex-not-concurrent",
+            f"REINDEX {name} blocks writes to the table, and reads that use the index, until it finishes.",
+            statement,
+        )
+    elif state.in_transaction:
+        yield _finding(
+            "migrations.index.concurrently-in-transaction",
+            f"REINDEX CONCURRENTLY {name} is inside BEGIN ... COMMIT: PostgreSQL rejects it.",
+            statement,
+        )
+
+
+def _concurrently(node: Any) -> bool:
+    return any(param.defname == "concurrently" for param in node.params or ())
 
 
 def _nonzero(node: Any) -> bool:

@@ -46,7 +46,7 @@ def parse_migration(path: str, sql: str, origin: str | None = None) -> Migration
         printed = f" (line {line} of what {origin!r} printed)" if origin and line else ""
         raise InputError(
             f"PostgreSQL's parser rejects this migration{printed}: {message}",
-            Position(path, None if origin else line),
+            Position(path or "checks.migrations.command", None if origin else line),
             hint="a migration that does not parse cannot be judged; fix the SQL (the check reads PostgreSQL)",
         ) from None
     statements = []

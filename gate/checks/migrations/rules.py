@@ -46,6 +46,14 @@ RULES = RuleBook(
             "use op.get_context().autocommit_block().",
         ),
         _R(
+            "migrations.index.reindex-not-concurrent",
+            "REINDEX without CONCURRENTLY",
+            Severity.HIGH,
+            "REINDEX locks the table against writes and the index against every query that would use it, "
+            "for the whole rebuild.",
+            "Use REINDEX ... CONCURRENTLY (PostgreSQL 12+), outside a transaction block.",
+        ),
+        _R(
             "migrations.column.not-null-without-default",
             "NOT NULL column added without a default",
             Severity.HIGH,
@@ -118,6 +126,15 @@ RULES = RuleBook(
             "no reads or writes for the whole build.",
             "CREATE UNIQUE INDEX CONCURRENTLY name ON table (columns), then ALTER TABLE ... ADD CONSTRAINT "
             "name UNIQUE USING INDEX name (or PRIMARY KEY USING INDEX), which is instant.",
+        ),
+        _R(
+            "migrations.constraint.exclusion",
+            "Exclusion constraint added to an existing table",
+            Severity.HIGH,
+            "ADD CONSTRAINT ... EXCLUDE builds its index and checks every row under an ACCESS EXCLUSIVE lock; "
+            "unlike UNIQUE it cannot be attached from an index built CONCURRENTLY.",
+            "Add it in a maintenance window, or build a new table with the constraint, copy in batches and "
+            "swap the tables.",
         ),
         _R(
             "migrations.rename.column",

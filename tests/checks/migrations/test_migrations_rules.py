@@ -89,6 +89,12 @@ UNSAFE_AND_SAFE = [
     ("drop.column", "ALTER TABLE users DROP COLUMN legacy;", "SELECT 1;"),
     ("drop.table", "DROP TABLE audit_log;", "SELECT 1;"),
     ("table.rewrite", "VACUUM FULL users;", "VACUUM users;"),
+    ("index.reindex-not-concurrent", "REINDEX INDEX users_email;", "REINDEX INDEX CONCURRENTLY users_email;"),
+    (
+        "constraint.exclusion",
+        "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
+        "CREATE TABLE bookings2 (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));",
+    ),
 ]
 
 
@@ -127,6 +133,18 @@ def test_a_missing_lock_timeout_is_reported_once_at_the_first_statement_that_wai
     assert rule_lines(findings(tmp_path / "a", sql)) == [("lock-timeout.missing", 3)]
     assert findings(tmp_path / "b", "SET lock_timeout = 0;\n" + sql)[0]["rule_id"] == "migrations.lock-timeout.missing"
     assert findings(tmp_path / "c", "SET LOCAL lock_timeout TO '5s';\n" + sql) == []
+
+
+def test_set_local_ends_with_its_transaction_and_a_savepoint_does_not_end_it(tmp_path: Path) -> None:
+    sql = (
+        "BEGIN;\nSET LOCAL lock_timeout = '2s';\nSAVEPOINT before_index;\n"
+        "CREATE INDEX CONCURRENTLY users_email ON users (email);\nCOMMIT;\n"
+        "ALTER TABLE users ADD COLUMN flag boolean;\n"
+    )
+    assert rule_lines(findings(tmp_path, sql)) == [
+        ("index.concurrently-in-transaction", 4),
+        ("lock-timeout.missing", 6),
+    ]
 
 
 def test_a_volatile_call_deep_inside_a_default_is_found(tmp_path: Path) -> None:
