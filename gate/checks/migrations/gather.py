@@ -46,7 +46,14 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
     if not command:
         return migrations, []
     if revisions and not sources.trusted_command(root, ctx.config_path, sources.base_of(revisions), command):
-        return migrations, [refused_command(command)]
+        return migrations, [refused_command(command, "which the base commit's gate.yml does not")]
+    if (
+        revisions
+        and ctx.environ.get("GITHUB_EVENT_NAME") == "pull_request_target"
+        and sources.commit_of(root, "HEAD") != sources.commit_of(root, sources.base_of(revisions))
+    ):
+        # pull_request_target jobs hold the repository's secrets: the PR's code must not run in them.
+        return migrations, [refused_command(command, "in a pull_request_target job, with the PR's code checked out")]
     timeout = seconds(str(config.get("command_timeout", DEFAULT_COMMAND_TIMEOUT)))
     targets: list[str | None] = list(
         judged(sources.matched_files(root, config.get("command_paths", ()), "checks.migrations.command_paths"))
@@ -61,11 +68,11 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
     return migrations, []
 
 
-def refused_command(command: Sequence[str]) -> Finding:
+def refused_command(command: Sequence[str], why: str) -> Finding:
     return RULES.finding(
         "migrations.command.untrusted",
-        f"The pull request's gate.yml declares the migrations command {' '.join(command)[:200]!r}, which the "
-        "base commit's gate.yml does not; it was not run and its SQL was not judged.",
+        f"The pull request asks to run the migrations command {' '.join(command)[:200]!r} {why}; it was not "
+        "run and its SQL was not judged.",
         location=Location(name="checks.migrations.command"),
     )
 

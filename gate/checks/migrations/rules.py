@@ -187,12 +187,14 @@ RULES = RuleBook(
         ),
         _R(
             "migrations.command.untrusted",
-            "Migration command changed by the pull request",
+            "Migration command not run in a pull request",
             Severity.CRITICAL,
             "The command that prints the migrations' SQL comes from gate.yml; a pull request that changes it "
-            "would run code of its own choosing in CI. The gate runs only the command the base commit "
-            "declares, so the SQL the changed command prints was not judged.",
-            "Merge the gate.yml change on its own first (reviewed), or run the gate on the base branch.",
+            "would run code of its own choosing in CI, and in a pull_request_target job (which holds the "
+            "repository's secrets) even the base's command would run the PR's code. The gate runs neither, "
+            "so the SQL that command prints was not judged.",
+            "Merge the gate.yml change on its own first (reviewed); run the gate in a pull_request job, not "
+            "pull_request_target, or list the SQL files in checks.migrations.paths.",
         ),
     ],
 )

@@ -88,6 +88,10 @@ def base_of(revisions: str) -> str:
     return revisions.split("...", 1)[0] if "..." in revisions else revisions.split("..", 1)[0]
 
 
+def commit_of(root: Path, revision: str) -> str:
+    return gitscan.run_git(root, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}").strip().decode()
+
+
 def trusted_command(root: Path, config_path: Path | None, base: str, command: Sequence[str]) -> bool:
     """Whether the base commit's gate.yml declares exactly this command (a PR cannot choose what runs)."""
     if config_path is None:

@@ -105,3 +105,24 @@ def test_a_pull_request_event_selects_the_added_migrations_by_itself(tmp_path: P
     env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
     outcome = gate("check", "migrations", "--format", "json", cwd=repo, env=env)
     assert judged_paths(outcome.stdout) == {"db/0002.sql"}
+
+
+def test_a_pull_request_target_job_never_runs_the_pr_s_code_even_with_the_base_s_command(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    command = f"    command: [{json.dumps(sys.executable)}, 'print_sql.py']\n"
+    printer = f"open({str(marker)!r}, 'w')\nprint('SELECT 1;')\n"
+    repo = git_repo(
+        tmp_path / "repo",
+        [{"gate.yml": config(command), "print_sql.py": "print('SELECT 1;')\n"}, {"print_sql.py": printer}],
+    )
+    base, head = git(repo, "rev-parse", "HEAD~1").strip(), git(repo, "rev-parse", "HEAD").strip()
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"number": 3, "pull_request": {"number": 3, "base": {"sha": base}, "head": {"sha": head}}})
+    )
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request_target", "GITHUB_EVENT_PATH": str(event)}
+    outcome = gate("check", "migrations", "--preset", "prototype", cwd=repo, env=env)
+    assert outcome.exit_code == 1 and "pull_request_target" in outcome.output, outcome.output
+    assert not marker.exists()
+    git(repo, "checkout", "-q", base)  # the default checkout of pull_request_target: the base's code
+    assert gate("check", "migrations", "--preset", "prototype", cwd=repo, env=env).exit_code == 0
