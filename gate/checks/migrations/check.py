@@ -24,7 +24,9 @@ class MigrationsCheck(Check):
     summary = "Database migrations that would lock tables or break running code during a deploy (PostgreSQL)."
     rules = tuple(RULES)
     options = (
-        CheckOption("--path", "paths", "Judge the SQL migrations this glob matches (repeatable).", multiple=True),
+        CheckOption(
+            "--path", "paths", "Judge the SQL migrations this glob matches (repeatable).", multiple=True, metavar="GLOB"
+        ),
         CheckOption(
             "--diff",
             "diff",

@@ -21,6 +21,16 @@ def judged_paths(outcome_stdout: str) -> set[str]:
     return {f["location"]["path"] or f["location"]["name"] for f in found}
 
 
+def pull_request(repo: Path, event_name: str) -> tuple[str, str, dict[str, str]]:
+    """The repository's last commit as a pull request onto the one before: base, head, Actions environment."""
+    base, head = git(repo, "rev-parse", "HEAD~1").strip(), git(repo, "rev-parse", "HEAD").strip()
+    event = repo.parent / "event.json"
+    event.write_text(
+        json.dumps({"number": 7, "pull_request": {"number": 7, "base": {"sha": base}, "head": {"sha": head}}})
+    )
+    return base, head, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(event)}
+
+
 def test_in_a_pull_request_only_the_migrations_it_adds_are_judged(tmp_path: Path) -> None:
     repo = git_repo(
         tmp_path / "repo",
@@ -29,7 +39,7 @@ def test_in_a_pull_request_only_the_migrations_it_adds_are_judged(tmp_path: Path
             {"db/0002_new.sql": UNSAFE, "db/0001_old.sql": UNSAFE + "-- touched\n"},
         ],
     )
-    base, head = git(repo, "rev-parse", "HEAD~1").strip(), git(repo, "rev-parse", "HEAD").strip()
+    base, head, _ = pull_request(repo, "pull_request")
     outcome = gate("check", "migrations", "--diff", f"{base}...{head}", "--format", "json", cwd=repo)
     assert outcome.exit_code == 1, outcome.output
     assert judged_paths(outcome.stdout) == {"db/0002_new.sql"}
@@ -79,7 +89,7 @@ def test_a_command_the_pull_request_changed_is_not_run_and_blocks(tmp_path: Path
     trusted = _printer(SAFE)
     hostile = f"    command: [{json.dumps(sys.executable)}, '-c', {json.dumps(f'open({str(marker)!r}, chr(119))')}]\n"
     repo = git_repo(tmp_path / "repo", [{"gate.yml": config(trusted)}, {"gate.yml": config(hostile)}])
-    base, head = git(repo, "rev-parse", "HEAD~1").strip(), git(repo, "rev-parse", "HEAD").strip()
+    base, head, _ = pull_request(repo, "pull_request")
     outcome = gate("check", "migrations", "--diff", f"{base}...{head}", "--preset", "prototype", cwd=repo)
     assert outcome.exit_code == 1, outcome.output
     assert "migrations.command.untrusted" in outcome.output
@@ -97,12 +107,7 @@ def test_a_pull_request_event_selects_the_added_migrations_by_itself(tmp_path: P
         tmp_path / "repo",
         [{"gate.yml": config("    paths: ['db/*.sql']\n"), "db/0001.sql": UNSAFE}, {"db/0002.sql": UNSAFE}],
     )
-    base, head = git(repo, "rev-parse", "HEAD~1").strip(), git(repo, "rev-parse", "HEAD").strip()
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps({"number": 7, "pull_request": {"number": 7, "base": {"sha": base}, "head": {"sha": head}}})
-    )
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+    _, _, env = pull_request(repo, "pull_request")
     outcome = gate("check", "migrations", "--format", "json", cwd=repo, env=env)
     assert judged_paths(outcome.stdout) == {"db/0002.sql"}
 
@@ -115,12 +120,7 @@ def test_a_pull_request_target_job_never_runs_the_pr_s_code_even_with_the_base_s
         tmp_path / "repo",
         [{"gate.yml": config(command), "print_sql.py": "print('SELECT 1;')\n"}, {"print_sql.py": printer}],
     )
-    base, head = git(repo, "rev-parse", "HEAD~1").strip(), git(repo, "rev-parse", "HEAD").strip()
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps({"number": 3, "pull_request": {"number": 3, "base": {"sha": base}, "head": {"sha": head}}})
-    )
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request_target", "GITHUB_EVENT_PATH": str(event)}
+    base, _, env = pull_request(repo, "pull_request_target")
     outcome = gate("check", "migrations", "--preset", "prototype", cwd=repo, env=env)
     assert outcome.exit_code == 1 and "pull_request_target" in outcome.output, outcome.output
     assert not marker.exists()
