@@ -34,10 +34,11 @@ def check_glob(pattern: str, where: str) -> None:
         raise InputError(f"{where} = {pattern!r} points outside the repository", hint=_UNSAFE_GLOB)
 
 
-def matched_files(root: Path, patterns: Sequence[str], where: str) -> list[str]:
+def matched_files(root: Path, patterns: Sequence[str], where: str, *, skip_links: bool = False) -> list[str]:
     """Repository-relative paths the globs match, sorted (migrations apply in name order).
 
     A symlink among them is refused (exit 2), not skipped: a migration left out would pass unjudged.
+    Code searched only for hints (`skip_links`) leaves links out instead.
     """
     base = root.resolve()
     found: set[str] = set()
@@ -46,6 +47,8 @@ def matched_files(root: Path, patterns: Sequence[str], where: str) -> list[str]:
         for path in root.glob(pattern):
             relative = path.relative_to(root).as_posix()
             if any((root / part).is_symlink() for part in _prefixes(relative)):
+                if skip_links:
+                    continue
                 raise InputError(
                     f"{relative} is a symlink; the gate follows no link, so it cannot judge this migration",
                     Position(relative),

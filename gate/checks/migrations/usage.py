@@ -43,7 +43,7 @@ def first_uses(root: Path, patterns: Sequence[str], names: Iterable[str]) -> dic
         return {}
     words = {name: re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])") for name in wanted}
     found: dict[str, str] = {}
-    for relative in matched_files(root, patterns, "checks.migrations.code")[:MAX_CODE_FILES]:
+    for relative in matched_files(root, patterns, "checks.migrations.code", skip_links=True)[:MAX_CODE_FILES]:
         path = root / relative
         if path.stat().st_size > MAX_CODE_BYTES:
             continue

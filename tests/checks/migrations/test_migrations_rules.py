@@ -15,8 +15,17 @@ SAFE_TOP = "SET lock_timeout = '2s';\n"
 CONFIG = "version: 1\npreset: launch\nchecks:\n  migrations:\n    enabled: true\n    paths: ['db/*.sql']\n"
 
 
-def findings(tmp_path: Path, sql: str, *, code: dict[str, str] | None = None, extra: str = "") -> list[dict]:
+def findings(
+    tmp_path: Path,
+    sql: str,
+    *,
+    code: dict[str, str] | None = None,
+    extra: str = "",
+    link: tuple[str, str] | None = None,
+) -> list[dict]:
     write_files(tmp_path, {"gate.yml": CONFIG + extra, "db/0001_change.sql": sql, **(code or {})})
+    if link is not None:  # a symlink among the code is left out of the lookup, not a reason to stop
+        (tmp_path / link[0]).symlink_to(link[1])
     outcome = gate("check", "migrations", "--format", "json", cwd=tmp_path)
     assert outcome.exit_code in (0, 1), outcome.output
     return json.loads(outcome.stdout)["findings"]
@@ -157,6 +166,7 @@ def test_a_dropped_column_still_named_in_code_says_where(tmp_path: Path) -> None
         tmp_path,
         SAFE_TOP + "ALTER TABLE users DROP COLUMN legacy_plan;",
         code={"app/models.py": "class User:\n    legacy_plan = Column(Text)\n", "app/other.py": "legacy_planner = 1\n"},
+        link=("app/linked.py", "/etc/hostname"),
         extra="    code: ['app/**/*.py']\n",
     )
     assert found[0]["details"]["used_at"] == "app/models.py:2"
