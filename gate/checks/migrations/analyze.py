@@ -56,7 +56,9 @@ class Analyzer:
         for migration in migrations:
             state = _State()
             for statement in migration.statements:
-                yield from self._statement(statement, state)
+                for finding in self._statement(statement, state):
+                    if migration.judged:
+                        yield finding
 
     def _statement(self, statement: Statement, state: _State) -> Iterator[Finding]:
         from pglast import ast

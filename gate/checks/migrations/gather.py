@@ -6,7 +6,9 @@ are judged; the command runs only if the base commit's gate.yml declares the sam
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from gate.checks.base import CheckContext
@@ -30,18 +32,7 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
     def judged(paths: Sequence[str]) -> list[str]:
         return [path for path in paths if added is None or path in added]
 
-    patterns = list(config.get("paths", ()))
-    matched = sources.matched_files(root, patterns, "checks.migrations.paths")
-    if patterns and not matched:
-        raise InputError(
-            f"checks.migrations.paths ({', '.join(patterns)}) matched no file",
-            hint="correct the globs (relative to the repository), or disable the check until there are migrations",
-        )
-    migrations: list[Migration] = []
-    files = judged(matched)
-    for done, relative in enumerate(files):
-        ctx.progress.update("parsing migrations", done, len(files))
-        migrations.append(parse_migration(relative, sources.read_migration(root, relative, max_bytes)))
+    migrations = _sql_files(ctx, added, max_bytes)
     command: list[str] = list(config.get("command", ()))
     if not command:
         return migrations, []
@@ -66,6 +57,29 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
         printed = sources.run_command(root, argv, ctx.environ, timeout, max_bytes)
         migrations.append(parse_migration(target or "", printed, origin=" ".join(argv)[:200]))
     return migrations, []
+
+
+def _sql_files(ctx: CheckContext, added: set[str] | None, max_bytes: int) -> list[Migration]:
+    """The SQL files gate.yml names, in the order they apply. In a pull request the older ones are read
+    too, for what they established (a validated IS NOT NULL check), but not judged; one that no longer
+    parses is left out, as it was judged when it was added."""
+    patterns = list(ctx.config.get("paths", ()))
+    matched = sources.matched_files(ctx.root, patterns, "checks.migrations.paths")
+    if patterns and not matched:
+        raise InputError(
+            f"checks.migrations.paths ({', '.join(patterns)}) matched no file",
+            hint="correct the globs (relative to the repository), or disable the check until there are migrations",
+        )
+    migrations: list[Migration] = []
+    for done, relative in enumerate(matched):
+        ctx.progress.update("parsing migrations", done, len(matched))
+        if added is None or relative in added:
+            migrations.append(parse_migration(relative, sources.read_migration(ctx.root, relative, max_bytes)))
+            continue
+        with contextlib.suppress(InputError):
+            text = sources.read_migration(ctx.root, relative, max_bytes)
+            migrations.append(replace(parse_migration(relative, text), judged=False))
+    return migrations
 
 
 def refused_command(command: Sequence[str], why: str) -> Finding:

@@ -32,6 +32,8 @@ class Migration:
 
     path: str
     statements: Sequence[Statement]
+    # False for a migration read only for what it established (an older one in a pull request).
+    judged: bool = True
 
 
 def parse_migration(path: str, sql: str, origin: str | None = None) -> Migration:

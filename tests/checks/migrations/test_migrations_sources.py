@@ -47,6 +47,30 @@ def test_in_a_pull_request_only_the_migrations_it_adds_are_judged(tmp_path: Path
     assert judged_paths(everything.stdout) == {"db/0001_old.sql", "db/0002_new.sql"}
 
 
+def test_in_a_pull_request_the_older_migrations_still_count_for_what_they_established(tmp_path: Path) -> None:
+    proven = (
+        "SET lock_timeout = '2s';\nALTER TABLE users ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;\n"
+        "ALTER TABLE users VALIDATE CONSTRAINT email_nn;\n"
+    )
+    set_not_null = "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
+    repo = git_repo(
+        tmp_path / "repo",
+        [
+            {"gate.yml": config("    paths: ['db/*.sql']\n"), "db/0001.sql": proven, "db/0002.sql": "SELECT (;\n"},
+            {"db/0003.sql": set_not_null},
+        ],
+    )
+    base, head, _ = pull_request(repo, "pull_request")
+    outcome = gate("check", "migrations", "--diff", f"{base}...{head}", cwd=repo)
+    assert outcome.exit_code == 0, outcome.output
+    repo_without_check = git_repo(
+        tmp_path / "other", [{"gate.yml": config("    paths: ['db/*.sql']\n")}, {"db/0003.sql": set_not_null}]
+    )
+    base, head, _ = pull_request(repo_without_check, "pull_request")
+    blocked = gate("check", "migrations", "--diff", f"{base}...{head}", cwd=repo_without_check)
+    assert blocked.exit_code == 1 and "migrations.column.set-not-null" in blocked.output
+
+
 def test_a_revision_that_looks_like_an_option_never_reaches_git_as_one(tmp_path: Path) -> None:
     repo = git_repo(tmp_path / "repo", [{"gate.yml": config("    paths: ['db/*.sql']\n"), "db/0001.sql": SAFE}])
     outcome = gate("check", "migrations", "--diff", "--output=/tmp/x", cwd=repo)
