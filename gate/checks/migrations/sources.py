@@ -152,10 +152,10 @@ def run_command(root: Path, argv: Sequence[str], environ: Mapping[str, str], tim
                 if len(stdout) > max_bytes:
                     problem = f"printed more than checks.migrations.max_bytes ({max_bytes} bytes)"
                 del stderr[:-4096]
-    if problem is not None:
-        _kill(process)
-        raise CheckFailure(f"the migrations command {shown!r} {problem}; its SQL was not judged")
     try:
+        if problem is not None:
+            _kill(process)
+            raise CheckFailure(f"the migrations command {shown!r} {problem}; its SQL was not judged")
         code = process.wait(max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         _kill(process)
