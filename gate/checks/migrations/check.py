@@ -13,10 +13,9 @@ from typing import Any, ClassVar
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.migrations import sources
 from gate.checks.migrations.rules import RULES
-from gate.config.units import seconds
 from gate.errors import InputError
 
-_GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_GLOBS = {"$ref": "#/$defs/globs"}
 
 
 class MigrationsCheck(Check):
@@ -46,7 +45,7 @@ class MigrationsCheck(Check):
                 "command_paths (Django: [python, manage.py, sqlmigrate, '{app}', '{stem}']).",
             },
             "command_paths": {**_GLOBS, "description": "Migration files the command is run for, one at a time."},
-            "command_timeout": {"type": "string", "description": "Deadline per command run, e.g. 60s."},
+            "command_timeout": {"$ref": "#/$defs/duration", "description": "Deadline per command run, e.g. 60s."},
             "diff": {
                 "type": ["string", "null"],
                 "minLength": 1,
@@ -68,8 +67,6 @@ class MigrationsCheck(Check):
             )
         if ctx.config.get("command_paths") and not ctx.config.get("command"):
             raise InputError("checks.migrations.command_paths is set without checks.migrations.command")
-        if "command_timeout" in ctx.config:
-            seconds(str(ctx.config["command_timeout"]))
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         from gate.checks.migrations.analyze import Analyzer, Tunables
