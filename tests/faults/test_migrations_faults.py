@@ -65,6 +65,14 @@ def test_a_symlinked_migration_is_refused_not_followed(tmp_path: Path) -> None:
     assert "DROP TABLE" not in outcome.output
 
 
+@row("A migration that is a FIFO (named pipe)", "migrations", "exit 2: names the file and what it is; never opened")
+def test_a_fifo_migration_is_refused_without_blocking(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()
+    os.mkfifo(tmp_path / "db" / "0001.sql")
+    outcome, bounds = _run(tmp_path, "    paths: ['db/*.sql']\n")
+    fails_closed(outcome, bounds, ["db/0001.sql", "FIFO"], codes=(2,), seconds=15, memory=PROCESS_MEMORY_BUDGET)
+
+
 @row("The declared migrations command hangs", "migrations", "exit 3 after `command_timeout`: names the command; killed")
 def test_a_hanging_command_is_killed_at_its_deadline(tmp_path: Path) -> None:
     outcome, bounds = _run(tmp_path, _command("import time; time.sleep(120)", "1s"))

@@ -24,6 +24,7 @@ import yaml
 
 from gate.checks.secrets import gitscan
 from gate.errors import CheckFailure, InputError, Position
+from gate.safeio import UnreadableFile, read_regular
 
 _UNSAFE_GLOB = "a migrations glob is relative to the repository and stays inside it (no leading /, no ..)"
 
@@ -54,7 +55,8 @@ def matched_files(root: Path, patterns: Sequence[str], where: str, *, skip_links
                     Position(relative),
                     hint="commit the migration itself instead of a link to it",
                 )
-            if path.is_file() and path.resolve().is_relative_to(base):
+            # Not only regular files: a FIFO or device is kept so reading it refuses it by name.
+            if not path.is_dir() and path.resolve().is_relative_to(base):
                 found.add(relative)
     return sorted(found)
 
@@ -65,15 +67,16 @@ def _prefixes(relative: str) -> list[str]:
 
 
 def read_migration(root: Path, relative: str, max_bytes: int) -> str:
-    path = root / relative
-    with path.open("rb") as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise InputError(
-            f"the migration is over checks.migrations.max_bytes ({max_bytes} bytes); it was not judged",
-            Position(relative),
-            hint="split the migration, or raise checks.migrations.max_bytes if it really is this large",
+    """A migration's text; a FIFO, device or file over `max_bytes` cannot be judged (exit 2)."""
+    try:
+        data = read_regular(root / relative, max_bytes)
+    except UnreadableFile as error:
+        hint = (
+            "split the migration, or raise checks.migrations.max_bytes if it really is this large"
+            if error.oversized
+            else "commit the migration as a regular file"
         )
+        raise InputError(f"the migration cannot be judged: {error.reason}", Position(relative), hint=hint) from None
     return data.decode("utf-8", "replace")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gate.checks.migrations.sources import matched_files
 from gate.model import Finding
+from gate.safeio import UnreadableFile, read_regular
 
 MAX_CODE_BYTES = 1 << 20  # a larger file is generated or vendored, not the app's queries
 MAX_CODE_FILES = 20_000
@@ -44,10 +45,10 @@ def first_uses(root: Path, patterns: Sequence[str], names: Iterable[str]) -> dic
     words = {name: re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])") for name in wanted}
     found: dict[str, str] = {}
     for relative in matched_files(root, patterns, "checks.migrations.code", skip_links=True)[:MAX_CODE_FILES]:
-        path = root / relative
-        if path.stat().st_size > MAX_CODE_BYTES:
-            continue
-        text = path.read_text("utf-8", "replace")
+        try:
+            text = read_regular(root / relative, MAX_CODE_BYTES).decode("utf-8", "replace")
+        except UnreadableFile:
+            continue  # generated, vendored or not a file: the finding stands without the hint
         for name in [n for n in wanted if n not in found and n in text]:
             match = words[name].search(text)
             if match:
