@@ -29,7 +29,7 @@ def demo_sarif(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_multitool_and_github_accept_the_gates_sarif(contracts: Contracts, demo_sarif: Path) -> None:
     log = json.loads(demo_sarif.read_text())
     checks = {result["ruleId"].split(".")[0] for run in log["runs"] for result in run["results"]}
-    assert checks == {"secrets", "deps", "env", "http", "dns", "ai"}
+    assert checks == {"secrets", "deps", "env", "http", "dns", "ai", "migrations"}
     assert contract_cache.multitool_problems(demo_sarif) == []
 
 

@@ -11,6 +11,7 @@ from gate.checks.deps import DepsCheck
 from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
 from gate.checks.http import HttpCheck
+from gate.checks.migrations import MigrationsCheck
 from gate.checks.secrets import SecretsCheck
 from gate.policy import POLICY_RULES
 
@@ -21,6 +22,7 @@ REGISTRY: dict[str, type[Check]] = {
     SecretsCheck.name: SecretsCheck,
     HttpCheck.name: HttpCheck,
     AiCheck.name: AiCheck,
+    MigrationsCheck.name: MigrationsCheck,
 }
 
 

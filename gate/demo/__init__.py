@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+import gate.demo.migrations_part as migrations_part
 from gate.config import deep_merge
 from gate.demo import deps_part, dns_part, env_part, http_part, secrets_part
 from gate.demo.ai_part import plant as plant_ai
@@ -26,6 +27,7 @@ from gate.demo.ai_part import plant as plant_ai
 Part = Callable[[Path, contextlib.ExitStack], Mapping[str, Any]]
 PARTS: tuple[Part, ...] = (env_part.plant, dns_part.plant, deps_part.plant, secrets_part.plant, http_part.plant)
 PARTS += (plant_ai,)
+PARTS += (migrations_part.plant,)
 
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Demo Founder",

@@ -1,0 +1,3 @@
+from gate.checks.migrations.check import MigrationsCheck
+
+__all__ = ["MigrationsCheck"]
