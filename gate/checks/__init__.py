@@ -7,6 +7,7 @@ from gate.checks.deps import DepsCheck
 from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
 from gate.checks.http import HttpCheck
+from gate.checks.restore import RestoreCheck
 from gate.checks.secrets import SecretsCheck
 from gate.policy import POLICY_RULES
 
@@ -16,6 +17,7 @@ REGISTRY: dict[str, type[Check]] = {
     DnsCheck.name: DnsCheck,
     SecretsCheck.name: SecretsCheck,
     HttpCheck.name: HttpCheck,
+    RestoreCheck.name: RestoreCheck,
 }
 
 
