@@ -121,7 +121,7 @@ class RestoreCheck(Check):
             if refusals:
                 return
             ctx.progress.update("starting a throw-away PostgreSQL" if "server" not in config else "connecting")
-            admin = config.get("server") or stack.enter_context(throwaway_server(timeout, parent=work)).dsn
+            admin = config.get("server") or stack.enter_context(throwaway_server(timeout)).dsn
             target = stack.enter_context(postgres_restore.scratch_database(admin, timeout))
             ctx.progress.update("restoring the backup")
             postgres_restore.replay(sql, target)
