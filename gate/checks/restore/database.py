@@ -8,7 +8,8 @@ from typing import Protocol
 from gate.redact import scrub
 
 # Identifiers PostgreSQL and SQLite quote in messages; anything else in quotes may be row data.
-_QUOTED = re.compile(r'"([^"\n]*)"')
+_QUOTED = re.compile(r'(:\s*)?"([^"\n]*)"')
+_ECHOES = ("LINE ", "CONTEXT", "DETAIL", "QUERY")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.$ ]{0,62}")
 
 
@@ -29,10 +30,17 @@ class Restored(Protocol):
 
 
 def tool_words(text: str, lines: int = 4) -> str:
-    """A tool's own error lines, without row data: quoted values that are not names are replaced."""
-    kept = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("CONTEXT")]
+    """A tool's own error lines without row data.
+
+    psql echoes the failing statement (LINE, caret), its data (CONTEXT, DETAIL: `Key (email)=(...)`)
+    and the rejected value after a colon; none of that leaves. Quoted names (relation "users") stay.
+    """
+    said = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in said if any(mark in line for mark in ("ERROR:", "FATAL:", "error:"))]
+    kept = errors or [line for line in said if not line.startswith(_ECHOES) and set(line) != {"^"}]
 
     def keep_names(match: re.Match[str]) -> str:
-        return match.group(0) if _IDENTIFIER.fullmatch(match.group(1)) else '"<value>"'
+        value = match.group(2)
+        return match.group(0) if not match.group(1) and _IDENTIFIER.fullmatch(value) else f'{match.group(1)}"<value>"'
 
     return scrub(" / ".join(_QUOTED.sub(keep_names, line) for line in kept[-lines:]))
