@@ -16,6 +16,7 @@ import jsonschema
 from gate.config import units
 from gate.config.yamlpos import JsonPath, Located
 from gate.errors import InputError
+from gate.handover.schema import HANDOVER_SCHEMA
 from gate.model import Severity
 
 SCHEMA_ID = "https://launch-gate.dev/schema/gate.yml.json"
@@ -104,6 +105,7 @@ def build_schema(check_schemas: Mapping[str, Mapping[str, Any]], presets: Iterab
             },
             "checks": {"type": "object", "additionalProperties": False, "properties": sections},
             "suppressions": {"type": "array", "items": SUPPRESSION_SCHEMA},
+            "handover": HANDOVER_SCHEMA,
         },
         "$defs": DEFINITIONS,
     }
