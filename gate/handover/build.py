@@ -25,6 +25,7 @@ def build(config: Config, report: Mapping[str, Any]) -> Document:
         facts,
         [
             sections.domains(config, report),
+            sections.hosting(config),
             sections.mail(config, report),
             sections.environment(config),
             sections.secrets(report),

@@ -11,14 +11,15 @@ import re
 
 from gate.handover.document import Document, Section
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+# Parentheses and `+` need no escape once `[`, `]` and line starts cannot open a link or a list.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~])")
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1b1f24;
 background:#fff;max-width:1100px;margin:24px auto;padding:0 20px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:22px 0 6px;border-bottom:2px solid #d0d7de;padding-bottom:3px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0 0}dt{color:#57606a}dd{margin:0}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{border:1px solid #d0d7de;padding:4px 8px;
-text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa}
+text-align:left;vertical-align:top;overflow-wrap:break-word}th{background:#f6f8fa}
 p.note{color:#57606a;margin:4px 0}p.empty{font-style:italic;color:#57606a}ol{margin:4px 0 4px 20px}
 .verdict-fail,.verdict-error{color:#b42318;font-weight:700}.verdict-pass{color:#1a7f37;font-weight:700}
 @media print{body{margin:0;max-width:none}}

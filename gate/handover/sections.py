@@ -88,6 +88,17 @@ def _owner(entry: Mapping[str, Any] | None) -> str:
     return " / ".join(parts) + renews
 
 
+def hosting(config: Config) -> Section:
+    section = Section(
+        "Hosting and access",
+        ("Service", "Runs", "Owner", "Who has access"),
+        empty="No hosting declared (handover.hosting): write down where the app runs and who can log in.",
+    )
+    for entry in config.data.get("handover", {}).get("hosting", []):
+        section.rows.append(tuple(str(entry.get(key, "")) for key in ("name", "runs", "owner", "access")))
+    return section
+
+
 def mail(config: Config, report: Mapping[str, Any]) -> Section:
     status = _check_status(report, "dns")
     section = Section("E-mail authentication", ("Domain", "Record", "Status"), empty="No domain to check.")
