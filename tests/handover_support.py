@@ -7,7 +7,10 @@ from pathlib import Path
 from helpers import gate, write_files
 from projects import CLEAN_FILES
 
-HOSTILE = "<script>alert(1)</script> | ![x](http://198.51.100.7/t.png) [click](javascript:alert(1)) <img src=x onerror=alert(2)>"
+HOSTILE = (
+    "<script>alert(1)</script> | ![x](http://198.51.100.7/t.png) [click](javascript:alert(1)) "
+    "<img src=x onerror=alert(2)>"
+)
 LEAKED = "AKIAQ7TZHANDOVER2X4M"  # gate: allow - test fixture, not a live key  # pragma: allowlist secret
 
 HANDOVER = """\

@@ -116,6 +116,7 @@ def test_row_data_never_reaches_the_report(tmp_path: Path) -> None:
     write_files(tmp_path, {"backup.sql": sql})
     outcome, bounds, report = _check(_project(tmp_path, "backup.sql"))
     fails_closed(outcome, bounds, ["invalid input syntax for type integer"])
+    assert report["checks"][0]["error"].endswith('invalid input syntax for type integer: "<value>"')
     assert SECRET_ROW not in outcome.stdout + outcome.stderr
 
 
@@ -137,6 +138,7 @@ def test_a_backup_outside_the_tree_is_not_read(tmp_path: Path) -> None:
     fails_closed(outcome, bounds, ["GATE_BACKUP_DIRS"], codes=(2,))
     allowed, _, report = _check(repo, env={"GATE_BACKUP_DIRS": str(outside)})
     assert allowed.exit_code == 0, allowed.stdout + allowed.stderr
+    assert report["checks"][0]["status"] == "pass"
 
 
 @row(

@@ -15,7 +15,8 @@ CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, created_at times
 CREATE TABLE orders (id serial PRIMARY KEY, user_id int REFERENCES users, placed_at timestamptz NOT NULL);
 INSERT INTO users (email, created_at) SELECT 'user' || n || '@example.com', now() - make_interval(hours => {age} + n)
   FROM generate_series(1, 50) AS n;
-INSERT INTO orders (user_id, placed_at) SELECT n, now() - make_interval(hours => {age}) FROM generate_series(1, 20) AS n;
+INSERT INTO orders (user_id, placed_at) SELECT n, now() - make_interval(hours => {age})
+  FROM generate_series(1, 20) AS n;
 """
 
 

@@ -122,6 +122,7 @@ def test_a_sqlite_backup_is_read_read_only(tmp_path: Path) -> None:
     root = project(tmp_path, "backups/app.sqlite3", tables="      - {name: users, min_rows: 5, newest: created_at}\n")
     outcome, report = _run(root)
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+    assert _rules(report) == []
     assert db.read_bytes() == before
     assert not list((tmp_path / "backups").glob("*-journal")) and not list((tmp_path / "backups").glob("*-wal"))
 
