@@ -60,3 +60,9 @@ def project(root: Path, backup: str, *, tables: str = "", extra: str = "") -> Pa
         f"    backup: {backup}\n    max_age: 26h\n{extra}    tables:\n{declared}"
     )
     return write_files(root, {"gate.yml": config})
+
+
+def psql_rows(dsn: str, sql: str) -> list[str]:
+    done = subprocess.run([str(find_binary("psql")), "-X", "-A", "-t", "-d", dsn, "-c", sql], check=True,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return done.stdout.split()

@@ -156,3 +156,18 @@ def test_a_failing_backup_command_is_exit_3_with_its_words(tmp_path: Path) -> No
     outcome, report = _run(tmp_path)
     assert outcome.exit_code == 3
     assert "failed (exit 7): no route to db" in _error(report)
+
+
+def test_a_declared_loopback_server_is_used_and_left_clean(tmp_path: Path, fresh: dict[str, Path]) -> None:
+    from restore_support import psql_rows
+
+    from gate.postgres import throwaway_server
+
+    with throwaway_server() as server:
+        extra = f"    server: {server.dsn}\n"
+        root = project(tmp_path, _place(tmp_path, fresh["plain"], "b.sql"), extra=extra)
+        outcome, report = _run(root)
+        assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+        assert _rules(report) == []
+        leftovers = psql_rows(server.dsn, "SELECT datname FROM pg_database UNION ALL SELECT rolname FROM pg_roles")
+        assert not [name for name in leftovers if name.startswith("gate_restore_")]
