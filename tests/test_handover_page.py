@@ -102,3 +102,41 @@ def test_a_watch_section_is_read_tolerantly(tmp_path: Path) -> None:
         ("gate watch: alerts", "slack:#ops", ""),
         ("gate watch: notify", "42", ""),
     ]
+
+
+def test_dns_findings_show_as_seen_and_mail_status_per_record(project: Path) -> None:
+    report_path = real_report(project)
+    report = json.loads(report_path.read_text())
+    counts = dict.fromkeys(("critical", "high", "medium", "low", "info", "suppressed"), 0)
+    report["checks"].append({"name": "dns", "status": "fail", "duration_s": 0.1, "error": None, "counts": counts})
+    report["checks"].append(
+        {"name": "http", "status": "error", "duration_s": 0.1, "error": "preview down", "counts": counts}
+    )
+    template = next(f for f in report["findings"] if f["check"] == "secrets")
+    location = dict.fromkeys(template["location"])
+    for rule, name, title in (
+        ("dns.host.dangling-cname", "www.example.com", "Dangling CNAME"),
+        ("dns.spf.missing", "example.com", "No SPF record"),
+        ("dns.not-checked", "example.com", "Part of the DNS check did not run"),
+    ):
+        report["findings"].append(
+            {
+                **template,
+                "rule_id": rule,
+                "check": "dns",
+                "title": title,
+                "message": f"{name}: {title}",
+                "location": {**location, "name": name},
+                "blocking": rule != "dns.not-checked",
+            }  # fmt: skip
+        )
+    report_path.write_text(json.dumps(report))
+    outcome = gate("handover", "--report", "gate.json", cwd=project)
+    assert outcome.exit_code == 0, outcome.stderr
+    page = outcome.stdout
+    assert "| www.example.com | points to acme.vercel.app | Dangling CNAME: www.example.com: Dangling CNAME |" in page
+    assert "| staging.example.com | must not resolve | as declared |" in page
+    assert "| example.com | SPF | high: No SPF record |" in page
+    assert "| example.com | DMARC | ok |" in page
+    assert "| http check | could not finish: preview down |" in page
+    assert "| example.com | example.com: Part of the DNS check did not run |" in page
