@@ -124,11 +124,12 @@ def test_dns_findings_show_as_seen_and_mail_status_per_record(project: Path) -> 
                 **template,
                 "rule_id": rule,
                 "check": "dns",
+                "severity": "high",
                 "title": title,
                 "message": f"{name}: {title}",
                 "location": {**location, "name": name},
                 "blocking": rule != "dns.not-checked",
-            }  # fmt: skip
+            }
         )
     report_path.write_text(json.dumps(report))
     outcome = gate("handover", "--report", "gate.json", cwd=project)
