@@ -40,7 +40,8 @@ class Target:
     timeout: float
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        # The workflow's PGPASSWORD reaches a declared server; the scratch role's own wins for it.
+        env = dict(os.environ)
         if self.password:
             env["PGPASSWORD"] = self.password
         return env
