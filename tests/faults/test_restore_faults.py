@@ -188,7 +188,7 @@ def test_a_command_that_hangs_or_floods_is_stopped(tmp_path: Path) -> None:
 @row(
     "gate.yml points the restore at a database server that is not on loopback",
     "restore",
-    "exit 2: untrusted backups are restored only into a throw-away or loopback server",
+    "exit 2: untrusted backups are restored only into a throw-away, loopback or CI service (one-label name) server",
 )
 def test_a_remote_server_is_refused(tmp_path: Path) -> None:
     write_files(tmp_path, {"backup.sql": "CREATE TABLE t (n int);\n"})

@@ -36,7 +36,10 @@ class RestoreCheck(Check):
             "--backup", "backup", "Backup file to restore (pg_dump custom or plain SQL, SQLite).", metavar="FILE"
         ),
         CheckOption(
-            "--server", "server", "PostgreSQL to restore into instead of a throw-away one (loopback).", metavar="DSN"
+            "--server",
+            "server",
+            "Restore into this PostgreSQL (loopback or a CI service name), not a throw-away one.",
+            metavar="DSN",
         ),
     )
     config_schema: ClassVar[Mapping[str, Any]] = {
@@ -49,7 +52,7 @@ class RestoreCheck(Check):
                 "description": "An installed program (no shell) whose standard output is the backup.",
             },
             "format": {"enum": list(source.FORMATS), "description": "Backup format; auto reads its first bytes."},
-            "server": {"type": "string", "description": "postgresql:// DSN of a loopback server (a CI service)."},
+            "server": {"type": "string", "description": "postgresql:// DSN on loopback or a CI service name."},
             "max_age": {**_DURATION, "description": "Backup age budget: the newest row must be younger."},
             "max_size_mb": {"type": "integer", "minimum": 1, "description": "Largest backup read."},
             "restore_timeout": {**_DURATION, "description": "Deadline of each restore step."},
@@ -130,6 +133,11 @@ class RestoreCheck(Check):
 
 
 def _require_loopback(dsn: str) -> None:
+    """A server on loopback, or a CI service container reached by its one-label name (`postgres`).
+
+    A name with a dot or a routable address could be anyone's database; an untrusted backup is not
+    restored there.
+    """
     parts = urlsplit(dsn)
     if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
         raise InputError("checks.restore.server must be a postgresql://user@host:port/database URL")
@@ -137,12 +145,12 @@ def _require_loopback(dsn: str) -> None:
         register(parts.password)
     host = parts.hostname
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        allowed = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = host in _LOOPBACK_NAMES
-    if not loopback:
+        allowed = host in _LOOPBACK_NAMES or "." not in host
+    if not allowed:
         raise InputError(
             f"checks.restore.server points at {host}; the gate restores untrusted backups only into a server on "
-            "loopback (a CI service container mapped to 127.0.0.1)",
-            hint="map the service's port to the runner (ports: ['5432:5432']) and use 127.0.0.1",
+            "loopback or a CI service container named by its service name",
+            hint="use 127.0.0.1 (a service with ports: ['5432:5432']) or the service's name (postgres)",
         )
