@@ -16,7 +16,7 @@ from gate.redact import scrub
         "postgres://u@[::1]:5432/db",
         "postgresql://u@localhost/db",
         "postgresql://u@postgres:5432/db",
-    ],  # fmt: skip
+    ],
 )
 def test_loopback_and_service_names_are_accepted(dsn: str) -> None:
     _require_loopback(dsn)
@@ -30,7 +30,7 @@ def test_loopback_and_service_names_are_accepted(dsn: str) -> None:
         "postgresql://u@8.8.8.8/db",
         "mysql://u@127.0.0.1/db",
         "not a url",
-    ],  # fmt: skip
+    ],
 )
 def test_anything_else_is_bad_input(dsn: str) -> None:
     with pytest.raises(InputError):
