@@ -207,3 +207,25 @@ def test_a_file_that_is_not_sqlite_fails_closed(tmp_path: Path) -> None:
     write_files(tmp_path, {"app.db": "this is not a database\n" * 100})
     outcome, bounds, _ = _check(_project(tmp_path, "app.db", extra="    format: sqlite\n"))
     fails_closed(outcome, bounds, ["sqlite3 could not"])
+
+
+@row(
+    "A small custom-format dump that expands a hundredfold (a decompression bomb)",
+    "restore",
+    "exit 3 once pg_restore's SQL passes 8 x `max_size_mb`; pg_restore is killed, nothing restored",
+)
+@pytest.mark.slow
+def test_a_dump_that_expands_without_bound_is_stopped(tmp_path: Path) -> None:
+    import subprocess
+
+    from gate.postgres import find_binary, throwaway_server
+
+    dump = tmp_path / "bomb.dump"
+    with throwaway_server() as server:
+        seed = "CREATE TABLE t AS SELECT repeat('x', 200) AS line FROM generate_series(1, 200000);"
+        subprocess.run([str(find_binary("psql")), "-X", "-q", "-d", server.dsn, "-c", seed], check=True, timeout=120)
+        subprocess.run([str(find_binary("pg_dump")), "-Fc", "-f", str(dump), server.dsn], check=True, timeout=120)
+    assert dump.stat().st_size < 1024 * 1024  # 40 MB of SQL in well under the 1 MB max_size_mb
+    outcome, bounds, report = _check(_project(tmp_path, "bomb.dump", extra="    max_size_mb: 1\n"))
+    fails_closed(outcome, bounds, ["pg_restore wrote more than 8388608 bytes"], seconds=60)
+    assert report["checks"][0]["status"] == "error"

@@ -25,6 +25,8 @@ from gate.redact import register
 
 _DURATION = {"$ref": "#/$defs/duration"}
 _LOOPBACK_NAMES = ("localhost",)
+# The SQL pg_restore makes of a compressed custom dump may be this many times max_size_mb.
+SQL_GROWTH = 8
 
 
 class RestoreCheck(Check):
@@ -112,7 +114,8 @@ class RestoreCheck(Check):
                 yield from judge(db, tables, max_age, where)
                 return
             ctx.progress.update(f"reading the {kind} backup")
-            sql = postgres_restore.custom_to_sql(path, work, timeout) if kind == "custom" else path
+            bound = self._max_bytes * SQL_GROWTH
+            sql = postgres_restore.custom_to_sql(path, work, timeout, bound) if kind == "custom" else path
             refusals = scan(sql)
             for refusal in refusals:
                 yield RULES.finding(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from gate.checks.restore.bounded import run_to_file
 from gate.checks.restore.database import tool_words
 from gate.errors import CheckFailure
 from gate.postgres import find_binary
@@ -96,13 +97,18 @@ def scratch_database(admin_dsn: str, timeout: float) -> Iterator[Target]:
             )
 
 
-def custom_to_sql(dump: Path, out: Path, timeout: float) -> Path:
-    """pg_restore's SQL for a custom-format dump, without owners and grants (pg_restore's words on failure)."""
+def custom_to_sql(dump: Path, out: Path, timeout: float, max_bytes: int) -> Path:
+    """pg_restore's SQL for a custom-format dump, without owners and grants (pg_restore's words on failure).
+
+    A compressed dump can expand a hundredfold: the SQL is bounded by `max_bytes`.
+    """
     sql = out / "from-custom.sql"
-    args = [str(find_binary("pg_restore")), "--no-owner", "--no-privileges", "-f", str(sql), str(dump)]
-    done = _run(args, Target("", None, timeout), "pg_restore")
-    if done.returncode != 0:
-        raise CheckFailure(f"pg_restore could not read the backup: {tool_words(done.stderr)}")
+    args = [str(find_binary("pg_restore")), "--no-owner", "--no-privileges", "-f", "-", str(dump)]
+    code, said = run_to_file(
+        args, sql, what="pg_restore", timeout=timeout, max_bytes=max_bytes, cwd=out, env=Target("", None, 0).env()
+    )
+    if code != 0:
+        raise CheckFailure(f"pg_restore could not read the backup: {tool_words(said)}")
     return sql
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from gate.checks.restore.bounded import run_to_file
 from gate.errors import CheckFailure, InputError
 
 ALLOWED_DIRS_VARIABLE = "GATE_BACKUP_DIRS"
@@ -66,28 +65,14 @@ def command_output(
             f"checks.restore.command: {argv[0]} is inside the scanned project; the gate runs nothing from the repo",
             hint="call an installed tool (pg_dump, sqlite3, a cloud CLI) instead of a script in the repository",
         )
-    target, errors = into / "command-output", into / "command-errors"
-    started = time.monotonic()
-    # Both streams go to files: a pipe the command fills while the gate polls would stall it.
-    with target.open("wb") as out, errors.open("wb") as err:
-        process = subprocess.Popen(
-            [program, *argv[1:]], stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=root, env=environ
-        )
-        try:
-            while process.poll() is None:
-                if time.monotonic() - started > timeout:
-                    raise CheckFailure(f"backup command {argv[0]} did not finish within {timeout:.0f}s")
-                if target.stat().st_size > max_bytes:
-                    raise CheckFailure(f"backup command {argv[0]} wrote more than {max_bytes} bytes; stopped")
-                time.sleep(0.05)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-    if process.returncode != 0:
-        with errors.open("rb") as handle:
-            said = handle.read(64 * 1024).decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise CheckFailure(f"backup command {argv[0]} failed (exit {process.returncode}): {' / '.join(said)}")
+    target = into / "command-output"
+    code, said = run_to_file(
+        [program, *argv[1:]], target, what=f"backup command {argv[0]}", timeout=timeout, max_bytes=max_bytes,
+        cwd=root, env=environ,
+    )  # fmt: skip
+    if code != 0:
+        last = " / ".join(said.strip().splitlines()[-3:])
+        raise CheckFailure(f"backup command {argv[0]} failed (exit {code}): {last}")
     return target
 
 
