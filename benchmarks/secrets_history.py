@@ -38,7 +38,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gate.checks.secrets.gitscan import LOG_FORMAT, PATCH_FLAGS, default_jobs, git_command, scan_patch_stream
+from gate.checks.secrets.gitscan import (
+    LOG_FORMAT,
+    PATCH_FLAGS,
+    default_jobs,
+    git_command,
+    log_args,
+    scan_patch_stream,
+)
 from gate.checks.secrets.scanner import Engine, shared_engine
 
 IDENTITY = "Bench Author <bench@example.com>"
@@ -137,7 +144,7 @@ def floor(root: Path, *flags: str) -> None:
 
 
 def gate_scan(root: Path, *revs: str) -> set[tuple[str, str, int, str, str]]:
-    args = ["log", *PATCH_FLAGS, LOG_FORMAT, *(revs or ["--all"]), "--"]
+    args = log_args([*(revs or ["--all"]), "--"])
     occurrences, _ = scan_patch_stream(root, args, max_file_bytes=5_000_000, jobs=default_jobs())
     rules = shared_engine().detectors
     return {

@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 
 FORMATS = ("console", "json", "sarif", "junit")
 # The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
-COMMON_OPTIONS = ("config_path", "preset", "fmt", "outputs", "color", "verbose", "quiet", "fail_on", "github")
+COMMON_OPTIONS = (
+    "config_path",
+    "preset",
+    "fmt",
+    "outputs",
+    "color",
+    "verbose",
+    "quiet",
+    "fail_on",
+    "github",
+    "trust_head_policy",
+)
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
@@ -35,11 +46,43 @@ class Interrupted(GateError):
     exit_code = EXIT_INTERNAL
 
 
+# After SIGTERM the run unwinds (reports are written atomically, so none is left half-done);
+# if unwinding waits on a busy thread, the process ends anyway after this grace.
+SIGNAL_GRACE_S = 0.3
+_said: list[str] = []
+_said_lock = threading.Lock()
+
+
+def _say_once(text: str) -> None:
+    with _said_lock:
+        if _said:
+            return
+        _said.append(text)
+    _echo_error(text)
+
+
 def _on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
-    raise Interrupted(f"stopped by signal {signal.Signals(signum).name} before the run finished; nothing was passed")
+    message = f"stopped by signal {signal.Signals(signum).name} before the run finished; nothing was passed"
+
+    def give_up() -> None:
+        _say_once(message)
+        _exit_now(EXIT_INTERNAL)
+
+    watchdog = threading.Timer(SIGNAL_GRACE_S, give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    raise Interrupted(message)
 
 
 def _echo_error(text: str) -> None:
+    """Notes and errors on stderr, which the runner reads too: guarded inside GitHub Actions."""
+    from gate.github.commands import for_runner
+    from gate.redact import scrub
+
+    click.echo(for_runner(scrub(text)).rstrip("\n"), err=True)
+
+
+def _echo_commands(text: str) -> None:
     from gate.redact import scrub
 
     click.echo(scrub(text), err=True)
@@ -59,12 +102,22 @@ def _parse_outputs(values: Sequence[str]) -> list[OutputRequest]:
     return requests
 
 
-def _configure_logging(verbose: int) -> None:
-    from gate.redact import ScrubbingFilter
+class _RunnerSafeFormatter(logging.Formatter):
+    """Log lines quote URLs, server answers and file names: guarded like every stderr line."""
 
+    def format(self, record: logging.LogRecord) -> str:
+        from gate.github.commands import for_runner
+
+        return for_runner(super().format(record)).rstrip("\n")
+
+
+def _configure_logging(verbose: int) -> None:
+    from gate.redact import ScrubbingFilter, route_library_loggers
+
+    route_library_loggers()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubbingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_RunnerSafeFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
@@ -108,6 +161,11 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--github/--no-github", "github", default=None, help="Report to GitHub (default: when GITHUB_ACTIONS=true)."
         ),
+        click.option(
+            "--trust-head-policy",
+            is_flag=True,
+            help="In a pull request, judge it by its own gate.yml, suppressions and baselines (default: its base's).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -147,6 +205,7 @@ def _run_and_report(
     overrides: Sequence[Override] = (),
     environ: Mapping[str, str] | None = None,
     github: bool | None = None,
+    trust_head_policy: bool = False,
 ) -> int:
     from gate.progress import open_display
     from gate.runner import RunRequest, Terminal, run_gate
@@ -164,6 +223,7 @@ def _run_and_report(
         overrides=overrides,
         environ=environ,
         github=github,
+        trust_head_policy=trust_head_policy,
         scan_root=scan_root,
         fail_on=fail_on.lower() if fail_on else None,
     )
@@ -174,6 +234,7 @@ def _run_and_report(
         note=(lambda _text: None) if quiet else _echo_error,
         progress=display,
         clear_progress=display.close,
+        commands_err=_echo_commands,
     )
     try:
         return run_gate(request, terminal)
@@ -439,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="gate", standalone_mode=False)
     except Interrupted as error:
-        _echo_error(error.render())
+        _say_once(error.render())
         _exit_now(error.exit_code)
     except click.exceptions.Abort:
         _echo_error("aborted; nothing was passed")

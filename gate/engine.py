@@ -16,17 +16,18 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gate.checks.base import Check, CheckContext, Progress, Result
 from gate.config import Config
 from gate.config.units import seconds
-from gate.errors import GateError, InputError, InputErrors
+from gate.errors import CheckFailure, GateError, InputError, InputErrors
 from gate.model import CheckResult, Finding, Measurement
 from gate.redact import scrub
 
 DEFAULT_CHECK_TIMEOUT = "5m"
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ProgressSink = Callable[[str, str, int | None, int | None], None]
 
 
@@ -55,37 +56,51 @@ class _Collector:
             raise TypeError(f"a check yielded {type(item).__name__}, not a Finding or Measurement")
 
 
-async def _run_in_thread(check: Check, ctx: CheckContext, sink: _Collector) -> None:
+async def _in_thread(name: str, work: Callable[[], T]) -> T:
+    """`work()` in a daemon thread, awaited on the loop: a deadline can stop waiting for it and
+    the process can exit without joining it (an executor's threads are joined at exit)."""
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
+    done: asyncio.Future[T] = loop.create_future()
 
-    def settle(error: BaseException | None) -> None:
+    def settle(value: T | None, error: BaseException | None) -> None:
         if done.done():
             return
         if error is None:
-            done.set_result(None)
+            done.set_result(value)  # type: ignore[arg-type]
         else:
             done.set_exception(error)
 
-    def report(error: BaseException | None) -> None:
-        # A check that outlived its deadline may end after the run's loop has closed: nobody
+    def report(value: T | None, error: BaseException | None) -> None:
+        # Work that outlived its deadline may end after the run's loop has closed: nobody
         # waits for it any more, and its result was already recorded as an error.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, error)
+            loop.call_soon_threadsafe(settle, value, error)
+
+    def target() -> None:
+        try:
+            value = work()
+        except BaseException as error:  # noqa: BLE001 - handed to the loop, judged there
+            report(None, error)
+        else:
+            report(value, None)
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return await done
+
+
+async def _run_in_thread(check: Check, ctx: CheckContext, sink: _Collector) -> None:
+    stopped = threading.Event()
 
     def work() -> None:
-        try:
-            for item in check.run(ctx):
-                if done.done():
-                    return
-                sink.add(item)
-        except BaseException as error:  # noqa: BLE001 - handed to the loop, judged there
-            report(error)
-        else:
-            report(None)
+        for item in check.run(ctx):
+            if stopped.is_set():
+                return
+            sink.add(item)
 
-    threading.Thread(target=work, name=f"check-{check.name}", daemon=True).start()
-    await done
+    try:
+        await _in_thread(f"check-{check.name}", work)
+    finally:
+        stopped.set()
 
 
 async def _run_async(check: Check, ctx: CheckContext, sink: _Collector) -> None:
@@ -138,6 +153,7 @@ def build_context(config: Config, name: str, environ: Mapping[str, str], sink: P
         config_path=config.path,
         full_config=config.data,
         progress=Progress(check=name, sink=sink),
+        policy=config.policy,
     )
 
 
@@ -154,25 +170,37 @@ async def run_checks_async(
 
         registry = REGISTRY
     env: Mapping[str, str] = dict(os.environ) if environ is None else environ
-    prepared: list[tuple[Check, CheckContext]] = []
-    problems: list[InputError] = []
-    for name in names:
-        check = registry[name]()
-        ctx = build_context(config, name, env, progress)
-        try:
-            check.prepare(ctx)
-        except InputErrors as errors:
-            problems.extend(errors.errors)
-        except InputError as error:
-            problems.append(error)
-        prepared.append((check, ctx))
+    started = time.monotonic()
+    prepared = [(registry[name](), build_context(config, name, env, progress)) for name in names]
+
+    def prepare_all() -> list[InputError]:
+        problems: list[InputError] = []
+        for check, ctx in prepared:
+            try:
+                check.prepare(ctx)
+            except InputErrors as errors:
+                problems.extend(errors.errors)
+            except InputError as error:
+                problems.append(error)
+        return problems
+
+    # Preparing reads gate input (manifests, lock files) a stranger may have written: it runs
+    # under the run's deadline like the checks themselves.
+    try:
+        problems = await asyncio.wait_for(_in_thread("prepare", prepare_all), config.run_timeout())
+    except TimeoutError:
+        raise CheckFailure(
+            f"preparing the checks did not finish within the run's {config.run_timeout():g}s deadline; "
+            "nothing was passed"
+        ) from None
     if problems:
         raise InputErrors(problems)
+    remaining = max(config.run_timeout() - (time.monotonic() - started), 0.0)
     tasks: list[asyncio.Task[CheckResult]] = []
     for check, ctx in prepared:
         timeout = seconds(ctx.config.get("timeout", DEFAULT_CHECK_TIMEOUT))
         tasks.append(asyncio.create_task(_run_one(check, ctx, timeout), name=check.name))
-    finished, pending = await asyncio.wait(tasks, timeout=config.run_timeout()) if tasks else (set(), set())
+    finished, pending = await asyncio.wait(tasks, timeout=remaining) if tasks else (set(), set())
     results: dict[str, CheckResult] = {task.get_name(): task.result() for task in finished}
     for task in pending:
         task.cancel()

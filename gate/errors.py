@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.printable import printable
+
 EXIT_PASS = 0
 EXIT_BLOCKED = 1
 EXIT_BAD_INPUT = 2
@@ -17,7 +19,7 @@ class GateError(Exception):
     exit_code = EXIT_INTERNAL
 
     def render(self) -> str:
-        return str(self)
+        return printable(self)
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,11 @@ class InputError(GateError):
         self.hint = hint
 
     def render(self) -> str:
-        where = f"{self.position}: " if self.position else ""
-        text = f"error: {where}{self.message}"
+        # Paths and quoted gate.yml strings are untrusted: a line break in them must not start a line.
+        where = f"{printable(self.position)}: " if self.position else ""
+        text = f"error: {where}{printable(self.message)}"
         if self.hint:
-            text += f"\n  help: {self.hint}"
+            text += f"\n  help: {printable(self.hint)}"
         return text
 
 

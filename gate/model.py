@@ -217,6 +217,8 @@ class Verdict:
     target: Target
     started_at: str
     duration_s: float
+    # About the policy that judged the run, e.g. what a pull request changes in it.
+    notes: tuple[str, ...] = ()
 
     @property
     def blocking(self) -> tuple[JudgedFinding, ...]:

@@ -43,9 +43,26 @@ EXIT_FOR: dict[Outcome, int] = {"pass": EXIT_PASS, "warn": EXIT_PASS, "fail": EX
 assert EXIT_BAD_INPUT not in EXIT_FOR.values()  # bad input never reaches a verdict
 
 
+# Findings that say a check could not look (a file not scanned, a package not audited, a preview
+# that did not answer). A glob written for what the check found must not also hide what it never
+# saw; only a suppression naming the rule exactly (or the finding's fingerprint) may.
+COULD_NOT_LOOK = frozenset(
+    {
+        "secrets.unscanned",
+        "deps.unaudited",
+        "http.preview.unreachable",
+        "http.tls.legacy-untested",
+        "http.cache.private-unchecked",
+        "http.route.writes-skipped",
+    }
+)
+
+
 def matches(suppression: Suppression, finding: Finding) -> bool:
     if suppression.fingerprint is not None:
         return suppression.fingerprint == finding.fingerprint
+    if finding.rule_id in COULD_NOT_LOOK and suppression.rule != finding.rule_id:
+        return False
     if suppression.rule is not None and not fnmatch.fnmatchcase(finding.rule_id, suppression.rule):
         return False
     if suppression.path is not None:

@@ -168,7 +168,10 @@ def open_display(stream: TextIO, environ: Mapping[str, str], *, quiet: bool) -> 
         return LiveDisplay(stream)
 
     def write(text: str) -> None:
-        stream.write(text + "\n")
+        # One line, but `##[` may still stand anywhere in it: guarded like every stderr line.
+        from gate.github.commands import for_runner
+
+        stream.write(for_runner(text + "\n", environ))
         stream.flush()
 
     return PlainDisplay(write)

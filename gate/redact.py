@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import threading
 import urllib.parse
 from collections import Counter
@@ -161,13 +162,89 @@ def scrub(text: str) -> str:
     return REDACTOR.scrub(text)
 
 
+# Names under which HTTP carries credentials: in a query string, a JSON or form body, a header.
+_SECRET_NAME = (
+    r"[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|auth|session"
+    r"|sig(?:nature)?|credential|cookie)[\w.-]*"
+)
+_SECRET_PATTERNS = (
+    # Header values as httpcore logs them (`(b'set-cookie', b'...')`), as dicts, and as `Name: value`.
+    re.compile(
+        r"(?i)((?:(?:set-)?cookie|(?:proxy-)?authorization|x-[\w-]*(?:token|key|secret|bypass|auth)[\w-]*)"
+        r"['\"]?\s*[:,=]\s*(?:b?['\"])?)([^'\"\r\n]+)()"
+    ),
+    # Query-string and form parameters named like a credential.
+    re.compile(rf"(?i)([?&;]{_SECRET_NAME}=)([^&\s'\"#;]+)()"),
+    # JSON fields named like a credential.
+    re.compile(rf"(?i)([\"']{_SECRET_NAME}[\"']\s*:\s*[\"'])([^\"']+)()"),
+    # user:password@ in a URL.
+    re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)"),
+)
+
+
+def scrub_log(text: str) -> str:
+    """`scrub`, then credentials found by their shape: debug logs of the HTTP libraries print
+    headers, URLs and bodies before the gate has seen (and registered) the values in them."""
+    text = scrub(text)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_masked, text)
+    return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    # Every pattern captures (what precedes the value, the value, what follows it).
+    return f"{match.group(1)}{MASK}{match.group(3)}"
+
+
+def register_url_secrets(url: str) -> None:
+    """Register the values of credential-named query parameters and a URL's password, so the
+    URL can be shown everywhere with them masked."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        register(parts.password)
+    for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=False):
+        if re.fullmatch(_SECRET_NAME, name, re.IGNORECASE):
+            register(value)
+
+
+# Loggers of the libraries that talk HTTP for the gate; their records reach only the root handler.
+LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "urllib3", "github")
+
+
+class _RoutedLogger(logging.Logger):
+    """A library logger that keeps no output of its own: PyGithub adds a stderr handler on import,
+    which would print past the root handler's ScrubbingFilter (and print every line twice)."""
+
+    def addHandler(self, hdlr: logging.Handler) -> None:
+        if isinstance(hdlr, logging.NullHandler):
+            super().addHandler(hdlr)
+
+
+def route_library_loggers() -> None:
+    """Make every library logger in LIBRARY_LOGGERS propagate to the root handler and nowhere else,
+    whether the library is imported before or after this call."""
+    manager = logging.Logger.manager
+    for name in LIBRARY_LOGGERS:
+        existing = manager.loggerDict.get(name)
+        if isinstance(existing, logging.Logger):
+            existing.handlers[:] = [h for h in existing.handlers if isinstance(h, logging.NullHandler)]
+            existing.propagate = True
+            continue
+        previous = manager.loggerClass
+        manager.setLoggerClass(_RoutedLogger)
+        try:
+            logging.getLogger(name)
+        finally:
+            manager.loggerClass = previous
+
+
 class ScrubbingFilter(logging.Filter):
-    """Applies `scrub` to every log record, arguments included, before any handler sees it."""
+    """Applies `scrub_log` to every log record, arguments included, before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub(record.getMessage())
+        record.msg = scrub_log(record.getMessage())
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = scrub_log(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True

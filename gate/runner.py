@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import subprocess
@@ -12,9 +13,12 @@ from pathlib import Path
 
 from gate import __version__
 from gate.checks import REGISTRY, rule_docs
-from gate.config import Config, Override, find_config, load_config
+from gate.config import Config, Override, find_config, load_config, policy_changes
+from gate.config.paths import nearest_git_folder
+from gate.config.source import MAX_BASELINE_BYTES, PolicySource, at_base
 from gate.engine import ProgressSink, run_checks
-from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError
+from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError, InputErrors
+from gate.github import commands
 from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
@@ -40,6 +44,8 @@ class RunRequest:
     overrides: Sequence[Override] = ()
     environ: Mapping[str, str] | None = None
     github: bool | None = None
+    # In a pull request, judge it by its own gate.yml, suppressions and baselines, not its base's.
+    trust_head_policy: bool = False
     # The project to scan; None means the git top level around the working directory.
     scan_root: Path | None = None
     # `--fail-on`: one threshold for every check, over each check's `fail_on` in gate.yml.
@@ -55,6 +61,9 @@ class Terminal:
     progress: ProgressSink | None = None
     clear_progress: Callable[[], None] = lambda: None
     note: Callable[[str], None] | None = None
+    # Workflow commands the gate means (annotations, notices) on stderr, unguarded; `err`
+    # guards what it prints, as it may carry untrusted text.
+    commands_err: Callable[[str], None] | None = None
 
     def say(self, text: str) -> None:
         (self.note or self.err)(text)
@@ -79,6 +88,11 @@ def _git_head(root: Path) -> str | None:
 def default_scan_root(cwd: Path) -> Path:
     """Where `gate run` looks without a PATH: the repository around `cwd`, as gitleaks and zizmor do."""
     top = _git(cwd, "rev-parse", "--show-toplevel")
+    nearest = nearest_git_folder(cwd.resolve())
+    if nearest is not None and (not top or Path(top).resolve() != nearest):
+        # git refuses the nearest `.git`, or skips it for a repository further up: scan where it
+        # is, so the checks fail in git's words instead of judging the wrong repository.
+        return nearest
     return Path(top) if top else cwd
 
 
@@ -154,6 +168,50 @@ def write_outputs(verdict: Verdict, outputs: Sequence[OutputRequest], places: Co
         written.append(path)
 
 
+def _load_policy(
+    request: RunRequest, overrides: Sequence[Override], cwd: Path, scan_root: Path
+) -> tuple[Config, list[str]]:
+    """The config that judges this run, and what a pull request changes in it.
+
+    A pull request is judged by its base commit's policy unless the run opts in to trusting it;
+    its own changes are loaded too, only to be shown ("takes effect once merged").
+    """
+    from gate.github.context import pull_request_shas, trusts_head_policy
+
+    def load(policy: PolicySource) -> Config:
+        config_path = request.config_path or find_config(cwd, policy) or find_config(scan_root, policy)
+        return load_config(config_path, preset=request.preset, overrides=overrides, scan_root=scan_root, policy=policy)
+
+    shas = pull_request_shas(os.environ)
+    if shas is None:
+        return load(PolicySource()), []
+    if request.trust_head_policy or trusts_head_policy(os.environ):
+        return load(PolicySource()), [
+            "the pull request's own policy (gate.yml, suppressions, baselines) judged it: trust-head-policy is on"
+        ]
+    policy = at_base(scan_root, shas[0])
+    if not policy.pinned:
+        return load(policy), [
+            "not a git checkout, so the base commit's policy could not be read: the pull request's own "
+            "gate.yml, suppressions and baselines judged it"
+        ]
+    config = load(policy)
+    try:
+        head: Config | InputError = load(PolicySource())
+    except InputError as error:
+        head = error
+    except InputErrors as errors:
+        head = errors.errors[0]
+    notes = policy_changes(config, head)
+    if isinstance(head, Config):
+        relative = head.section("secrets").get("baseline", ".secrets.baseline")
+        on_disk = head.root / relative
+        current = on_disk.read_bytes() if on_disk.is_file() and not on_disk.is_symlink() else None
+        if policy.read(config.root / relative, MAX_BASELINE_BYTES) != current:
+            notes.append(f"this pull request changes {relative}: secrets it accepts take effect once merged")
+    return config, notes
+
+
 def run_gate(request: RunRequest, terminal: Terminal) -> int:
     """Load config, run the checks, render and write every report, report to GitHub; the exit code."""
     from gate.github import open_session
@@ -161,7 +219,9 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     # The runner reads workflow commands on stderr too; keep them off stdout when it carries a
     # machine-readable report that may be redirected to a file.
     commands_out: Callable[[str], None] = (
-        (lambda text: terminal.out(text + "\n", False)) if request.fmt == "console" else terminal.err
+        (lambda text: terminal.out(text + "\n", False))
+        if request.fmt == "console"
+        else (terminal.commands_err or terminal.err)
     )
     session = open_session(os.environ, force=request.github, out=commands_out, err=terminal.err)
     overrides = list(request.overrides)
@@ -170,8 +230,14 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         overrides = [*session.plan.overrides, *overrides]
     cwd = Path.cwd()
     scan_root = request.scan_root or default_scan_root(cwd)
-    config_path = request.config_path or find_config(cwd) or find_config(scan_root)
-    config = load_config(config_path, preset=request.preset, overrides=overrides, scan_root=scan_root)
+    config, policy_notes = _load_policy(request, overrides, cwd, scan_root)
+    # Notes quote the pull request's own gate.yml: one line each, whatever its strings hold.
+    policy_notes = [" ".join(note.split()) for note in policy_notes]
+    for note in policy_notes:
+        if session is not None:
+            session.notes.append(note)
+        elif request.fmt != "console":
+            terminal.err(f"note: {note}")  # the console report shows them itself
     if config.path is None and request.names is None:
         terminal.say(f"note: no gate.yml found; using the '{config.preset}' preset's defaults (`gate init` writes one)")
     chosen = list(request.names) if request.names is not None else config.enabled_checks()
@@ -185,8 +251,9 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
     if session is not None:
         session.start()
     try:
-        verdict = execute(
-            config, chosen, environ=request.environ, progress=terminal.progress, fail_on_all=request.fail_on
+        verdict = dataclasses.replace(
+            execute(config, chosen, environ=request.environ, progress=terminal.progress, fail_on_all=request.fail_on),
+            notes=tuple(policy_notes),
         )
     except BaseException as error:
         if session is not None:
@@ -207,9 +274,14 @@ def run_gate(request: RunRequest, terminal: Terminal) -> int:
         code = EXIT_INTERNAL
     if failure is not None and request.fmt == "console":
         text += f"NO-GO (exit 3): {failure}.\n"
-    terminal.out(session.guard(text) if session is not None and request.fmt == "console" else text, colored)
+    # The runner reads stdout whether or not --github is on: file names, gate.yml strings and
+    # server answers in the report must not be taken for workflow commands.
+    shown = commands.for_runner(text) if request.fmt == "console" else commands.escape_report(text, request.fmt)
+    terminal.out(shown, colored)
     if failure is not None:
         terminal.err(f"error: {failure}")
     if session is not None:
-        session.finish(verdict, config.root, {r.fmt: r.path for r in request.outputs}, exit_code=code, places=places)
+        # Reports are all or none: after a failed write none exists, so no output or notice names one.
+        written = {} if failure is not None else {r.fmt: r.path for r in request.outputs}
+        session.finish(verdict, config.root, written, exit_code=code, places=places)
     return code

@@ -1,6 +1,7 @@
 """An ASGI app for the http check's flows: login, authenticated and role-restricted routes, fast,
 slow and flaky reads, streams that finish and one that stalls, a rate-limited and an unlimited
-auth route. Deterministic: /flaky fails every fifth request, /reset answers 429 from its sixth."""
+auth route. Deterministic: /flaky fails every fifth request, /reset answers 429 from its sixth,
+/locked sends x-account-locked from its fourth."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ SESSION = "sess-3c2b1a0f9e8d7c6b"
 _flaky = itertools.count()
 _capacity: asyncio.Semaphore | None = None
 _resets = itertools.count()
+_lockouts = itertools.count()
 
 
 def _json(data: Any) -> bytes:
@@ -93,6 +95,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _respond(send, 200 if token == ADMIN_TOKEN else (403 if signed_in else 401))
     elif path == "/reset":
         await _respond(send, 429 if next(_resets) >= 5 else 200)
+    elif path == "/locked":
+        # Some stacks lock the account and say so in a header instead of answering 429.
+        locked = [(b"x-account-locked", b"1")] if next(_lockouts) >= 3 else []
+        await _respond(send, 200, b"", locked)
     elif path == "/otp":
         await _respond(send, 200)
     elif path == "/chat":

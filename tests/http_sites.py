@@ -237,8 +237,8 @@ def preview(
             https_port[0],
             authority,
             http_port,
-            section={"routes": ROUTES, "auth_token_env": "APP_TOKEN", "flows": False},
+            section={"routes": ROUTES, "auth_token_env": "GATE_APP_TOKEN", "flows": False},
         )
 
 
-AUTH_ENV = {"APP_TOKEN": TOKEN}
+AUTH_ENV = {"GATE_APP_TOKEN": TOKEN}

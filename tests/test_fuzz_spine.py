@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 from helpers import validate_report
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gate.checks.base import RuleDoc
@@ -94,6 +94,8 @@ measurements = st.builds(
 
 @FUZZ
 @given(st.lists(findings, max_size=6), st.lists(measurements, max_size=3), st.none() | text, st.booleans())
+# Once found by the fuzzer: a blocking finding whose title is a newline split the verdict line.
+@example([Finding("fuzz.rule", "fuzz", Severity.CRITICAL, "\n", "", "")], [], None, False)
 def test_every_format_renders_any_verdict_validly(
     found: list[Finding], measured: list[Measurement], error: str | None, suppress: bool
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from gate.checks.http.client import (
     wait_ready,
 )
 from gate.demo.webserver import Request, Response, Site, serve, server_context
+from gate.errors import CheckFailure
 
 
 def _preview(authority: Authority, port: int, **limits: float) -> Preview:
@@ -198,3 +200,35 @@ def test_listing_hosts_in_the_http_section_drops_the_whole_domain_map(tmp_path: 
     )
     assert preview.hosts == ("acme-git-feature.vercel.app", "localhost:8443")
     assert preview.canonical_host is None
+
+
+def test_a_declared_name_answering_with_a_metadata_address_is_never_connected_to(authority: Authority) -> None:
+    # As a DNS answer would (rebinding): the name is declared, its address is not acceptable.
+    site = Site(fallback=Response(200, b"ok"))
+    with _https(authority, site) as port:
+        preview = dataclasses.replace(_preview(authority, port), pins={("localhost", None): "169.254.169.254"})
+
+        async def go() -> None:
+            async with make_client(preview) as client:
+                await wait_ready(client, preview.base_url, limits=preview.limits, timeout=5, interval=0.1)
+
+        started = time.monotonic()
+        with pytest.raises(CheckFailure, match="link-local"):
+            asyncio.run(go())
+        assert time.monotonic() - started < 2
+    assert site.requests == []
+
+
+def test_an_undeclared_host_is_refused_before_any_connection(authority: Authority) -> None:
+    site = Site(fallback=Response(200, b"ok"))
+    with _https(authority, site) as port:
+        preview = _preview(authority, port)
+
+        async def go() -> None:
+            async with make_client(preview) as client:
+                await fetch(client, f"https://127.0.0.1:{port}/", limits=preview.limits)
+
+        with pytest.raises(RequestFailed, match=r"not a host gate\.yml declares") as failure:
+            asyncio.run(go())
+        assert failure.value.refused
+    assert site.requests == []

@@ -137,6 +137,8 @@ def test_access_control_roles_and_refresh(served: tuple[Served, Path], tmp_path:
         tmp_path,
         login={**LOGIN, "refresh": {"path": "/refresh", "token": "data.refresh_token", "field": "refresh_token"}},
         accounts=[{**LOGIN, "role": "admin", "fields": {"email": "ADMIN_EMAIL", "password": "GATE_PASSWORD"}}],
+        # A variable outside GATE_* is read only because gate.yml lists it.
+        secret_env_allow=["ADMIN_EMAIL"],
         load={**LOAD, "requests": 20},
         routes=[
             {"path": "/refreshed-only", "auth": True, "budget": {"min_samples": 1}},
@@ -165,8 +167,11 @@ def test_streams_rate_limits_and_writes(served: tuple[Served, Path], tmp_path: P
             {"path": "/chat-stall", "class": "stream"},
             {"path": "/reset", "method": "POST", "class": "auth", "write": False, "rate_limit": {"attempts": 10}},
             {"path": "/otp", "method": "POST", "class": "auth", "write": False, "rate_limit": {"attempts": 10}},
+            {"path": "/locked", "method": "POST", "class": "auth", "write": False},
             {"path": "/fast", "method": "POST", "name": "create item"},
         ],
+        # The check-level header is what the fix text and docs point to; /locked meets it.
+        rate_limit={"attempts": 10, "header": "x-account-locked"},
     )
     found = rules(report)
     (stalled,) = found["http.stream.stalled"]
@@ -248,3 +253,20 @@ def test_presets_carry_the_launch_bar_budgets_per_class(preset: str, read: str, 
     assert section["heavy"]["p95"] == "2s" and section["auth"]["p95"] == "500ms"
     assert all(section[name]["error_rate"] == "1%" for name in ("read", "write", "heavy", "auth"))
     assert {"first_event", "max_gap", "stall"} <= set(section["stream"])
+
+
+def test_the_login_session_drives_the_caching_and_cors_probes(served: tuple[Served, Path], tmp_path: Path) -> None:
+    # No auth_token_env: the token the login returns is what the private-caching probe sends.
+    report = run(
+        served,
+        tmp_path,
+        login=LOGIN,
+        load={**LOAD, "requests": 20},
+        routes=[{"path": "/me", "auth": True, "budget": {"min_samples": 1}}],
+    )
+    found = rules(report)
+    assert "http.cache.private-unchecked" not in found, report["output"]
+    # /me answers 200 only to the signed-in token, without Cache-Control: judged, not skipped.
+    (cacheable,) = found["http.cache.private-cacheable"]
+    assert "/me" in cacheable["message"] and "neither private" in cacheable["message"]
+    assert USER_TOKEN not in report["output"]

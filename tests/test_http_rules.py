@@ -52,3 +52,40 @@ def test_rule_data_loads_and_each_exposed_entry_has_a_signature() -> None:
     assert {f.path for f in files} >= {"/.env", "/.git/config", "/.git/HEAD", "/.DS_Store"}
     assert all(f.match is not None or f.magic is not None for f in files)
     assert len({f.id for f in files}) == len(files)
+
+
+def _http_preset(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(preset_path(name).read_text())
+    return dict(data["checks"]["http"])
+
+
+def _duration(text: str) -> str:
+    """`300 ms`, `2 s`, `1 %` as the presets spell them: `300ms`, `2s`, `1%`."""
+    return text.replace(" ", "")
+
+
+def test_the_numbers_docs_load_md_gives_for_the_presets_are_the_presets_numbers() -> None:
+    text = (DOCS.parent / "load.md").read_text()
+    launch = _http_preset("launch")["budgets"]
+    quoted = [line.split(":", 1)[1].strip() for line in text.splitlines() if "# launch preset," in line]
+    assert quoted, "docs/load.md no longer quotes the launch preset"
+    for fragment in quoted:
+        for name, budget in yaml.safe_load(fragment).items():
+            assert budget == launch[name], (name, budget, launch[name])
+
+
+def test_the_budget_table_in_docs_http_md_is_the_presets_budgets() -> None:
+    text = DOCS.read_text()
+    table = text.split("### Budgets the presets set", 1)[1].split("\n\n", 2)[1]
+    rows = {
+        cells[0]: cells[1:]
+        for line in table.splitlines()[2:]
+        if (cells := [cell.strip() for cell in line.strip("|").split("|")])
+    }
+    presets = [_http_preset(name)["budgets"] for name in ("prototype", "demo", "launch")]
+    for klass in ("read", "write", "auth", "heavy"):
+        assert [_duration(cell) for cell in rows[f"`{klass}` p95"]] == [p[klass]["p95"] for p in presets]
+    assert [_duration(c) for c in rows["error rate (every class)"]] == [p["read"]["error_rate"] for p in presets]
+    assert [_duration(c) for c in rows["`cold_start` (every class)"]] == [p["read"]["cold_start"] for p in presets]
+    streams = [[_duration(part) for part in cell.split("/")] for cell in rows["`stream` first event / max gap / stall"]]
+    assert streams == [[p["stream"][key] for key in ("first_event", "max_gap", "stall")] for p in presets]

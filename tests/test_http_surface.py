@@ -71,6 +71,9 @@ def test_missing_hsts_and_nosniff_are_reported_on_pages_and_apis(tmp_path: Path,
     assert report.rules == {"http.headers.hsts-missing", "http.headers.nosniff-missing"}
     hsts = report.only("http.headers.hsts-missing")
     assert hsts["blocking"] is True and hsts["severity"] == "medium"
+    # Where it was seen is a JSON array of URLs, not the text of a Python list.
+    urls = hsts["details"]["urls"]
+    assert isinstance(urls, list) and len(urls) > 1 and all(url.startswith("https://") for url in urls)
     nosniff_places = {f["location"]["url"] for f in report.findings if f["rule_id"] == "http.headers.nosniff-missing"}
     assert any("/api/" in url for url in nosniff_places) and any(
         not url.endswith("/api/health") for url in nosniff_places
@@ -178,6 +181,19 @@ def test_set_cookie_on_a_publicly_cacheable_response(tmp_path: Path, authority: 
     finding = report.only("http.cache.set-cookie-cacheable")
     assert "prefs" in finding["message"] and "public" in finding["message"]
     assert report.rules == {"http.cache.set-cookie-cacheable"}
+
+
+def test_set_cookie_kept_out_of_shared_caches_by_a_quoted_no_cache_list_passes(
+    tmp_path: Path, authority: Authority
+) -> None:
+    headers = (
+        *_without(HTML, "cache-control"),
+        ("cache-control", 'public, max-age=600, no-cache="Authorization, Set-Cookie"'),
+        ("set-cookie", 'session="a;b"; Path=/; Secure; HttpOnly; SameSite=Lax'),
+    )
+    with preview(tmp_path, authority, clean_site(**{"/about": Response(200, ABOUT, headers)})) as pv:
+        report = pv.run("launch")
+    assert report.findings == []
 
 
 def _me_with(extra: tuple[tuple[str, str], ...], cache: str = "private, no-store", hits: bool = False) -> Any:
@@ -441,7 +457,136 @@ def test_hsts_without_max_age_is_ignored_by_browsers(tmp_path: Path, authority: 
 
 def test_a_refused_token_is_said_not_passed(tmp_path: Path, authority: Authority) -> None:
     with preview(tmp_path, authority) as pv:
-        report = pv.run("launch", env={"APP_TOKEN": "tok_expired_000000000000000000000000"})
+        report = pv.run("launch", env={"GATE_APP_TOKEN": "tok_expired_000000000000000000000000"})
     finding = report.only("http.cache.private-unchecked")
     assert "/api/me (HTTP 401)" in finding["message"]
     assert "tok_expired" not in report.outcome.output
+
+
+def test_a_redirect_loop_on_a_deep_page_blocks_and_shows_its_chain(tmp_path: Path, authority: Authority) -> None:
+    def hop(target: str) -> Response:
+        return Response(301, b"", (("location", target),))
+
+    site = clean_site(
+        **{
+            "/pricing": hop("/pricing/"),
+            "/pricing/": hop("/plans"),
+            "/plans": hop("/pricing"),
+            "/api/loop": hop("/api/loop"),
+        }
+    )
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("launch", pages=["/", "/pricing"], routes=[*ROUTES, {"path": "/api/loop"}])
+    loops = {f["location"]["url"]: f for f in report.findings if f["rule_id"] == "http.redirect.loop"}
+    page = loops[f"https://{pv.host}/pricing"]
+    assert page["blocking"] is True and page["severity"] == "critical"
+    # The whole chain, every hop, until the URL repeats.
+    assert page["details"]["chain"] == " -> ".join(
+        f"https://{pv.host}{path}" for path in ("/pricing", "/pricing/", "/plans", "/pricing")
+    )
+    assert f"https://{pv.host}/api/loop" in loops
+    assert report.outcome.exit_code == 1
+
+
+def test_a_redirect_loop_behind_the_plain_http_entry_is_found(tmp_path: Path, authority: Authority) -> None:
+    port: list[int] = []
+
+    def plain(request: Request) -> Response:
+        # The root redirects to https as it should; /pricing bounces between two plain-HTTP URLs.
+        if request.path == "/pricing":
+            return Response(302, b"", (("location", f"http://localhost:{port[0]}/pricing?again"),))
+        if request.path == "/pricing?again":
+            return Response(302, b"", (("location", "/pricing"),))
+        return Response(308, b"", (("location", f"https://localhost:{port[1]}{request.path}"),))
+
+    with serve(Site(fallback=plain)) as http_port:
+        port.append(http_port)
+        with preview(tmp_path, authority, http=None) as pv:
+            port.append(pv.port)
+            report = pv.run("launch", pages=["/", "/pricing"], http_port=http_port)
+    (loop,) = [f for f in report.findings if f["rule_id"] == "http.redirect.loop"]
+    assert loop["location"]["url"] == f"http://localhost:{http_port}/pricing"
+    assert loop["details"]["chain"].count(" -> ") == 2
+
+
+def test_an_endless_chain_off_a_declared_page_is_cut_at_the_bound(tmp_path: Path, authority: Authority) -> None:
+    def deeper(request: Request) -> Response:
+        return Response(302, b"", (("location", f"{request.path}x"),))
+
+    site = clean_site()
+    inner = site.answer
+
+    def answer(request: Request) -> Response:
+        if request.path.startswith("/deep"):
+            site.requests.append(request)
+            return deeper(request)
+        return inner(request)
+
+    site.answer = answer  # type: ignore[method-assign]
+    with preview(tmp_path, authority, site) as pv:
+        report = pv.run("launch", pages=["/", "/deep"], limits={"timeout": "5s", "max_redirects": 3})
+    # Entered over https and over plain HTTP: each entry is its own chain, each cut at the bound.
+    chains = {f["location"]["url"]: f for f in report.findings if f["rule_id"] == "http.redirect.too-long"}
+    assert set(chains) == {f"https://{pv.host}/deep", f"http://localhost:{pv.http_port}/deep"}
+    for finding in chains.values():
+        assert "bound: 3" in finding["message"] and finding["details"]["chain"].count(" -> ") == 4
+    # Each of the three walks (https, plain HTTP, the crawl) stops at the bound.
+    assert len([r for r in site.requests if r.path.startswith("/deep")]) <= 3 * 4
+
+
+def test_a_second_host_without_hsts_beside_one_with_include_subdomains(tmp_path: Path, authority: Authority) -> None:
+    # One TLS server for both names, as platforms serve them: app.localhost lacks HSTS although
+    # localhost sends includeSubDomains, and sets its session cookie without flags.
+    site = clean_site()
+    site.common_headers = _without(SECURITY, "strict-transport-security")
+    inner = site.answer
+
+    def answer(request: Request) -> Response:
+        response = inner(request)
+        if request.host.startswith("app.localhost"):
+            extra = (("set-cookie", "sessionid=abc; Path=/"),)
+            kept = tuple(h for h in response.headers if h[0] != "set-cookie")
+        else:
+            extra = (("strict-transport-security", "max-age=63072000; includeSubDomains; preload"),)
+            kept = response.headers
+        return Response(response.status, response.body, kept + extra)
+
+    site.answer = answer  # type: ignore[method-assign]
+    with preview(tmp_path, authority, site, leaf=authority.leaf("localhost", "app.localhost")) as pv:
+        report = pv.run("launch", hosts=[pv.host, f"app.localhost:{pv.port}"], http_port={"*": pv.http_port})
+    app = {f["rule_id"] for f in report.findings if f["location"]["url"].startswith("https://app.localhost:")}
+    assert app == {
+        "http.headers.hsts-missing",
+        "http.cookies.not-secure",
+        "http.cookies.not-httponly",
+        "http.cookies.no-samesite",
+    }, report.findings
+    hsts = next(f for f in report.findings if f["rule_id"] == "http.headers.hsts-missing")
+    assert "localhost sends includeSubDomains" in hsts["message"]
+    # The main host is clean: every finding is about the second host.
+    assert all("app.localhost" in f["location"]["url"] for f in report.findings), report.findings
+
+
+def test_an_authenticated_route_that_loops_only_when_signed_in_is_found(tmp_path: Path, authority: Authority) -> None:
+    def me(request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return Response(401, '{"error":"unauthorized"}', (*JSON, ("cache-control", "no-store")))
+        target = "/api/me/" if request.path == "/api/me" else "/api/me"
+        return Response(302, b"", (("location", target), ("cache-control", "no-store")))
+
+    port: list[int] = []
+
+    def upgrade(request: Request) -> Response:
+        return Response(308, b"", (("location", f"https://localhost:{port[0]}{request.path}"),))
+
+    plain = Site(fallback=upgrade)
+    site = clean_site(**{"/api/me": me, "/api/me/": me})
+    with preview(tmp_path, authority, site, http=plain) as pv:
+        port.append(pv.port)
+        report = pv.run("launch")
+    loop = report.only("http.redirect.loop")
+    assert loop["location"]["url"] == f"https://{pv.host}/api/me"
+    assert loop["details"]["chain"].endswith("/api/me/ -> " + f"https://{pv.host}/api/me")
+    # The plain-HTTP entry of the same route was followed too, and never with the token.
+    assert "/api/me" in {r.path for r in plain.requests}
+    assert all("authorization" not in r.headers for r in plain.requests)

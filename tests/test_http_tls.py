@@ -37,7 +37,7 @@ def test_expired_certificate_is_critical_and_nothing_else_is_sent(tmp_path: Path
         report = pv.run("prototype")
     finding = report.only("http.tls.expired")
     assert finding["severity"] == "critical" and finding["blocking"] is True
-    assert "certificate has expired" in finding["message"] and "2021-01-01" in finding["message"]
+    assert "presents a certificate that has expired (not valid after 2021-01-01" in finding["message"]
     assert "other surface checks were skipped" in finding["message"]
     assert report.outcome.exit_code == 1
     # No handshake completed, so no request (and no token) ever reached the server.
@@ -123,8 +123,8 @@ def test_the_bypass_header_never_goes_over_plain_http(tmp_path: Path, authority:
     with preview(tmp_path, authority, site, http=plain) as pv:
         report = pv.run(
             "launch",
-            env={"APP_TOKEN": "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0", "BYPASS": secret},
-            bypass_header={"name": "x-vercel-protection-bypass", "env": "BYPASS"},
+            env={"GATE_APP_TOKEN": "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0", "GATE_BYPASS": secret},
+            bypass_header={"name": "x-vercel-protection-bypass", "env": "GATE_BYPASS"},
         )
     assert report.findings == []
     assert plain.requests and all("x-vercel-protection-bypass" not in r.headers for r in plain.requests)
@@ -134,9 +134,9 @@ def test_the_bypass_header_never_goes_over_plain_http(tmp_path: Path, authority:
 
 def test_missing_bypass_secret_is_bad_input_naming_the_key(tmp_path: Path, authority: Authority) -> None:
     with preview(tmp_path, authority) as pv:
-        report = pv.run("launch", bypass_header={"name": "x-vercel-protection-bypass", "env": "NOPE"})
+        report = pv.run("launch", bypass_header={"name": "x-vercel-protection-bypass", "env": "GATE_NOPE"})
     assert report.outcome.exit_code == 2
-    assert "checks.http.bypass_header" in report.outcome.stderr and "NOPE" in report.outcome.stderr
+    assert "checks.http.bypass_header" in report.outcome.stderr and "GATE_NOPE" in report.outcome.stderr
     assert "gate.yml:" in report.outcome.stderr
 
 
@@ -196,7 +196,7 @@ def test_url_can_come_from_the_command_line(tmp_path: Path, authority: Authority
             pv.url,
             "--format",
             "json",
-            env={"APP_TOKEN": "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0"},
+            env={"GATE_APP_TOKEN": "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0"},
         )
     assert outcome.exit_code == 0, outcome.output
 
@@ -217,7 +217,7 @@ def test_unreadable_ca_bundle_is_bad_input(tmp_path: Path, authority: Authority)
 def test_a_plain_http_preview_url_is_reported(tmp_path: Path, authority: Authority) -> None:
     site = clean_site()
     with serve(site) as port:
-        section = {"routes": ROUTES, "auth_token_env": "APP_TOKEN"}
+        section = {"routes": ROUTES, "auth_token_env": "GATE_APP_TOKEN"}
         report = Preview(tmp_path, port, authority, section=section).run("prototype", url=f"http://localhost:{port}/")
     assert report.only("http.tls.no-https")["location"]["url"] == f"http://localhost:{port}/"
     # The token for authenticated routes is never sent over plain HTTP.

@@ -128,3 +128,21 @@ def test_a_name_from_gate_yml_cannot_start_a_workflow_command_in_a_progress_line
     [line] = written
     assert "\n" not in line and "\r" not in line and "\u2028" not in line
     assert not any(part.lstrip().startswith(("::", "##[")) for part in line.splitlines())
+
+
+def test_in_actions_a_legacy_command_inside_a_progress_line_is_not_obeyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner obeys `##[cmd]` anywhere in a line, so CI progress lines are guarded too."""
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
+    stream = io.StringIO()
+    display = progress.open_display(stream, {"CI": "true", "GITHUB_ACTIONS": "true"}, quiet=False)
+    assert isinstance(display, progress.PlainDisplay)
+    display("http", "load on GET /x ##[add-mask]forged", 1, 2)
+    display.close()
+    lines = stream.getvalue().splitlines()
+    forged = [index for index, line in enumerate(lines) if "##[add-mask]" in line]
+    assert forged
+    for index in forged:
+        opened = [line for line in lines[:index] if line.startswith("::stop-commands::")]
+        assert opened, lines
+        token = opened[-1].split("::")[2]
+        assert f"::{token}::" in lines[index + 1 :]

@@ -141,3 +141,42 @@ def test_canary_in_env_files_reaches_no_output_of_any_format(tmp_path: Path) -> 
     for text in written:
         for form in encodings:
             assert form not in text
+
+
+def test_debug_logs_of_the_http_libraries_lose_credentials_by_their_shape() -> None:
+    from gate.redact import scrub_log
+
+    lines = {
+        "[(b'Content-Type', b'text/html'), (b'Set-Cookie', b'session=s3cr3tv4lue; Path=/; Secure')]": "s3cr3tv4lue",
+        "headers [(b'Authorization', b'Bearer tok_9f8e7d6c5b'), (b'Cookie', b'sid=c00kie99')]": "tok_9f8e7d6c5b",
+        "Authorization: Bearer tok_1234567890": "tok_1234567890",
+        'HTTP Request: GET https://p.example/feed?page=2&access_token=qwerty12345 "HTTP/1.1 200 OK"': "qwerty12345",
+        '{"data": {"refresh_token": "r-abcdef12345"}}': "r-abcdef12345",
+        "GET https://reader:hunter2222@mirror.example/v1": "hunter2222",
+    }
+    for line, secret in lines.items():
+        cleaned = scrub_log(line)
+        assert secret not in cleaned and "[REDACTED]" in cleaned, cleaned
+    assert "Bearer" not in scrub_log("Authorization: Bearer tok_1234567890")
+    assert scrub_log("GET https://p.example/feed?page=2") == "GET https://p.example/feed?page=2"
+
+
+def test_credential_named_query_parameters_are_registered_for_every_channel() -> None:
+    from gate.redact import register_url_secrets, scrub
+
+    register_url_secrets("https://p.example/api/feed?page=2&api_key=k3y-9f8e7d6c&utm_source=news")
+    assert scrub("see /api/feed?page=2&api_key=k3y-9f8e7d6c") == "see /api/feed?page=2&api_key=[REDACTED]"
+    assert scrub("utm_source=news") == "utm_source=news"
+
+
+def test_pygithub_keeps_no_stderr_handler_of_its_own_past_the_redactor() -> None:
+    import logging
+
+    from gate.redact import LIBRARY_LOGGERS, route_library_loggers
+
+    route_library_loggers()
+    import github  # noqa: F401 - its import is what adds a handler
+
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        assert logger.propagate and all(isinstance(h, logging.NullHandler) for h in logger.handlers), name

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gate.config.source import PolicySource
 from gate.model import Finding, Location, Measurement, RuleDoc, Severity, fingerprint_of
 
 Result = Finding | Measurement
@@ -109,6 +110,8 @@ class CheckContext:
     config_path: Path | None = None
     full_config: Mapping[str, Any] = field(default_factory=dict)
     progress: Progress = field(default_factory=lambda: Progress(check=""))
+    # Where policy files (baselines) are read: in a pull request, its base commit.
+    policy: PolicySource = field(default_factory=PolicySource)
 
 
 class Check:

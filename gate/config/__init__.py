@@ -5,13 +5,17 @@ from __future__ import annotations
 import copy
 import datetime
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.config import paths
 from gate.config import schema as schema_mod
-from gate.config.yamlpos import Located, load_file
+from gate.config.paths import inside
+from gate.config.source import WORKING_TREE, PolicySource
+from gate.config.yamlpos import Located, load_file, load_text
 from gate.errors import InputError, InputErrors, Position
 from gate.model import Suppression
 from gate.rules import rules_dir
@@ -63,6 +67,8 @@ class Config:
     root: Path
     path: Path | None
     suppressions: tuple[Suppression, ...]
+    # Where gate.yml and the baselines were read: in a pull request, its base commit.
+    policy: PolicySource = WORKING_TREE
     # The parsed gate.yml with the position of each key, for findings about what it declares.
     document: Located | None = None
 
@@ -81,12 +87,30 @@ class Config:
         return seconds(self.data.get("run", {}).get("timeout", "15m"))
 
 
-def find_config(start: Path) -> Path | None:
+def find_config(start: Path, policy: PolicySource = WORKING_TREE) -> Path | None:
     for name in CONFIG_NAMES:
         candidate = start / name
-        if candidate.is_file():
+        # Anything by that name counts: a FIFO or device must be refused by the loader, not
+        # skipped in favour of the preset's defaults.
+        found = (
+            (candidate.exists() and not candidate.is_dir()) if not policy.pinned else policy.read(candidate) is not None
+        )
+        if found:
             return candidate
     return None
+
+
+def _load_doc(path: Path, policy: PolicySource) -> Located | None:
+    """gate.yml from the policy's source; None when a pinned commit has none (preset defaults)."""
+    if not policy.pinned:
+        return load_file(path)
+    raw = policy.read(path)
+    if raw is None:
+        return None
+    try:
+        return load_text(raw.decode("utf-8"), path)
+    except UnicodeDecodeError as error:
+        raise InputError(f"file is not UTF-8 at {policy.describe()} (byte {error.start})", Position(path)) from None
 
 
 def _raise_if(errors: Sequence[InputError]) -> None:
@@ -125,6 +149,34 @@ def _suppressions(entries: list[Mapping[str, Any]], source: str) -> tuple[Suppre
     )
 
 
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _broad_suppressions(doc: Located) -> list[InputError]:
+    """Suppressions whose rule glob does not start with a check's name: they hide whatever any
+    check finds, including its own "could not look", which no reviewer can have meant."""
+    entries = doc.data.get("suppressions", []) if isinstance(doc.data, dict) else []
+    problems = []
+    for index, entry in enumerate(entries):
+        rule = entry.get("rule") if isinstance(entry, Mapping) else None
+        glob = _GLOB.search(rule) if isinstance(rule, str) else None
+        if rule is None or glob is None:
+            continue
+        check = rule[: glob.start()].partition(".")
+        if check[0] and check[1]:
+            continue
+        problems.append(
+            InputError(
+                f"suppressions[{index}].rule '{rule}' matches the rules of every check, so it would hide "
+                "anything the gate finds",
+                doc.position(("suppressions", index, "rule")),
+                hint="name the rule (secrets.private-key), or at widest one check's rules (secrets.*), "
+                "and add a fingerprint or path for what was reviewed",
+            )
+        )
+    return problems
+
+
 def _apply_overrides(data: dict[str, Any], overrides: Sequence[Override]) -> dict[str, Any]:
     for override in overrides:
         section = data.setdefault("checks", {}).setdefault(override.check, {})
@@ -141,6 +193,7 @@ def load_config(
     preset: str | None = None,
     overrides: Sequence[Override] = (),
     search_from: Path | None = None,
+    policy: PolicySource = WORKING_TREE,
     scan_root: Path | None = None,
 ) -> Config:
     """Load, merge and validate; raises `InputErrors` naming every mistake at once.
@@ -150,12 +203,13 @@ def load_config(
     """
     schema = full_schema()
     if path is None:
-        path = find_config(search_from or Path.cwd())
-    doc = load_file(path) if path is not None else None
+        path = find_config(search_from or Path.cwd(), policy)
+    doc = _load_doc(path, policy) if path is not None else None
     if doc is not None:
         if not isinstance(doc.data, dict):
             raise InputError("gate.yml must be a mapping of keys at the top level", Position(doc.path, 1, 1))
         _raise_if(schema_mod.validate(doc, schema))
+        _raise_if(_broad_suppressions(doc))
     chosen = _pick_preset(preset, doc)
     preset_doc = load_file(preset_path(chosen))
     _raise_if(schema_mod.validate(preset_doc, schema))
@@ -172,6 +226,12 @@ def load_config(
     root = scan_root or search_from or Path.cwd()
     project_root = merged.get("project", {}).get("root")
     if project_root:
+        if not inside(root, project_root):
+            raise InputError(
+                f"project root {project_root} resolves outside {root.resolve()} (through a symlink)",
+                doc.position(("project", "root")) if doc else None,
+                hint=paths.PATH_HINT,
+            )
         root = root / project_root
     if not root.is_dir():
         raise InputError(
@@ -187,5 +247,38 @@ def load_config(
         suppressions=_suppressions(
             doc.data.get("suppressions", []) if doc else [], str(path.name if path else "gate.yml")
         ),
+        policy=policy,
         document=doc,
     )
+
+
+def policy_changes(base: Config, head: Config | InputError) -> list[str]:
+    """What a pull request changes in the policy that judged it (read from its base commit):
+    shown in the report, in force only once merged."""
+    name = base.path.name if base.path else "gate.yml"
+    later = "takes effect once merged"
+    if isinstance(head, InputError):
+        return [f"this pull request's {name} is not valid ({head}); the base commit's policy judged it"]
+    notes = []
+    before = {suppression.describe(): suppression for suppression in base.suppressions}
+    after = {suppression.describe(): suppression for suppression in head.suppressions}
+    for key in after.keys() - before.keys():
+        notes.append(f'this pull request adds suppression {key} ("{after[key].reason}"): {later}')
+    for key in before.keys() - after.keys():
+        notes.append(f"this pull request removes suppression {key}: {later}")
+    changed = _changed_keys(base.data, head.data)
+    if changed:
+        shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+        notes.append(f"this pull request changes {name} ({shown}): {later}")
+    return sorted(notes)
+
+
+def _changed_keys(before: Any, after: Any, where: str = "") -> list[str]:
+    """Dotted keys whose values differ (suppressions, listed one by one, left out)."""
+    if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
+        return [] if before == after else [where]
+    changes: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        if where or key != "suppressions":
+            changes += _changed_keys(before.get(key), after.get(key), f"{where}.{key}" if where else str(key))
+    return changes

@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from gate.config import units
+from gate.config import paths, units
 from gate.config.yamlpos import JsonPath, Located
 from gate.errors import InputError
 from gate.handover.schema import HANDOVER_SCHEMA
@@ -34,6 +34,7 @@ DEFINITIONS: dict[str, Any] = {
     },
     "severity": {"enum": [str(level) for level in Severity]},
     "globs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "repo-paths": {"type": "array", "items": {"type": "string", "minLength": 1, "format": "repo-path"}},
 }
 
 COMMON_CHECK_PROPERTIES: dict[str, Any] = {
@@ -93,7 +94,11 @@ def build_schema(check_schemas: Mapping[str, Mapping[str, Any]], presets: Iterab
                 "additionalProperties": False,
                 "properties": {
                     "name": {"type": "string"},
-                    "root": {"type": "string", "description": "Project root, relative to the scanned path."},
+                    "root": {
+                        "type": "string",
+                        "format": "repo-path",
+                        "description": "Project root, relative to the scanned path and inside it.",
+                    },
                 },
             },
             "run": {
@@ -115,6 +120,13 @@ def _format_checker() -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(formats=["date"])
     checker.checks("duration")(units.is_duration)
     checker.checks("percent")(units.is_percent)
+    # A format says nothing about other types (`since: null` is "not set"); `type` judges those.
+    for name, test in (
+        ("git-revision", paths.is_revision),
+        ("git-range", paths.is_revision_range),
+        ("repo-path", paths.is_repo_path),
+    ):
+        checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
     return checker
 
 
@@ -197,8 +209,16 @@ def _explain(error: jsonschema.ValidationError, doc: Located) -> list[InputError
             "duration": units.DURATION_HINT,
             "percent": units.PERCENT_HINT,
             "date": "write a date as YYYY-MM-DD",
+            "git-revision": paths.REVISION_HINT,
+            "git-range": paths.RANGE_HINT,
+            "repo-path": paths.PATH_HINT,
         }.get(str(fmt))
-        return [InputError(f"{place} is '{_short(error.instance)}', which is not a valid {fmt}", position, hint)]
+        what = {
+            "repo-path": "which points outside the project",
+            "git-revision": "which is not a revision name git can be given safely",
+            "git-range": "which is not a revision or BASE...HEAD range git can be given safely",
+        }.get(str(fmt), f"which is not a valid {fmt}")
+        return [InputError(f"{place} is '{_short(error.instance)}', {what}", position, hint)]
     if validator == "required":
         missing = [key for key in schema.get("required", []) if key not in instance]
         return [InputError(f"{place} is missing the required key '{key}'", position) for key in missing]

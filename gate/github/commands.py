@@ -8,6 +8,8 @@ most severe go first and the rest are counted in one closing line instead of sil
 
 from __future__ import annotations
 
+import os
+import re
 import secrets as _random
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -194,15 +196,49 @@ def output_lines(values: Mapping[str, str]) -> str:
     return "".join(chunks)
 
 
+# What the runner would take as a command: `::` first on a line (it trims whitespace, and reads
+# a lone CR as a line end too), or the legacy `##[` anywhere in a line.
+_COMMAND_LIKE = re.compile(r"(?:\A|[\r\n])[^\S\r\n]*::|##\[")
+
+
+def command_like(text: str) -> bool:
+    return _COMMAND_LIKE.search(text) is not None
+
+
 def guarded(text: str, token: str | None = None) -> str:
     """Wrap untrusted text so no line of it can be taken as a workflow command.
 
-    A finding's message may quote a file; a line in it reading `::add-mask::` or `::error::`
-    would otherwise be obeyed by the runner. `::stop-commands::TOKEN` makes the runner ignore
-    commands until `::TOKEN::`, and the token is random so the text cannot end the pause itself.
+    A finding's message may quote a file; a line in it reading `::add-mask::`, or `##[add-mask]`
+    anywhere, would otherwise be obeyed by the runner. `::stop-commands::TOKEN` makes the runner
+    ignore commands of both syntaxes until `::TOKEN::`, and the token is random so the text
+    cannot end the pause itself.
     """
-    if "::" not in text:
+    if not command_like(text):
         return text
     token = token or _random.token_hex(16)
     body = text if text.endswith("\n") else text + "\n"
     return f"::stop-commands::{token}\n{body}::{token}::\n"
+
+
+def in_actions(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a GitHub runner reads this process's stdout and stderr, whatever --github says."""
+    return (os.environ if environ is None else environ).get("GITHUB_ACTIONS") == "true"
+
+
+def for_runner(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """Human-readable text for stdout or stderr: guarded when a runner reads it."""
+    return guarded(text) if in_actions(environ) else text
+
+
+def escape_report(text: str, fmt: str) -> str:
+    """A machine-readable report made inert for the runner without changing what it parses to.
+
+    It may be redirected to a file, so no stop-commands lines: in JSON `#` occurs only inside
+    strings, where `\\u0023` is the same character; XML takes a character reference. A line of
+    either never starts with `::` except inside XML text, where `:` becomes `&#58;`.
+    """
+    if fmt in ("json", "sarif"):
+        return text.replace("##[", "#\\u0023[")
+    if fmt == "junit":
+        return text.replace("##[", "#&#35;[").replace("::", ":&#58;")
+    return text

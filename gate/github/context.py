@@ -200,6 +200,36 @@ def _preview_url(value: Any, allowed_hosts: tuple[str, ...]) -> str:
     return text
 
 
+def pull_request_shas(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(base, head) of the pull request this run is for, or None outside a pull_request event.
+
+    Read straight from the event even under `--no-github`; its SHAs are checked like every other
+    value of the payload, so nothing but two commit ids reaches git.
+    """
+    if environ.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
+        return None
+    event_path = environ.get(_SOURCE)
+    if not event_path:
+        raise InputError(
+            "GITHUB_EVENT_NAME says pull_request but GITHUB_EVENT_PATH is not set",
+            hint="run inside GitHub Actions, or give the range explicitly with --diff BASE...HEAD",
+        )
+    pull = _get(_load_event(event_path), "pull_request")
+    base = _sha(_get(pull, "base", "sha"), "pull_request.base.sha")
+    return base, _sha(_get(pull, "head", "sha"), "pull_request.head.sha")
+
+
+def pull_request_range(environ: Mapping[str, str]) -> str | None:
+    """BASE...HEAD of the pull request this run is for, or None outside a pull_request event."""
+    shas = pull_request_shas(environ)
+    return f"{shas[0]}...{shas[1]}" if shas else None
+
+
+def trusts_head_policy(environ: Mapping[str, str]) -> bool:
+    """The action input `trust-head-policy`: let a pull request's own gate.yml judge it."""
+    return _truthy(action_input(environ, "trust-head-policy"), False)
+
+
 def read_context(environ: Mapping[str, str], *, force: bool = False) -> GitHubContext | None:
     """The run's GitHub context, or None outside Actions unless `force` (`gate run --github`)."""
     in_actions = environ.get("GITHUB_ACTIONS") == "true"

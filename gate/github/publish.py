@@ -99,9 +99,6 @@ class Session:
         else:
             self.problems.append(f"{error}; findings are shown as annotations instead")
 
-    def guard(self, text: str) -> str:
-        return commands.guarded(text) if self.context.in_actions else text
-
     # -- after the run ----------------------------------------------------------------------
     def finish(
         self,

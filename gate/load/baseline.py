@@ -18,6 +18,7 @@ from typing import Any
 
 from gate.errors import InputError, Position
 from gate.model import Budget, Measurement
+from gate.safeio import read_regular
 
 SCHEMA = "launch-gate/report/v1"
 COMPARED = ("latency.p95", "error-rate")
@@ -36,12 +37,10 @@ Baseline = Mapping[tuple[str, str, str], BaselineValue]
 def read_baseline(path: Path) -> Baseline:
     """The judged numbers of a JSON report, keyed by (check, id, subject)."""
     try:
-        if path.stat().st_size > MAX_BASELINE_BYTES:
-            raise InputError(f"baseline report is larger than {MAX_BASELINE_BYTES} bytes", Position(path))
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_regular(path, MAX_BASELINE_BYTES).decode("utf-8"))
     except OSError as error:
         raise InputError(
-            f"cannot read the baseline report: {error.strerror}",
+            f"cannot read the baseline report: {error.strerror or error}",
             Position(path),
             hint="pass the JSON report of an earlier run (gate run --output json=report.json)",
         ) from error

@@ -26,6 +26,7 @@ from gate.load.export import ROUTE_TAG
 from gate.load.measure import CHECK, RouteBudget, error_rate_measurement, latency_measurement
 from gate.load.stats import label
 from gate.model import Measurement
+from gate.safeio import read_regular
 
 MAX_SUMMARY_BYTES = 32 * 1024 * 1024
 
@@ -47,11 +48,9 @@ class ImportedRoute:
 
 def _read(path: Path, hint: str) -> str:
     try:
-        if path.stat().st_size > MAX_SUMMARY_BYTES:
-            raise InputError(f"{path.name} is larger than {MAX_SUMMARY_BYTES} bytes", Position(path), hint=hint)
-        return path.read_text(encoding="utf-8")
+        return read_regular(path, MAX_SUMMARY_BYTES).decode("utf-8")
     except OSError as error:
-        raise InputError(f"cannot read {path.name}: {error.strerror}", Position(path), hint=hint) from error
+        raise InputError(f"cannot read {path.name}: {error.strerror or error}", Position(path), hint=hint) from error
     except UnicodeDecodeError as error:
         raise InputError(f"{path.name} is not UTF-8 text", Position(path), hint=hint) from error
 

@@ -45,6 +45,8 @@ class Endpoint:
     tls: ssl.SSLContext | None
     host_header: str
     base_path: str
+    # Where to connect when the caller resolved the name itself (TLS still verifies `host`).
+    address: str | None = None
 
     @classmethod
     def parse(cls, url: str, ssl_context: ssl.SSLContext | None = None) -> Endpoint:
@@ -279,7 +281,7 @@ async def connect(endpoint: Endpoint, *, timeout: float, max_body: int = DEFAULT
     _, protocol = await asyncio.wait_for(
         loop.create_connection(
             lambda: Connection(loop, max_body),
-            endpoint.host,
+            endpoint.address or endpoint.host,
             endpoint.port,
             ssl=endpoint.tls,
             server_hostname=endpoint.host if endpoint.tls else None,

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from gate.model import BudgetResult, JudgedFinding, Severity
 from gate.policy import open_findings_text
+from gate.printable import printable
 from gate.report import ReportInput
 from gate.report.bars import bar
 
 _STYLE = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "info": "\033[2m"}
 _OUTCOME = {"pass": "\033[1;32m", "warn": "\033[1;33m", "fail": "\033[1;31m", "error": "\033[1;35m"}
 _RESET = "\033[0m"
-# Text from the scanned repo or the target server may carry terminal escapes or line breaks that
-# would forge report lines; show them as escapes instead.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _safe(text: object) -> str:
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -37,12 +30,12 @@ def _number(value: float | None, unit: str) -> str:
 def _finding_lines(judged: JudgedFinding, color: bool) -> list[str]:
     finding = judged.finding
     mark = "BLOCK" if judged.blocking else "warn "
-    head = f"  {mark} {_safe(finding.title)}  [{finding.rule_id}]"
-    lines = [_paint(head, _STYLE[str(finding.severity)], color), f"        at {_safe(finding.location)}"]
-    lines.append(f"        {_safe(finding.message)}")
+    head = f"  {mark} {printable(finding.title)}  [{finding.rule_id}]"
+    lines = [_paint(head, _STYLE[str(finding.severity)], color), f"        at {printable(finding.location)}"]
+    lines.append(f"        {printable(finding.message)}")
     if finding.evidence:
-        lines.append(f"        evidence: {_safe(finding.evidence)}")
-    lines.append(f"        fix: {_safe(finding.fix)}")
+        lines.append(f"        evidence: {printable(finding.evidence)}")
+    lines.append(f"        fix: {printable(finding.fix)}")
     return lines
 
 
@@ -50,11 +43,11 @@ def _budget_line(budget: BudgetResult) -> str:
     relation = "<=" if budget.comparison == "max" else ">="
     limit = _number(budget.limit, budget.unit) if budget.limit is not None else "-"
     samples = f" n={budget.samples}" if budget.samples and budget.samples > 1 else ""
-    note = f"  ({_safe(budget.note)})" if budget.note else ""
+    note = f"  ({printable(budget.note)})" if budget.note else ""
     # The bar makes a route that is near, at or far over its limit visible without reading numbers.
     chart = bar(budget.measured, budget.limit, width=12)
     return (
-        f"  {budget.status.upper():5} {budget.id:<24} {_safe(budget.subject):<28} {chart:<13} "
+        f"  {budget.status.upper():5} {budget.id:<24} {printable(budget.subject):<28} {chart:<13} "
         f"{_number(budget.measured, budget.unit)} {relation} {limit}{samples}{note}"
     )
 
@@ -78,7 +71,7 @@ def _go_line(report: ReportInput) -> str:
         if failed_budgets:
             reasons.append(f"{len(failed_budgets)} budget(s) over their limit")
         first = (
-            f" First fix: {_safe(blocking[0].finding.title)} at {_safe(blocking[0].finding.location)}."
+            f" First fix: {printable(blocking[0].finding.title)} at {printable(blocking[0].finding.location)}."
             if blocking
             else ""
         )
@@ -96,7 +89,9 @@ def _go_line(report: ReportInput) -> str:
 def render(report: ReportInput) -> str:
     verdict = report.verdict
     color = report.color
-    lines = [f"launch-gate {report.tool_version} · preset {verdict.preset} · {_safe(verdict.target.root)}", ""]
+    lines = [f"launch-gate {report.tool_version} · preset {verdict.preset} · {printable(verdict.target.root)}", ""]
+    if verdict.notes:
+        lines += ["POLICY", *(f"  - {printable(note)}" for note in verdict.notes), ""]
     active = [j for j in verdict.findings if not j.suppressed]
     for level in sorted(Severity, reverse=True):
         group = [j for j in active if j.finding.severity == level]
@@ -113,8 +108,8 @@ def render(report: ReportInput) -> str:
             assert judged.suppression is not None
             expiry = f", expires {judged.suppression.expires}" if judged.suppression.expires else ""
             lines.append(
-                f"  - {judged.finding.rule_id} at {_safe(judged.finding.location)}: "
-                f"{_safe(judged.suppression.reason)}{expiry} [{_safe(judged.suppression.source)}]"
+                f"  - {judged.finding.rule_id} at {printable(judged.finding.location)}: "
+                f"{printable(judged.suppression.reason)}{expiry} [{printable(judged.suppression.source)}]"
             )
         lines.append("")
     if verdict.budgets:
@@ -124,7 +119,7 @@ def render(report: ReportInput) -> str:
     lines.append("CHECKS")
     for check in verdict.checks:
         counts = ", ".join(f"{n} {k}" for k, n in check.counts.items() if n)
-        detail = _safe(check.error) if check.error else counts or "no findings"
+        detail = printable(check.error) if check.error else counts or "no findings"
         lines.append(f"  {check.status.upper():5} {check.name:<10} {check.duration_s:6.2f}s  {detail}")
     lines.append("")
     lines.append(_paint(_go_line(report), _OUTCOME[verdict.outcome], color))

@@ -35,7 +35,7 @@ def _finding(judged: JudgedFinding) -> dict[str, Any]:
         },
         "evidence": finding.evidence,
         "fingerprint": finding.fingerprint,
-        "details": {key: str(value) for key, value in finding.details.items()},
+        "details": {key: _json_value(value) for key, value in finding.details.items()},
         "suppressed": suppression is not None,
         "suppression": None
         if suppression is None
@@ -90,8 +90,15 @@ def document(report: ReportInput) -> dict[str, Any]:
             for budget in verdict.budgets
         ],
         "findings": [_finding(judged) for judged in verdict.findings],
-    }
+    } | ({"notes": list(verdict.notes)} if verdict.notes else {})
 
 
 def render(report: ReportInput) -> str:
     return json.dumps(document(report), indent=2, sort_keys=False) + "\n"
+
+
+def _json_value(value: Any) -> str | list[str]:
+    """A list detail (the URLs a finding was seen on) stays a JSON array; every other value is text."""
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    return str(value)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import dns.flags
@@ -320,3 +323,48 @@ def tls_server(folder: Path) -> tuple[ssl.SSLContext, Path]:
     pem = folder / "faults-ca.pem"
     ca.cert_pem.write_to_path(str(pem))
     return context, pem
+
+
+def _compress(coding: str, data: bytes) -> bytes:
+    if coding == "br":
+        import brotli
+
+        return bytes(brotli.compress(data, quality=5))
+    packer = zlib.compressobj(9, zlib.DEFLATED, {"gzip": 16 + 15, "deflate": 15}[coding])
+    return packer.compress(data) + packer.flush()
+
+
+def _zeros(coding: str, megabytes: int) -> bytes:
+    """`megabytes` MB of zeros in one coding, without compressing them all.
+
+    Deflate: one megabyte compressed and fully flushed is a self-contained run of blocks, so
+    repeating it is a valid stream; the trailer's checksum is computed over the zeros.
+    """
+    zeros = bytes(1 << 20)
+    if coding == "br":
+        import brotli
+
+        compressor = brotli.Compressor(quality=1)
+        return b"".join(compressor.process(zeros) for _ in range(megabytes)) + bytes(compressor.finish())
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    blocks = (packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)) * megabytes + packer.flush()
+    size = megabytes << 20
+    if coding == "gzip":
+        crc = 0
+        for _ in range(megabytes):
+            crc = zlib.crc32(zeros, crc)
+        return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + blocks + struct.pack("<II", crc, size & 0xFFFFFFFF)
+    adler = 1
+    for _ in range(megabytes):
+        adler = zlib.adler32(zeros, adler)
+    return b"\x78\xda" + blocks + struct.pack(">I", adler)
+
+
+@cache
+def compression_bomb(codings: str, decoded_mb: int) -> bytes:
+    """`decoded_mb` MB of zeros encoded with each coding of a Content-Encoding header, in order."""
+    layers = [part.strip() for part in codings.split(",")]
+    data = _zeros(layers[0], decoded_mb)
+    for coding in layers[1:]:
+        data = _compress(coding, data)
+    return data

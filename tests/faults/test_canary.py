@@ -55,6 +55,11 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, contracts: Contra
         "mirror password": _canary("mirror"),
         "preview bearer token": _canary("bearer"),
         "preview bypass secret": _canary("bypass"),
+        "login password": _canary("login"),
+        # Set by the preview on every answer: the gate's own session, in clear in every debug log
+        # of the HTTP libraries unless their loggers go through the redactor.
+        "preview session cookie": _canary("session"),
+        "token in a preview URL": _canary("urltoken"),
         "key in the served page": "sk_live_" + uuid.uuid4().hex[:24],
     }
     manifest = (
@@ -66,7 +71,17 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, contracts: Contra
     context, ca = tls_server(tmp_path)
     page = f'<html><body><script>const stripe = "{canaries["key in the served page"]}";</script></body></html>'
     with (
-        TcpPeer(answer(200, page.encode(), {"Content-Type": "text/html"}), tls=context) as preview,
+        TcpPeer(
+            answer(
+                200,
+                page.encode(),
+                {
+                    "Content-Type": "text/html",
+                    "Set-Cookie": f"session={canaries['preview session cookie']}; Path=/; Secure; HttpOnly",
+                },
+            ),
+            tls=context,
+        ) as preview,
         TcpPeer(answer(500, b'{"message": "mirror exploded"}')) as osv,
         dns_peer("servfail") as (resolver, _),
         ContractServer(contracts.github_rest) as github,
@@ -83,9 +98,13 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, contracts: Contra
                         "    query_timeout: 1s\n    retries: 0\n"
                         "  secrets:\n    enabled: true\n    sources: {tree: true, history: true}\n"
                         f"  http:\n    enabled: true\n    url: {preview.url}/\n    ca_bundle: {ca}\n"
-                        "    auth_token_env: APP_TOKEN\n"
-                        "    bypass_header: {name: x-vercel-protection-bypass, env: PREVIEW_BYPASS}\n"
-                        "    routes: [{path: /api/me, auth: true}]\n"
+                        "    auth_token_env: GATE_APP_TOKEN\n"
+                        "    bypass_header: {name: x-vercel-protection-bypass, env: GATE_PREVIEW_BYPASS}\n"
+                        "    routes: [{path: /api/me, auth: true},"
+                        f" {{path: '/api/feed?token={canaries['token in a preview URL']}'}}]\n"
+                        "    login: {path: /login, fields: {password: GATE_LOGIN_PASSWORD},"
+                        " success: {cookie: session}}\n"
+                        "    load: {requests: 5, warmup: 0}\n"
                         "    wait: {timeout: 2s, interval: 200ms}\n    limits: {timeout: 3s}\n"
                     ),
                     "env.manifest.yml": manifest,
@@ -124,8 +143,9 @@ def test_no_canary_in_any_byte_the_gate_writes(tmp_path: Path, contracts: Contra
                 "GITHUB_OUTPUT": str(out / "github_output.txt"),
                 "GITHUB_API_URL": github.base_url,
                 "INPUT_GITHUB-TOKEN": canaries["github token"],
-                "APP_TOKEN": canaries["preview bearer token"],
-                "PREVIEW_BYPASS": canaries["preview bypass secret"],
+                "GATE_APP_TOKEN": canaries["preview bearer token"],
+                "GATE_PREVIEW_BYPASS": canaries["preview bypass secret"],
+                "GATE_LOGIN_PASSWORD": canaries["login password"],
             }
             out.mkdir(parents=True)
             reports = [f"--output={kind}={out / ('report.' + kind)}" for kind in ("json", "sarif", "junit")]

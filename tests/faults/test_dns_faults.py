@@ -178,3 +178,21 @@ def test_huge_policy(tmp_path: Path, zones: Nsd, policy_tls: tuple[ssl.SSLContex
 def test_redirecting_policy_host(tmp_path: Path, zones: Nsd, policy_tls: tuple[ssl.SSLContext, Path]) -> None:
     outcome = _policy_host(tmp_path, zones, policy_tls, answer(301, headers={"Location": "https://evil.test/p"}))
     assert "redirects (301 to https://evil.test/p)" in outcome.output
+
+
+@row(
+    "A zone points the MTA-STS policy host or a CNAME target at a link-local or metadata address",
+    "dns",
+    "never connected to: the policy is reported unreachable, the takeover probe unconfirmed, each naming the address",
+)
+def test_link_local_and_metadata_answers_are_never_connected_to() -> None:
+    from gate.checks.dns.mta_sts import fetch_policy
+    from gate.checks.dns.takeover import ProbeFailed, serves_unclaimed_page
+
+    fetched = fetch_policy(
+        "mta-sts.hosts.test", ["169.254.169.254", "fd00:ec2::254"], 443, ssl.create_default_context()
+    )
+    assert fetched.unreachable and "169.254.169.254 is link-local" in fetched.unreachable
+    assert "fd00:ec2::254 is a cloud metadata address" in fetched.unreachable
+    with pytest.raises(ProbeFailed, match=r"169\.254\.169\.254 is link-local"):
+        serves_unclaimed_page("promo.hosts.test", ["169.254.169.254"], "unclaimed")

@@ -239,8 +239,7 @@ class DepsCheck(Check):
             },
             "request_timeout": {"$ref": "#/$defs/duration", "description": "Deadline of one request to the service."},
             "files": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
+                "$ref": "#/$defs/repo-paths",
                 "description": "Manifests and lock files to audit (default: found under the project root).",
             },
             "exclude": {"$ref": "#/$defs/globs", "description": "Paths (globs) discovery skips, e.g. examples/**."},

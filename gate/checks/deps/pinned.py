@@ -20,6 +20,7 @@ import yaml
 
 from gate.config.yamlpos import reader_error
 from gate.errors import InputError, Position
+from gate.safeio import UnreadableFile, read_regular
 
 # Lock files of big monorepos reach tens of megabytes; beyond this is not a lock file.
 MAX_LOCK_BYTES = 64 * 1024 * 1024
@@ -43,14 +44,13 @@ class Pinned:
 
 def read_text(path: Path, shown: str) -> str:
     try:
-        size = path.stat().st_size
-        if size > MAX_LOCK_BYTES:
-            raise InputError(f"{size} bytes is larger than the {MAX_LOCK_BYTES} a lock file may be", Position(shown))
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_LOCK_BYTES)
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise InputError(f"file is not UTF-8 (byte {error.start})", Position(shown, line)) from None
+    except UnreadableFile as error:
+        raise InputError(f"cannot read file: {error.reason}", Position(shown)) from None
     except OSError as error:
         raise InputError(f"cannot read file: {error.strerror}", Position(shown)) from None
 
@@ -144,11 +144,26 @@ def load_yaml_docs(text: str, shown: str) -> list[YamlDoc]:
     except yaml.YAMLError as error:
         raise InputError(f"this is not valid YAML: {error}", Position(shown)) from None
     budget = [MAX_YAML_NODES]
+    building: set[int] = set()
 
     def build(node: yaml.Node, where: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> Any:
         budget[0] -= 1
         if budget[0] < 0:
             raise InputError("YAML expands to too many values to be a lock file (aliases?)", Position(shown))
+        if id(node) in building:
+            raise InputError(
+                "an alias refers to a value that contains it (a loop); a lock file has none",
+                Position(shown, node.start_mark.line + 1, node.start_mark.column + 1),
+            )
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            building.add(id(node))
+            try:
+                return collection(node, where, lines)
+            finally:
+                building.discard(id(node))
+        return None if node.tag.endswith(":null") else str(node.value)
+
+    def collection(node: yaml.Node, where: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -157,14 +172,16 @@ def load_yaml_docs(text: str, shown: str) -> list[YamlDoc]:
                     lines[(*where, key)] = key_node.start_mark.line + 1
                 out[key] = build(value_node, (*where, key), lines)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, where, lines) for item in node.value]
-        return None if node.tag.endswith(":null") else str(node.value)
+        return [build(item, where, lines) for item in node.value]
 
     docs = []
     for node in nodes:
         lines: dict[tuple[str, ...], int] = {}
-        docs.append(YamlDoc(build(node, (), lines) if node is not None else None, lines))
+        try:
+            docs.append(YamlDoc(build(node, (), lines) if node is not None else None, lines))
+        except RecursionError:
+            # libyaml allows 1,000 levels and aliases can stack them; no lock file nests like that.
+            raise InputError("YAML nests too deep to be a lock file (aliases?)", Position(shown)) from None
     return docs
 
 

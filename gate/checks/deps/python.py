@@ -72,6 +72,14 @@ def read_requirements(root: Path, path: Path, seen: set[Path] | None = None) -> 
     for req in parsed.requirements:
         line = req.requirement_line.line_number
         name = req.name or req.requirement_line.line.strip()
+        scheme = req.link.scheme if req.link is not None else ""
+        if req.is_vcs_url or scheme not in ("", "file"):
+            # `-e git+https://…#egg=x` is editable but not the project's own code: someone else's
+            # repository at whatever commit it holds today, which no advisory database can match.
+            kind = "VCS" if req.is_vcs_url else "URL"
+            reason = f"{kind} requirement ({scheme}): code from outside any package index, so it is not audited"
+            yield Pinned(PYPI, name, None, shown, line, "pip", skip=reason)
+            continue
         if req.is_editable or (req.req is None and not req.is_url):
             yield Pinned(PYPI, name, None, shown, line, "pip", local=True)
             continue

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gate.bodies import DecodingError, decode_all, read_sync
 from gate.checks.deps.osv import NPM, PYPI, VERSION_KEYS, OsvIndex, index_of_records
 from gate.checks.deps.severity import Rated
 from gate.errors import CheckFailure
@@ -119,18 +120,26 @@ class _Session:
 def _bounded(response: Any) -> Any:
     """Read the body here, at most MAX_RESPONSE_BYTES of it: requests would read a body of any size
     (a 10 GB Content-Length, a stream that never ends) into memory for pip-audit."""
-    body = bytearray()
     try:
-        for chunk in response.iter_content(64 * 1024):
-            body += chunk
-            if len(body) > MAX_RESPONSE_BYTES:
-                raise CheckFailure(
-                    f"the vulnerability service ({response.url}) answered with more than {MAX_RESPONSE_BYTES} bytes; "
-                    "nothing was passed"
-                )
+        # Raw bytes decoded under the cap: urllib3 decodes a chunk whole (a gzip bomb in one read).
+        body, over = decode_all(
+            response.headers.get("content-encoding"),
+            response.raw.stream(64 * 1024, decode_content=False),
+            MAX_RESPONSE_BYTES,
+        )
+    except DecodingError as error:
+        raise CheckFailure(
+            f"the vulnerability service ({response.url}) answered a body that cannot be decoded ({error}); "
+            "nothing was passed"
+        ) from None
     finally:
         response.close()
-    response._content = bytes(body)
+    if over:
+        raise CheckFailure(
+            f"the vulnerability service ({response.url}) answered with more than {MAX_RESPONSE_BYTES} bytes; "
+            "nothing was passed"
+        )
+    response._content = body
     return response
 
 
@@ -250,13 +259,13 @@ def _osv_query(client: Any, url: str, name: str, version: str) -> list[Any]:
     for _ in range(MAX_PAGES):
         try:
             with client.stream("POST", url, json=body) as response:
-                raw = bytearray()
-                for chunk in response.iter_bytes():
-                    raw += chunk
-                    if len(raw) > MAX_RESPONSE_BYTES:
-                        raise CheckFailure(
-                            f"OSV ({url}) answered {name}@{version} with more than {MAX_RESPONSE_BYTES} bytes"
-                        )
+                raw, over = read_sync(response, MAX_RESPONSE_BYTES)
+            if over:
+                raise CheckFailure(f"OSV ({url}) answered {name}@{version} with more than {MAX_RESPONSE_BYTES} bytes")
+        except DecodingError as error:
+            raise CheckFailure(
+                f"OSV ({url}) answered {name}@{version} with a body that cannot be decoded ({error})"
+            ) from None
         except httpx.TimeoutException:
             raise CheckFailure(f"OSV ({url}) did not answer for {name}@{version} in time; nothing was passed") from None
         except httpx.HTTPError as error:

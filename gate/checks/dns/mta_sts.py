@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.netpolicy import connectable
+
 if TYPE_CHECKING:
     import httpx
 
@@ -116,7 +118,7 @@ def fetch_policy(host: str, addresses: Sequence[str], port: int, trust: ssl.SSLC
 async def _fetch(host: str, addresses: Sequence[str], port: int, trust: ssl.SSLContext, problems: list[str]) -> Fetched:
     import httpx
 
-    for address in addresses[:MAX_ADDRESSES]:
+    for address in connectable(addresses[:MAX_ADDRESSES], problems):
         netloc = f"[{address}]" if ":" in address else address
         try:
             async with (

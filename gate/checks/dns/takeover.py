@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from gate.bodies import DecodingError, read_sync
+from gate.netpolicy import connectable
 from gate.rules import rules_file
 
 HTTP_PORT = 80
@@ -60,8 +62,8 @@ def serves_unclaimed_page(host: str, addresses: Sequence[str], fingerprint: str)
     """Whether `GET http://host/` at the host's addresses shows the provider's unclaimed page."""
     import httpx
 
-    problems = []
-    for address in addresses[:MAX_ADDRESSES]:
+    problems: list[str] = []
+    for address in connectable(addresses[:MAX_ADDRESSES], problems):
         netloc = f"[{address}]" if ":" in address else address
         try:
             with (
@@ -72,13 +74,9 @@ def serves_unclaimed_page(host: str, addresses: Sequence[str], fingerprint: str)
                     headers={"Host": host, "User-Agent": "launch-gate (dns takeover check)"},
                 ) as response,
             ):
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) >= MAX_BODY:
-                        break
-        except httpx.HTTPError as error:
+                body, _ = read_sync(response, MAX_BODY)
+        except (httpx.HTTPError, DecodingError) as error:
             problems.append(f"{address}: {type(error).__name__} {error}".strip())
             continue
-        return fingerprint in bytes(body[:MAX_BODY]).decode("utf-8", "replace")
+        return fingerprint in body.decode("utf-8", "replace")
     raise ProbeFailed(f"http://{host}/ did not answer ({'; '.join(problems) or 'no address'})")

@@ -113,6 +113,14 @@ RULES = (
         "Declare it in the manifest, or delete it from the file.",
     ),
     _R(
+        "env.unreadable-source",
+        "A source file could not be read for variable reads",
+        Severity.MEDIUM,
+        "The variables that file reads are unknown: one of them may be missing from the manifest and "
+        "from production. A FIFO or device is never opened, since reading it could block or never end.",
+        "Replace it with a regular file, make it readable, or leave its folder out of checks.env.code.",
+    ),
+    _R(
         "env.no-sources",
         "No environment values to check",
         Severity.MEDIUM,
@@ -156,7 +164,11 @@ class EnvCheck(Check):
     )
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
-            "manifest": {"type": "string", "description": "Env manifest file (default env.manifest.yml)."},
+            "manifest": {
+                "type": "string",
+                "format": "repo-path",
+                "description": "Env manifest file (default env.manifest.yml).",
+            },
             "environments": {"type": "array", "items": {"type": "string"}},
             "production": {"type": "array", "items": {"type": "string"}},
             "variables": {"type": "object", "description": "Inline manifest: same shape as env.manifest.yml."},
@@ -172,15 +184,14 @@ class EnvCheck(Check):
                     "required": ["environment"],
                     "properties": {
                         "environment": {"type": "string"},
-                        "files": {"type": "array", "items": {"type": "string"}},
-                        "platform_export": {"type": "string"},
+                        "files": {"$ref": "#/$defs/repo-paths"},
+                        "platform_export": {"type": "string", "format": "repo-path"},
                         "process": {"type": "boolean"},
                     },
                 },
             },
             "code": {
-                "type": "array",
-                "items": {"type": "string"},
+                "$ref": "#/$defs/repo-paths",
                 "description": "Folders whose code is searched for variable reads ([] to skip).",
             },
         }
@@ -201,7 +212,14 @@ class EnvCheck(Check):
         value_rules = ValueRules(rules)
         ignored = set(rules["ignore_names"])
         ctx.progress.update("reading code for variable reads")
-        usages = list(scan_tree(ctx.root, ctx.config.get("code", ["."]), CodePatterns.from_rules(rules)))
+        unreadable: list[tuple[str, str]] = []
+        usages = list(scan_tree(ctx.root, ctx.config.get("code", ["."]), CodePatterns.from_rules(rules), unreadable))
+        for path, reason in unreadable:
+            yield self.finding(
+                "env.unreadable-source",
+                f"{path} was not read ({reason}); the variables it reads are unknown.",
+                location=Location(path=path),
+            )
         yield from self._undeclared_in_code(manifest, usages, ignored)
         yield from self._declared_public_secrets(manifest, value_rules)
         targets = self._targets(ctx, manifest, {u.name for u in usages} | set(manifest.variables))

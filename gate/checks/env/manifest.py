@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import re2
+
+from gate.config.paths import inside
 from gate.config.schema import validate
 from gate.config.yamlpos import Located, load_file
 from gate.errors import InputError, InputErrors, Position
@@ -53,6 +56,22 @@ MANIFEST_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+def user_pattern(pattern: str) -> Any:
+    """A manifest pattern compiled on RE2: linear time, so no value can make it run for ever.
+
+    Python's `re` backtracks: `(a|aa)+$` against 64 a's and a `!` runs for ages holding the GIL,
+    which no deadline or SIGTERM can interrupt. RE2 refuses the few constructs that need it.
+    """
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print the (untrusted) pattern on stderr itself
+    return re2.compile(pattern, options)
+
+
+def _re2_reason(error: re2.error) -> str:
+    reason = error.args[0] if error.args else error
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
 @dataclass(frozen=True)
@@ -100,13 +119,14 @@ def _spec(name: str, raw: Mapping[str, Any], environments: list[str], doc: Locat
     if value_type == "regex":
         if not raw.get("pattern"):
             raise InputError(f"variable {name} has type regex but no 'pattern'", doc.position(where))
-        import re
-
         try:
-            re.compile(raw["pattern"])
-        except re.error as error:
+            user_pattern(raw["pattern"])
+        except re2.error as error:
             raise InputError(
-                f"pattern of {name} is not a valid regular expression: {error}", doc.position((*where, "pattern"))
+                f"pattern of {name} is not a valid regular expression for RE2: {_re2_reason(error)}",
+                doc.position((*where, "pattern")),
+                hint="patterns run on RE2, which has no backreferences or lookaround (that is what keeps "
+                "them linear-time); rewrite it without them, e.g. list the alternatives",
             ) from None
     return VariableSpec(
         name=name,
@@ -140,7 +160,14 @@ def load_manifest(root: Path, section: Mapping[str, Any], config_doc: Path | Non
     if "variables" in section:
         inline = {key: section[key] for key in ("environments", "production", "variables") if key in section}
         return parse_manifest(Located(data=inline, path=config_doc or Path("gate.yml")))
-    manifest_path = root / section.get("manifest", "env.manifest.yml")
+    relative = section.get("manifest", "env.manifest.yml")
+    manifest_path = root / relative
+    if not inside(root, relative):
+        raise InputError(
+            f"env manifest {relative} resolves outside the project root (through a symlink)",
+            Position(config_doc) if config_doc else None,
+            hint="keep the manifest inside the repository; the gate reads nothing outside it",
+        )
     if not manifest_path.is_file():
         raise InputError(
             f"env manifest {manifest_path.name} not found in {root}",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.errors import InputError
+from gate.safeio import check_regular, read_regular
 
 MAX_ENV_FILE_BYTES = 1024 * 1024
 PROCESS_SOURCE = "(process environment)"
@@ -39,19 +40,26 @@ def require_file(root: Path, relative: str) -> Path:
     shown = relative.replace("\\", "/")
     if not path.resolve().is_relative_to(root.resolve()):
         raise InputError(f"env file {shown} is outside the project (or a symlink out of it); it is not read")
-    if not path.is_file():
+    if not path.exists():
         raise InputError(
             f"env file {shown} named in gate.yml does not exist in {root}",
             hint="fix the path under checks.env.targets, or remove it",
         )
-    if path.stat().st_size > MAX_ENV_FILE_BYTES:
-        raise InputError(f"env file {shown} is larger than {MAX_ENV_FILE_BYTES} bytes")
+    try:
+        check_regular(path, MAX_ENV_FILE_BYTES)
+    except OSError as error:
+        raise InputError(f"env file {shown} cannot be read: {error}", hint="name a regular file") from None
     return path
 
 
 def _read_text(root: Path, relative: str) -> tuple[str, str]:
     path = require_file(root, relative)
-    return path.read_bytes().decode("utf-8", "replace"), relative.replace("\\", "/")
+    shown = relative.replace("\\", "/")
+    try:
+        raw = read_regular(path, MAX_ENV_FILE_BYTES)
+    except OSError as error:
+        raise InputError(f"env file {shown} cannot be read: {error}", hint="name a regular file") from None
+    return raw.decode("utf-8", "replace"), shown
 
 
 def read_dotenv(root: Path, relative: str) -> tuple[list[Definition], list[BadLine]]:

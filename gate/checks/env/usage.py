@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.safeio import UnreadableFile, read_regular
+
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 50_000
 
@@ -57,8 +59,14 @@ def scan_text(text: str, path: str, patterns: Sequence[re.Pattern[str]]) -> Iter
                 yield Usage(name, path, line)
 
 
-def scan_tree(root: Path, roots: Sequence[str], patterns: CodePatterns) -> Iterator[Usage]:
-    """Walk the code folders without following symlinks or reading huge files."""
+def scan_tree(
+    root: Path, roots: Sequence[str], patterns: CodePatterns, unreadable: list[tuple[str, str]] | None = None
+) -> Iterator[Usage]:
+    """Walk the code folders without following symlinks or reading huge files.
+
+    A source file that cannot be read (a FIFO, a device, a permission error) is never opened
+    and goes to `unreadable` with the reason, so the variables it reads are known to be unknown.
+    """
     seen = 0
     for start in roots:
         base = (root / start).resolve()
@@ -77,10 +85,16 @@ def scan_tree(root: Path, roots: Sequence[str], patterns: CodePatterns) -> Itera
                 seen += 1
                 if seen > MAX_FILES:
                     return
+                relative = path.relative_to(root.resolve()).as_posix()
                 try:
-                    if path.stat().st_size > MAX_SOURCE_BYTES:
-                        continue
-                    text = path.read_bytes().decode("utf-8", "replace")
-                except OSError:
+                    text = read_regular(path, MAX_SOURCE_BYTES).decode("utf-8", "replace")
+                except UnreadableFile as error:
+                    # Huge files are bundles or generated code, skipped on purpose.
+                    if not error.oversized and unreadable is not None:
+                        unreadable.append((relative, error.reason))
                     continue
-                yield from scan_text(text, path.relative_to(root.resolve()).as_posix(), compiled)
+                except OSError as error:
+                    if unreadable is not None:
+                        unreadable.append((relative, error.strerror or str(error)))
+                    continue
+                yield from scan_text(text, relative, compiled)

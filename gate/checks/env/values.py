@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gate.checks.env.manifest import VariableSpec
+from gate.checks.env.manifest import VariableSpec, user_pattern
 from gate.config import units
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -59,7 +59,7 @@ def format_problem(spec: VariableSpec, value: str) -> str | None:
         return None if value in spec.values else f"is not one of: {', '.join(spec.values)}"
     if kind == "regex":
         assert spec.pattern is not None
-        return None if re.fullmatch(spec.pattern, value) else f"does not match the pattern {spec.pattern}"
+        return None if user_pattern(spec.pattern).fullmatch(value) else f"does not match the pattern {spec.pattern}"
     if kind == "duration":
         return None if units.is_duration(value) else "is not a duration like 300ms or 2s"
     raise AssertionError(f"unknown type {kind}")

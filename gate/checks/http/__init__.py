@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.http import cors, crawl, edge, exposed, flows, headers, interop, redirects, tls
@@ -30,6 +31,7 @@ from gate.checks.http.client import (
     preview_from_context,
     wait_ready,
 )
+from gate.checks.http.markup import parse_page
 from gate.checks.http.observations import Observation, aggregate
 from gate.checks.http.ruledocs import RULES, MakeFinding
 from gate.config.units import seconds
@@ -39,6 +41,7 @@ from gate.model import Finding, Location, fingerprint_of
 _DURATION = {"$ref": "#/$defs/duration"}
 _HOSTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _COUNT = {"type": "integer", "minimum": 0}
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
@@ -53,10 +56,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Hosts that must redirect to canonical_host (default: its apex/www twin).",
         },
         "http_port": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 65535,
-            "description": "Port probed for plain HTTP (default 80).",
+            "oneOf": [
+                _PORT,
+                {"type": "object", "additionalProperties": _PORT, "minProperties": 1},
+            ],
+            "description": "Port probed for plain HTTP (default 80): one for every host, or per host "
+            "(host[:port] -> port, `'*'` for the others).",
+        },
+        "resolve": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "description": "host[:port] -> IP address, as curl --resolve: no DNS query for these hosts.",
         },
         "ca_bundle": {"type": "string", "description": "PEM file of extra CAs for a private preview."},
         "bypass_header": {
@@ -73,6 +83,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "string",
             "minLength": 1,
             "description": "Secret env var with a bearer token for authenticated routes.",
+        },
+        "secret_env_allow": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            "description": "Variables besides GATE_* that secrets may be read from (never the runner's own).",
         },
         "pages": {
             "type": "array",
@@ -223,7 +238,11 @@ class HttpCheck(Check):
                 )
             ctx.progress.update("TLS on every declared host")
             trusted = True
+            # Hosts whose identity is unproven or that do not speak HTTPS get no further request.
+            unreachable: set[str] = set()
             async for finding in self._tls(config, preview):
+                if finding.rule_id in tls.UNTRUSTED or finding.rule_id == "http.tls.no-https":
+                    unreachable.add(finding.location.name or "")
                 if finding.location.name == preview.base_host and finding.rule_id in tls.UNTRUSTED:
                     trusted = False
                     finding = dataclasses.replace(
@@ -234,11 +253,13 @@ class HttpCheck(Check):
                 yield finding
             if not trusted:
                 return
-            async for item in flows.Flows(ctx, preview, session, make).run():
+            flow = flows.Flows(ctx, preview, session, make)
+            async for item in flow.run():
                 yield item
             observations: list[Observation] = []
             graded: list[tuple[Page, str | None]] = []
-            async for item in self._redirects(config, preview, session, graded):
+            credentials = _credentials(preview, flow.account)
+            async for item in self._redirects(config, preview, session, graded, observations, unreachable, credentials):
                 yield item
             if config.get("exposed_files", True):
                 ctx.progress.update("probing for exposed files")
@@ -255,7 +276,7 @@ class HttpCheck(Check):
             async for item in self._bundles(config, preview, session, crawled, observations):
                 yield item
             ctx.progress.update("routes: CORS and private caching")
-            async for item in self._routes(config, preview, session, graded, observations):
+            async for item in self._routes(config, preview, session, graded, observations, credentials):
                 yield item
             self._grade(config, crawled, graded, observations)
             for finding in aggregate(observations, make):
@@ -270,28 +291,51 @@ class HttpCheck(Check):
 
         async def one(host: str) -> list[Finding]:
             found = [f async for f in tls.check_host(host, preview, verify, thresholds, self._make, now)]
-            found += [
-                f async for f in tls.check_plain_http(host, int(config.get("http_port", 80)), preview, self._make)
-            ]
+            found += [f async for f in tls.check_plain_http(host, preview.http_port(host), preview, self._make)]
             return found
 
         for found in await asyncio.gather(*(one(host) for host in hosts)):
             for finding in found:
                 yield finding
 
-    async def _redirects(
-        self, config: Mapping[str, Any], preview: Preview, session: Session, graded: list[tuple[Page, str | None]]
-    ) -> AsyncIterator[Finding]:
-        limits = preview.limits
-        chain = await session.follow(preview.base_url, stay_on=preview.is_own)
-        for finding in redirects.judge_chain(
-            preview.base_url,
+    async def _followed(
+        self,
+        session: Session,
+        preview: Preview,
+        start: str,
+        *,
+        own: Callable[[str], bool] | None = None,
+        canonical: str | None = None,
+        digest: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[list[Page], list[Finding]]:
+        """The chain from `start`, followed while `own` (default: the declared hosts) accepts each
+        hop, and what is wrong with it."""
+        stay_on = own or preview.is_own
+        chain = await session.follow(start, stay_on=stay_on, headers=headers)
+        found = redirects.judge_chain(
+            start,
             chain,
-            max_redirects=limits.max_redirects,
-            canonical=None,
-            own=preview.is_own,
+            max_redirects=preview.limits.max_redirects,
+            canonical=canonical,
+            own=stay_on,
             make=self._make,
-        ):
+            canonical_digest=digest,
+        )
+        return chain, list(found)
+
+    async def _redirects(
+        self,
+        config: Mapping[str, Any],
+        preview: Preview,
+        session: Session,
+        graded: list[tuple[Page, str | None]],
+        observations: list[Observation],
+        unreachable: set[str],
+        credentials: Mapping[str, str],
+    ) -> AsyncIterator[Finding]:
+        chain, found = await self._followed(session, preview, preview.base_url)
+        for finding in found:
             yield finding
         landing = chain[-1]
         if landing.status in (401, 403):
@@ -305,10 +349,18 @@ class HttpCheck(Check):
                 f"checked; {bypass}"
             )
         graded.append((landing, None))
+        async for finding in self._declared_paths(config, preview, session, credentials):
+            yield finding
         canonical = preview.canonical_host
+        aliases = (
+            redirects.aliases_of(canonical, preview.hosts, [normalise_host(a) for a in config.get("aliases", [])])
+            if canonical is not None
+            else []
+        )
+        async for finding in self._other_hosts(preview, session, aliases, graded, observations, unreachable):
+            yield finding
         if canonical is None:
             return
-        aliases = redirects.aliases_of(canonical, preview.hosts, [normalise_host(a) for a in config.get("aliases", [])])
         try:
             canonical_page = (await session.follow(f"https://{canonical}/", stay_on=preview.is_own))[-1]
             digest: str | None = redirects.body_digest(canonical_page)
@@ -316,21 +368,63 @@ class HttpCheck(Check):
             # The TLS rules already reported a canonical host that does not answer HTTPS.
             digest = None
         for alias in aliases:
-            start = f"https://{alias}/"
-            try:
-                alias_chain = await session.follow(start, stay_on=preview.is_own)
-            except RequestFailed:
+            if alias in unreachable:
+                # Its TLS findings say why nothing was asked of it.
                 continue
-            for finding in redirects.judge_chain(
-                start,
-                alias_chain,
-                max_redirects=limits.max_redirects,
-                canonical=canonical,
-                own=preview.is_own,
-                make=self._make,
-                canonical_digest=digest,
-            ):
+            _, found = await self._followed(session, preview, f"https://{alias}/", canonical=canonical, digest=digest)
+            for finding in found:
                 yield finding
+
+    async def _declared_paths(
+        self, config: Mapping[str, Any], preview: Preview, session: Session, credentials: Mapping[str, str]
+    ) -> AsyncIterator[Finding]:
+        """Every declared page and readable route, entered over https and over plain HTTP, followed
+        hop by hop: a loop or an endless chain off the root is found like one on it. Authenticated
+        routes are followed signed in over https, where their real chain is."""
+        routes = [r for r in config.get("routes", []) if _readable(r)]
+        paths = [*config.get("pages", ["/"]), *(r["path"] for r in routes)]
+        signed_in = {preview.url(r["path"]) for r in routes if r.get("auth")} if credentials else set()
+        starts = [preview.url(path) for path in dict.fromkeys(paths)]
+        starts += [preview.plain_url(path) for path in dict.fromkeys(paths)]
+        for start in dict.fromkeys(starts):
+            if start == preview.base_url:
+                continue
+            headers = credentials if start in signed_in else None
+            try:
+                _, found = await self._followed(session, preview, start, own=preview.is_reachable, headers=headers)
+            except RequestFailed as failure:
+                if start.startswith("https://") or failure.refused:
+                    raise
+                # A preview may refuse plain HTTP altogether; the TLS rules judge that.
+                continue
+            # Which host a deep page ends on is not the canonical rules' business: only broken chains.
+            for finding in found:
+                if finding.rule_id in redirects.BROKEN:
+                    yield finding
+
+    async def _other_hosts(
+        self,
+        preview: Preview,
+        session: Session,
+        aliases: list[str],
+        graded: list[tuple[Page, str | None]],
+        observations: list[Observation],
+        unreachable: set[str],
+    ) -> AsyncIterator[Finding]:
+        """Every declared host that is not an alias gets the main host's surface: its root page is
+        followed like the preview's and graded for HSTS, headers, cookies and mixed content."""
+        for host in preview.hosts:
+            if host == preview.base_host or host in aliases or host in unreachable:
+                continue
+            chain, found = await self._followed(session, preview, f"https://{host}/")
+            for finding in found:
+                yield finding
+            landing = chain[-1]
+            if landing.location is not None:
+                continue
+            graded.append((landing, None))
+            if landing.is_html and not landing.truncated:
+                observations.extend(crawl.mixed_content(landing, parse_page(landing.text(), landing.url)))
 
     async def _exposed(
         self, preview: Preview, session: Session, graded: list[tuple[Page, str | None]]
@@ -374,6 +468,17 @@ class HttpCheck(Check):
                 where=preview.base_host,
                 details={"source_maps": maps},
             )
+        if crawled.unchecked:
+            why = {url: reason for _, url, reason in crawled.unchecked}
+            shown = "; ".join(f"{url} ({reason})" for url, reason in list(why.items())[:3])
+            more = f"; and {len(why) - 3} more" if len(why) > 3 else ""
+            yield self._make(
+                "http.exposed.source-map-unchecked",
+                f"{len(why)} source map(s) named by client bundles were not checked for secrets: {shown}{more}.",
+                location=Location(url=crawled.unchecked[0][0].url),
+                where=preview.base_host,
+                details={"source_maps": list(why)},
+            )
         for finding in await crawl.bundle_secrets(crawled):
             yield finding
         edge_rules = edge.EdgeRules.load()
@@ -406,13 +511,13 @@ class HttpCheck(Check):
         session: Session,
         graded: list[tuple[Page, str | None]],
         observations: list[Observation],
+        auth_headers: Mapping[str, str],
     ) -> AsyncIterator[Finding]:
         routes = [
             cors.Route(r["path"], r.get("method", "GET"), preview.url(r["path"]), bool(r.get("auth", False)))
             for r in config.get("routes", [])
         ]
-        token = preview.auth_token if preview.base_url.startswith("https://") else None
-        auth_headers = {"authorization": f"Bearer {token}"} if token else {}
+        token = bool(auth_headers)
         refused: list[str] = []
         for route in routes:
             if route.method not in cors.SAFE_METHODS:
@@ -434,15 +539,15 @@ class HttpCheck(Check):
         if readable and not token:
             yield self._make(
                 "http.cache.private-unchecked",
-                f"No token was given (checks.http.auth_token_env), so the private responses of {len(readable)} "
-                "authenticated route(s) could not be checked for shared caching.",
+                f"No credentials were given (checks.http.login, or auth_token_env), so the private responses of "
+                f"{len(readable)} authenticated route(s) were not checked for shared caching.",
                 location=Location(url=preview.base_url),
             )
         elif refused:
             yield self._make(
                 "http.cache.private-unchecked",
-                f"The token was refused by {', '.join(refused)}, so those private responses could not be checked "
-                "for shared caching.",
+                f"The credentials were refused by {', '.join(refused)}, so those private responses were not "
+                "checked for shared caching.",
                 location=Location(url=preview.base_url),
             )
 
@@ -459,9 +564,32 @@ class HttpCheck(Check):
         responses: dict[tuple[str, str], tuple[Page, str | None]] = {}
         for page, route in [*graded, *((page, None) for page, _ in crawled.pages)]:
             responses.setdefault((page.method, page.url), (page, route))
+        # A host without HSTS under one whose HSTS includes subdomains: the finding says so.
+        covering = {
+            urlsplit(page.url).hostname or "" for page, _ in responses.values() if headers.includes_subdomains(page)
+        }
         for page, route in responses.values():
-            observations.extend(headers.grade(page, rules, policy, meta_csp=meta.get(page.url, ()), route=route))
+            name = urlsplit(page.url).hostname or ""
+            parent = next((host for host in sorted(covering) if name.endswith(f".{host}")), None)
+            observations.extend(
+                headers.grade(page, rules, policy, meta_csp=meta.get(page.url, ()), route=route, covered_by=parent)
+            )
             observations.extend(headers.leaks(page, rules, route))
             observations.extend(headers.stack_trace(page, rules, route))
             observations.extend(headers.cookies(page, rules, route))
             observations.extend(edge.set_cookie_on_cacheable(page, route))
+
+
+def _credentials(preview: Preview, account: flows.Account | None) -> Mapping[str, str]:
+    """One login: the session `login` obtained drives every authenticated probe; auth_token_env is
+    the fallback. Nothing that is a credential goes to a plain-HTTP preview."""
+    if account is not None:
+        return account.headers
+    if preview.auth_token and preview.base_url.startswith("https://"):
+        return {"authorization": f"Bearer {preview.auth_token}"}
+    return {}
+
+
+def _readable(route: Mapping[str, Any]) -> bool:
+    """Routes the gate may request as they are: GET and HEAD change nothing."""
+    return route.get("method", "GET") in cors.SAFE_METHODS

@@ -10,6 +10,7 @@ the flow/latency check build their clients here so they cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -19,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from gate import redact
+from gate.bodies import DecodingError, read_async
+from gate.checks.http.resolve import Refused, Resolver, declared_names, network_backend, pins_from_config
 from gate.config.units import seconds
-from gate.errors import InputError, Position
+from gate.errors import CheckFailure, InputError, Position
+from gate.netpolicy import forbidden
 
 if TYPE_CHECKING:
     import httpx
@@ -67,6 +71,22 @@ class Preview:
     # Loading the system roots costs ~0.1 s, so one context serves every client and handshake.
     trust: ssl.SSLContext = field(default_factory=lambda: ssl_context(None), repr=False)
     canonical_host: str | None = None
+    # `resolve:` in gate.yml: (host, port or None) -> address.
+    pins: Mapping[tuple[str, int | None], str] = field(default_factory=dict)
+    # Plain-HTTP port per host (`http_port`, one number or a map); 80 where none is given.
+    http_ports: Mapping[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def resolver(self) -> Resolver:
+        """Every connection goes through it: declared hosts only, the pins, no metadata addresses."""
+        return Resolver(declared_names(self.hosts), self.pins)
+
+    def http_port(self, host: str) -> int:
+        """The plain-HTTP port of host[:port]: its own entry, its name's, or the one for all."""
+        for key in (host, split_host_name(host), ""):
+            if key in self.http_ports:
+                return self.http_ports[key]
+        return 80
 
     @property
     def base_host(self) -> str:
@@ -78,6 +98,26 @@ class Preview:
     def is_own(self, url: str) -> bool:
         """True for URLs on the preview's declared hosts, the only ones that get secret headers."""
         return netloc(url) in self.hosts
+
+    def plain_url(self, path: str) -> str:
+        """`path` on the preview's plain-HTTP entry (its host on its `http_port`)."""
+        name = split_host_name(self.base_host)
+        shown = f"[{name}]" if ":" in name else name
+        port = self.http_port(self.base_host)
+        return urljoin(f"http://{shown}/" if port == 80 else f"http://{shown}:{port}/", path)
+
+    def is_reachable(self, url: str) -> bool:
+        """A declared host over https, or its plain-HTTP entry: where a redirect may be followed."""
+        if self.is_own(url):
+            return True
+        parts = urlsplit(url)
+        try:
+            port = parts.port or 80
+        except ValueError:
+            return False
+        return parts.scheme == "http" and any(
+            split_host_name(own) == parts.hostname and port == self.http_port(own) for own in self.hosts
+        )
 
 
 def netloc(url: str) -> str:
@@ -110,13 +150,83 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
-def _position(ctx: CheckContext, key: str) -> Position | None:
+def _position(ctx: CheckContext, key: str | tuple[str | int, ...]) -> Position | None:
     """Where `checks.http.KEY` (or, when the key is not in the file, its closest parent) sits in gate.yml."""
     from gate.config.yamlpos import load_file
 
     if ctx.config_path is None:
         return None
-    return load_file(ctx.config_path).position(("checks", "http", key))
+    keys = (key,) if isinstance(key, str) else key
+    return load_file(ctx.config_path).position(("checks", "http", *keys))
+
+
+# Variables the runner itself fills with its credentials: gate.yml (which a pull request may
+# change) must never be able to send one of them to a server, allow-listed or not.
+RUNNER_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_*", "ACTIONS_*")
+
+
+def _runner_secret(variable: str) -> bool:
+    upper = variable.upper()
+    return any(upper.startswith(name[:-1]) if name.endswith("*") else upper == name for name in RUNNER_SECRETS)
+
+
+def _logins(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
+    """`login` and every entry of `accounts`, with the key path of each."""
+    found: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
+    if section.get("login"):
+        found.append((("login",), section["login"]))
+    found += [(("accounts", index), spec) for index, spec in enumerate(section.get("accounts", []))]
+    return found
+
+
+def secret_env_references(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every environment variable checks.http reads a secret from, with the key path naming it."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if section.get("auth_token_env"):
+        found.append((("auth_token_env",), section["auth_token_env"]))
+    if section.get("bypass_header"):
+        found.append((("bypass_header", "env"), section["bypass_header"]["env"]))
+    for where, spec in _logins(section):
+        found += [((*where, "fields", field), variable) for field, variable in spec.get("fields", {}).items()]
+    return found
+
+
+def declared_paths(section: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every path checks.http requests on the preview, with the key path naming it."""
+    found: list[tuple[tuple[str | int, ...], str]] = [
+        (("pages", index), path) for index, path in enumerate(section.get("pages", []))
+    ]
+    found += [(("routes", index, "path"), route["path"]) for index, route in enumerate(section.get("routes", []))]
+    for where, spec in _logins(section):
+        found.append(((*where, "path"), spec["path"]))
+        if "refresh" in spec:
+            found.append(((*where, "refresh", "path"), spec["refresh"]["path"]))
+    return found
+
+
+def check_secret_env_names(ctx: CheckContext) -> None:
+    """Secrets come only from `GATE_*` variables or those `secret_env_allow` lists, never the runner's own.
+
+    Whoever edits gate.yml picks the variable and the server it goes to; without this, a pull
+    request could name the job's GitHub token and send it to a host it controls.
+    """
+    allowed = {str(name) for name in ctx.config.get("secret_env_allow", [])}
+    for keys, variable in secret_env_references(ctx.config):
+        key = ".".join(str(part) for part in keys)
+        if _runner_secret(variable):
+            raise InputError(
+                f"checks.http.{key} names {variable}, a credential of the CI runner itself; the gate never "
+                "sends it to a server",
+                _position(ctx, keys),
+                hint="put the preview's secret in its own variable, named GATE_something",
+            )
+        if not variable.startswith("GATE_") and variable not in allowed:
+            raise InputError(
+                f"checks.http.{key} names the environment variable {variable}; secrets are read only from "
+                "GATE_* variables or those listed in checks.http.secret_env_allow",
+                _position(ctx, keys),
+                hint=f"rename it GATE_{variable}, or add {variable} to checks.http.secret_env_allow",
+            )
 
 
 def _secret_env(ctx: CheckContext, key: str, variable: str) -> str:
@@ -171,6 +281,18 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         )
     if not parts.path:
         url += "/"
+    check_secret_env_names(ctx)
+    own = netloc(url)
+    for keys, path in declared_paths(section):
+        target = urljoin(url, path)
+        redact.register_url_secrets(target)
+        if netloc(target) != own or urlsplit(target).scheme != parts.scheme:
+            # `//other.example/x` is a path only in form: it would carry the credentials elsewhere.
+            raise InputError(
+                f"checks.http.{'.'.join(map(str, keys))} '{path}' leaves the preview (it resolves to {target})",
+                _position(ctx, keys),
+                hint="give a path on the preview, starting with a single /",
+            )
     ca_bundle: Path | None = None
     trust: ssl.SSLContext | None = None
     if section.get("ca_bundle"):
@@ -203,6 +325,21 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         hosts.append(normalise_host(entry))
     if canonical:
         hosts.append(normalise_host(canonical))
+    pins, bad = pins_from_config(section.get("resolve", {}))
+    for entry, reason in bad:
+        raise InputError(
+            f"checks.http.resolve maps {entry} to an address the gate will not use: {reason}",
+            _position(ctx, ("resolve", entry)),
+            hint="map each declared host to the IP address of the preview, like curl --resolve",
+        )
+    for host in hosts:
+        refusal = forbidden(split_host_name(host))
+        if refusal:
+            raise InputError(
+                f"checks.http declares the host {host}, and {refusal}; the gate never connects there",
+                _position(ctx, "hosts"),
+                hint="list only the preview's own hosts",
+            )
     return Preview(
         base_url=url,
         hosts=tuple(dict.fromkeys(hosts)),
@@ -212,7 +349,21 @@ def preview_from_context(ctx: CheckContext) -> Preview:
         auth_token=token,
         trust=trust or ssl_context(None),
         canonical_host=normalise_host(canonical) if canonical else None,
+        pins=pins,
+        http_ports=_http_ports(section.get("http_port", 80)),
     )
+
+
+def _http_ports(raw: int | Mapping[str, int]) -> dict[str, int]:
+    """`http_port: 8080` for every host, or `{app.localhost: 8081, "*": 8080}` per host."""
+    if isinstance(raw, int):
+        return {"": raw}
+    return {("" if host == "*" else normalise_host(host)): int(port) for host, port in raw.items()}
+
+
+def split_host_name(host: str) -> str:
+    """The name of a host[:port] (an IPv6 address without its brackets)."""
+    return urlsplit(f"https://{host}/").hostname or host
 
 
 def _secret_headers_auth(preview: Preview) -> httpx.Auth:
@@ -236,17 +387,27 @@ def make_client(preview: Preview, *, verify: bool = True) -> httpx.AsyncClient:
     `verify=False` is for probing hosts whose certificate already failed; such a client carries
     no secret header.
     """
+    import httpcore
     import httpx
 
     limits = preview.limits
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    # httpx takes no network backend of its own, so the pool it built is replaced by one whose
+    # every connection goes through the resolver: declared hosts only, never a metadata address.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=preview.trust if verify else httpx.create_ssl_context(verify=False),
+        max_connections=limits.concurrency * 2,
+        max_keepalive_connections=limits.concurrency,
+        keepalive_expiry=5.0,
+        network_backend=network_backend(preview.resolver),
+    )
     return httpx.AsyncClient(
-        verify=preview.trust if verify else False,
+        transport=transport,
         # Redirects are followed by `follow`, which checks every hop; netrc and proxy variables
         # must not add credentials or hops the user did not declare.
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(limits.timeout),
-        limits=httpx.Limits(max_connections=limits.concurrency * 2, max_keepalive_connections=limits.concurrency),
         headers={"user-agent": USER_AGENT},
         auth=_secret_headers_auth(preview) if verify and preview.secret_headers else None,
     )
@@ -288,11 +449,24 @@ class Page:
 class RequestFailed(Exception):
     """A request that got no HTTP answer (refused, reset, TLS failure, deadline): said in words."""
 
-    def __init__(self, url: str, reason: str, *, tls: bool = False) -> None:
+    def __init__(self, url: str, reason: str, *, tls: bool = False, refused: bool = False) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.tls = tls
+        # The gate itself would not connect (an undeclared host, a metadata address): nothing was asked.
+        self.refused = refused
+
+
+def _refused(error: BaseException) -> Refused | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, Refused):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def describe(error: BaseException) -> tuple[str, bool]:
@@ -301,6 +475,8 @@ def describe(error: BaseException) -> tuple[str, bool]:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, Refused):
+            return f"not connected: {current}", False
         if isinstance(current, ssl.SSLCertVerificationError):
             return f"certificate not trusted ({current.verify_message})", True
         if isinstance(current, ssl.SSLError):
@@ -326,28 +502,20 @@ async def fetch(
     import httpx
 
     cap = limits.max_body if max_body is None else max_body
+    # Before the request is logged or reported: a token in its query string is then masked everywhere.
+    redact.register_url_secrets(url)
     started = time.monotonic()
 
     async def exchange() -> Page:
         async with client.stream(method, url, headers=dict(headers or {})) as response:
-            chunks: list[bytes] = []
-            size = 0
-            truncated = False
-            if method != "HEAD":
-                async for chunk in response.aiter_bytes():
-                    room = cap - size
-                    if len(chunk) > room:
-                        chunks.append(chunk[:room])
-                        truncated = True
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
+            # Raw bytes, decoded under the cap: httpx would decode each chunk whole.
+            body, truncated = await read_async(response, cap) if method != "HEAD" else (b"", False)
             return Page(
                 url=url,
                 method=method,
                 status=response.status_code,
                 headers=response.headers,
-                body=b"".join(chunks),
+                body=body,
                 truncated=truncated,
                 elapsed=time.monotonic() - started,
             )
@@ -356,9 +524,11 @@ async def fetch(
         return await asyncio.wait_for(exchange(), limits.timeout)
     except TimeoutError as error:
         raise RequestFailed(url, f"no complete answer within {limits.timeout:g}s") from error
+    except DecodingError as error:
+        raise RequestFailed(url, f"the body cannot be decoded: {error}") from error
     except (httpx.HTTPError, OSError, ssl.SSLError) as error:
         reason, tls = describe(error)
-        raise RequestFailed(url, reason, tls=tls) from error
+        raise RequestFailed(url, reason, tls=tls, refused=_refused(error) is not None) from error
 
 
 async def follow(
@@ -368,9 +538,11 @@ async def follow(
     limits: Limits,
     max_body: int | None = None,
     stay_on: Callable[[str], bool] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> list[Page]:
     """Follow redirects hop by hop, stopping at a loop, a downgrade, a URL `stay_on` refuses, or
-    the bound, and return every hop.
+    the bound, and return every hop. `headers` (credentials) ride only on https hops `stay_on`
+    accepted, so a chain never carries them to plain HTTP or another host.
 
     The caller judges the chain from its last hop: a target already visited is a loop, an
     http:// target a downgrade, a refused target a redirect away, anything else over the bound.
@@ -381,7 +553,8 @@ async def follow(
     current = url
     while True:
         visited.add(current)
-        page = await fetch(client, current, limits=limits, max_body=max_body)
+        carried = headers if current.startswith("https://") and (current == url or stay_on is not None) else None
+        page = await fetch(client, current, limits=limits, max_body=max_body, headers=carried)
         chain.append(page)
         target = page.location
         if target is None or target in visited or len(chain) > limits.max_redirects:
@@ -431,6 +604,9 @@ async def wait_ready(
         try:
             page = await fetch(client, url, limits=limits, max_body=64_000)
         except RequestFailed as failure:
+            if failure.refused:
+                # Waiting would not change where the name points: the gate will never connect there.
+                raise CheckFailure(f"{url} not checked, because {failure.reason}") from failure
             if failure.tls:
                 return Readiness(None, attempts, time.monotonic() - started, failure.reason, tls_error=True)
             last_error = failure.reason
@@ -466,7 +642,14 @@ class Session:
             return await fetch(self.client, url, method=method, headers=headers, limits=self.limits, max_body=max_body)
 
     async def follow(
-        self, url: str, *, max_body: int | None = None, stay_on: Callable[[str], bool] | None = None
+        self,
+        url: str,
+        *,
+        max_body: int | None = None,
+        stay_on: Callable[[str], bool] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> list[Page]:
         async with self._slots:
-            return await follow(self.client, url, limits=self.limits, max_body=max_body, stay_on=stay_on)
+            return await follow(
+                self.client, url, limits=self.limits, max_body=max_body, stay_on=stay_on, headers=headers
+            )

@@ -99,6 +99,8 @@ class Crawl:
     scripts: list[Page] = field(default_factory=list)
     stylesheets: list[Page] = field(default_factory=list)
     source_maps: list[tuple[Page, Page]] = field(default_factory=list)
+    # Source maps named by a bundle that were not checked: (bundle, map URL, why).
+    unchecked: list[tuple[Page, str, str]] = field(default_factory=list)
 
 
 # The opening of a Source Map v3 file, for maps too big to keep whole.
@@ -187,21 +189,32 @@ async def crawl(
         for page in await asyncio.gather(*(session.fetch(url, max_body=0) for url in style_urls))
         if page.status == 200
     ]
-    maps = await asyncio.gather(*(_source_map(session, script, rules, limits) for script in result.scripts))
+    maps = await asyncio.gather(
+        *(_source_map(session, preview, script, rules, limits, result) for script in result.scripts)
+    )
     result.source_maps = [(script, found) for script, found in zip(result.scripts, maps, strict=True) if found]
     return result
 
 
-async def _source_map(session: Session, script: Page, rules: BundleRules, limits: CrawlLimits) -> Page | None:
-    """The bundle's source map when it is publicly served (named in the bundle or beside it)."""
+async def _source_map(
+    session: Session, preview: Preview, script: Page, rules: BundleRules, limits: CrawlLimits, result: Crawl
+) -> Page | None:
+    """The bundle's source map when it is publicly served (named in the bundle or beside it).
+
+    The bundle chooses the name, so a map on another host is never fetched (it could name any
+    server, the cloud metadata address included); it is listed as not checked instead.
+    """
     named = [match.group(1) for match in rules.source_map_comment.finditer(script.text()[-4096:])]
     named += [script.headers[h] for h in ("sourcemap", "x-sourcemap") if h in script.headers]
     candidates = [urljoin(script.url, name) for name in named if not name.startswith("data:")]
     candidates.append(script.url.split("?")[0] + ".map")
-    for url in dict.fromkeys(candidates):
+    for url in [url for url in candidates if not preview.is_own(url)][:MAX_HOSTS_PER_BUNDLE]:
+        result.unchecked.append((script, url, "on a host gate.yml does not declare, so never fetched"))
+    for url in dict.fromkeys(url for url in candidates if preview.is_own(url)):
         try:
             page = await session.fetch(url, max_body=limits.max_script_bytes)
-        except RequestFailed:
+        except RequestFailed as failure:
+            result.unchecked.append((script, url, f"no answer: {failure.reason}"))
             continue
         if _is_source_map(page):
             return page

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from gate.checks.http.client import Page
+from gate.checks.http.headers import parse_set_cookie
 from gate.checks.http.observations import Observation
 from gate.model import Severity
 from gate.rules import rules_file
@@ -77,14 +78,26 @@ class EdgeRules:
         return None
 
 
-def cache_control(page: Page) -> dict[str, str]:
-    directives: dict[str, str] = {}
-    for value in page.headers.get_list("cache-control"):
-        for part in value.split(","):
-            key, _, argument = part.strip().partition("=")
-            if key:
-                directives[key.strip().lower()] = argument.strip().strip('"')
-    return directives
+def cache_control(page: Page) -> dict[str, str | None]:
+    """The Cache-Control directives of every header line, names lower-cased, read by Werkzeug's
+    RFC 9110 parser: a quoted list (`no-cache="Set-Cookie, Authorization"`) is one argument, and a
+    directive without one maps to None."""
+    from werkzeug.http import parse_dict_header
+
+    parsed = parse_dict_header(", ".join(page.headers.get_list("cache-control")))
+    return {name.lower(): argument for name, argument in parsed.items()}
+
+
+def field_names(argument: str | None) -> frozenset[str]:
+    """The header names a qualified `no-cache="..."` or `private="..."` applies to, lower-cased."""
+    from werkzeug.http import parse_list_header
+
+    return frozenset(name.lower() for name in parse_list_header(argument or ""))
+
+
+def whole(directives: Mapping[str, str | None], name: str) -> bool:
+    """`private` or `no-cache` for the whole response: with field names they cover only those headers."""
+    return name in directives and directives[name] is None
 
 
 def _seconds(text: str | None) -> int:
@@ -94,13 +107,13 @@ def _seconds(text: str | None) -> int:
 def shared_cacheable(page: Page) -> str | None:
     """Why a shared cache may store this response (an explicit directive), or None."""
     directives = cache_control(page)
-    if "no-store" in directives or "private" in directives:
+    if "no-store" in directives or whole(directives, "private"):
         return None
     if "public" in directives:
         return "Cache-Control: public"
     if _seconds(directives.get("s-maxage")) > 0:
         return f"Cache-Control: s-maxage={directives['s-maxage']}"
-    if _seconds(directives.get("max-age")) > 0 and "no-cache" not in directives:
+    if _seconds(directives.get("max-age")) > 0 and not whole(directives, "no-cache"):
         return f"Cache-Control: max-age={directives['max-age']} without private"
     return None
 
@@ -126,13 +139,14 @@ def private_response(page: Page, rules: EdgeRules, route: str) -> Iterator[Obser
             f"The authenticated response of {route} is marked shared-cacheable ({reason}).",
             route=route,
         )
-    elif "private" not in directives and "no-store" not in directives:
+    elif not whole(directives, "private") and "no-store" not in directives:
         shown = ", ".join(page.headers.get_list("cache-control")) or "no Cache-Control"
         yield Observation(
             "http.cache.private-cacheable",
             page.url,
             "cacheable",
-            f"The authenticated response of {route} says neither private nor no-store ({shown}); a "
+            f"The authenticated response of {route} says neither private (for the whole response) nor no-store "
+            f"({shown}); a "
             "CDN rule that caches by path would keep it.",
             severity=Severity.MEDIUM,
             route=route,
@@ -143,12 +157,13 @@ def set_cookie_on_cacheable(page: Page, route: str | None = None) -> Iterator[Ob
     if page.status >= 400 or not page.headers.get_list("set-cookie"):
         return
     directives = cache_control(page)
-    # `no-cache="set-cookie"` tells caches to drop the header before storing: then it is safe.
-    if "set-cookie" in directives.get("no-cache", "").lower():
+    # `no-cache="Set-Cookie"` or `private="Set-Cookie"` keeps the header out of what a shared
+    # cache stores: then caching the rest is safe.
+    if "set-cookie" in field_names(directives.get("no-cache")) | field_names(directives.get("private")):
         return
     reason = shared_cacheable(page)
     if reason:
-        names = ", ".join(cookie.split("=")[0].strip() for cookie in page.headers.get_list("set-cookie"))
+        names = ", ".join(parse_set_cookie(cookie).name for cookie in page.headers.get_list("set-cookie"))
         yield Observation(
             "http.cache.set-cookie-cacheable",
             page.url,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gate import redact
+from gate.bodies import DecodingError, read_async
 from gate.checks.base import CheckContext, Result
 from gate.checks.http.client import Preview, RequestFailed, Session
 from gate.checks.http.ruledocs import MakeFinding
@@ -160,7 +161,11 @@ FLOW_SCHEMA: dict[str, Any] = {
     "rate_limit": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"attempts": {"type": "integer", "minimum": 1, "maximum": 1000}, "statuses": _STATUSES},
+        "properties": {
+            "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "statuses": _STATUSES,
+            "header": {"type": "string", "minLength": 1, "description": "Header whose presence means limited."},
+        },
     },
     "baseline": {"type": "string", "description": "JSON report of an earlier run to compare p95 and error rate."},
     "max_growth": {"type": "number", "minimum": 1, "description": "Largest allowed ratio now/baseline."},
@@ -322,10 +327,22 @@ async def _post(
 ) -> Any:
     import httpx
 
+    client = session.client
     try:
         if form == "form":
-            return await session.client.request(method, preview.url(path), data=dict(values))
-        return await session.client.request(method, preview.url(path), json=dict(values))
+            request = client.build_request(method, preview.url(path), data=dict(values))
+        else:
+            request = client.build_request(method, preview.url(path), json=dict(values))
+        response = await client.send(request, stream=True)
+        try:
+            # Decoded under the check's body cap: a login answer is untrusted like any other.
+            body, _ = await read_async(response, session.limits.max_body)
+        finally:
+            await response.aclose()
+        response._content = body
+        return response
+    except DecodingError as error:
+        raise RequestFailed(preview.url(path), f"the body cannot be decoded: {error}") from error
     except httpx.HTTPError as error:
         raise RequestFailed(preview.url(path), f"{type(error).__name__}: {redact.scrub(str(error))}") from error
     finally:
@@ -370,6 +387,8 @@ class Flows:
         self.make = make
         self.endpoint = Endpoint.parse(preview.base_url, preview.trust)
         self.routes = [Route.from_config(spec) for spec in self.config.get("routes", [])]
+        # The signed-in account, once `run` got one: the surface's CORS and caching probes use it too.
+        self.account: Account | None = None
         # The platform's bypass header goes only to an https preview, as in the surface checks.
         self.base_headers: Mapping[str, str] = (
             {name.lower(): value for name, value in preview.secret_headers.items()}
@@ -388,6 +407,9 @@ class Flows:
     async def run(self) -> AsyncIterator[Result]:
         if not self.config.get("flows", True) or (not self.routes and "login" not in self.config):
             return
+        # The load engine has its own client: it connects to the address the check's resolver chose.
+        address = (await self.preview.resolver.addresses(self.endpoint.host, self.endpoint.port))[0]
+        self.endpoint = replace(self.endpoint, address=address)
         account: Account | None = None
         others: list[Account] = []
         https = self.preview.base_url.startswith("https://")
@@ -401,7 +423,9 @@ class Flows:
         elif "login" in self.config:
             self.ctx.progress.update("signing in")
             try:
-                account = await login(self.session, self.preview, self.config["login"], self.ctx, "login")
+                account = self.account = await login(
+                    self.session, self.preview, self.config["login"], self.ctx, "login"
+                )
             except LoginFailed as failure:
                 yield self.make(
                     "http.login.failed",

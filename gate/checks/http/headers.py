@@ -106,14 +106,25 @@ def _inline_scripts_allowed(directives: Mapping[str, list[str]]) -> bool:
     )
 
 
-def _hsts(page: Page, policy: HeaderPolicy, route: str | None) -> Iterator[Observation]:
+def includes_subdomains(page: Page) -> bool:
+    value = page.headers.get("strict-transport-security", "")
+    return any(part.strip().lower() == "includesubdomains" for part in value.split(";"))
+
+
+def _hsts(page: Page, policy: HeaderPolicy, route: str | None, covered_by: str | None) -> Iterator[Observation]:
     value = page.headers.get("strict-transport-security")
     if value is None:
+        beside = (
+            f" {covered_by} sends includeSubDomains, which covers this host only in browsers that visited "
+            f"{covered_by} first."
+            if covered_by
+            else ""
+        )
         yield Observation(
             "http.headers.hsts-missing",
             page.url,
             "hsts",
-            "HTTPS responses do not send Strict-Transport-Security.",
+            f"HTTPS responses do not send Strict-Transport-Security.{beside}",
             route=route,
         )
         return
@@ -138,14 +149,21 @@ def _hsts(page: Page, policy: HeaderPolicy, route: str | None) -> Iterator[Obser
 
 
 def grade(
-    page: Page, rules: HeaderRules, policy: HeaderPolicy, *, meta_csp: Iterable[str] = (), route: str | None = None
+    page: Page,
+    rules: HeaderRules,
+    policy: HeaderPolicy,
+    *,
+    meta_csp: Iterable[str] = (),
+    route: str | None = None,
+    covered_by: str | None = None,
 ) -> Iterator[Observation]:
-    """Header observations for one response, by content type."""
+    """Header observations for one response, by content type; `covered_by` names a parent host
+    whose HSTS has includeSubDomains."""
     kind = rules.kind(page)
     if page.status >= 300 or kind == "other":
         return
     if page.url.startswith("https://"):
-        yield from _hsts(page, policy, route)
+        yield from _hsts(page, policy, route, covered_by)
     if page.headers.get("x-content-type-options", "").strip().lower() != "nosniff":
         yield Observation(
             "http.headers.nosniff-missing",
@@ -237,13 +255,21 @@ class Cookie:
 
 
 def parse_set_cookie(header: str) -> Cookie:
-    first, *rest = header.split(";")
-    name, _, value = first.partition("=")
-    attributes = {"": value.strip()}
-    for part in rest:
-        key, _, val = part.partition("=")
-        attributes[key.strip().lower()] = val.strip()
-    return Cookie(name.strip(), attributes)
+    """One Set-Cookie line as Werkzeug's RFC 6265 cookie parser reads it (`sid="a;b"` is one quoted
+    value), attribute names lower-cased, the last of a repeated attribute winning as in browsers."""
+    from werkzeug.http import parse_cookie
+
+    first, _, rest = header.partition(";")
+    name = first.partition("=")[0].strip() if "=" in first else ""
+    pairs = list(parse_cookie(header).items(multi=True))
+    if pairs and pairs[0][0] == name:
+        value, attributes = pairs[0][1], pairs[1:]
+    else:
+        # Werkzeug refuses a value browsers accept (a space or control character in it): then the
+        # pair ends at the first `;` as RFC 6265 section 5.2 has browsers do, and the flags that
+        # follow are still read, so an odd value never hides a missing Secure or HttpOnly.
+        value, attributes = first.partition("=")[2].strip(), list(parse_cookie(rest).items(multi=True))
+    return Cookie(name, {"": value, **{key.strip().lower(): argument.strip() for key, argument in attributes}})
 
 
 def cookies(page: Page, rules: HeaderRules, route: str | None = None) -> Iterator[Observation]:

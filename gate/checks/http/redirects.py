@@ -15,6 +15,10 @@ def body_digest(page: Page) -> str:
     return hashlib.sha256(page.body).hexdigest()
 
 
+# What makes a chain broken wherever it starts: the rules about canonical hosts apply to aliases only.
+BROKEN = frozenset({"http.redirect.loop", "http.redirect.too-long", "http.redirect.downgrade"})
+
+
 def judge_chain(
     start: str,
     chain: Sequence[Page],

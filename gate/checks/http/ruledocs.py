@@ -244,7 +244,8 @@ RULES: tuple[RuleDoc, ...] = (
         "Authenticated routes not checked for private caching",
         _I,
         "Without credentials the gate only sees the refusal, not the private response a shared cache could keep.",
-        "Set checks.http.auth_token_env to an environment variable holding a valid token of a test user "
+        "Declare checks.http.login (the gate signs in as a test user), or set checks.http.auth_token_env to a "
+        "GATE_* environment variable holding a valid token of a test user "
         "who may read these routes.",
     ),
     _R(
@@ -315,6 +316,17 @@ RULES: tuple[RuleDoc, ...] = (
         "A public source map hands out the original, commented client source, including internal routes "
         "and anything that should not have been there.",
         "Do not upload source maps to the public host; send them to your error tracker instead.",
+    ),
+    _R(
+        "http.exposed.source-map-unchecked",
+        "Source map not checked",
+        _M,
+        "A bundle names a source map the gate did not check for secrets: it is on a host gate.yml does not "
+        "declare (the gate connects only to declared hosts; a bundle could name any server, a cloud metadata "
+        "address included), or the preview did not answer for it. Not checked is not passed.",
+        "If the map's host is yours, add it to checks.http.hosts so the map is checked; otherwise remove the "
+        "SourceMap header or sourceMappingURL comment from the build. A map the preview did not answer for: "
+        "run again.",
     ),
     _R(
         "http.mixed-content",

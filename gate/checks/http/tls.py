@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gate.checks.http.client import Preview, RequestFailed, fetch, make_client
+from gate.checks.http.resolve import Refused, Resolver
 from gate.checks.http.ruledocs import MakeFinding
+from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 
 # OpenSSL's X509_V_ERR_* codes the gate tells apart; every other code is "not trusted".
@@ -47,11 +49,12 @@ def split_host(host: str) -> tuple[str, int]:
     return (name, int(port)) if sep and port.isdigit() else (host, 443)
 
 
-async def handshake(name: str, port: int, context: ssl.SSLContext, timeout: float) -> Handshake:
-    """One TLS handshake under a deadline; raises ssl/OS errors as they come."""
+async def handshake(resolver: Resolver, name: str, port: int, context: ssl.SSLContext, timeout: float) -> Handshake:
+    """One TLS handshake under a deadline, to an address the resolver allows; raises ssl/OS errors
+    as they come and Refused for an address the gate never connects to."""
 
     async def connect() -> Handshake:
-        _, writer = await asyncio.open_connection(name, port, ssl=context, server_hostname=name)
+        _, writer = await resolver.open_connection(name, port, ssl_context=context)
         try:
             tls = writer.get_extra_info("ssl_object")
             return Handshake(version=tls.version(), der=tls.getpeercert(binary_form=True))
@@ -122,16 +125,18 @@ async def check_host(
     location = Location(url=f"https://{host}/", name=host)
     timeout = preview.limits.timeout
     try:
-        shake = await handshake(name, port, verify, timeout)
+        shake = await handshake(preview.resolver, name, port, verify, timeout)
+    except Refused as refused:
+        raise CheckFailure(f"TLS of {host} not checked, because {refused}") from refused
     except ssl.SSLCertVerificationError as error:
-        details = await _peek(name, port, timeout)
+        details = await _peek(preview.resolver, name, port, timeout)
         code = error.verify_code
         if code in _EXPIRED:
             expiry = _not_after(details.der)
             when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
             yield make(
                 "http.tls.expired",
-                f"{host} presents a certificate that is {error.verify_message}{when}.",
+                f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
                 location=location,
             )
         elif code in _NAME:
@@ -194,17 +199,17 @@ async def check_host(
         )
         return
     try:
-        old = await handshake(name, port, legacy, timeout)
-    except (ssl.SSLError, OSError, TimeoutError):
+        old = await handshake(preview.resolver, name, port, legacy, timeout)
+    except (ssl.SSLError, OSError, TimeoutError, Refused):
         return
     yield make("http.tls.legacy-protocol", f"{host} completes a handshake with {old.version}.", location=location)
 
 
-async def _peek(name: str, port: int, timeout: float) -> Handshake:
+async def _peek(resolver: Resolver, name: str, port: int, timeout: float) -> Handshake:
     """The certificate of a host that failed verification, read without verifying, for the message."""
     try:
-        return await handshake(name, port, _unverified(), timeout)
-    except (ssl.SSLError, OSError, TimeoutError):
+        return await handshake(resolver, name, port, _unverified(), timeout)
+    except (ssl.SSLError, OSError, TimeoutError, Refused):
         return Handshake(None, None)
 
 
@@ -217,7 +222,9 @@ async def check_plain_http(host: str, http_port: int, preview: Preview, make: Ma
     async with make_client(preview, verify=False) as client:
         try:
             page = await fetch(client, url, limits=preview.limits, max_body=16_000)
-        except RequestFailed:
+        except RequestFailed as failure:
+            if failure.refused:
+                raise CheckFailure(f"plain HTTP on {host} not checked, because {failure.reason}") from failure
             return
     target = page.location
     if target is None:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.secrets.findings import rule_docs
-from gate.errors import CheckFailure, InputError, Position
+from gate.errors import InputError, Position
 from gate.model import Finding, Location
 
 BUILD_FOLDERS = [
@@ -87,14 +85,20 @@ class SecretsCheck(Check):
                         "description": "Only the lines added in the index against HEAD; no other source.",
                     },
                     "history": {"type": "boolean", "description": "Every commit of every ref."},
-                    "since": {"type": ["string", "null"], "minLength": 1, "description": "Commits in REV..HEAD."},
+                    "since": {
+                        "type": ["string", "null"],
+                        "minLength": 1,
+                        "format": "git-revision",
+                        "description": "Commits in REV..HEAD.",
+                    },
                     "diff": {
                         "type": ["string", "null"],
                         "minLength": 1,
+                        "format": "git-range",
                         "description": "Added lines of BASE...HEAD; `auto`: from a GitHub pull_request event.",
                     },
                     "build": {
-                        "$ref": "#/$defs/globs",
+                        "$ref": "#/$defs/repo-paths",
                         "description": "Build output folders (scanned even if gitignored).",
                     },
                 },
@@ -107,6 +111,7 @@ class SecretsCheck(Check):
             "baseline": {
                 "type": "string",
                 "minLength": 1,
+                "format": "repo-path",
                 "description": "detect-secrets baseline accepted as reviewed.",
             },
             "exclude": {"$ref": "#/$defs/globs", "description": "Paths (globs) never scanned."},
@@ -126,7 +131,7 @@ class SecretsCheck(Check):
         jobs = int(config.get("jobs", 0)) or gitscan.default_jobs()
         root = ctx.root
         baseline_path = str(config.get("baseline", ".secrets.baseline"))
-        baseline = files.load_baseline(root, baseline_path)
+        baseline = files.load_baseline(root, baseline_path, ctx.policy)
         engine = shared_engine()
         staged = bool(sources.get("staged"))
         diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)
@@ -161,8 +166,9 @@ class SecretsCheck(Check):
         if against:
             scope = "the staged changes" if staged else against
             ctx.progress.update(f"scanning added lines of {scope}")
+            what = ["--cached", "--"] if staged else gitscan.revisions(against)
             occurrences, skipped = gitscan.scan_patch_stream(
-                root, ["diff", *gitscan.PATCH_FLAGS, against, "--"], max_file_bytes=max_bytes, jobs=1
+                root, ["diff", *gitscan.PATCH_FLAGS, *what], max_file_bytes=max_bytes, jobs=1
             )
             occurrences = _paired(occurrences, engine.detectors)
             yield from self._skipped(skipped)
@@ -195,9 +201,10 @@ class SecretsCheck(Check):
             paths = [p for p in files.tree_files(root) if keep(p)]
         build = list(sources.get("build", []))
         listed = set(paths)
-        paths += [p for p in files.build_files(root, build) if p not in listed and keep(p)]
+        built, escaped = files.build_files(root, build)
+        paths += [p for p in built if p not in listed and keep(p)]
         tree_hits, skipped_files = files.scan_files(engine, root, paths, max_bytes)
-        yield from self._skipped(skipped_files)
+        yield from self._skipped([*escaped, *skipped_files])
 
         introduced: dict[str, _Introduced] = {}
         if sources.get("history") or sources.get("since"):
@@ -278,6 +285,7 @@ class SecretsCheck(Check):
         reported: set[str],
     ) -> Iterator[Result]:
         from gate.checks.secrets import gitscan
+        from gate.checks.secrets.scanner import shared_engine
 
         root = ctx.root
         # Outside a repository, or before the first commit, there is no history that could leak.
@@ -291,20 +299,38 @@ class SecretsCheck(Check):
                 location=Location(name="git history"),
                 subject="shallow",
             )
+        if gitscan.has_grafts(root):
+            yield self.finding(
+                "secrets.unscanned",
+                "The repository has grafts (.git/info/grafts) that rewrite commits' parents: commits they cut "
+                "off were not scanned, so secrets in them cannot be ruled out. Remove the file (or turn it "
+                "into replace refs with `git replace --convert-graft-file`).",
+                location=Location(name="git history"),
+                subject="grafts",
+            )
         since = sources.get("since")
-        revisions = ["--all"] if sources.get("history") else [f"{since}..HEAD"]
+        revisions = gitscan.revisions(f"{since}..HEAD") if not sources.get("history") else ["--all", "--"]
         scope = "every ref" if sources.get("history") else f"{since}..HEAD"
         ctx.progress.update(f"scanning history of {scope}")
         commits = gitscan.count_commits(root, revisions)
         occurrences, skipped = gitscan.scan_patch_stream(
             root,
-            ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, *revisions, "--"],
+            gitscan.log_args(revisions),
             max_file_bytes=max_bytes,
             jobs=jobs,
             progress=lambda done: ctx.progress.update("history: commits scanned", done, commits),
         )
-        from gate.checks.secrets.scanner import shared_engine
-
+        ctx.progress.update("looking for lines merges add")
+        for merges in gitscan.merge_args(root, revisions):
+            ctx.progress.update("scanning what merges add")
+            found, unread = gitscan.scan_patch_stream(root, merges, max_file_bytes=max_bytes, jobs=jobs)
+            occurrences += found
+            skipped += unread
+        if sources.get("history"):
+            ctx.progress.update("scanning what tags hold outside any commit")
+            tagged, unread = gitscan.scan_tagged(root, shared_engine(), max_bytes)
+            occurrences += tagged
+            skipped += unread
         occurrences = _paired(occurrences, shared_engine().detectors)
         yield from self._skipped(skipped)
         added = (o.hit.identity for o in occurrences if o.commit is not None and keep(o.path))
@@ -407,14 +433,6 @@ def _diff_range(value: str | None, environ: Mapping[str, str]) -> str | None:
     """`auto` means: inside a GitHub pull_request run, base.sha...head.sha of its event."""
     if value != "auto":
         return value
-    if environ.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
-        return None
-    event_path = environ.get("GITHUB_EVENT_PATH")
-    if not event_path:
-        raise CheckFailure("GITHUB_EVENT_NAME says pull_request but GITHUB_EVENT_PATH is not set")
-    try:
-        event = json.loads(Path(event_path).read_text())
-        base, head = event["pull_request"]["base"]["sha"], event["pull_request"]["head"]["sha"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CheckFailure(f"could not read the pull request's base and head from {event_path}: {error}") from error
-    return f"{base}...{head}"
+    from gate.github.context import pull_request_range
+
+    return pull_request_range(environ)

@@ -16,6 +16,9 @@ from pathlib import Path
 from gate.checks.secrets import sourcemap
 from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
 from gate.checks.secrets.scanner import Engine, Hit
+from gate.config.paths import inside
+from gate.config.source import MAX_BASELINE_BYTES, PolicySource
+from gate.errors import InputError
 
 BINARY_SNIFF = 8000
 # Never walked: git's own data and installed dependencies (outside a repository too).
@@ -50,25 +53,41 @@ def tree_files(root: Path) -> Iterator[str]:
 
 
 def walk(root: Path, folder: Path, skip: frozenset[str] = SKIP_DIRS) -> Iterator[str]:
-    """Files under a folder, relative to root, never entering symlinked folders."""
+    """Files under a folder, relative to root, never entering symlinked folders: those are
+    listed like files, so one pointing out of the tree is reported as not scanned."""
     for current, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in skip)
-        for name in sorted(names):
+        links = [d for d in dirs if os.path.islink(os.path.join(current, d))]
+        dirs[:] = sorted(d for d in dirs if d not in skip and d not in links)
+        for name in sorted([*names, *links]):
             yield Path(current, name).relative_to(root).as_posix()
 
 
-def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | None:
-    """The file's bytes; Skipped when it cannot be scanned; None when there is nothing to scan."""
+def read_file(
+    root: Path, relative: str, max_bytes: int, folders: dict[str, bool] | None = None
+) -> bytes | Skipped | None:
+    """The file's bytes; Skipped when it cannot be scanned; None when there is nothing to scan.
+
+    `folders` remembers, for one scan, which folders resolve inside the tree: a tree of many
+    files has few folders, so each is resolved once."""
     from detect_secrets.filters.heuristic import is_non_text_file
 
     path = root / relative
     try:
         info = os.lstat(path)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return None  # listed by git but deleted in the working tree
+    except OSError as error:
+        # A path longer than PATH_MAX, a folder without permission: git has it, the scan cannot.
+        return Skipped(relative, None, f"it could not be read ({error.strerror})")
+    folders = {} if folders is None else folders
+    folder = str(Path(relative).parent)
+    if folder not in folders:
+        folders[folder] = inside(root, folder)
+    if not folders[folder]:
+        # git lists `dir/f` from the index; in the working tree `dir` may now be a symlink out.
+        return Skipped(relative, None, "a folder on its path is a symlink out of the repository; not followed")
     if stat.S_ISLNK(info.st_mode):
-        target = os.path.realpath(path)
-        if os.path.commonpath([target, os.path.realpath(root)]) != os.path.realpath(root):
+        if not inside(root, relative):
             return Skipped(relative, None, "it is a symlink pointing outside the repository; not followed")
         return None  # the target inside the tree is scanned as itself
     if stat.S_ISDIR(info.st_mode):
@@ -92,8 +111,9 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | Skipped | No
 def scan_files(engine: Engine, root: Path, paths: Sequence[str], max_bytes: int) -> tuple[list[FileHit], list[Skipped]]:
     hits: list[FileHit] = []
     skipped: list[Skipped] = []
+    folders: dict[str, bool] = {}
     for relative in paths:
-        data = read_file(root, relative, max_bytes)
+        data = read_file(root, relative, max_bytes, folders)
         if data is None:
             continue
         if isinstance(data, Skipped):
@@ -112,14 +132,21 @@ def scan_files(engine: Engine, root: Path, paths: Sequence[str], max_bytes: int)
     return hits, skipped
 
 
-def build_files(root: Path, folders: Sequence[str]) -> list[str]:
-    """Every file of the build folders that exist, gitignored or not."""
+def build_files(root: Path, folders: Sequence[str]) -> tuple[list[str], list[Skipped]]:
+    """Every file of the build folders that exist, gitignored or not; a folder that is (or lies
+    behind) a symlink out of the repository is listed as not scanned instead of walked."""
     paths: list[str] = []
+    skipped: list[Skipped] = []
     for folder in folders:
         base = root / folder
-        if not base.is_symlink() and base.is_dir():
+        if not (base.is_dir() or base.is_symlink()):
+            continue
+        if not inside(root, folder):
+            reason = "this build folder resolves outside the repository through a symlink; not followed"
+            skipped.append(Skipped(folder, None, reason))
+        elif not base.is_symlink():
             paths.extend(walk(root, base, BUILD_SKIP_DIRS))
-    return paths
+    return paths, skipped
 
 
 def _scan_inline_map(engine: Engine, relative: str, data: bytes) -> Iterator[FileHit]:
@@ -176,15 +203,30 @@ def _with_originals(root: Path, relative: str, data: bytes, found: list[Hit], ma
         yield FileHit(hit, relative, original)
 
 
-def load_baseline(root: Path, relative: str) -> frozenset[str]:
-    """The `hashed_secret`s of a detect-secrets baseline, except those audited as real secrets."""
-    from gate.errors import InputError, Position
+def load_baseline(root: Path, relative: str, policy: PolicySource | None = None) -> frozenset[str]:
+    """The `hashed_secret`s of a detect-secrets baseline, except those audited as real secrets.
+
+    In a pull request, the baseline as its base commit has it (`policy`): a baseline only ever
+    hides findings, so the change under review must not bring its own."""
+    from gate.errors import Position
 
     path = root / relative
-    if not path.is_file() or path.is_symlink():
+    if policy is not None and policy.pinned:
+        raw = policy.read(path, MAX_BASELINE_BYTES)
+    elif not path.is_file() or path.is_symlink() or not inside(root, relative):
+        raw = None  # nor may one read from outside the tree
+    else:
+        if path.stat().st_size > MAX_BASELINE_BYTES:
+            raise InputError(
+                f"{relative} is over the {MAX_BASELINE_BYTES} bytes a secrets baseline may have",
+                Position(relative),
+                hint="regenerate it with `detect-secrets scan > .secrets.baseline`",
+            )
+        raw = path.read_bytes()
+    if raw is None:
         return frozenset()
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         line = getattr(error, "lineno", None)
         raise InputError(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from gate.checks.secrets.scanner import MAX_LINE, Engine, Hit, shared_engine, silence_reason
+from gate.config.paths import nearest_git_folder
 from gate.errors import CheckFailure, InputError
 
 COMMIT_MARK = b"\x00"
@@ -83,8 +84,17 @@ class Skipped:
     reason: str
 
 
+def revisions(*names: str) -> list[str]:
+    """Revisions as git's last arguments: after `--end-of-options`, so none can act as an option,
+    and before `--`, so none is taken for a path. gate.yml checked their form; this holds even
+    for a value that reached here some other way."""
+    return ["--end-of-options", *names, "--"]
+
+
 def git_command(root: Path, *args: str) -> list[str]:
-    return ["git", "-C", str(root), *_SAFE_CONFIG, *args]
+    # Objects as stored: a `refs/replace/` ref would otherwise swap a commit holding a key for a
+    # clean one wherever git reads it (the swapped-in commit is still scanned, through its ref).
+    return ["git", "--no-replace-objects", "-C", str(root), *_SAFE_CONFIG, *args]
 
 
 def run_git(root: Path, *args: str, timeout: float = 120, stdin: bytes | None = None) -> bytes:
@@ -103,7 +113,9 @@ def run_git(root: Path, *args: str, timeout: float = 120, stdin: bytes | None = 
 
 
 # git's words for a repository it cannot read, as opposed to a revision the user named wrong.
-_DAMAGED = re.compile(r"corrupt|unable to read|failed to read object|inflate|packfile|loose object|missing blob")
+_DAMAGED = re.compile(
+    r"corrupt|unable to read|failed to read object|inflate|packfile|loose object|missing blob|bad object"
+)
 
 
 def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailure:
@@ -119,24 +131,56 @@ def git_failure(what: str, stderr: bytes, code: int) -> InputError | CheckFailur
     )
 
 
+def git_says(stderr: bytes, code: int) -> str:
+    """git's own reason: its first `fatal:`/`error:` line (later lines are advice)."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (reasons or lines or [f"git exited with {code}"])[0]
+
+
 def is_repository(root: Path) -> bool:
-    """Whether root is inside a git work tree. A repository git refuses to read (another user's,
-    without safe.directory) fails the check in git's own words: taken for "no repository", its
-    history would go unscanned."""
+    """Whether root is inside a git work tree; raises CheckFailure when git refuses one.
+
+    Not a repository means no `.git` anywhere up the tree (and no GIT_DIR): there is no history.
+    A `.git` that git will not read (dubious ownership, a garbage HEAD, a format it does not know)
+    is a repository whose history cannot be looked at, and skipping it would pass unseen commits;
+    so would git quietly using a repository further up in its place.
+    """
+    resolved = root.resolve()
+    nearest = nearest_git_folder(resolved)
+    pointed = bool(os.environ.get("GIT_DIR"))
     try:
         completed = subprocess.run(
-            git_command(root, "rev-parse", "--is-inside-work-tree"), capture_output=True, timeout=30, check=False
+            git_command(root, "rev-parse", "--is-inside-work-tree", "--show-toplevel"),
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
-    except FileNotFoundError:
-        return False
+    except FileNotFoundError as error:
+        if nearest is None and not pointed:
+            return False
+        raise CheckFailure(f"{nearest or root} is a git repository but git is not installed") from error
     except subprocess.TimeoutExpired as error:
-        raise CheckFailure("git rev-parse did not finish within 30s") from error
-    if completed.returncode == 0:
-        return completed.stdout.strip() == b"true"
-    if b"not a git repository" in completed.stderr:
+        raise CheckFailure("git rev-parse did not finish within 60s") from error
+    lines = completed.stdout.splitlines()
+    if completed.returncode != 0 and lines[:1] == [b"false"]:
+        return False  # inside a .git folder or a bare repository: no work tree to list
+    if completed.returncode != 0:
+        if nearest is None and not pointed:
+            return False
+        raise CheckFailure(
+            f"git refuses the repository at {nearest or root}: {git_says(completed.stderr, completed.returncode)}; "
+            "its history and files were not scanned"
+        )
+    if lines[:1] != [b"true"]:
         return False
-    said = " ".join(completed.stderr.decode("utf-8", "replace").split()) or f"exit {completed.returncode}"
-    raise CheckFailure(f"git refused to read the repository at {root}: {said}")
+    toplevel = Path(os.fsdecode(lines[1])).resolve() if len(lines) > 1 else None
+    if nearest is not None and not pointed and toplevel != nearest:
+        raise CheckFailure(
+            f"git does not accept {nearest / '.git'} and reads {toplevel} instead; "
+            "the repository's history and files were not scanned"
+        )
+    return True
 
 
 def has_commits(root: Path) -> bool:
@@ -148,6 +192,141 @@ def has_commits(root: Path) -> bool:
 
 def is_shallow(root: Path) -> bool:
     return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def has_grafts(root: Path) -> bool:
+    """`.git/info/grafts` rewrites parents (deprecated, still obeyed): commits it cuts off a
+    branch are walked by no ref, so the history scan cannot vouch for them."""
+    grafts = Path(os.fsdecode(run_git(root, "rev-parse", "--git-path", "info/grafts").strip()))
+    return (grafts if grafts.is_absolute() else root / grafts).exists()
+
+
+def log_args(revisions: Sequence[str]) -> list[str]:
+    """`git log` arguments for a history scan of these revisions (end them with `--`).
+
+    Merges show no diff here, as in `git log -p`; `merge_args` adds the few that need one."""
+    return ["log", *PATCH_FLAGS, LOG_FORMAT, *revisions]
+
+
+def merge_args(root: Path, scope: Sequence[str]) -> list[list[str]]:
+    """`git log` arguments showing what merges add that none of their parents has: a key typed
+    into a conflict resolution, or slipped into a merge by hand, is in no other commit.
+
+    A dense combined diff (`--cc`) says cheaply which merges have such lines (most have none);
+    only those are then shown against the merge git would make by itself (`remerge`), in the
+    two-way form the scan reads. git does not remerge octopus merges (three or more parents), so
+    those are shown against their first parent, repeating what the merged branches brought.
+    """
+    two_way: list[str] = []
+    octopus: list[str] = []
+    for sha, parents in _merges_adding_lines(root, scope):
+        (octopus if parents > 2 else two_way).append(sha)
+    batch = 1000  # commit ids per command line, far below any system's argument limit
+    return [
+        ["log", *PATCH_FLAGS, how, LOG_FORMAT, "--no-walk=unsorted", *revisions(*shas[start : start + batch])]
+        for how, shas in (("--diff-merges=remerge", two_way), ("--diff-merges=first-parent", octopus))
+        for start in range(0, len(shas), batch)
+    ]
+
+
+def _merges_adding_lines(root: Path, scope: Sequence[str]) -> list[tuple[str, int]]:
+    """(sha, number of parents) of each merge whose dense combined diff has a hunk."""
+    args = ["log", "--merges", "--cc", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--format=%x00%H %P"]
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(
+                git_command(root, *args, *scope), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+            )
+        except FileNotFoundError as error:
+            raise CheckFailure("git is not installed, so the repository's history could not be scanned") from error
+        assert process.stdout is not None
+        found: list[tuple[str, int]] = []
+        current: tuple[str, int] | None = None
+        at_line_start = True
+        try:
+            # Lines are read in bounded pieces; only a piece that starts a line can be a header.
+            while piece := process.stdout.readline(1 << 16):
+                if at_line_start and piece.startswith(COMMIT_MARK):
+                    ids = piece[1:].decode("ascii", "replace").split()
+                    current = (ids[0], len(ids) - 1) if ids else None
+                elif at_line_start and piece.startswith(b"@@@") and current is not None:
+                    found.append(current)
+                    current = None  # one hunk is enough to show the merge
+                at_line_start = piece.endswith(b"\n")
+            if process.wait() != 0:
+                errors.seek(0)
+                raise git_failure("log --merges", errors.read(), process.returncode)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+    return found
+
+
+@dataclass(frozen=True)
+class _TaggedObject:
+    ref: str
+    sha: str
+    kind: str  # blob or tree: what the ref names once tags are peeled
+    tagger: str
+    date: str
+
+
+def scan_tagged(root: Path, engine: Engine, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
+    """Blobs and trees that a ref names directly or through tags: no commit holds them, so
+    `git log --all` never shows them, yet every clone fetches them with the tag."""
+    listing = run_git(
+        root, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(taggername)%00%(taggerdate:iso-strict)"
+    )
+    refs = [line.split(b"\0") for line in listing.splitlines() if line.count(b"\0") == 3]
+    peeled = run_git(
+        root,
+        "cat-file",
+        "--batch-check=%(objectname) %(objecttype)",
+        stdin=b"".join(fields[1] + b"^{}\n" for fields in refs),
+    ).splitlines()
+    tagged: list[_TaggedObject] = []
+    skipped: list[Skipped] = []
+    for fields, answer in zip(refs, peeled, strict=False):
+        ref = fields[0].decode("utf-8", "replace")
+        sha, _, kind = answer.decode("utf-8", "replace").partition(" ")
+        if kind in ("blob", "tree"):
+            tagger, date = (field.decode("utf-8", "replace") for field in fields[2:4])
+            tagged.append(_TaggedObject(ref, sha, kind, tagger, date))
+        elif kind != "commit":
+            skipped.append(Skipped(ref, None, f"the object it names could not be read ({answer.decode()[:80]})"))
+    occurrences: list[Occurrence] = []
+    for item in tagged:
+        commit = Commit(sha=item.sha, author=item.tagger or item.ref, date=item.date)
+        files = [(item.ref, item.sha)]
+        if item.kind == "tree":
+            entries = run_git(root, "ls-tree", "-r", "-z", "--full-tree", item.sha).split(b"\0")
+            files = [
+                (f"{item.ref}:{name.decode('utf-8', 'replace')}", meta.split()[2].decode())
+                for meta, _, name in (entry.partition(b"\t") for entry in entries if entry)
+                if meta.split()[1:2] == [b"blob"] and not meta.startswith(b"120000")
+            ]
+        contents = _blob_contents(root, [sha for _, sha in files], max_file_bytes)
+        for (path, _), content in zip(files, contents, strict=True):
+            if content is None:
+                skipped.append(Skipped(path, item.sha, f"it is over the {max_file_bytes}-byte cap (max_file_size)"))
+            elif b"\0" not in content[:_BINARY_PROBE]:
+                occurrences.extend(Occurrence(hit, path, commit) for hit in engine.scan_buffer(content, path))
+    return occurrences, skipped
+
+
+def _blob_contents(root: Path, shas: Sequence[str], max_bytes: int) -> Iterator[bytes | None]:
+    """Each blob's bytes in order, or None for one over `max_bytes` (read past, never held)."""
+    if not shas:
+        return
+    with _cat_file(root, [sha.encode() for sha in shas]) as stdout:
+        for _ in shas:
+            kept = bytearray()
+            for block in _object_blocks(stdout, "what a tag holds was not scanned"):
+                if len(kept) <= max_bytes:
+                    kept += block
+            yield bytes(kept) if len(kept) <= max_bytes else None
 
 
 def _unquote(raw: bytes) -> str:
@@ -347,7 +526,8 @@ def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
     """How many commits a history scan will read, for its progress line; None when git cannot say
     (the scan itself then reports why)."""
     try:
-        return int(run_git(root, "rev-list", "--count", *revisions, "--", timeout=60))
+        ended = list(revisions) if "--" in revisions else [*revisions, "--"]
+        return int(run_git(root, "rev-list", "--count", *ended, timeout=60))
     except (InputError, CheckFailure, ValueError):
         return None
 
@@ -552,6 +732,26 @@ def present_at_head(root: Path, needles: Sequence[str], timeout: float = 300) ->
 def _blob_blocks(root: Path, shas: Sequence[bytes], overlap: int, deadline: float) -> Iterator[str]:
     """The text blobs' contents as latin-1 strings, in blocks sharing `overlap` bytes, so a
     match across an edge is whole in one of them; binary blobs are skipped."""
+    unknown = "whether a secret is still present at HEAD is unknown"
+    with _cat_file(root, shas) as stdout:
+        for _ in shas:
+            if time.monotonic() > deadline:
+                raise CheckFailure(f"reading HEAD's files took too long: {unknown}")
+            binary: bool | None = None
+            carry = b""
+            for more in _object_blocks(stdout, unknown):
+                binary = b"\0" in more[:_BINARY_PROBE] if binary is None else binary
+                if binary:
+                    continue  # read past: the next object starts after it
+                block = carry + more
+                yield block.decode("latin-1")
+                carry = block[max(0, len(block) - overlap) :] if overlap else b""
+
+
+@contextlib.contextmanager
+def _cat_file(root: Path, shas: Sequence[bytes]) -> Iterator[IO[bytes]]:
+    """`git cat-file --batch` fed these objects from a thread (so a full pipe never stalls it);
+    the caller reads each object in order with `_object_blocks`."""
     process = subprocess.Popen(
         git_command(root, "cat-file", "--batch"),
         stdin=subprocess.PIPE,
@@ -569,30 +769,23 @@ def _blob_blocks(root: Path, shas: Sequence[bytes], overlap: int, deadline: floa
     feeder = threading.Thread(target=feed, name="git-cat-file-feed", daemon=True)
     feeder.start()
     try:
-        for _ in shas:
-            if time.monotonic() > deadline:
-                raise CheckFailure("reading HEAD's files took too long: whether a secret is still there is unknown")
-            header = process.stdout.readline().split()
-            if len(header) != 3:
-                raise CheckFailure("git cat-file failed, so whether a secret is still present at HEAD is unknown")
-            remaining = int(header[2])
-            head = process.stdout.read(min(remaining, _BLOB_BLOCK))
-            remaining -= len(head)
-            binary = b"\0" in head[:_BINARY_PROBE]
-            block = head
-            while True:
-                if not binary:
-                    yield block.decode("latin-1")
-                if remaining <= 0:
-                    break
-                carry = block[max(0, len(block) - overlap) :] if overlap else b""
-                more = process.stdout.read(min(remaining, _BLOB_BLOCK))
-                if not more:
-                    raise CheckFailure("git cat-file stopped mid-file, so whether a secret is still at HEAD is unknown")
-                remaining -= len(more)
-                block = carry + more
-            process.stdout.read(1)  # the newline after each object
+        yield process.stdout
     finally:
         process.kill()
         process.wait()
         process.stdout.close()
+
+
+def _object_blocks(stdout: IO[bytes], unknown: str) -> Iterator[bytes]:
+    """The next object's bytes in blocks of at most a MB; read it to the end before the next."""
+    header = stdout.readline().split()
+    if len(header) != 3:
+        raise CheckFailure(f"git cat-file failed, so {unknown}")
+    remaining = int(header[2])
+    while remaining > 0:
+        block = stdout.read(min(remaining, _BLOB_BLOCK))
+        if not block:
+            raise CheckFailure(f"git cat-file stopped mid-file, so {unknown}")
+        remaining -= len(block)
+        yield block
+    stdout.read(1)  # the newline after each object
