@@ -65,7 +65,7 @@ def test_copy_from_program_is_refused_and_never_runs(tmp_path: Path) -> None:
 
 
 @row(
-    "A plain SQL backup holds psql meta-commands (`\\!`, `\\copy ... program`, `\\o |cmd`, `\\i`)",
+    "A plain SQL backup holds psql meta-commands (`\\!`, `\\copy ... program`, `\\o` to a pipe, `\\i`)",
     "restore",
     "exit 1: each is refused by line before psql starts; no shell runs, no file is read",
 )
