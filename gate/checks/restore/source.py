@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gate.checks.restore.bounded import run_to_file
+from gate.config.paths import inside
 from gate.errors import CheckFailure, InputError
 
 ALLOWED_DIRS_VARIABLE = "GATE_BACKUP_DIRS"
@@ -36,7 +37,7 @@ def declared_file(root: Path, declared: str, environ: Mapping[str, str], max_byt
             )
     else:
         resolved = (root / candidate).resolve()
-        if not resolved.is_relative_to(root.resolve()):
+        if not inside(root, declared):
             raise InputError(f"backup {declared} is outside the project (or a symlink out of it); it is not read")
     if not resolved.is_file():
         raise InputError(f"backup {declared} named in checks.restore.backup does not exist or is not a file")
