@@ -466,6 +466,32 @@ def explain(rule_id: str | None, list_rules: bool) -> None:
 
 
 @cli.command()
+@click.option("--report", "report_path", type=click.Path(path_type=Path), required=True, help="The last JSON report.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="gate.yml to use (default: ./gate.yml).")
+@click.option("--preset", help="Stage whose rollback budget applies: prototype, demo or launch.")
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), help="Write the Markdown page here.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the standalone HTML page here.")
+def handover(
+    report_path: Path, config_path: Path | None, preset: str | None, markdown_path: Path | None, html_path: Path | None
+) -> None:
+    """Write the one-page handover: domains, mail, env names, secrets to rotate, monitoring, deploy and
+    rollback, open risks and what was not checked (Markdown on stdout unless --markdown/--html)."""
+    from gate.checks import config_schemas
+    from gate.config import load_config
+    from gate.handover.build import build
+    from gate.handover.render import markdown, standalone_html
+    from gate.handover.report import read_report
+
+    document = build(load_config(config_path, check_schemas=config_schemas(), preset=preset), read_report(report_path))
+    if markdown_path is None and html_path is None:
+        click.echo(markdown(document), nl=False)
+    if markdown_path is not None:
+        markdown_path.write_text(markdown(document), encoding="utf-8")
+    if html_path is not None:
+        html_path.write_text(standalone_html(document), encoding="utf-8")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of gate.yml (for editors and CI validation)."""
     import json

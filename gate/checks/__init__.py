@@ -12,6 +12,7 @@ from gate.checks.dns import DnsCheck
 from gate.checks.env import EnvCheck
 from gate.checks.http import HttpCheck
 from gate.checks.migrations import MigrationsCheck
+from gate.checks.restore import RestoreCheck
 from gate.checks.secrets import SecretsCheck
 from gate.policy import POLICY_RULES
 
@@ -23,6 +24,7 @@ REGISTRY: dict[str, type[Check]] = {
     HttpCheck.name: HttpCheck,
     AiCheck.name: AiCheck,
     MigrationsCheck.name: MigrationsCheck,
+    RestoreCheck.name: RestoreCheck,
 }
 
 

@@ -16,6 +16,7 @@ import jsonschema
 from gate.config import paths, units
 from gate.config.yamlpos import JsonPath, Located
 from gate.errors import InputError
+from gate.handover.schema import HANDOVER_SCHEMA
 from gate.model import Severity
 from gate.watch.schema import WATCH_SCHEMA
 
@@ -111,6 +112,7 @@ def build_schema(check_schemas: Mapping[str, Mapping[str, Any]], presets: Iterab
             "checks": {"type": "object", "additionalProperties": False, "properties": sections},
             "suppressions": {"type": "array", "items": SUPPRESSION_SCHEMA},
             "watch": WATCH_SCHEMA,
+            "handover": HANDOVER_SCHEMA,
         },
         "$defs": DEFINITIONS,
     }

@@ -1,0 +1,3 @@
+from gate.checks.restore.check import RestoreCheck
+
+__all__ = ["RestoreCheck"]
