@@ -8,7 +8,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from helpers import Outcome
@@ -72,7 +72,11 @@ main()
 
 
 def gate_process(
-    cwd: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60.0
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> tuple[Outcome, Bounds]:
     """Run the real `gate` in its own process: exit code, output, wall clock and its own peak RSS.
 
@@ -89,6 +93,7 @@ def gate_process(
             stdout=out,
             stderr=err,
             env={**os.environ, "PYTHONPATH": str(REPO), "GATE_TEST_PEAK_FILE": str(peak_file), **(env or {})},
+            preexec_fn=preexec_fn,
         )
         killer = threading.Timer(timeout, process.kill)
         killer.start()
