@@ -8,7 +8,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from helpers import Outcome
@@ -48,7 +48,7 @@ PROCESS_MEMORY_BUDGET = 256 * 1024 * 1024
 # Runs the CLI and, however it exits (os._exit included), writes the process's own peak RSS:
 # VmHWM belongs to the address space made at exec, where the rusage of a child also counts the
 # forked copy of the (large) test process it started as.
-_MEASURED_GATE = """
+MEASURED_GATE = """
 import atexit, os, sys
 
 def _record():
@@ -72,11 +72,7 @@ main()
 
 
 def gate_process(
-    cwd: Path,
-    *args: str,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
-    preexec_fn: Callable[[], None] | None = None,
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60.0
 ) -> tuple[Outcome, Bounds]:
     """Run the real `gate` in its own process: exit code, output, wall clock and its own peak RSS.
 
@@ -87,13 +83,12 @@ def gate_process(
     with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         peak_file = Path(scratch) / "peak-kb"
         process = subprocess.Popen(
-            [sys.executable, "-c", _MEASURED_GATE, *args],
+            [sys.executable, "-c", MEASURED_GATE, *args],
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             env={**os.environ, "PYTHONPATH": str(REPO), "GATE_TEST_PEAK_FILE": str(peak_file), **(env or {})},
-            preexec_fn=preexec_fn,
         )
         killer = threading.Timer(timeout, process.kill)
         killer.start()

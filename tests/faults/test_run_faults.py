@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from helpers import Outcome, gate, write_files
 
-from faults.common import PROCESS_MEMORY_BUDGET, fails_closed, gate_process
+from faults.common import MEASURED_GATE, PROCESS_MEMORY_BUDGET, REPO, fails_closed
 from faults.peers import Bounds, TcpPeer, measured, silent
 from faults.table import row
 from gate.checks import REGISTRY
 
-REPO = Path(__file__).resolve().parents[2]
 ENV_FILES = {
     "env.manifest.yml": "environments: [production]\nvariables:\n  PORT:\n    type: port\n",
     ".env.production": "PORT=3000\n",
@@ -113,8 +112,23 @@ def test_disk_full_while_writing_a_sarif_report_fails_closed(tmp_path: Path) -> 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (256, 256))
 
-    outcome, bounds = gate_process(tmp_path, "run", "--output", "sarif=out/r.sarif", preexec_fn=limit_writes)
+    peak_file = tmp_path / "peak-kb"
+    started = time.monotonic()
+    # Pipes, not files, for its output: the size limit would cut a file as it cuts the report.
+    process = subprocess.Popen(
+        [sys.executable, "-c", MEASURED_GATE, "run", "--output", "sarif=out/r.sarif"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "GATE_TEST_PEAK_FILE": str(peak_file)},
+        preexec_fn=limit_writes,
+    )
+    stdout, stderr = process.communicate(timeout=60)
+    outcome = Outcome(process.returncode, stdout, stderr)
     # The run itself passes; only the report fails, and that alone must block. The peak is the gate
-    # process's own (rusage of children would count every earlier child of the test process too).
-    fails_closed(outcome, bounds, ["could not write a report", "r.sarif"], seconds=40, memory=PROCESS_MEMORY_BUDGET)
+    # process's own (the rusage of children would count every earlier child of the test process).
+    peak = int(peak_file.read_text()) * 1024
+    fails_closed(outcome, Bounds(time.monotonic() - started, peak), ["could not write a report", "r.sarif"], seconds=40)
     assert list((tmp_path / "out").iterdir()) == []
+    assert peak < PROCESS_MEMORY_BUDGET
