@@ -3,7 +3,7 @@
 Before the fix a dead first resolver was asked again for every query: with the default 2 s
 query timeout one domain took 84 s instead of 0.5 s. Now a server that stays silent while
 another answers is dead for the rest of the run, so the dead one costs one timeout, once.
-Serves a clean zone from NSD on loopback (`tests/nsd_server.py`; `.ci/setup.d/20-dns-server.sh`
+Serves a clean zone from NSD on loopback (`tests/support/nsd_server.py`; `.ci/setup.d/20-dns-server.sh`
 installs it); the dead resolver is a UDP socket that reads nothing. Each configuration runs
 `gate check dns` as a user does, in a fresh process, --repeat times; medians are compared.
 Target (issue 16): [dead, good] within one query timeout (2 s) of [good].
@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from dns_zones import Domain, build, lines, mail_records, web_records  # noqa: E402
-from nsd_server import Nsd  # noqa: E402
+from tests.support.dns_zones import Domain, build, lines, mail_records, web_records  # noqa: E402
+from tests.support.nsd_server import Nsd  # noqa: E402
 
 DOMAIN = "bench.test"
 QUERY_TIMEOUT_S = 2.0  # the presets' default

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from init_samples import SAMPLES, sample_project  # noqa: E402
-from osv_proxy import osv_behind_proxy  # noqa: E402
+from tests.support.init_samples import SAMPLES, sample_project  # noqa: E402
+from tests.support.osv_proxy import osv_behind_proxy  # noqa: E402
 
 GATE = str(Path(sys.executable).with_name("gate"))
 # Without gate init a clone gets no verdict at all (`gate run` stops at the missing env manifest,

@@ -1,6 +1,6 @@
 """How right and how fast is the gate's load engine? Printed beside the truth, wrk and hey.
 
-The server (tests/load_app.py under uvicorn, one process, on 127.0.0.1) answers /distribution
+The server (tests/support/load_app.py under uvicorn, one process, on 127.0.0.1) answers /distribution
 after 20 ms on nine requests in ten and after 250 ms on the tenth: the true p50 is 20 ms and the
 true p95 and p99 are 250 ms (plus the server's own sub-millisecond overhead). At concurrency 16
 and 64 the gate, wrk and hey each measure it for the same time; then each measures /fast, and the
@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from load_server import serve  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from gate.load.engine import Closed, LoadPlan, Open, load, run_in_own_loop  # noqa: E402
 from gate.load.wire import Endpoint, Request  # noqa: E402
+from tests.support.load_server import serve  # noqa: E402
 
 TRUTH = {0.50: 20.0, 0.95: 250.0, 0.99: 250.0}
 WRK_REPORT = """

@@ -23,15 +23,14 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from load_server import serve  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from benchmarks.load_accuracy import wrk  # noqa: E402
 from gate.load.engine import Closed, LoadPlan, load, new_loop  # noqa: E402
 from gate.load.monitor import HealthLimits  # noqa: E402
 from gate.load.stats import Latencies  # noqa: E402
 from gate.load.wire import Endpoint, Request  # noqa: E402
+from tests.support.load_server import serve  # noqa: E402
 
 Runner = Callable[[str, int, float], Awaitable[tuple[int, float, Latencies]]]
 

@@ -2,7 +2,7 @@
 
 Starts a throw-away PostgreSQL on loopback (gate.postgres), fills `users` with --rows rows, and
 for each pair runs the migration on one connection and, once the migration holds its lock on the
-table, the app's query on another (tests/migration_locks.py). It prints how long that query took
+table, the app's query on another (tests/support/migration_locks.py). It prints how long that query took
 and whether the server reported it waiting for a lock (pg_locks), against the same query with no
 migration running (the baseline measured in the same run). Nothing here is asserted; the lock
 tests prove blocking, this shows its size.
@@ -19,13 +19,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from migration_locks import Session, connect, seed, until, waiting_for_lock  # noqa: E402
 
 from gate.postgres import throwaway_server  # noqa: E402
+from tests.support.migration_locks import Session, connect, seed, until, waiting_for_lock  # noqa: E402
 
 READ = "SELECT count(*) FROM users WHERE id = 42"
 WRITE = "INSERT INTO users (email) VALUES ('bench@example.com')"

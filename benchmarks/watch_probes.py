@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from watch_app import Receiver, Schedule, app, write_config  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from gate.config import load_config  # noqa: E402
 from gate.demo.webserver import serve  # noqa: E402
@@ -32,6 +30,7 @@ from gate.watch.channels import channels  # noqa: E402
 from gate.watch.config import settings  # noqa: E402
 from gate.watch.store import open_store  # noqa: E402
 from gate.watch.watcher import Watcher  # noqa: E402
+from tests.support.watch_app import Receiver, Schedule, app, write_config  # noqa: E402
 
 
 def _watcher(folder: Path, port: int, targets: int, env: dict[str, str], **watch: object) -> Watcher:

@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from contracts import Contracts, ensure
+from tests.support.contracts import Contracts, ensure
 
 
 @pytest.fixture(autouse=True)
@@ -39,11 +35,11 @@ def contracts() -> Contracts:
     return ensure()
 
 
-from fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files
+from tests.support.fake_checks import fake_checks  # noqa: E402,F401 - a fixture shared by several test files
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark `loopback` and `slow` tests without editing each file (tests/markers.py says how)."""
-    import markers
+    """Mark `loopback` and `slow` tests without editing each file (tests/support/markers.py says how)."""
+    from tests.support import markers
 
     markers.apply(items, config.rootpath)

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import brotli
 import pytest
-from helpers import gate, write_files
 
 from gate.bodies import BoundedBody, DecodingError, decode_all, encodings
 from gate.checks import REGISTRY
@@ -24,6 +23,7 @@ from gate.errors import InputError
 from gate.github.commands import command_like, escape_report, for_runner, guarded
 from gate.printable import printable
 from gate.safeio import UnreadableFile, check_regular, read_regular
+from tests.support.helpers import gate, write_files
 
 TEXT = os.urandom(3000) + b"launch gate " * 20_000
 

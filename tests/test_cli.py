@@ -13,10 +13,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from helpers import gate
-from projects import clean_project
 
 from gate.config import preset_names
+from tests.support.helpers import gate
+from tests.support.projects import clean_project
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("jsonschema", "httpx", "dns", "detect_secrets", "pip_audit", "github", "yaml", "dotenv")

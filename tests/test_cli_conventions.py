@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import gate, git
-from projects import clean_project
 
 from gate import __version__
 from gate.cli import use_color
+from tests.support.helpers import gate, git
+from tests.support.projects import clean_project
 
 REPO = Path(__file__).resolve().parents[1]
 # A Select Graphic Rendition sequence that sets a colour or weight (not a bare reset).

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import contracts as contract_cache
 import jsonschema
 import pytest
-from contracts import Contracts
-from helpers import gate
+
+from tests.support import contracts as contract_cache
+from tests.support.contracts import Contracts
+from tests.support.helpers import gate
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import gate, write_files
+
+from tests.support.helpers import gate, write_files
 
 pytestmark = pytest.mark.usefixtures("fake_checks")
 

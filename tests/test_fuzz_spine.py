@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from helpers import validate_report
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from gate.errors import InputError, InputErrors
 from gate.model import Budget, CheckResult, Finding, Location, Measurement, Severity, Suppression, Target
 from gate.policy import judge
 from gate.report import ReportInput, render
+from tests.support.helpers import validate_report
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 

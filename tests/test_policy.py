@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import gate, write_files
 
 from gate.model import Finding, Location, Severity, Suppression
 from gate.policy import matches
+from tests.support.helpers import gate, write_files
 
 pytestmark = pytest.mark.usefixtures("fake_checks")
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import gate, git_repo
 
 from gate import progress
 from gate.checks.secrets import gitscan
+from tests.support.helpers import gate, git_repo
 
 
 class Clock:

@@ -10,13 +10,13 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from faults.fuzz import FUZZ
-from helpers import gate, write_files
 from hypothesis import given
 from hypothesis import strategies as st
-from projects import clean_project
 
 from gate.redact import MASK, Redactor, ScrubbingFilter, _unguessable, encoded_forms, secret_id
+from tests.faults.fuzz import FUZZ
+from tests.support.helpers import gate, write_files
+from tests.support.projects import clean_project
 
 
 def test_scrub_removes_the_value_and_its_encoded_forms() -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dns check's tests run NSD, a real authoritative DNS server, on 127.0.0.1 at a high port
-# (tests/nsd_server.py starts and stops it; the packaged system service is not used).
+# (tests/support/nsd_server.py starts and stops it; the packaged system service is not used).
 set -euo pipefail
 if command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ]; then
   exit 0

@@ -21,7 +21,7 @@ from gate.checks import REGISTRY
 from gate.checks.base import RuleDoc
 from gate.policy import POLICY_RULES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE = Path(gate.__file__).resolve().parent
 PRESETS = sorted((REPO / "rules" / "presets").glob("*.yml"))
 CHECKS = sorted(REGISTRY)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import gate, write_files
-from projects import clean_project
 
 from gate.checks import config_schemas
 from gate.config import deep_merge, load_config, preset_names, preset_path
 from gate.config.schema import validate
 from gate.config.yamlpos import load_file
 from gate.errors import InputError, InputErrors
+from tests.support.helpers import gate, write_files
+from tests.support.projects import clean_project
 
 
 def _run_with(tmp_path: Path, gate_yml: str) -> tuple[int, str]:

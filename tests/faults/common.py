@@ -11,9 +11,8 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from helpers import Outcome
-
-from faults.peers import Bounds
+from tests.faults.peers import Bounds
+from tests.support.helpers import Outcome
 
 # Generous for a loaded 2-core CI box: the budgets are what the gate promises plus slack, and
 # each is far below what a hang (the test's own timeout) or an unbounded read would take.

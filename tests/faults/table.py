@@ -82,11 +82,9 @@ def rewrite(readme: str, table: str) -> str:
 
 
 def main() -> None:
-    tests_dir = str(Path(__file__).resolve().parents[1])
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
-    # Import as `faults.table` (the name pytest gives it) so the tests register their rows here.
-    table = importlib.import_module("faults.table")
+    # Import as `tests.faults.table` (the name pytest gives it, not `__main__`) so the tests
+    # register their rows here.
+    table = importlib.import_module("tests.faults.table")
     rows = table.load_rows()
     README.write_text(table.rewrite(README.read_text(), table.render(rows)))
     print(f"wrote {len(rows)} rows to {README}")

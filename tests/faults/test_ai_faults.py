@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 import yaml
-from ai_bots import SYSTEM_CANARY, write_config
-from helpers import Outcome, gate
 
-from faults.common import fails_closed
-from faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, refused_port, silent
-from faults.table import row
 from gate.demo.webserver import Request, Response, Site, serve
+from tests.faults.common import fails_closed
+from tests.faults.peers import Behaviour, Bounds, TcpPeer, answer, endless, measured, refused_port, silent
+from tests.faults.table import row
+from tests.support.ai_bots import SYSTEM_CANARY, write_config
+from tests.support.helpers import Outcome, gate
 
 pytestmark = pytest.mark.loopback
 

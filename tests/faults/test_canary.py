@@ -16,12 +16,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from contracts import Contracts
-from github_server import ContractServer
-from helpers import git_repo
-
-from faults.peers import TcpPeer, answer, dns_peer, tls_server
 from gate.report import FORMATS
+from tests.faults.peers import TcpPeer, answer, dns_peer, tls_server
+from tests.support.contracts import Contracts
+from tests.support.github_server import ContractServer
+from tests.support.helpers import git_repo
 
 REPO = Path(__file__).resolve().parents[2]
 HEAD = "5" * 40

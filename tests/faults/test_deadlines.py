@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import Outcome, write_files
 
-from faults.common import REPO, fails_closed
-from faults.peers import Bounds
-from faults.table import row
+from tests.faults.common import REPO, fails_closed
+from tests.faults.peers import Bounds
+from tests.faults.table import row
+from tests.support.helpers import Outcome, write_files
 
 DRIVER = """
 import asyncio, sys

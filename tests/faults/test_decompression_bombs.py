@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import Outcome, write_files
 
-from faults.common import PROCESS_MEMORY_BUDGET, closed_run, fails_closed, gate_process
-from faults.peers import Bounds, TcpPeer, answer, compression_bomb, tls_server
-from faults.table import row
+from tests.faults.common import PROCESS_MEMORY_BUDGET, closed_run, fails_closed, gate_process
+from tests.faults.peers import Bounds, TcpPeer, answer, compression_bomb, tls_server
+from tests.faults.table import row
+from tests.support.helpers import Outcome, write_files
 
 NPM_LOCK = json.dumps(
     {

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import Outcome, gate, write_files
 
-from faults.common import fails_closed
-from faults.peers import Bounds, TcpPeer, answer, drip, endless, measured, refused_port, silent
-from faults.table import row
+from tests.faults.common import fails_closed
+from tests.faults.peers import Bounds, TcpPeer, answer, drip, endless, measured, refused_port, silent
+from tests.faults.table import row
+from tests.support.helpers import Outcome, gate, write_files
 
 NPM_LOCK = json.dumps(
     {

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import trustme
-from dns_zones import Domain, build, lines, mail_records, web_records
-from helpers import Outcome, gate, write_files
-from nsd_server import Nsd
 
-from faults.common import fails_closed
-from faults.peers import Behaviour, Bounds, TcpPeer, answer, dns_peer, drip, endless, measured
-from faults.table import row
+from tests.faults.common import fails_closed
+from tests.faults.peers import Behaviour, Bounds, TcpPeer, answer, dns_peer, drip, endless, measured
+from tests.faults.table import row
+from tests.support.dns_zones import Domain, build, lines, mail_records, web_records
+from tests.support.helpers import Outcome, gate, write_files
+from tests.support.nsd_server import Nsd
 
 CONFIG = """version: 1
 checks:

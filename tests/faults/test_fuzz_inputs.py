@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from helpers import gate, write_files
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faults.fuzz import FUZZ, json_values, mutated, text
 from gate.checks.deps import npm, python
 from gate.checks.deps.pinned import Pinned
 from gate.checks.env.manifest import parse_manifest
@@ -29,6 +27,8 @@ from gate.errors import InputError, InputErrors
 from gate.github import commands
 from gate.github.context import plan_for, read_context
 from gate.redact import scrub
+from tests.faults.fuzz import FUZZ, json_values, mutated, text
+from tests.support.helpers import gate, write_files
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "deps"
 Reader = Callable[[Path, Path], Iterator[Pinned]]

@@ -7,7 +7,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faults.fuzz import FUZZ
+from tests.faults.fuzz import FUZZ
 
 # Generous for a loaded 2-core box; a regex that backtracks on one line takes far longer.
 SECONDS_PER_LINE = 1.0

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from contracts import Contracts
-from github_server import ContractServer, Fault
-from helpers import gate, write_files
 
-from faults.common import fails_closed
-from faults.peers import measured
-from faults.table import row
 from gate.github import publish
 from gate.github.api import ApiOptions
+from tests.faults.common import fails_closed
+from tests.faults.peers import measured
+from tests.faults.table import row
+from tests.support.contracts import Contracts
+from tests.support.github_server import ContractServer, Fault
+from tests.support.helpers import gate, write_files
 
 TOKEN = "ghs_FaultSuiteTokenFaultSuiteToken0000001"
 HEAD = "2" * 40

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import Outcome, gate
 
-from faults.common import fails_closed
-from faults.peers import (
+from gate.demo.webserver import Request, Response, Site, serve
+from tests.faults.common import fails_closed
+from tests.faults.peers import (
     Behaviour,
     Bounds,
     TcpPeer,
@@ -26,8 +26,8 @@ from faults.peers import (
     tls_handshake_failure,
     tls_server,
 )
-from faults.table import row
-from gate.demo.webserver import Request, Response, Site, serve
+from tests.faults.table import row
+from tests.support.helpers import Outcome, gate
 
 # Every header a clean page needs, so a finding can only come from the fault itself.
 GOOD_PAGE_HEADERS = (

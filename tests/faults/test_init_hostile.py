@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import gate, write_files
 
-from faults.common import MEMORY_BUDGET
-from faults.peers import measured
-from faults.table import row
 from gate.checks import config_schemas
 from gate.config import load_config
+from tests.faults.common import MEMORY_BUDGET
+from tests.faults.peers import measured
+from tests.faults.table import row
+from tests.support.helpers import gate, write_files
 
 OUTSIDE_SECRET = "ghp_" + "OutsideInitOutsideInitOutsideInit0042"
 

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import write_files
 
-from faults.common import PROCESS_MEMORY_BUDGET, closed_run, gate_process
-from faults.peers import refused_port
-from faults.table import row
+from tests.faults.common import PROCESS_MEMORY_BUDGET, closed_run, gate_process
+from tests.faults.peers import refused_port
+from tests.faults.table import row
+from tests.support.helpers import write_files
 
 ENV_ONLY = (
     "version: 1\nchecks:\n  env:\n    enabled: true\n  deps:\n    enabled: false\n  secrets:\n    enabled: false\n"

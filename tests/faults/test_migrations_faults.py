@@ -8,11 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from helpers import Outcome, write_files
-
-from faults.common import PROCESS_MEMORY_BUDGET, fails_closed, gate_process
-from faults.peers import Bounds
-from faults.table import row
+from tests.faults.common import PROCESS_MEMORY_BUDGET, fails_closed, gate_process
+from tests.faults.peers import Bounds
+from tests.faults.table import row
+from tests.support.helpers import Outcome, write_files
 
 CONFIG = "version: 1\npreset: launch\nchecks:\n  migrations:\n    enabled: true\n"
 

@@ -14,11 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import write_files
-from secrets_samples import AWS_KEY
 
-from faults.common import PROCESS_MEMORY_BUDGET, gate_process
-from faults.table import row
+from tests.faults.common import PROCESS_MEMORY_BUDGET, gate_process
+from tests.faults.table import row
+from tests.support.helpers import write_files
+from tests.support.secrets_samples import AWS_KEY
 
 _LINES = re.compile(r"\r\n|\r|\n")
 _V2 = re.compile(r"::([^\s:]+)(?:\s[^:]*)?::(.*)")

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import gate, write_files
 
-from faults.common import MEMORY_BUDGET
-from faults.peers import measured
-from faults.table import row
 from gate.report.job_summary import STEP_SUMMARY_LIMIT
+from tests.faults.common import MEMORY_BUDGET
+from tests.faults.peers import measured
+from tests.faults.table import row
+from tests.support.helpers import gate, write_files
 
 FINDINGS = 4000
 

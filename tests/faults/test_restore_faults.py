@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Outcome, write_files
 
-from faults.common import fails_closed
-from faults.peers import Bounds, measured
-from faults.table import row
+from tests.faults.common import fails_closed
+from tests.faults.peers import Bounds, measured
+from tests.faults.table import row
+from tests.support.helpers import Outcome, write_files
 
 pytestmark = pytest.mark.loopback
 
@@ -30,7 +30,7 @@ def _project(root: Path, backup: str, extra: str = "", tables: str = "      - {n
 
 
 def _check(root: Path, env: dict[str, str] | None = None) -> tuple[Outcome, Bounds, dict[str, Any]]:
-    from helpers import gate
+    from tests.support.helpers import gate
 
     with measured() as box:
         outcome = gate("check", "restore", "--format", "json", cwd=root, env=env)

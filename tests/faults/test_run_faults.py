@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import Outcome, gate, write_files
 
-from faults.common import MEASURED_GATE, PROCESS_MEMORY_BUDGET, REPO, fails_closed
-from faults.peers import Bounds, TcpPeer, measured, silent
-from faults.table import row
 from gate.checks import REGISTRY
+from tests.faults.common import MEASURED_GATE, PROCESS_MEMORY_BUDGET, REPO, fails_closed
+from tests.faults.peers import Bounds, TcpPeer, measured, silent
+from tests.faults.table import row
+from tests.support.helpers import Outcome, gate, write_files
 
 ENV_FILES = {
     "env.manifest.yml": "environments: [production]\nvariables:\n  PORT:\n    type: port\n",

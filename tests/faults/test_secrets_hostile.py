@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import GIT_ENV, Outcome, gate, git, git_repo, write_files
 
-from faults.common import fails_closed
-from faults.peers import Bounds, measured
-from faults.table import row
+from tests.faults.common import fails_closed
+from tests.faults.peers import Bounds, measured
+from tests.faults.table import row
+from tests.support.helpers import GIT_ENV, Outcome, gate, git, git_repo, write_files
 
 # Key-shaped values the detectors know, unique to this file so a hit can only come from here.
 AWS_KEY = "AKIAQZ7TESTHOSTILE42"

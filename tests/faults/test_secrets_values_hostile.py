@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Outcome, gate, git_repo, write_files
 
-from faults.common import fails_closed
-from faults.peers import Bounds, measured
-from faults.table import row
 from gate import redact
 from gate.model import fingerprint_of
+from tests.faults.common import fails_closed
+from tests.faults.peers import Bounds, measured
+from tests.faults.table import row
+from tests.support.helpers import Outcome, gate, git_repo, write_files
 
 CONFIG = "version: 1\nchecks:\n  env:\n    enabled: false\n  deps:\n    enabled: false\n  secrets:\n    enabled: true\n"
 B64 = string.ascii_letters + string.digits + "+/"

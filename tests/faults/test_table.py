@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faults import table
+from tests.faults import table
 
 
 def test_readme_fault_table_matches_the_fault_suite() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Outcome, gate, git, git_repo, write_files
 
-from faults.common import fails_closed
-from faults.peers import Bounds, measured
-from faults.table import row
+from tests.faults.common import fails_closed
+from tests.faults.peers import Bounds, measured
+from tests.faults.table import row
+from tests.support.helpers import Outcome, gate, git, git_repo, write_files
 
 # Key-shaped values unique to this file, so a hit can only come from here.
 MERGE_TOKEN = "ghp_MergeResolutionMergeResolution000042"

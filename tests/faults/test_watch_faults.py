@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import Outcome, gate
-from watch_app import Receiver, app
 
-from faults.peers import Bounds, TcpPeer, drip, endless, measured
-from faults.table import row
 from gate.demo.webserver import serve
+from tests.faults.peers import Bounds, TcpPeer, drip, endless, measured
+from tests.faults.table import row
+from tests.support.helpers import Outcome, gate
+from tests.support.watch_app import Receiver, app
 
 pytestmark = pytest.mark.loopback
 

@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import GIT_ENV, gate, git_repo
 
-from faults.common import fails_closed
-from faults.peers import measured
-from faults.table import row
+from tests.faults.common import fails_closed
+from tests.faults.peers import measured
+from tests.faults.table import row
+from tests.support.helpers import GIT_ENV, gate, git_repo
 
 KEY = "AKIAQZ7TESTWORKSPACE"  # unique to this file: a hit can only come from here
 CONFIG = "version: 1\nchecks:\n  secrets:\n    sources:\n      history: true\n"

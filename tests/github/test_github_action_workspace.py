@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import secrets_samples as s
-from helpers import git_repo
 
 from gate.github.action import REPORT_DIR, REPORT_FILES, trust_workspace
+from tests.support import secrets_samples as s
+from tests.support.helpers import git_repo
 
 RUNNER_UID = 1001  # the runner's user on GitHub-hosted runners; any uid but root's will do
 

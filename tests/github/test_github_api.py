@@ -12,9 +12,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from contracts import Contracts
-from github_probe import CANARY
-from github_server import ContractServer, Fault
 
 from gate import redact
 from gate.github import api, publish
@@ -24,6 +21,9 @@ from gate.github.publish import STICKY_MARKER, Session
 from gate.model import CheckResult, Finding, Location, Severity, Target, Verdict
 from gate.policy import judge
 from gate.runner import report_input
+from tests.support.contracts import Contracts
+from tests.support.github_probe import CANARY
+from tests.support.github_server import ContractServer, Fault
 
 HEAD = "2" * 40
 MERGE = "3" * 40

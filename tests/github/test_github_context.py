@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from contracts import Contracts
-from github_events import Webhooks
-from github_probe import HttpProbe, SecretsProbe
 
 from gate.checks import REGISTRY
 from gate.errors import InputError
 from gate.github.context import plan_for, read_context
+from tests.support.contracts import Contracts
+from tests.support.github_events import Webhooks
+from tests.support.github_probe import HttpProbe, SecretsProbe
 
 BASE = "1" * 40
 HEAD = "2" * 40

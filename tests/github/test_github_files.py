@@ -19,11 +19,11 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from contracts import Contracts
 
 from gate import __version__
+from tests.support.contracts import Contracts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("docs/examples/workflows/*.yml")])
 # What a gate workflow may ever need to write; `contents: write` would let a compromised step push.
 ALLOWED_WRITES = {"checks", "pull-requests", "security-events"}

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from contracts import Contracts
-from github_events import Webhooks
-from github_probe import CANARY, SEEN, HttpProbe, SecretsProbe
-from github_server import ContractServer, Fault
-from helpers import gate, write_files
 
 from gate.checks import REGISTRY
 from gate.github import publish
 from gate.github.api import ApiOptions
+from tests.support.contracts import Contracts
+from tests.support.github_events import Webhooks
+from tests.support.github_probe import CANARY, SEEN, HttpProbe, SecretsProbe
+from tests.support.github_server import ContractServer, Fault
+from tests.support.helpers import gate, write_files
 
 BASE = "1" * 40
 HEAD = "2" * 40

@@ -9,8 +9,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from handover_support import handover_project, real_report
-from helpers import gate
+
+from tests.support.handover_support import handover_project, real_report
+from tests.support.helpers import gate
 
 pytestmark = pytest.mark.slow
 

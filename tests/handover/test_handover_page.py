@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from handover_support import HOSTILE, LEAKED, handover_project, real_report
-from helpers import gate
 
 from gate.config import Config
 from gate.handover import sections
+from tests.support.handover_support import HOSTILE, LEAKED, handover_project, real_report
+from tests.support.helpers import gate
 
 
 @pytest.fixture()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import gate, write_files
 
 from gate.init.detect import ProjectFiles, detect_hosting, detect_stack
 from gate.init.envdraft import draft_manifest
 from gate.init.jstokens import tokenize
 from gate.init.routes import Route, detect_routes
+from tests.support.helpers import gate, write_files
 
 
 def _routes(root: Path, files: dict[str, str]) -> dict[tuple[str, str], Route]:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import gate, write_files
+
+from tests.support.helpers import gate, write_files
 
 OPENAPI = {"openapi": "3.1.0", "paths": {"/api/report": {"get": {}}, "/api/items": {"get": {}}}}
 ANSWERS: dict[str, tuple[int, str, bytes]] = {

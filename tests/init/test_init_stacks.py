@@ -13,13 +13,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import gate
-from init_samples import LEAKED_KEY, SAMPLES, sample_project
-from osv_proxy import osv_behind_proxy
-from test_github_files import _tool
 
 from gate.checks import config_schemas
 from gate.config import load_config
+from tests.github.test_github_files import _tool
+from tests.support.helpers import gate
+from tests.support.init_samples import LEAKED_KEY, SAMPLES, sample_project
+from tests.support.osv_proxy import osv_behind_proxy
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "init"
 WRITTEN = ("gate.yml", "env.manifest.yml")

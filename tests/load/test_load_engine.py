@@ -10,8 +10,6 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
-from helpers import judge_measurements
-from load_server import Served, serve
 
 from gate.errors import InputError
 from gate.load.engine import Closed, LoadPlan, LoadResult, Open, load, run_in_own_loop, run_load
@@ -20,6 +18,8 @@ from gate.load.monitor import HealthLimits
 from gate.load.stepping import find_safe_concurrency, levels
 from gate.load.wire import Endpoint, Request
 from gate.model import BudgetResult, Measurement
+from tests.support.helpers import judge_measurements
+from tests.support.load_server import Served, serve
 
 # The test machine is shared: only the test that is about the client's own health judges it.
 RELAXED = HealthLimits(max_cpu_ratio=1.01, lag_floor_ms=1e6)

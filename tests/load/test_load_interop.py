@@ -13,8 +13,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from helpers import judge_measurements, run_locust_headless
-from load_server import Served, serve
 
 from gate.errors import InputError
 from gate.load.baseline import read_baseline, regressions
@@ -28,6 +26,8 @@ from gate.model import BudgetResult, CheckResult, Measurement, Target
 from gate.policy import judge
 from gate.report import ReportInput
 from gate.report.json_report import render
+from tests.support.helpers import judge_measurements, run_locust_headless
+from tests.support.load_server import Served, serve
 
 BUDGET = RouteBudget(p50_ms=500, p95_ms=1000, error_rate=0.5)
 LOGIN = ExportLogin(

@@ -8,8 +8,6 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
-from helpers import judge_measurements
-from load_server import Served, serve
 
 from gate.errors import InputError
 from gate.load.measure import StreamBudget, stream_measurements
@@ -17,6 +15,8 @@ from gate.load.ratelimit import BurstResult, LimitSignal, burst_probe
 from gate.load.stream import StreamLimits, StreamResult, measure_stream
 from gate.load.wire import Endpoint, Request
 from gate.model import BudgetResult, Measurement
+from tests.support.helpers import judge_measurements
+from tests.support.load_server import Served, serve
 
 _keys = itertools.count()
 SHORT = StreamLimits(stall_s=2, total_s=10)

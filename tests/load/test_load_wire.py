@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from load_server import serve
 
 from gate.load.engine import Closed, LoadPlan, load
 from gate.load.monitor import HealthLimits
 from gate.load.stream import StreamLimits, measure_stream
 from gate.load.wire import Endpoint, Exchange, Request, connect, exchange
+from tests.support.load_server import serve
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

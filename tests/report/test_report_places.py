@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import gate, git, write_files
 
 from gate.config.yamlpos import load_text
 from gate.model import Finding, Location, Severity
 from gate.report.places import ConfigPlaces, Declared
+from tests.support.helpers import gate, git, write_files
 
 LAUNCH_YML = """\
 version: 1

@@ -13,9 +13,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from helpers import gate, write_files
 
 from gate.demo import env_part
+from tests.support.helpers import gate, write_files
 
 pytestmark = pytest.mark.usefixtures("fake_checks")
 
@@ -180,7 +180,7 @@ def test_full_disk_fails_closed_without_a_partial_file(tmp_path: Path) -> None:
         preexec_fn=limit_writes,
         timeout=60,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     assert completed.returncode == 3, completed.stderr
     assert "could not write a report" in completed.stderr and "failing closed" in completed.stderr

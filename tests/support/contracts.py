@@ -11,7 +11,7 @@
 
 Downloads land in a cache (`$LAUNCH_GATE_TEST_CACHE`, else `~/.cache/launch-gate-tests`), one
 folder per pinned version, written under a temporary name and renamed when complete, so a second
-run needs no network and an interrupted one leaves nothing half-made. `python tests/contracts.py`
+run needs no network and an interrupted one leaves nothing half-made. `python -m tests.support.contracts`
 fills the cache ahead of the suite (scripts/test does); the fixtures fill it on first use too.
 """
 

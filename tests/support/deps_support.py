@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from helpers import Outcome, gate
+from tests.support.helpers import Outcome, gate
 
-DATA = Path(__file__).parent / "data" / "deps"
+DATA = Path(__file__).parents[1] / "data" / "deps"
 NPM_OSV = DATA / "osv-npm"
 PYPA_OSV = DATA / "osv-pypi"
 

@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from load_app import Receive, Scope, Send, _body, _events, _respond, _stream
+from tests.support.load_app import Receive, Scope, Send, _body, _events, _respond, _stream
 
 USER_TOKEN = "user-token-5f1c2a9e8b7d"
 ADMIN_TOKEN = "admin-token-0a9b8c7d6e5f"

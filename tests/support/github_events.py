@@ -11,8 +11,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from github_server import load_description
 from openapi_schema_validator import OAS30Validator
+
+from tests.support.github_server import load_description
 
 _FORMATS = {
     "date-time": "2026-11-23T10:00:00Z",

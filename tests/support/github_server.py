@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import contracts
 from openapi_schema_validator import OAS30Validator
+
+from tests.support import contracts
 
 API_VERSION = "2022-11-28"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import gate, write_files
-from projects import CLEAN_FILES
+from tests.support.helpers import gate, write_files
+from tests.support.projects import CLEAN_FILES
 
 HOSTILE = (
     "<script>alert(1)</script> | ![x](http://198.51.100.7/t.png) [click](javascript:alert(1)) "

@@ -13,11 +13,11 @@ from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree
 
-import contracts
 import jsonschema
 from click.testing import CliRunner
 
 from gate.model import BudgetResult, Measurement
+from tests.support import contracts
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -40,7 +40,7 @@ class Outcome:
         return self.stdout + self.stderr
 
 
-REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "gate" / "report" / "report.schema.json"
+REPORT_SCHEMA = Path(__file__).resolve().parents[2] / "gate" / "report" / "report.schema.json"
 
 
 @cache

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import trustme
 import yaml
-from helpers import Outcome, gate
 
 from gate.demo import certs
 from gate.demo.webserver import Request, Response, Site, serve, server_context
+from tests.support.helpers import Outcome, gate
 
 TOKEN = "tok_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 CSP = "default-src 'self'; script-src 'self' 'nonce-r4nd0m'; frame-ancestors 'self'; object-src 'none'"

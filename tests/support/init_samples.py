@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers import git_repo
+from tests.support.helpers import git_repo
 
 # Shaped like a live OpenAI project key; it must never reach a file gate init writes.
 LEAKED_KEY = "sk-proj-" + "Q7fT2mW9xLr4Kp8VbN3cZ6hJ1sD5gY0aE"

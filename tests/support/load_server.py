@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
+# The repository root, so the app module imports as `tests.support.<name>` in the server process.
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(tmp: Path, *, tls: bool = False, app: str = "load_app:app") -> Iterator[Served]:
+def serve(tmp: Path, *, tls: bool = False, app: str = "tests.support.load_app:app") -> Iterator[Served]:
     """Start uvicorn on an already listening loopback socket; stop it (bounded) on exit."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -45,7 +46,7 @@ def serve(tmp: Path, *, tls: bool = False, app: str = "load_app:app") -> Iterato
         "uvicorn",
         app,
         "--app-dir",
-        str(HERE),
+        str(REPO),
         "--fd",
         str(listener.fileno()),
         "--log-level",
@@ -70,7 +71,7 @@ def serve(tmp: Path, *, tls: bool = False, app: str = "load_app:app") -> Iterato
         authority.configure_trust(context)
         # For a gate.yml's ca_bundle: the gate run under test reads the CA from a file.
         authority.cert_pem.write_to_path(str(tmp / "ca.pem"))
-    process = subprocess.Popen(command, pass_fds=(listener.fileno(),), env={**os.environ, "PYTHONPATH": str(HERE)})
+    process = subprocess.Popen(command, pass_fds=(listener.fileno(),), env={**os.environ, "PYTHONPATH": str(REPO)})
     listener.close()
     served = Served(f"{'https' if tls else 'http'}://127.0.0.1:{port}", context)
     try:

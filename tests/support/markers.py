@@ -20,15 +20,15 @@ import pytest
 
 LOOPBACK_HELPERS = frozenset(
     {
-        "deps_support",
-        "dns_zones",
-        "flows_app",
-        "github_server",
-        "http_sites",
-        "load_app",
-        "load_server",
-        "nsd_server",
-        "faults.peers",
+        "tests.support.deps_support",
+        "tests.support.dns_zones",
+        "tests.support.flows_app",
+        "tests.support.github_server",
+        "tests.support.http_sites",
+        "tests.support.load_app",
+        "tests.support.load_server",
+        "tests.support.nsd_server",
+        "tests.faults.peers",
         "gate.demo",
         "gate.postgres",
         "trustme",
@@ -37,16 +37,16 @@ LOOPBACK_HELPERS = frozenset(
 # Tests that run `gate demo`, which serves its sample app and DNS zone on loopback.
 LOOPBACK = (
     "tests/test_cli.py::test_demo_",
-    "tests/test_secrets_demo.py::test_demo_",
-    "tests/test_http_demo.py::test_demo_",
-    "tests/test_dns_demo.py::",
+    "tests/checks/secrets/test_secrets_demo.py::test_demo_",
+    "tests/checks/http/test_http_demo.py::test_demo_",
+    "tests/checks/dns/test_dns_demo.py::",
 )
 SLOW = (
     "tests/faults/test_canary.py::test_no_canary_in_any_byte_the_gate_writes",
     "tests/test_contracts.py::test_the_multitool",
     "tests/test_cli.py::test_demo_",
-    "tests/test_secrets_demo.py::test_demo_",
-    "tests/test_http_demo.py::test_demo_",
+    "tests/checks/secrets/test_secrets_demo.py::test_demo_",
+    "tests/checks/http/test_http_demo.py::test_demo_",
     "tests/faults/test_report_faults.py::test_thousands_of_findings_fit_the_job_summary_and_the_annotation_limits",
     "tests/faults/test_dns_faults.py::test_slow_policy_host",
     "tests/faults/test_secrets_values_hostile.py::test_an_endless_key_body_is_read_within_bounds",

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import trustme
-from deps_support import OsvApi, _handler
+
+from tests.support.deps_support import OsvApi, _handler
 
 OSV_HOST = "api.osv.dev"
 

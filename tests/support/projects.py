@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import write_files
+from tests.support.helpers import write_files
 
 CLEAN_MANIFEST = """\
 environments: [development, production]

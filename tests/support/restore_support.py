@@ -6,9 +6,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from helpers import write_files
-
 from gate.postgres import find_binary, throwaway_server
+from tests.support.helpers import write_files
 
 SEED = """
 CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());

@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from contracts import Contracts
-from github_server import ContractServer
-from watch_app import Receiver, write_config
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -24,6 +21,9 @@ from gate.watch.channels import channels
 from gate.watch.config import Settings, settings
 from gate.watch.probes import ProbeResult
 from gate.watch.store import Store, open_store
+from tests.support.contracts import Contracts
+from tests.support.github_server import ContractServer
+from tests.support.watch_app import Receiver, write_config
 
 pytestmark = pytest.mark.loopback
 TOKEN = "ghs_watchTokenZ0123456789abcdefghijklmnopq"
@@ -138,7 +138,7 @@ def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path, github: ContractServer) -> None:
-    from helpers import gate
+    from tests.support.helpers import gate
 
     def iso(hours_ago: float) -> str:
         moment = time.time() - hours_ago * 3600

@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import gate
-from watch_app import app, slow, write_config
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -19,6 +17,8 @@ from gate.demo.webserver import Request, Response, serve
 from gate.watch.config import settings
 from gate.watch.store import open_store
 from gate.watch.watcher import RoundSummary, Watcher
+from tests.support.helpers import gate
+from tests.support.watch_app import app, slow, write_config
 
 pytestmark = pytest.mark.loopback
 

@@ -7,11 +7,11 @@ import datetime
 from pathlib import Path
 
 import pytest
-from helpers import gate
-from http_sites import Authority, authority_fixture
-from watch_app import app, stream, write_config
 
 from gate.demo.webserver import serve, server_context
+from tests.support.helpers import gate
+from tests.support.http_sites import Authority, authority_fixture
+from tests.support.watch_app import app, stream, write_config
 
 pytestmark = pytest.mark.loopback
 __all__ = ["authority_fixture"]

@@ -9,12 +9,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import gate
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
-from watch_app import Receiver, write_config
 
 from gate.watch.probes import ProbeResult
 from gate.watch.store import open_store
+from tests.support.helpers import gate
+from tests.support.watch_app import Receiver, write_config
 
 HOUR = 3600.0
 

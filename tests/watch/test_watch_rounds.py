@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import gate
-from watch_app import Receiver, app, slow, write_config
 
 from gate.demo.webserver import serve
+from tests.support.helpers import gate
+from tests.support.watch_app import Receiver, app, slow, write_config
 
 pytestmark = pytest.mark.loopback
 

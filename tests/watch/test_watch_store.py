@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from watch_app import app, write_config
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -24,6 +23,7 @@ from gate.watch.alerts import Alert, Channel, deliver, evaluate
 from gate.watch.config import settings
 from gate.watch.probes import ProbeResult
 from gate.watch.store import open_store
+from tests.support.watch_app import app, write_config
 
 WRITER = textwrap.dedent(
     """

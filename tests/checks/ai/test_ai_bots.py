@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ai_bots import (
+
+from tests.support.ai_bots import (
     OTHER_EMAIL,
     SYSTEM_CANARY,
     Bot,
@@ -19,7 +20,7 @@ from ai_bots import (
     tool_caller,
     write_config,
 )
-from helpers import gate
+from tests.support.helpers import gate
 
 pytestmark = pytest.mark.loopback
 

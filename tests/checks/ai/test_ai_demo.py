@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import gate
 
 from gate.demo.ai_part import CANARY
+from tests.support.helpers import gate
 
 
 @pytest.mark.slow

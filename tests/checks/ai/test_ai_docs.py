@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import gate
-
 from gate.checks.ai.rules import RULES
+from tests.support.helpers import gate
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "ai.md"
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
-from ai_bots import REFUSAL, SYSTEM_CANARY, Bot, bot_server, hardened, override_leaker, site, write_config
-from helpers import gate
 
 from gate.demo import certs
 from gate.demo.webserver import Request, Response, Site, serve, server_context
+from tests.support.ai_bots import REFUSAL, SYSTEM_CANARY, Bot, bot_server, hardened, override_leaker, site, write_config
+from tests.support.helpers import gate
 
 pytestmark = pytest.mark.loopback
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from ai_bots import SYSTEM_CANARY
-from helpers import gate
 
 from gate.demo.webserver import Request, Response, Site, serve
+from tests.support.ai_bots import SYSTEM_CANARY
+from tests.support.helpers import gate
 
 pytestmark = pytest.mark.loopback
 JSON = (("content-type", "application/json"),)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ai_bots import SYSTEM_CANARY, SYSTEM_PROMPT, bot_server, hardened, write_config
-from helpers import gate
 
 from gate.checks.ai.attacks import load_encodings, load_families
 from gate.demo.webserver import Request, Response, Site, serve
 from gate.errors import InputError
+from tests.support.ai_bots import SYSTEM_CANARY, SYSTEM_PROMPT, bot_server, hardened, write_config
+from tests.support.helpers import gate
 
 
 @pytest.mark.loopback

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from deps_support import DATA, NPM_OSV, PYPA_OSV, check, findings, project, unaudited, vulnerable
 
-REPORT_SCHEMA = Path(__file__).parents[1] / "gate" / "report" / "report.schema.json"
+from tests.support.deps_support import DATA, NPM_OSV, PYPA_OSV, check, findings, project, unaudited, vulnerable
+
+REPORT_SCHEMA = Path(__file__).parents[3] / "gate" / "report" / "report.schema.json"
 PY = DATA / "python"
 NPM = DATA / "npm"
 V, NOFIX = "deps.vulnerable", "deps.vulnerable-no-fix"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deps_support import NPM_OSV, PYPA_OSV, check, findings, project, vulnerable
-from helpers import gate
 
 from gate.checks.deps import upgrade_command
 from gate.checks.deps.osv import load_index
 from gate.checks.deps.pinned import Pinned
+from tests.support.deps_support import NPM_OSV, PYPA_OSV, check, findings, project, vulnerable
+from tests.support.helpers import gate
 
 V = "deps.vulnerable"
 

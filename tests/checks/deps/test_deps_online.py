@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from deps_support import check, findings, osv_api, project, record, unaudited, vulnerable
+
+from tests.support.deps_support import check, findings, osv_api, project, record, unaudited, vulnerable
 
 JINJA = record(
     "PYSEC-2019-217",

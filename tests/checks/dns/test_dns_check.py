@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dns_zones import (
+
+from tests.support.dns_zones import (
     EDGE_HOST,
     GOOD_POLICY,
     WEB_ADDRESS,
@@ -25,8 +26,8 @@ from dns_zones import (
     txt,
     web_records,
 )
-from helpers import gate
-from nsd_server import Nsd, free_port
+from tests.support.helpers import gate
+from tests.support.nsd_server import Nsd, free_port
 
 GOOD_CONFIG: dict[str, Any] = {
     "hosts": {"@": {"points_to": [WEB_ADDRESS]}, "www": {"points_to": [EDGE_HOST]}},

@@ -11,12 +11,12 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from helpers import gate
-from nsd_server import Nsd
 
 from gate.checks.dns.resolver import GateResolver
 from gate.demo import dns_part
 from gate.demo.dns_server import LoopbackDnsServer
+from tests.support.helpers import gate
+from tests.support.nsd_server import Nsd
 
 QUESTIONS = [
     (dns_part.DOMAIN, "A"),

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import spf_suite
-from contracts import Contracts
-from nsd_server import Nsd
 
 from gate.checks.dns.mail import EmailPolicy, MailChecker
 from gate.checks.dns.resolver import GateResolver
+from tests.support import spf_suite
+from tests.support.contracts import Contracts
+from tests.support.nsd_server import Nsd
 
 LIMIT_RULES = {"dns.spf.too-many-lookups", "dns.spf.too-many-void-lookups", "dns.spf.loop"}
 

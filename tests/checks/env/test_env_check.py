@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import Outcome, gate, write_files
-from projects import CLEAN_MANIFEST, clean_project
+from tests.support.helpers import Outcome, gate, write_files
+from tests.support.projects import CLEAN_MANIFEST, clean_project
 
 
 def _findings(outcome: Outcome) -> list[dict[str, object]]:

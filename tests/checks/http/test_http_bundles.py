@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from http_sites import (  # noqa: F401 - the fixtures register by being imported
+
+from gate.demo.webserver import Response
+from tests.support.http_sites import (  # noqa: F401 - the fixtures register by being imported
     APP_JS,
     HTML,
     INDEX,
@@ -17,8 +19,6 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     clean_site,
     preview,
 )
-
-from gate.demo.webserver import Response
 
 JS = (
     ("content-type", "text/javascript"),

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from http_sites import Authority, authority_fixture  # noqa: F401 - the fixture registers by being imported
 
 from gate.checks.base import CheckContext
 from gate.checks.dns.hosts import domain_map
@@ -30,6 +29,7 @@ from gate.checks.http.client import (
 )
 from gate.demo.webserver import Request, Response, Site, serve, server_context
 from gate.errors import CheckFailure
+from tests.support.http_sites import Authority, authority_fixture  # noqa: F401 - the fixture registers by being imported
 
 
 def _preview(authority: Authority, port: int, **limits: float) -> Preview:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import gate
+from tests.support.helpers import gate
 
 PLANTED = {
     "http.exposed.file",

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import gate, run_locust_headless
-from load_server import Served, serve
+
+from tests.support.helpers import gate, run_locust_headless
+from tests.support.load_server import Served, serve
 
 SECTION = {
     "url": "http://example.invalid/",
@@ -38,7 +39,7 @@ SECTION = {
 
 @pytest.fixture(scope="module", name="server")
 def server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serve(tmp_path_factory.mktemp("interop"), app="flows_app:app") as served:
+    with serve(tmp_path_factory.mktemp("interop"), app="tests.support.flows_app:app") as served:
         yield served
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from http_sites import (  # noqa: F401 - the fixtures register by being imported
+
+from gate.demo.webserver import Request, Response
+from tests.support.http_sites import (  # noqa: F401 - the fixtures register by being imported
     HTML,
     INDEX,
     Authority,
@@ -14,8 +16,6 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     clean_site,
     preview,
 )
-
-from gate.demo.webserver import Request, Response
 
 TEXT = (("content-type", "text/plain"),)
 ENV_FILE = "DATABASE_URL=postgres://app:hunter2hunter2@db.internal:5432/app\nSTRIPE_SECRET_KEY=sk_live_x\n"

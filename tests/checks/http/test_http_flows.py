@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from flows_app import USER_TOKEN
-from helpers import gate
-from load_server import Served, serve
+
+from tests.support.flows_app import USER_TOKEN
+from tests.support.helpers import gate
+from tests.support.load_server import Served, serve
 
 LOAD = {"concurrency": 4, "requests": 120, "warmup": 5, "timeout": "3s", "deadline": "30s"}
 ENV = {"GATE_EMAIL": "user@example.com", "GATE_PASSWORD": "correct horse", "ADMIN_EMAIL": "admin@example.com"}
@@ -28,7 +29,7 @@ LOGIN = {
 @pytest.fixture(scope="module", name="served")
 def served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path]]:
     tmp = tmp_path_factory.mktemp("flows")
-    with serve(tmp, tls=True, app="flows_app:app") as served:
+    with serve(tmp, tls=True, app="tests.support.flows_app:app") as served:
         yield served, tmp / "ca.pem"
 
 

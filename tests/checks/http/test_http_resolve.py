@@ -8,10 +8,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from http_sites import Authority, authority_fixture, clean_site, preview  # noqa: F401 - fixture
 
 from gate.checks.http.resolve import Refused, Resolver, forbidden, pins_from_config
 from gate.demo.webserver import Response, Site, serve
+from tests.support.http_sites import Authority, authority_fixture, clean_site, preview  # noqa: F401 - fixture
 
 
 async def _no_dns(host: str, port: int) -> list[str]:

@@ -16,7 +16,7 @@ from gate.checks.http.exposed import load_files
 from gate.checks.http.headers import HeaderRules
 from gate.config import preset_names, preset_path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "http.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "http.md"
 
 
 def test_every_rule_is_in_the_user_docs_with_its_why_and_fix() -> None:

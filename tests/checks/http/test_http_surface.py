@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_sites import (  # noqa: F401 - the fixtures register by being imported
+
+from gate.demo.webserver import Request, Response, Site, serve
+from tests.support.http_sites import (  # noqa: F401 - the fixtures register by being imported
     ABOUT,
     CSP,
     HTML,
@@ -25,8 +27,6 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     clean_site,
     preview,
 )
-
-from gate.demo.webserver import Request, Response, Site, serve
 
 
 def _without(headers: tuple[tuple[str, str], ...], *names: str) -> tuple[tuple[str, str], ...]:

@@ -8,7 +8,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from http_sites import (  # noqa: F401 - the fixtures register by being imported
+
+from gate.demo import certs
+from gate.demo.webserver import Request, Response, Site, serve
+from tests.support.http_sites import (  # noqa: F401 - the fixtures register by being imported
     INDEX,
     ROUTES,
     Authority,
@@ -17,9 +20,6 @@ from http_sites import (  # noqa: F401 - the fixtures register by being imported
     clean_site,
     preview,
 )
-
-from gate.demo import certs
-from gate.demo.webserver import Request, Response, Site, serve
 
 NOW = datetime.datetime.now(datetime.UTC)
 
@@ -183,7 +183,7 @@ def test_the_gate_waits_for_a_preview_that_is_still_deploying(tmp_path: Path, au
 
 
 def test_url_can_come_from_the_command_line(tmp_path: Path, authority: Authority) -> None:
-    from helpers import gate
+    from tests.support.helpers import gate
 
     with preview(tmp_path, authority) as pv:
         config = pv.config("launch", url="https://wrong.invalid/")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import gate, write_files
+from tests.support.helpers import gate, write_files
 
 REVISION = '''\
 """add a plan and an email index"""

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import yaml
-from helpers import gate
 
 from gate.demo import PARTS, migrations_part
+from tests.support.helpers import gate
 
 
 def test_the_demo_plants_a_migration_that_blocks_and_says_where_the_code_uses_the_dropped_column(

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import gate, git, git_repo
 
 from gate.postgres import throwaway_server
+from tests.support.helpers import gate, git, git_repo
 
 pytestmark = [pytest.mark.loopback, pytest.mark.slow]
 

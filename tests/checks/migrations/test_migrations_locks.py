@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from migration_locks import Session, blockers, connect, open_transaction, seed, until, waiting_for_lock
 
 from gate.postgres import Server, throwaway_server
+from tests.support.migration_locks import Session, blockers, connect, open_transaction, seed, until, waiting_for_lock
 
 pytestmark = [pytest.mark.loopback, pytest.mark.slow]
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import gate, write_files
 
 from gate.checks import rule_docs
 from gate.checks.migrations.rules import RULES
+from tests.support.helpers import gate, write_files
 
 SAFE_TOP = "SET lock_timeout = '2s';\n"
 CONFIG = "version: 1\npreset: launch\nchecks:\n  migrations:\n    enabled: true\n    paths: ['db/*.sql']\n"

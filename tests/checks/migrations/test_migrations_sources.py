@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from helpers import gate, git, git_repo, write_files
+from tests.support.helpers import gate, git, git_repo, write_files
 
 UNSAFE = "CREATE INDEX users_email ON users (email);\n"
 SAFE = "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n"

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Outcome, gate
-from restore_support import make_dumps, make_sqlite, project
+
+from tests.support.helpers import Outcome, gate
+from tests.support.restore_support import make_dumps, make_sqlite, project
 
 pytestmark = [pytest.mark.loopback, pytest.mark.slow]
 
@@ -159,9 +160,8 @@ def test_a_failing_backup_command_is_exit_3_with_its_words(tmp_path: Path) -> No
 
 
 def test_a_declared_loopback_server_is_used_and_left_clean(tmp_path: Path, fresh: dict[str, Path]) -> None:
-    from restore_support import psql_rows
-
     from gate.postgres import throwaway_server
+    from tests.support.restore_support import psql_rows
 
     with throwaway_server() as server:
         extra = f"    server: {server.dsn}\n"

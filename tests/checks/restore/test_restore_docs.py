@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import gate
 
 from gate.checks.restore.rules import RULES
+from tests.support.helpers import gate
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "restore.md"
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import secrets_samples as s
-from helpers import git, git_repo, write_files
-from test_secrets_silencing import CONFIG, findings_of
-from test_secrets_sources import scan
-
 from gate import redact
 from gate.checks.secrets.scanner import scan_text
 from gate.model import fingerprint_of
+from tests.checks.secrets.test_secrets_silencing import CONFIG, findings_of
+from tests.checks.secrets.test_secrets_sources import scan
+from tests.support import secrets_samples as s
+from tests.support.helpers import git, git_repo, write_files
 
 CREDENTIALS = f"[default]\naws_access_key_id = {s.AWS_KEY}\naws_secret_access_key = {s.AWS_SECRET}\nregion = eu\n"
 

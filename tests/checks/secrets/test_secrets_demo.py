@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import gate
+from tests.support.helpers import gate
 
 
 def test_demo_shows_history_bundle_and_suppressed_secrets(tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ import base64
 from pathlib import Path
 
 import pytest
-import secrets_samples as s
 
 from gate.checks.secrets.detectors import load_detectors
 from gate.checks.secrets.findings import rule_docs
 from gate.checks.secrets.scanner import Engine, scan_text, shared_engine
 from gate.errors import InputError
+from tests.support import secrets_samples as s
 
 TRUE_POSITIVES = [
     ("secrets.aws-access-key", "config.py", f'AWS_ACCESS_KEY_ID = "{s.AWS_KEY}"'),

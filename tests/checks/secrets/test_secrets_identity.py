@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import secrets_samples as s
-from helpers import git_repo, write_files
-from test_secrets_silencing import CONFIG, findings_of
-from test_secrets_sources import scan
 
 from gate import redact
 from gate.checks.secrets.scanner import scan_text
 from gate.model import Suppression, fingerprint_of
 from gate.policy import matches
+from tests.checks.secrets.test_secrets_silencing import CONFIG, findings_of
+from tests.checks.secrets.test_secrets_sources import scan
+from tests.support import secrets_samples as s
+from tests.support.helpers import git_repo, write_files
 
 
 def _putty(seed: str) -> str:

@@ -6,13 +6,13 @@ import re
 import string
 
 import pytest
-import secrets_samples as s
-from faults.fuzz import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
-from test_secrets_detectors import TRUE_POSITIVES
 
 from gate.checks.secrets.scanner import MAX_LINE, Engine, shared_engine
+from tests.checks.secrets.test_secrets_detectors import TRUE_POSITIVES
+from tests.faults.fuzz import FUZZ
+from tests.support import secrets_samples as s
 
 PLAIN = Engine(shared_engine().detectors, prefilter=False, cache=False)
 

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import secrets_samples as s
-from contracts import Contracts
-from helpers import gate, git, git_repo, write_files
-
 from gate.checks.secrets.scanner import scan_text
 from gate.model import Finding, Severity
+from tests.support import secrets_samples as s
+from tests.support.contracts import Contracts
+from tests.support.helpers import gate, git, git_repo, write_files
 
 PEM_BEGIN = "-----BEGIN RSA PRIVATE KEY-----"  # gate: allow test data
 CONFIG = (
@@ -156,7 +155,7 @@ def test_importing_the_scanner_has_no_heavy_side_effects() -> None:
         "import sys; import gate.checks.secrets.scanner, gate.checks; "
         "assert 'detect_secrets' not in sys.modules, 'detect-secrets loaded at import'"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PYTHONPATH": str(root)})
 
 
@@ -178,7 +177,7 @@ def test_reports_of_every_source_match_their_schemas(tmp_path: Path, contracts: 
     )  # fmt: skip
     assert outcome.exit_code == 1, outcome.output
     report = json.loads(json_out.read_text())
-    schema = json.loads((Path(__file__).parents[1] / "gate" / "report" / "report.schema.json").read_text())
+    schema = json.loads((Path(__file__).parents[3] / "gate" / "report" / "report.schema.json").read_text())
     jsonschema.validate(report, schema)
     assert {f["details"]["source"] for f in report["findings"]} == {"history", "diff", "build"}
     sarif_schema = json.loads(contracts.sarif_schema.read_text())

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import secrets_samples as s
-from helpers import GIT_ENV, git, git_repo, write_files
-from helpers import gate as run_gate
+
+from tests.support import secrets_samples as s
+from tests.support.helpers import GIT_ENV, git, git_repo, write_files
+from tests.support.helpers import gate as run_gate
 
 ONLY_SECRETS = (
     "version: 1\npreset: launch\nchecks:\n  env:\n    enabled: false\n"
