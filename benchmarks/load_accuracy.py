@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gate.load.engine import Closed, LoadPlan, Open, load, run_in_own_loop  # noqa: E402
+from gate.load.generator import Closed, LoadPlan, Open, load, run_in_own_loop  # noqa: E402
 from gate.load.wire import Endpoint, Request  # noqa: E402
 from tests.support.load_server import serve  # noqa: E402
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.load_accuracy import wrk  # noqa: E402
-from gate.load.engine import Closed, LoadPlan, load, new_loop  # noqa: E402
+from gate.load.generator import Closed, LoadPlan, load, new_loop  # noqa: E402
 from gate.load.monitor import HealthLimits  # noqa: E402
 from gate.load.stats import Latencies  # noqa: E402
 from gate.load.wire import Endpoint, Request  # noqa: E402

@@ -24,7 +24,7 @@ from gate.report import FORMATS
 if TYPE_CHECKING:
     from gate.checks.base import Check
     from gate.config import Override
-    from gate.runner import OutputRequest
+    from gate.pipeline import OutputRequest
 
 # The parameters `_common` adds to a command, passed through to `_run_and_report` as they are.
 COMMON_OPTIONS = (
@@ -89,7 +89,7 @@ def _echo_commands(text: str) -> None:
 
 
 def _parse_outputs(values: Sequence[str]) -> list[OutputRequest]:
-    from gate.runner import OutputRequest
+    from gate.pipeline import OutputRequest
 
     requests = []
     for value in values:
@@ -207,8 +207,8 @@ def _run_and_report(
     github: bool | None = None,
     trust_head_policy: bool = False,
 ) -> int:
+    from gate.pipeline import RunRequest, Terminal, run_gate
     from gate.progress import open_display
-    from gate.runner import RunRequest, Terminal, run_gate
 
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other; give one")

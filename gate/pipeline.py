@@ -16,7 +16,6 @@ from gate.checks import REGISTRY, config_schemas, rule_docs
 from gate.config import Config, Override, find_config, load_config, policy_changes
 from gate.config.paths import nearest_git_folder
 from gate.config.source import MAX_BASELINE_BYTES, PolicySource, at_base
-from gate.engine import ProgressSink, run_checks
 from gate.errors import EXIT_INTERNAL, EXIT_PASS, InputError, InputErrors
 from gate.github import commands
 from gate.github.publish import open_session
@@ -24,6 +23,7 @@ from gate.model import Severity, Target, Verdict
 from gate.policy import DEFAULT_FAIL_ON, judge
 from gate.report import ReportInput, render, write_atomically
 from gate.report.places import ConfigPlaces
+from gate.scheduler import ProgressSink, run_checks
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ def test_http_library_retry_warnings_reach_stderr_only_with_verbose(capsys: pyte
         for verbose, shown in ((0, False), (1, True)):
             _configure_logging(verbose)
             logging.getLogger("urllib3.connectionpool").warning("Retrying (Retry(total=2)) after connection broken")
-            logging.getLogger("gate.engine").warning("a warning of the gate itself")
+            logging.getLogger("gate.scheduler").warning("a warning of the gate itself")
             err = capsys.readouterr().err
             assert ("Retrying" in err) is shown and "a warning of the gate itself" in err
     finally:

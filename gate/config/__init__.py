@@ -18,7 +18,7 @@ from gate.config.source import WORKING_TREE, PolicySource
 from gate.config.yamlpos import Located, load_file, load_text
 from gate.errors import InputError, InputErrors, Position
 from gate.model import Suppression
-from gate.rules import rules_dir
+from gate.rules_data import rules_dir
 
 log = logging.getLogger(__name__)
 CONFIG_NAMES = ("gate.yml", "gate.yaml", ".gate.yml")

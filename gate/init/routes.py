@@ -19,7 +19,7 @@ import yaml
 
 from gate.init.detect import ProjectFiles
 from gate.init.jstokens import Token, tokenize
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_ROUTES = 200

@@ -7,9 +7,9 @@ judges. docs/load.md describes the API and the measurements behind its design.
 
 from gate.load.baseline import read_baseline, regressions
 from gate.load.config import BUDGET_SCHEMA, LOAD_SCHEMA, STREAM_SCHEMA, load_plan, route_budget, stream_settings
-from gate.load.engine import Closed, Cold, LoadPlan, LoadResult, Open, load, run_load
 from gate.load.export import ExportLogin, ExportPlan, ExportRoute, k6_script, locustfile
-from gate.load.imports import ImportedRoute, imported_measurements, read_k6_summary, read_locust_stats
+from gate.load.generator import Closed, Cold, LoadPlan, LoadResult, Open, load, run_load
+from gate.load.import_results import ImportedRoute, imported_measurements, read_k6_summary, read_locust_stats
 from gate.load.measure import RouteBudget, StreamBudget, route_measurements, stream_measurements
 from gate.load.monitor import ClientHealth, HealthLimits
 from gate.load.ratelimit import BurstResult, LimitSignal, burst_probe

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gate.config.units import fraction, milliseconds, seconds
-from gate.load.engine import MAX_CONNECTIONS, MAX_REQUESTS, Closed, LoadPlan, Open
+from gate.load.generator import MAX_CONNECTIONS, MAX_REQUESTS, Closed, LoadPlan, Open
 from gate.load.measure import RouteBudget, StreamBudget
 from gate.load.stream import StreamLimits
 

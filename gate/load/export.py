@@ -2,7 +2,7 @@
 
 The gate stays one process on one CI runner. A team that needs more load runs the exported
 script on k6's or Locust's own distributed engine and hands the summary back to `gate import`
-(gate/load/imports.py), where the same budgets judge it. The k6 script carries the budgets as
+(gate/load/import_results.py), where the same budgets judge it. The k6 script carries the budgets as
 thresholds too, so it fails on its own when run by hand; the locustfile lists them for readers.
 
 Everything taken from gate.yml is written as a JSON (k6) or Python (`repr`) literal, never

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gate.load.engine import LoadResult
+from gate.load.generator import LoadResult
 from gate.load.stats import DEFAULT_TAIL_SAMPLES, label, samples_needed
 from gate.load.stream import StreamResult
 from gate.model import Budget, Measurement

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from gate.errors import InputError
-from gate.load.engine import MAX_CONNECTIONS, LoadResult
+from gate.load.generator import MAX_CONNECTIONS, LoadResult
 from gate.load.measure import RouteBudget, route_measurements
 from gate.model import Measurement
 

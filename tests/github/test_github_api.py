@@ -19,8 +19,8 @@ from gate.github.api import ApiOptions
 from gate.github.context import GitHubContext, Plan, Settings
 from gate.github.publish import STICKY_MARKER, Session
 from gate.model import CheckResult, Finding, Location, Severity, Target, Verdict
+from gate.pipeline import report_input
 from gate.policy import judge
-from gate.runner import report_input
 from tests.support.contracts import Contracts
 from tests.support.github_probe import CANARY
 from tests.support.github_server import ContractServer, Fault

@@ -11,7 +11,7 @@ from gate.config.schema import build_schema, validate
 from gate.config.yamlpos import load_text
 from gate.errors import InputError
 from gate.load.config import BUDGET_SCHEMA, LOAD_SCHEMA, STREAM_SCHEMA, load_plan, route_budget, stream_settings
-from gate.load.engine import Closed, Open
+from gate.load.generator import Closed, Open
 
 SCHEMA = build_schema(
     {"http": {"properties": {"load": LOAD_SCHEMA, "budget": BUDGET_SCHEMA, "stream": STREAM_SCHEMA}}}, ["launch"]

@@ -16,9 +16,9 @@ import pytest
 
 from gate.errors import InputError
 from gate.load.baseline import read_baseline, regressions
-from gate.load.engine import Closed, Cold, LoadResult
 from gate.load.export import ExportLogin, ExportPlan, ExportRoute, k6_script, locustfile
-from gate.load.imports import imported_measurements, read_k6_summary, read_locust_stats
+from gate.load.generator import Closed, Cold, LoadResult
+from gate.load.import_results import imported_measurements, read_k6_summary, read_locust_stats
 from gate.load.measure import RouteBudget, route_measurements
 from gate.load.monitor import ClientHealth
 from gate.load.stats import Latencies

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.errors import InputError
-from gate.load.engine import Cold, LoadResult
+from gate.load.generator import Cold, LoadResult
 from gate.load.measure import RouteBudget
 from gate.load.monitor import ClientHealth, HealthLimits
 from gate.load.stats import Latencies, label, percentile, samples_needed

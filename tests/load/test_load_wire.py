@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.load.engine import Closed, LoadPlan, load
+from gate.load.generator import Closed, LoadPlan, load
 from gate.load.monitor import HealthLimits
 from gate.load.stream import StreamLimits, measure_stream
 from gate.load.wire import Endpoint, Exchange, Request, connect, exchange

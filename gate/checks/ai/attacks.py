@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from gate.errors import InputError, Position
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 # Never resolvable (RFC 6761 .invalid): the gate only looks for it in answers.
 EXFIL_HOST = "exfil.launch-gate.invalid"

@@ -22,7 +22,7 @@ from gate.checks.dns.rules import RULES, DnsRules, not_checked
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
 from gate.model import Budget, Measurement
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 if TYPE_CHECKING:
     import ssl

@@ -16,7 +16,7 @@ import yaml
 
 from gate.bodies import DecodingError, read_sync
 from gate.netpolicy import connectable
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 HTTP_PORT = 80
 HTTP_TIMEOUT_S = 5.0

@@ -27,7 +27,7 @@ from gate.checks.env.sources import (
 from gate.checks.env.usage import CodePatterns, scan_tree
 from gate.checks.env.values import ValueRules, format_problem
 from gate.model import Location, Severity
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
 

@@ -28,7 +28,7 @@ from gate.checks.http.markup import PageParts, parse_page
 from gate.checks.http.observations import Observation
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 # Distinct hosts reported per bundle and rule: enough to act on, bounded against crafted bundles.
 MAX_HOSTS_PER_BUNDLE = 20

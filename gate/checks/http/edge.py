@@ -15,7 +15,7 @@ from gate.checks.http.client import Page
 from gate.checks.http.headers import parse_set_cookie
 from gate.checks.http.observations import Observation
 from gate.model import Severity
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import yaml
 
 from gate.checks.http.client import Page, Preview, RequestFailed, Session
 from gate.model import Severity
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 # Enough of any listed file to see its signature; a dump's first 64 KB already says what it is.
 PROBE_BYTES = 64_000

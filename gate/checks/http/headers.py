@@ -17,7 +17,7 @@ import yaml
 
 from gate.checks.http.client import Page
 from gate.checks.http.observations import Observation
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 Kind = Literal["html", "api", "other"]
 

@@ -23,7 +23,7 @@ from gate.load import (
     read_k6_summary,
     read_locust_stats,
 )
-from gate.load.engine import Closed
+from gate.load.generator import Closed
 from gate.model import Measurement
 
 FORMATS = ("k6", "locust")

@@ -17,7 +17,7 @@ import yaml
 from gate.checks.migrations.parse import Migration, Statement
 from gate.checks.migrations.rules import RULES
 from gate.model import Finding, Location
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 SHOWN = 200  # characters of a statement quoted in a finding
 

@@ -22,7 +22,7 @@ import yaml
 
 from gate.errors import InputError, Position
 from gate.model import Severity
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 _ESCAPE_OR_CLASS = re.compile(r"\\.|\[(?:\\.|[^\]\\])*\]")
 _UNBOUNDED = re.compile(r"[+*]|\{\d+,\}")

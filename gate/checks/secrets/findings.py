@@ -16,7 +16,7 @@ from gate import redact
 from gate.checks.base import RuleDoc
 from gate.checks.secrets.detectors import LOCAL_SUFFIX, Detector, local_title, rule_entries
 from gate.model import Finding, Location, Severity, Suppression, fingerprint_of
-from gate.rules import rules_file
+from gate.rules_data import rules_file
 
 if TYPE_CHECKING:
     # A type only: the scanner builds its findings here, so this module must not load it.

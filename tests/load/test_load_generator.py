@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from gate.errors import InputError
-from gate.load.engine import Closed, LoadPlan, LoadResult, Open, load, run_in_own_loop, run_load
+from gate.load.generator import Closed, LoadPlan, LoadResult, Open, load, run_in_own_loop, run_load
 from gate.load.measure import RouteBudget, route_measurements
 from gate.load.monitor import HealthLimits
 from gate.load.stepping import find_safe_concurrency, levels
