@@ -22,8 +22,8 @@ from gate.github.context import GitHubContext, Plan, plan_for, read_context
 from gate.model import JudgedFinding, Verdict
 from gate.redact import scrub
 from gate.report import ReportInput, job_summary, render
-from gate.report.annotations import annotation_for, annotation_lines, workspace_path
 from gate.report.places import ConfigPlaces
+from gate.report.workflow_annotations import annotation_for, annotation_lines, workspace_path
 
 STICKY_MARKER = "<!-- launch-gate:sticky-comment -->"
 # 20 requests of 50: enough for any PR a person reads; the rest are in SARIF and the summary.

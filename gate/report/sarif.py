@@ -116,6 +116,12 @@ def _run(check: CheckVerdict, findings: list[JudgedFinding], report: ReportInput
     invocation: dict[str, Any] = {"executionSuccessful": check.error is None}
     if check.error:
         invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": check.error}}]
+    if report.verdict.notes:
+        # The policy notes (a pull request changing gate.yml or suppressions) concern every run:
+        # a reviewer reading any one category must see that the policy judging it was not the PR's.
+        invocation["toolConfigurationNotifications"] = [
+            {"level": "warning", "message": {"text": note}} for note in report.verdict.notes
+        ]
     return {
         "tool": {
             "driver": {

@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -462,8 +463,8 @@ def _pull_request(repo: Path, tmp_path: Path, head_files: dict[str, str]) -> dic
 @row(
     "A pull request that adds a suppression for its own key (`rule: secrets.*`)",
     "policy",
-    "the base commit's gate.yml judges it: exit 1; the report and the job summary say \"this pull request adds "
-    'suppression …: takes effect once merged"',
+    "the base commit's gate.yml judges it: exit 1; the console, JSON, SARIF, JUnit and the job summary say "
+    '"this pull request adds suppression …: takes effect once merged"',
 )
 def test_a_pull_request_cannot_suppress_its_own_finding(repo: Path, tmp_path: Path) -> None:
     environ = _pull_request(repo, tmp_path, {"app.py": f'key = "{RANGE_TOKEN}"\n', "gate.yml": _config(PR_SUPPRESSION)})
@@ -473,6 +474,26 @@ def test_a_pull_request_cannot_suppress_its_own_finding(repo: Path, tmp_path: Pa
     assert any("adds suppression secrets.*" in note for note in report["notes"])
     console = gate("check", "secrets", "--no-github", cwd=repo, env=environ)
     assert "POLICY\n  - this pull request adds suppression secrets.*" in console.stdout, console.output
+    reports = tmp_path / "reports"
+    gate(
+        "check",
+        "secrets",
+        "--no-github",
+        "--output",
+        f"sarif={reports}/r.sarif",
+        "--output",
+        f"junit={reports}/r.xml",
+        cwd=repo,
+        env=environ,
+    )
+    sarif = json.loads((reports / "r.sarif").read_text())
+    notified = [
+        n["message"]["text"] for run in sarif["runs"] for n in run["invocations"][0]["toolConfigurationNotifications"]
+    ]
+    assert notified and all("adds suppression secrets.*" in text for text in notified)
+    junit = ElementTree.parse(reports / "r.xml").getroot()
+    policy = junit.find("testsuite[@name='policy']")
+    assert policy is not None and "adds suppression secrets.*" in (policy.findtext("testcase/system-out") or "")
     summary = tmp_path / "summary.md"
     actions = {**environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "INPUT_CHECK-RUN": "false"}
     outcome = gate("check", "secrets", cwd=repo, env=actions)

@@ -8,7 +8,7 @@ from pathlib import Path
 from gate.github import commands
 from gate.model import Finding, JudgedFinding, Location, Severity
 from gate.redact import register
-from gate.report import annotations
+from gate.report import workflow_annotations as annotations
 
 
 def _unescape_data(text: str) -> str:
