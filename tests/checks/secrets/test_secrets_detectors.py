@@ -159,6 +159,9 @@ FALSE_POSITIVES = [
     ("config.toml", 'token_url = "https://oauth.acme.io/token"'),
     ("values.yaml", "  secretName: db-credentials  # created by the operator"),
     ("compose.yml", "      DATABASE_URL: postgres://acme:acme@db:5432/acme"),
+    ("gate.yml", "      fields: {email: GATE_TEST_EMAIL, password: GATE_TEST_PASSWORD}"),
+    ("gate.yml", "      fields: {password: GATE_ADMIN_PASSWORD, email: GATE_ADMIN_EMAIL}"),
+    ("compose.yml", "      DB_PASSWORD: APP_DB_PASSWORD2"),
 ]
 
 
