@@ -1,3 +1,3 @@
-from gate.checks.env.check import EnvCheck, load_rules
+from gate.checks.env.check import EnvCheck
 
-__all__ = ["EnvCheck", "load_rules"]
+__all__ = ["EnvCheck"]
