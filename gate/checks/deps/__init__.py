@@ -1,3 +1,3 @@
-from gate.checks.deps.check import DepsCheck, upgrade_command
+from gate.checks.deps.check import DepsCheck
 
-__all__ = ["DepsCheck", "upgrade_command"]
+__all__ = ["DepsCheck"]
