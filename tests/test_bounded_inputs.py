@@ -205,7 +205,7 @@ def test_log_lines_are_guarded_inside_actions(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_source_files_that_cannot_be_read_are_listed_not_opened(tmp_path: Path) -> None:
-    from gate.checks.env import load_rules
+    from gate.checks.env.tunables import load_rules
     from gate.checks.env.usage import MAX_SOURCE_BYTES, CodePatterns, scan_tree
 
     write_files(tmp_path, {"app/main.py": "import os\nos.environ['READ_ME']\n"})

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.checks.env import load_rules
 from gate.checks.env.sources import read_dotenv
+from gate.checks.env.tunables import load_rules
 from gate.checks.env.usage import CodePatterns, scan_text
 from gate.checks.env.values import ValueRules
 from gate.errors import InputError

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gate.checks.deps import upgrade_command
+from gate.checks.deps.judge import upgrade_command
 from gate.checks.deps.osv import load_index
 from gate.checks.deps.pinned import Pinned
 from tests.support.deps_support import NPM_OSV, PYPA_OSV, check, findings, project, vulnerable
