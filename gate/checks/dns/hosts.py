@@ -13,6 +13,7 @@ import dns.rdatatype
 from gate.checks.dns.resolver import GateResolver, Resolution
 from gate.checks.dns.rules import DnsRules, not_checked
 from gate.checks.dns.takeover import Provider, provider_for, serves_unclaimed_page
+from gate.config.domains import fqdn
 from gate.model import Finding, Severity
 
 # Addresses that never belong to a production host on the internet. Documentation ranges
@@ -42,37 +43,6 @@ class HostSpec:
     points_to: tuple[str, ...] = ()
     exists: bool = True
     environment: str = "production"
-
-
-def fqdn(label: str, domain: str) -> str:
-    """`@` is the apex; a relative label is under the domain; a name ending in the domain is kept."""
-    text = label.strip().lower()
-    if text in ("@", ""):
-        return domain
-    if text.endswith("."):
-        return text.rstrip(".")
-    if text == domain or text.endswith("." + domain):
-        return text
-    return f"{text}.{domain}"
-
-
-def domain_map(full_config: Mapping[str, Any]) -> tuple[list[str], str | None]:
-    """The hosts of the dns check's domain map (checks.dns.domain and .hosts) and its canonical host.
-
-    One domain map serves both checks: unless checks.http.hosts lists its own, the http check
-    TLS-checks every name the map says exists and takes the map's canonical host.
-    """
-    dns = full_config.get("checks", {}).get("dns", {})
-    domain = str(dns.get("domain") or "").lower().rstrip(".")
-    if not domain:
-        return [], None
-    names = [
-        fqdn(label, domain)
-        for label, spec in (dns.get("hosts") or {"@": None, "www": None}).items()
-        if "*" not in label and (spec or {}).get("exists", True)
-    ]
-    canonical = dns.get("canonical")
-    return names, fqdn(canonical, domain) if canonical else None
 
 
 def host_specs(domain: str, hosts: Mapping[str, Any] | None) -> list[HostSpec]:
