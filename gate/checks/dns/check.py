@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
-from gate.checks.base import CheckContext, CheckOption, Result
-from gate.checks.dns.rules import RULES, DnsRules, not_checked
+from gate.checks.base import Check, CheckContext, CheckOption, Result
+from gate.checks.dns.rules import RULES, not_checked
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
 from gate.model import Budget, Measurement
@@ -184,10 +184,10 @@ def _settings(config: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, 
     return settings
 
 
-class DnsCheck(DnsRules):
+class DnsCheck(Check):
     name = "dns"
     summary = "Domain map, dangling CNAMEs, CAA, SPF/DKIM/DMARC/MX/MTA-STS and DNSSEC of one or more domains."
-    rules = RULES
+    rules = RULES.docs
     options = (
         CheckOption(
             "--domain",

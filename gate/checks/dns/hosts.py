@@ -11,7 +11,7 @@ from typing import Any
 import dns.rdatatype
 
 from gate.checks.dns.resolver import GateResolver, Resolution
-from gate.checks.dns.rules import DnsRules, not_checked
+from gate.checks.dns.rules import not_checked, record_finding
 from gate.checks.dns.takeover import Provider, provider_for, serves_unclaimed_page
 from gate.config.domains import fqdn
 from gate.model import Finding, Severity
@@ -112,7 +112,7 @@ class HostChecker:
         name = spec.fqdn
         current = _describe(res, addresses)
         if res.loop:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.cname-loop",
                 f"{name} never resolves: its CNAME chain loops ({current}).",
                 name=name,
@@ -122,7 +122,7 @@ class HostChecker:
             )
             return
         if res.too_long:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.cname-chain-too-long",
                 f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
                 name=name,
@@ -136,7 +136,7 @@ class HostChecker:
             return
         if not addresses:
             if spec.exists:
-                yield DnsRules.issue(
+                yield record_finding(
                     "dns.host.unresolvable",
                     f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
                     name=name,
@@ -159,7 +159,7 @@ class HostChecker:
                 )
                 return
         if not spec.exists:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.should-not-exist",
                 f"{name} resolves ({current}) but gate.yml says it must not exist.",
                 name=name,
@@ -170,7 +170,7 @@ class HostChecker:
             return
         chain = [name, *res.chain]
         if spec.points_to and not any(_matches_target(t, chain, addresses) for t in spec.points_to):
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.unexpected-target",
                 f"{name} resolves as {current}, not to {' or '.join(spec.points_to)} as gate.yml declares.",
                 name=name,
@@ -180,7 +180,7 @@ class HostChecker:
             )
         private = [a for a in addresses if is_private(a)]
         if private and spec.environment == "production":
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.private-address",
                 f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
                 name=name,
@@ -190,7 +190,7 @@ class HostChecker:
             )
 
     def _takeover(self, spec: HostSpec, provider: Provider, current: str, evidence: str) -> Finding:
-        return DnsRules.issue(
+        return record_finding(
             "dns.takeover.dangling",
             f"{spec.fqdn} is a CNAME to {provider.name}, and {evidence}: anyone can claim that resource and serve "
             f"their content on {spec.fqdn}.",
@@ -205,7 +205,7 @@ class HostChecker:
         provider = provider_for(self.providers, res.end)
         if provider is not None and provider.nxdomain:
             return self._takeover(spec, provider, current, f"{res.end} does not exist")
-        return DnsRules.issue(
+        return record_finding(
             "dns.host.dangling-cname",
             f"{spec.fqdn} is a CNAME to {res.end}, which does not exist (NXDOMAIN).",
             name=spec.fqdn,
@@ -226,7 +226,7 @@ class HostChecker:
         for name, other in ((apex, www), (www, apex)):
             if resolves[name] or name in declared or not (resolves[other] or target == name):
                 continue
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.canonical-alias-missing",
                 f"{name} does not resolve; visitors who type it get an error instead of a redirect to "
                 f"{target or other}.",
@@ -244,7 +244,7 @@ class HostChecker:
             or f'{name}. CAA 0 issue "<your CA, e.g. letsencrypt.org>"'
         )
         if res.rrset is None:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.caa.missing",
                 f"{name} has no CAA record: any certificate authority may issue for it.",
                 name=name,
@@ -261,7 +261,7 @@ class HostChecker:
         missing = [issuer for issuer in issuers if issuer.lower() not in allowed]
         if missing:
             current = " | ".join(res.values)
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.caa.ca-not-allowed",
                 f"The CAA records of {name} do not allow {', '.join(missing)}, the CA gate.yml says you use.",
                 name=name,
@@ -281,7 +281,7 @@ def zone_problem(resolver: GateResolver, domain: str) -> Finding | None:
     if res.rrset is not None and not res.chain:
         return None
     if res.nxdomain and not res.chain:
-        return DnsRules.issue(
+        return record_finding(
             "dns.domain.not-found",
             f"{domain} does not exist (NXDOMAIN): nothing else about it was checked.",
             name=domain,
@@ -302,7 +302,7 @@ def zone_problem(resolver: GateResolver, domain: str) -> Finding | None:
         if apex and domain.endswith("." + apex)
         else "Set checks.dns.domain to the registered domain (the zone apex)"
     )
-    return DnsRules.issue(
+    return record_finding(
         "dns.domain.not-apex",
         f"{domain} {why}, not a zone apex: its CAA, mail policy and DNSSEC were not checked.",
         name=domain,

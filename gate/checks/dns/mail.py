@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from gate.checks.dns.mta_sts import HTTPS_PORT, POLICY_PATH, mx_matches
 from gate.checks.dns.resolver import GateResolver
-from gate.checks.dns.rules import DnsRules
+from gate.checks.dns.rules import record_finding
 from gate.model import Finding, Severity
 
 T = TypeVar("T")
@@ -100,7 +100,7 @@ class MailChecker:
     def mx(self) -> Iterator[Finding]:
         result = self.resolver.chase(self.domain, "MX")
         if result.rrset is None:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.mx.missing",
                 f"{self.domain} has no MX record, yet gate.yml says it receives mail.",
                 name=self.domain,
@@ -118,7 +118,7 @@ class MailChecker:
             query = self._guarded(lambda: spf.query_spf_record(domain, resolver=self.resolver))
         except spf.MultipleSPFRTXTRecords:
             records = [v for v in self.resolver.chase(domain, "TXT").texts if v.lower().startswith("v=spf1")]
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.multiple",
                 f"{domain} publishes {len(records)} SPF records; receivers treat that as permerror.",
                 name=domain,
@@ -128,7 +128,7 @@ class MailChecker:
             )
             return
         except spf.SPFRecordNotFound:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.missing",
                 f"{domain} publishes no TXT record starting with v=spf1.",
                 name=domain,
@@ -141,7 +141,7 @@ class MailChecker:
         try:
             parsed = self._guarded(lambda: spf.parse_spf_record(record, domain, resolver=self.resolver))
         except (spf.SPFIncludeLoop, spf.SPFRedirectLoop) as error:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.loop",
                 f"The SPF record of {domain} loops: {error}.",
                 name=domain,
@@ -151,7 +151,7 @@ class MailChecker:
             )
             return
         except spf.SPFTooManyVoidDNSLookups as error:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.too-many-void-lookups",
                 f"Checking the SPF record of {domain} makes more than {VOID_LIMIT} lookups that find nothing: {error}.",
                 name=domain,
@@ -161,7 +161,7 @@ class MailChecker:
             )
             return
         except spf.SPFTooManyDNSLookups as error:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.too-many-lookups",
                 f"Checking the SPF record of {domain} needs more DNS lookups than RFC 7208 allows "
                 f"({SPF_LIMIT}), includes and redirects followed: {error}.",
@@ -173,7 +173,7 @@ class MailChecker:
             return
         except (spf.SPFSyntaxError, spf.SPFRecordNotFound) as error:
             # An include whose target has no SPF record is a permerror too (RFC 7208 section 5.2).
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.invalid",
                 f"The SPF record of {domain} is not valid: {error}",
                 name=domain,
@@ -195,7 +195,7 @@ class MailChecker:
             kept = [term for term in terms if not _ALL_TERM.match(term)]
             recommended = f'{domain}. TXT "{" ".join([*kept, ALL_TERM[wanted]])}"'
         if qualifier == "pass":
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.pass-all",
                 f"The SPF record of {domain} ends with +all: any server may send as {domain}.",
                 name=domain,
@@ -204,7 +204,7 @@ class MailChecker:
                 publish=recommended,
             )
         elif qualifier == "neutral":
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.weak-all",
                 f"The SPF record of {domain} ends with ?all or has no all: "
                 "mail from unlisted servers is treated as neutral.",
@@ -214,7 +214,7 @@ class MailChecker:
                 publish=recommended,
             )
         elif ALL_STRENGTH[qualifier] < ALL_STRENGTH[wanted]:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.spf.softfail-all",
                 f"The SPF record of {domain} ends with ~all; the preset asks for -all.",
                 name=domain,
@@ -233,7 +233,7 @@ class MailChecker:
             records = result.texts
             if not records:
                 if declared:
-                    yield DnsRules.issue(
+                    yield record_finding(
                         "dns.dkim.missing",
                         f"No DKIM key is published for selector '{selector}' at {owner}.",
                         name=owner,
@@ -245,7 +245,7 @@ class MailChecker:
             found += 1
             yield from self._dkim_record(owner, records)
         if not declared and selectors and not found:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dkim.none-found",
                 f"None of the {len(selectors)} common DKIM selectors (e.g. {', '.join(selectors[:4])}) has a key at "
                 f"{self.domain}; declare yours under checks.dns.email.dkim_selectors.",
@@ -258,7 +258,7 @@ class MailChecker:
         publish = f'{owner}. TXT "v=DKIM1; k=rsa; p=<2048-bit public key from your provider>"'
         current = " | ".join(records)
         if len(records) > 1:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dkim.invalid",
                 f"{owner} has {len(records)} TXT records; verifiers need exactly one.",
                 name=owner,
@@ -269,7 +269,7 @@ class MailChecker:
             return
         problem, bits = dkim_key_problem(records[0])
         if problem:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dkim.invalid",
                 f"The DKIM record at {owner} {problem}.",
                 name=owner,
@@ -278,7 +278,7 @@ class MailChecker:
                 publish=publish,
             )
         elif bits is not None and bits < 2048:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dkim.weak-key",
                 f"The DKIM key at {owner} is RSA {bits} bits; 2048 is the minimum to aim for.",
                 name=owner,
@@ -298,7 +298,7 @@ class MailChecker:
         try:
             result = self._guarded(lambda: dmarc.get_dmarc_record(self.domain, resolver=self.resolver))
         except dmarc.DMARCRecordNotFound:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.missing",
                 f"No DMARC record at {owner} (nor at the organisational domain).",
                 name=owner,
@@ -309,7 +309,7 @@ class MailChecker:
             return
         except dmarc.MultipleDMARCRecords:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts)
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.multiple",
                 f"{owner} has more than one DMARC record; receivers then apply none.",
                 name=owner,
@@ -320,7 +320,7 @@ class MailChecker:
             return
         except dmarc.DMARCError as error:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.invalid",
                 f"The DMARC record at {owner} is not valid: {error}",
                 name=owner,
@@ -340,7 +340,7 @@ class MailChecker:
             stronger += f"; rua=mailto:dmarc-reports@{self.domain}"
         publish = f'{owner}. TXT "{stronger}"'
         if DMARC_STRENGTH[policy] < DMARC_STRENGTH[wanted]:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.policy-weak",
                 f"The DMARC policy at {location} is p={policy}; the preset asks for at least p={wanted}.",
                 name=location,
@@ -349,7 +349,7 @@ class MailChecker:
                 publish=publish,
             )
         elif policy == "none":
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.monitoring-only",
                 f"The DMARC policy at {location} is p=none: reports only, forged mail is delivered.",
                 name=location,
@@ -360,7 +360,7 @@ class MailChecker:
         subdomains = str(tags.get("sp", {}).get("value", policy))
         if tags.get("sp", {}).get("explicit") and DMARC_STRENGTH[subdomains] < DMARC_STRENGTH[wanted]:
             # Forgers then simply use a made-up subdomain: billing.example.com is as good as example.com.
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.policy-weak",
                 f"The DMARC record at {location} sets sp={subdomains} for subdomains; the preset asks for at "
                 f"least {wanted}.",
@@ -371,7 +371,7 @@ class MailChecker:
                 subject="sp",
             )
         if "rua" not in tags:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dmarc.no-rua",
                 f"The DMARC record at {location} has no rua= tag: nobody receives aggregate reports.",
                 name=location,
@@ -405,7 +405,7 @@ class MailChecker:
         resolution, addresses = self.resolver.addresses(host)
         if not addresses:
             how = " (NXDOMAIN)" if resolution.nxdomain else ""
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.mta-sts.policy-unreachable",
                 f"_mta-sts.{self.domain} announces a policy, but {host} has no A or AAAA record{how}: "
                 "senders cannot fetch it.",
@@ -419,7 +419,7 @@ class MailChecker:
         fetched = fetch_policy(host, addresses, self.policy.mta_sts_port, trust)
         url = f"https://{host}{POLICY_PATH}"
         if fetched.unreachable is not None:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.mta-sts.policy-unreachable",
                 f"{fetched.unreachable}.",
                 name=host,
@@ -430,7 +430,7 @@ class MailChecker:
             return
         policy, problems = (None, [fetched.invalid]) if fetched.text is None else parse_policy(fetched.text)
         if policy is None:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.mta-sts.policy-invalid",
                 f"The MTA-STS policy at {url} {'; '.join(p for p in problems if p)}.",
                 name=host,
@@ -445,7 +445,7 @@ class MailChecker:
         uncovered = [h for h in hosts if not any(mx_matches(p, h) for p in policy.mx)]
         if uncovered and policy.mode != "none":
             effect = "refuse to deliver there" if policy.mode == "enforce" else "report every delivery there as failing"
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.mta-sts.mx-not-covered",
                 f"The MTA-STS policy at {url} ({policy.mode} mode) has no `mx:` pattern for {', '.join(uncovered)}, "
                 f"an MX host of {self.domain}: senders {effect}.",
@@ -493,7 +493,7 @@ class MailChecker:
             self._guarded(lambda: parse(record))
         except not_found:
             if self.policy.require_mta_sts:
-                yield DnsRules.issue(
+                yield record_finding(
                     f"{rule}.missing",
                     f"{owner} has no {label} record.",
                     name=owner,
@@ -503,7 +503,7 @@ class MailChecker:
                 )
         except invalid as error:
             current = " | ".join(self.resolver.chase(owner, "TXT").texts) or "(none)"
-            yield DnsRules.issue(
+            yield record_finding(
                 f"{rule}.invalid",
                 f"The {label} record at {owner} is not valid: {error}",
                 name=owner,
