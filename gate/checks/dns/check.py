@@ -12,17 +12,14 @@ record".
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import yaml
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.dns.rules import RULES, not_checked
+from gate.checks.dns.targets import Target, targets
 from gate.config.units import seconds
 from gate.errors import CheckFailure, InputError, Position
 from gate.model import Budget, Measurement
-from gate.rules_data import rules_file
 
 if TYPE_CHECKING:
     import ssl
@@ -145,45 +142,6 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def _quick_selectors() -> list[str]:
-    data = yaml.safe_load(rules_file("dns", "dkim-selectors.yml").read_text())
-    return [str(s) for s in data["selectors"]]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One domain to check, with the settings gate.yml gives it."""
-
-    domain: str
-    settings: Mapping[str, Any]
-
-
-def targets(config: Mapping[str, Any]) -> tuple[list[Target], list[str]]:
-    """The domains to check, and those `domains` lists that `domain` (or --domain) leaves out.
-
-    Each entry of `domains` takes the top-level `caa`, `email` and `dnssec` as defaults (the
-    preset's thresholds live there); its host map and canonical host are its own.
-    """
-    entries = {str(e["domain"]).lower().rstrip("."): e for e in config.get("domains", ())}
-    chosen = config.get("domain")
-    if chosen:
-        name = str(chosen).lower().rstrip(".")
-        picked = {name: entries.get(name, config)}
-    else:
-        picked = entries
-    checked = [Target(name, _settings(config, entry)) for name, entry in picked.items()]
-    return checked, [name for name in entries if name not in picked]
-
-
-def _settings(config: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    settings: dict[str, Any] = {"dnssec": entry.get("dnssec", config.get("dnssec", True))}
-    for key in ("caa", "email"):
-        settings[key] = {**config.get(key, {}), **entry.get(key, {})}
-    for key in ("hosts", "canonical"):
-        settings[key] = entry.get(key)
-    return settings
-
-
 class DnsCheck(Check):
     name = "dns"
     summary = "Domain map, dangling CNAMEs, CAA, SPF/DKIM/DMARC/MX/MTA-STS and DNSSEC of one or more domains."
@@ -202,53 +160,40 @@ class DnsCheck(Check):
     )
     config_schema: ClassVar[Mapping[str, Any]] = SCHEMA
 
-    def run(self, ctx: CheckContext) -> Iterator[Result]:
-        from checkdmarc import utils as checkdmarc_utils
-
-        from gate.checks.dns.resolver import GateResolver, ResolutionFailed
-
-        config = ctx.config
-        self._check_domains(ctx)
-        checked, skipped = targets(config)
-        if not checked:
+    def prepare(self, ctx: CheckContext) -> None:
+        """Domains listed once and at least one to check, resolver addresses, a readable ca_bundle."""
+        _check_domains(ctx)
+        self._targets, self._skipped = targets(ctx.config)
+        if not self._targets:
             raise InputError(
                 "the dns check needs a domain",
                 Position(ctx.config_path) if ctx.config_path else None,
                 hint="set checks.dns.domain (or checks.dns.domains) in gate.yml, "
                 "or run `gate check dns --domain example.com`",
             )
-        trust = self._trust(ctx)
-        try:
-            resolver = GateResolver(
-                config.get("resolver"),
-                timeout=seconds(config.get("query_timeout", "2s")),
-                retries=config.get("retries", 2),
-            )
-        except ValueError as error:
-            raise InputError(
-                f"checks.dns.resolver '{config.get('resolver')}' is not an address ({error})",
-                Position(ctx.config_path or "gate.yml"),
-                hint=ADDRESS_HINT,
-            ) from None
-        except ResolutionFailed as failure:
-            raise CheckFailure(f"dns: {failure.reason}") from None
+        self._trust = _trust(ctx)
+        _check_resolver(ctx)
+
+    def run(self, ctx: CheckContext) -> Iterator[Result]:
+        from checkdmarc import utils as checkdmarc_utils
+
+        resolver = _resolver(ctx.config)
         # checkdmarc caches answers per process by name and type, whatever server gave them.
         checkdmarc_utils.DNS_CACHE.clear()
-        for name in skipped:
+        for name in self._skipped:
             yield not_checked(
-                name, f"{name} was not checked, because --domain (checks.dns.domain) picked {checked[0].domain}."
+                name, f"{name} was not checked, because --domain (checks.dns.domain) picked {self._targets[0].domain}."
             )
-        for number, target in enumerate(checked, start=1):
-            where = f" ({number}/{len(checked)})" if len(checked) > 1 else ""
+        for number, target in enumerate(self._targets, start=1):
+            where = f" ({number}/{len(self._targets)})" if len(self._targets) > 1 else ""
             ctx.progress.update(f"checking {target.domain}{where}")
-            yield from self._domain(ctx, resolver, target, trust)
+            yield from self._domain(ctx, resolver, target)
 
-    def _domain(
-        self, ctx: CheckContext, resolver: GateResolver, target: Target, trust: ssl.SSLContext | None
-    ) -> Iterator[Result]:
-        from gate.checks.dns import dnssec
+    def _domain(self, ctx: CheckContext, resolver: GateResolver, target: Target) -> Iterator[Result]:
+        from gate.checks.dns import dkim, dnssec
         from gate.checks.dns.hosts import HostChecker, host_specs, zone_problem
-        from gate.checks.dns.mail import EmailPolicy, MailChecker
+        from gate.checks.dns.mail import MailChecker
+        from gate.checks.dns.mail_lookup import EmailPolicy
         from gate.checks.dns.resolver import ResolutionFailed
         from gate.checks.dns.takeover import ProbeFailed, load_providers
 
@@ -260,7 +205,7 @@ class DnsCheck(Check):
                 return
             hosts = HostChecker(resolver, domain, load_providers(), http_probe=ctx.config.get("takeover_http", True))
             specs = host_specs(domain, settings["hosts"] or {"@": None, "www": None})
-            email = EmailPolicy.from_config(settings["email"], _quick_selectors(), trust)
+            email = EmailPolicy.from_config(settings["email"], dkim.common_selectors(), self._trust)
             for spec in specs:
                 ctx.progress.update(f"resolving {spec.fqdn}")
                 yield from hosts.check(spec)
@@ -291,44 +236,73 @@ class DnsCheck(Check):
         except ProbeFailed as failure:
             raise CheckFailure(f"dns: subdomain takeover probe: {failure}. Could not check {domain}.") from None
 
-    @staticmethod
-    def _check_domains(ctx: CheckContext) -> None:
-        """`domains` entries are unique, and host maps live in them: nothing is silently ignored."""
-        entries = ctx.config.get("domains") or ()
-        if not entries:
-            return
-        where = Position(ctx.config_path or "gate.yml")
-        misplaced = [key for key in ("hosts", "canonical") if ctx.config.get(key)]
-        if misplaced:
-            raise InputError(
-                f"checks.dns.{misplaced[0]} is set next to checks.dns.domains, where no domain would use it",
-                where,
-                hint=f"move `{misplaced[0]}` into the entry of the domain it belongs to",
-            )
-        names = [str(e["domain"]).lower().rstrip(".") for e in entries]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise InputError(
-                f"checks.dns.domains lists {', '.join(repeated)} more than once",
-                where,
-                hint="keep one entry per domain, with all its hosts and selectors",
-            )
 
-    @staticmethod
-    def _trust(ctx: CheckContext) -> ssl.SSLContext | None:
-        """The CAs the MTA-STS policy host is judged against: the system's, plus `ca_bundle`."""
-        bundle = ctx.config.get("ca_bundle")
-        if not bundle:
-            return None
-        from gate.checks.http.client import ssl_context
+def _check_domains(ctx: CheckContext) -> None:
+    """`domains` entries are unique, and host maps live in them: nothing is silently ignored."""
+    entries = ctx.config.get("domains") or ()
+    if not entries:
+        return
+    where = Position(ctx.config_path or "gate.yml")
+    misplaced = [key for key in ("hosts", "canonical") if ctx.config.get(key)]
+    if misplaced:
+        raise InputError(
+            f"checks.dns.{misplaced[0]} is set next to checks.dns.domains, where no domain would use it",
+            where,
+            hint=f"move `{misplaced[0]}` into the entry of the domain it belongs to",
+        )
+    names = [str(e["domain"]).lower().rstrip(".") for e in entries]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"checks.dns.domains lists {', '.join(repeated)} more than once",
+            where,
+            hint="keep one entry per domain, with all its hosts and selectors",
+        )
 
-        base = ctx.config_path.parent if ctx.config_path else ctx.root
-        path = (base / bundle).resolve()
-        try:
-            return ssl_context(path)
-        except (OSError, ValueError) as error:
-            raise InputError(
-                f"checks.dns.ca_bundle '{bundle}' is not a readable PEM bundle ({error})",
-                Position(ctx.config_path or "gate.yml"),
-                hint="give the path of a PEM file of CA certificates, relative to gate.yml",
-            ) from None
+
+def _trust(ctx: CheckContext) -> ssl.SSLContext | None:
+    """The CAs the MTA-STS policy host is judged against: the system's, plus `ca_bundle`."""
+    bundle = ctx.config.get("ca_bundle")
+    if not bundle:
+        return None
+    from gate.checks.http.client import ssl_context
+
+    base = ctx.config_path.parent if ctx.config_path else ctx.root
+    path = (base / bundle).resolve()
+    try:
+        return ssl_context(path)
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"checks.dns.ca_bundle '{bundle}' is not a readable PEM bundle ({error})",
+            Position(ctx.config_path or "gate.yml"),
+            hint="give the path of a PEM file of CA certificates, relative to gate.yml",
+        ) from None
+
+
+def _check_resolver(ctx: CheckContext) -> None:
+    from gate.checks.dns.resolver import parse_address
+
+    configured = ctx.config.get("resolver")
+    try:
+        for address in [configured] if isinstance(configured, str) else configured or ():
+            parse_address(address)
+    except ValueError as error:
+        raise InputError(
+            f"checks.dns.resolver '{configured}' is not an address ({error})",
+            Position(ctx.config_path or "gate.yml"),
+            hint=ADDRESS_HINT,
+        ) from None
+
+
+def _resolver(config: Mapping[str, Any]) -> GateResolver:
+    """The configured servers (checked in `prepare`), or the system's: none configured is exit 3."""
+    from gate.checks.dns.resolver import GateResolver, ResolutionFailed
+
+    try:
+        return GateResolver(
+            config.get("resolver"),
+            timeout=seconds(config.get("query_timeout", "2s")),
+            retries=config.get("retries", 2),
+        )
+    except ResolutionFailed as failure:
+        raise CheckFailure(f"dns: {failure.reason}") from None
