@@ -88,22 +88,7 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
         )
         return
     origin = dns.name.from_text(zone)
-    matched = []
-    usable = False  # a DS whose digest type and algorithm validators still accept (RFC 8624)
-    for key in keys:
-        assert isinstance(key, dns.rdtypes.ANY.DNSKEY.DNSKEY)
-        for record in ds:
-            assert isinstance(record, dns.rdtypes.ANY.DS.DS)
-            if record.algorithm in UNVALIDATED_ALGORITHMS:
-                continue
-            try:
-                # validating=True: SHA-1 DS records may no longer be made, but are still checked.
-                candidate = dns.dnssec.make_ds(origin, key, record.digest_type, validating=True)
-            except (dns.exception.UnsupportedAlgorithm, dns.exception.DeniedByPolicy, ValueError):
-                continue
-            usable = True
-            if candidate == record:
-                matched.append(key)
+    matched, usable = _keys_matching(origin, keys, ds)
     if not usable:
         # Validators ignore a DS they cannot use and treat the zone as unsigned (RFC 4035 5.2).
         yield record_finding(
@@ -127,9 +112,21 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             publish=publish_ds,
         )
         return
+    yield from _signatures(resolver, zone, keys, dnskey_res.signatures(), matched)
+
+
+def _signatures(
+    resolver: GateResolver,
+    zone: str,
+    keys: dns.rrset.RRset,
+    key_signatures: list[dns.rrset.RRset],
+    matched: list[dns.rdtypes.ANY.DNSKEY.DNSKEY],
+) -> Iterator[Finding]:
+    """The DNSKEY set signed by a key the DS names (`matched`), and the apex record sets by the zone's keys."""
+    origin = dns.name.from_text(zone)
     now = time.time()
     anchor = dns.rrset.from_rdata_list(origin, keys.ttl, matched)
-    problem = _signature_problem(keys, dnskey_res.signatures(), anchor, now)
+    problem = _signature_problem(keys, key_signatures, anchor, now)
     if problem:
         yield record_finding(
             "dns.dnssec.broken",
@@ -155,3 +152,26 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
                 action=f"Re-sign {zone}; check the signer's refresh schedule",
                 subject=rdtype,
             )
+
+
+def _keys_matching(
+    origin: dns.name.Name, keys: dns.rrset.RRset, ds: dns.rrset.RRset
+) -> tuple[list[dns.rdtypes.ANY.DNSKEY.DNSKEY], bool]:
+    """The zone's keys some DS matches, and whether any DS is one validators still accept (RFC 8624)."""
+    matched = []
+    usable = False
+    for key in keys:
+        assert isinstance(key, dns.rdtypes.ANY.DNSKEY.DNSKEY)
+        for record in ds:
+            assert isinstance(record, dns.rdtypes.ANY.DS.DS)
+            if record.algorithm in UNVALIDATED_ALGORITHMS:
+                continue
+            try:
+                # validating=True: SHA-1 DS records may no longer be made, but are still checked.
+                candidate = dns.dnssec.make_ds(origin, key, record.digest_type, validating=True)
+            except (dns.exception.UnsupportedAlgorithm, dns.exception.DeniedByPolicy, ValueError):
+                continue
+            usable = True
+            if candidate == record:
+                matched.append(key)
+    return matched, usable

@@ -111,39 +111,8 @@ class HostChecker:
         res, addresses = self.resolver.addresses(spec.fqdn)
         name = spec.fqdn
         current = _describe(res, addresses)
-        if res.loop:
-            yield record_finding(
-                "dns.host.cname-loop",
-                f"{name} never resolves: its CNAME chain loops ({current}).",
-                name=name,
-                record="CNAME",
-                current=current,
-                publish=_publish(spec),
-            )
-            return
-        if res.too_long:
-            yield record_finding(
-                "dns.host.cname-chain-too-long",
-                f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
-                name=name,
-                record="CNAME",
-                current=current,
-                publish=_publish(spec),
-            )
-            return
-        if res.chain and res.nxdomain:
-            yield self._dangling(spec, res, current)
-            return
-        if not addresses:
-            if spec.exists:
-                yield record_finding(
-                    "dns.host.unresolvable",
-                    f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
-                    name=name,
-                    record="A",
-                    current=current,
-                    publish=_publish(spec),
-                )
+        if res.loop or res.too_long or (res.chain and res.nxdomain) or not addresses:
+            yield from self._unresolved(spec, res, current)
             return
         provider = provider_for(self.providers, res.end) if res.chain else None
         if provider is not None and provider.http:
@@ -183,6 +152,39 @@ class HostChecker:
             yield record_finding(
                 "dns.host.private-address",
                 f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
+                name=name,
+                record="A",
+                current=current,
+                publish=_publish(spec),
+            )
+
+    def _unresolved(self, spec: HostSpec, res: Resolution, current: str) -> Iterator[Finding]:
+        """Why `spec` leads to no address: a CNAME loop, a chain too long, a dangling CNAME, no record."""
+        name = spec.fqdn
+        if res.loop:
+            yield record_finding(
+                "dns.host.cname-loop",
+                f"{name} never resolves: its CNAME chain loops ({current}).",
+                name=name,
+                record="CNAME",
+                current=current,
+                publish=_publish(spec),
+            )
+        elif res.too_long:
+            yield record_finding(
+                "dns.host.cname-chain-too-long",
+                f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
+                name=name,
+                record="CNAME",
+                current=current,
+                publish=_publish(spec),
+            )
+        elif res.chain and res.nxdomain:
+            yield self._dangling(spec, res, current)
+        elif spec.exists:
+            yield record_finding(
+                "dns.host.unresolvable",
+                f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
                 name=name,
                 record="A",
                 current=current,
