@@ -86,6 +86,11 @@ def _publish(spec: HostSpec) -> str:
     return f"{spec.fqdn}. {'A' if ip.version == 4 else 'AAAA'} {ip}"
 
 
+def _fix_by_publishing(rule_id: str, message: str, spec: HostSpec, record: str, current: str) -> Finding:
+    """A finding on a declared host whose fix is to publish the record gate.yml declares for it."""
+    return record_finding(rule_id, message, name=spec.fqdn, record=record, current=current, publish=_publish(spec))
+
+
 def _describe(res: Resolution, addresses: Sequence[str]) -> str:
     steps = [res.name, *res.chain]
     text = " -> ".join(steps)
@@ -139,56 +144,51 @@ class HostChecker:
             return
         chain = [name, *res.chain]
         if spec.points_to and not any(_matches_target(t, chain, addresses) for t in spec.points_to):
-            yield record_finding(
+            yield _fix_by_publishing(
                 "dns.host.unexpected-target",
                 f"{name} resolves as {current}, not to {' or '.join(spec.points_to)} as gate.yml declares.",
-                name=name,
-                record="CNAME" if res.chain else "A",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "CNAME" if res.chain else "A",
+                current,
             )
         private = [a for a in addresses if is_private(a)]
         if private and spec.environment == "production":
-            yield record_finding(
+            yield _fix_by_publishing(
                 "dns.host.private-address",
                 f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
-                name=name,
-                record="A",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "A",
+                current,
             )
 
     def _unresolved(self, spec: HostSpec, res: Resolution, current: str) -> Iterator[Finding]:
         """Why `spec` leads to no address: a CNAME loop, a chain too long, a dangling CNAME, no record."""
         name = spec.fqdn
         if res.loop:
-            yield record_finding(
+            yield _fix_by_publishing(
                 "dns.host.cname-loop",
                 f"{name} never resolves: its CNAME chain loops ({current}).",
-                name=name,
-                record="CNAME",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "CNAME",
+                current,
             )
         elif res.too_long:
-            yield record_finding(
+            yield _fix_by_publishing(
                 "dns.host.cname-chain-too-long",
                 f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
-                name=name,
-                record="CNAME",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "CNAME",
+                current,
             )
         elif res.chain and res.nxdomain:
             yield self._dangling(spec, res, current)
         elif spec.exists:
-            yield record_finding(
+            yield _fix_by_publishing(
                 "dns.host.unresolvable",
                 f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
-                name=name,
-                record="A",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "A",
+                current,
             )
 
     def _takeover(self, spec: HostSpec, provider: Provider, current: str, evidence: str) -> Finding:
