@@ -105,8 +105,8 @@ def _from_http(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owne
 def _host_targets(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
     """TLS and DNS probes of every host the gate was told about: the watched URL's, checks.http's
     hosts, aliases and canonical host (else the dns check's domain map)."""
-    from gate.checks.dns.hosts import domain_map
     from gate.checks.http.client import netloc, normalise_host
+    from gate.config.domains import domain_map
 
     mapped, canonical = domain_map(full) if "hosts" not in http else ([], None)
     entries = [*http.get("hosts", mapped), *http.get("aliases", [])]

@@ -22,7 +22,7 @@ import dns.rdtypes.ANY.RRSIG
 import dns.rrset
 
 from gate.checks.dns.resolver import GateResolver
-from gate.checks.dns.rules import DnsRules
+from gate.checks.dns.rules import record_finding
 from gate.model import Finding
 
 SIGNED_AT_APEX = ("SOA", "A", "AAAA", "MX", "TXT")
@@ -73,12 +73,12 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             if keys is not None
             else "is not signed (no DS at the parent)"
         )
-        yield DnsRules.issue("dns.dnssec.unsigned", f"{zone} {how}.", name=zone, record="DS", current="(none)")
+        yield record_finding("dns.dnssec.unsigned", f"{zone} {how}.", name=zone, record="DS", current="(none)")
         return
     ds_text = " | ".join(sorted(r.to_text() for r in ds))
     publish_ds = f"{zone}. DS <key tag> <algorithm> 2 <SHA-256 of the zone's current KSK> (at the registrar)"
     if keys is None:
-        yield DnsRules.issue(
+        yield record_finding(
             "dns.dnssec.broken",
             f"The parent of {zone} publishes a DS but the zone serves no DNSKEY.",
             name=zone,
@@ -88,25 +88,10 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
         )
         return
     origin = dns.name.from_text(zone)
-    matched = []
-    usable = False  # a DS whose digest type and algorithm validators still accept (RFC 8624)
-    for key in keys:
-        assert isinstance(key, dns.rdtypes.ANY.DNSKEY.DNSKEY)
-        for record in ds:
-            assert isinstance(record, dns.rdtypes.ANY.DS.DS)
-            if record.algorithm in UNVALIDATED_ALGORITHMS:
-                continue
-            try:
-                # validating=True: SHA-1 DS records may no longer be made, but are still checked.
-                candidate = dns.dnssec.make_ds(origin, key, record.digest_type, validating=True)
-            except (dns.exception.UnsupportedAlgorithm, dns.exception.DeniedByPolicy, ValueError):
-                continue
-            usable = True
-            if candidate == record:
-                matched.append(key)
+    matched, usable = _keys_matching(origin, keys, ds)
     if not usable:
         # Validators ignore a DS they cannot use and treat the zone as unsigned (RFC 4035 5.2).
-        yield DnsRules.issue(
+        yield record_finding(
             "dns.dnssec.unsigned",
             f"{zone} is signed, but its DS records ({ds_text}) use digest types or algorithms validators no "
             "longer accept, so it is treated as unsigned.",
@@ -117,7 +102,7 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
         return
     if not matched:
         tags = ", ".join(str(dns.dnssec.key_id(k)) for k in keys if isinstance(k, dns.rdtypes.ANY.DNSKEY.DNSKEY))
-        yield DnsRules.issue(
+        yield record_finding(
             "dns.dnssec.broken",
             f"No DNSKEY of {zone} (key tags {tags}) matches the DS its parent publishes ({ds_text}): validating "
             f"resolvers answer SERVFAIL for every name in {zone}.",
@@ -127,11 +112,23 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             publish=publish_ds,
         )
         return
+    yield from _signatures(resolver, zone, keys, dnskey_res.signatures(), matched)
+
+
+def _signatures(
+    resolver: GateResolver,
+    zone: str,
+    keys: dns.rrset.RRset,
+    key_signatures: list[dns.rrset.RRset],
+    matched: list[dns.rdtypes.ANY.DNSKEY.DNSKEY],
+) -> Iterator[Finding]:
+    """The DNSKEY set signed by a key the DS names (`matched`), and the apex record sets by the zone's keys."""
+    origin = dns.name.from_text(zone)
     now = time.time()
     anchor = dns.rrset.from_rdata_list(origin, keys.ttl, matched)
-    problem = _signature_problem(keys, dnskey_res.signatures(), anchor, now)
+    problem = _signature_problem(keys, key_signatures, anchor, now)
     if problem:
-        yield DnsRules.issue(
+        yield record_finding(
             "dns.dnssec.broken",
             f"The DNSKEY set of {zone} {problem}: validating resolvers answer SERVFAIL for {zone}.",
             name=zone,
@@ -146,7 +143,7 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
             continue
         problem = _signature_problem(res.rrset, res.signatures(), keys, now)
         if problem:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.dnssec.broken",
                 f"The {rdtype} record set of {zone} {problem}: validating resolvers answer SERVFAIL for it.",
                 name=zone,
@@ -155,3 +152,26 @@ def check_zone(resolver: GateResolver, zone: str) -> Iterator[Finding]:
                 action=f"Re-sign {zone}; check the signer's refresh schedule",
                 subject=rdtype,
             )
+
+
+def _keys_matching(
+    origin: dns.name.Name, keys: dns.rrset.RRset, ds: dns.rrset.RRset
+) -> tuple[list[dns.rdtypes.ANY.DNSKEY.DNSKEY], bool]:
+    """The zone's keys some DS matches, and whether any DS is one validators still accept (RFC 8624)."""
+    matched = []
+    usable = False
+    for key in keys:
+        assert isinstance(key, dns.rdtypes.ANY.DNSKEY.DNSKEY)
+        for record in ds:
+            assert isinstance(record, dns.rdtypes.ANY.DS.DS)
+            if record.algorithm in UNVALIDATED_ALGORITHMS:
+                continue
+            try:
+                # validating=True: SHA-1 DS records may no longer be made, but are still checked.
+                candidate = dns.dnssec.make_ds(origin, key, record.digest_type, validating=True)
+            except (dns.exception.UnsupportedAlgorithm, dns.exception.DeniedByPolicy, ValueError):
+                continue
+            usable = True
+            if candidate == record:
+                matched.append(key)
+    return matched, usable

@@ -11,8 +11,9 @@ from typing import Any
 import dns.rdatatype
 
 from gate.checks.dns.resolver import GateResolver, Resolution
-from gate.checks.dns.rules import DnsRules, not_checked
+from gate.checks.dns.rules import not_checked, record_finding
 from gate.checks.dns.takeover import Provider, provider_for, serves_unclaimed_page
+from gate.config.domains import fqdn
 from gate.model import Finding, Severity
 
 # Addresses that never belong to a production host on the internet. Documentation ranges
@@ -42,37 +43,6 @@ class HostSpec:
     points_to: tuple[str, ...] = ()
     exists: bool = True
     environment: str = "production"
-
-
-def fqdn(label: str, domain: str) -> str:
-    """`@` is the apex; a relative label is under the domain; a name ending in the domain is kept."""
-    text = label.strip().lower()
-    if text in ("@", ""):
-        return domain
-    if text.endswith("."):
-        return text.rstrip(".")
-    if text == domain or text.endswith("." + domain):
-        return text
-    return f"{text}.{domain}"
-
-
-def domain_map(full_config: Mapping[str, Any]) -> tuple[list[str], str | None]:
-    """The hosts of the dns check's domain map (checks.dns.domain and .hosts) and its canonical host.
-
-    One domain map serves both checks: unless checks.http.hosts lists its own, the http check
-    TLS-checks every name the map says exists and takes the map's canonical host.
-    """
-    dns = full_config.get("checks", {}).get("dns", {})
-    domain = str(dns.get("domain") or "").lower().rstrip(".")
-    if not domain:
-        return [], None
-    names = [
-        fqdn(label, domain)
-        for label, spec in (dns.get("hosts") or {"@": None, "www": None}).items()
-        if "*" not in label and (spec or {}).get("exists", True)
-    ]
-    canonical = dns.get("canonical")
-    return names, fqdn(canonical, domain) if canonical else None
 
 
 def host_specs(domain: str, hosts: Mapping[str, Any] | None) -> list[HostSpec]:
@@ -116,6 +86,11 @@ def _publish(spec: HostSpec) -> str:
     return f"{spec.fqdn}. {'A' if ip.version == 4 else 'AAAA'} {ip}"
 
 
+def _fix_by_publishing(rule_id: str, message: str, spec: HostSpec, record: str, current: str) -> Finding:
+    """A finding on a declared host whose fix is to publish the record gate.yml declares for it."""
+    return record_finding(rule_id, message, name=spec.fqdn, record=record, current=current, publish=_publish(spec))
+
+
 def _describe(res: Resolution, addresses: Sequence[str]) -> str:
     steps = [res.name, *res.chain]
     text = " -> ".join(steps)
@@ -141,39 +116,8 @@ class HostChecker:
         res, addresses = self.resolver.addresses(spec.fqdn)
         name = spec.fqdn
         current = _describe(res, addresses)
-        if res.loop:
-            yield DnsRules.issue(
-                "dns.host.cname-loop",
-                f"{name} never resolves: its CNAME chain loops ({current}).",
-                name=name,
-                record="CNAME",
-                current=current,
-                publish=_publish(spec),
-            )
-            return
-        if res.too_long:
-            yield DnsRules.issue(
-                "dns.host.cname-chain-too-long",
-                f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
-                name=name,
-                record="CNAME",
-                current=current,
-                publish=_publish(spec),
-            )
-            return
-        if res.chain and res.nxdomain:
-            yield self._dangling(spec, res, current)
-            return
-        if not addresses:
-            if spec.exists:
-                yield DnsRules.issue(
-                    "dns.host.unresolvable",
-                    f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
-                    name=name,
-                    record="A",
-                    current=current,
-                    publish=_publish(spec),
-                )
+        if res.loop or res.too_long or (res.chain and res.nxdomain) or not addresses:
+            yield from self._unresolved(spec, res, current)
             return
         provider = provider_for(self.providers, res.end) if res.chain else None
         if provider is not None and provider.http:
@@ -189,7 +133,7 @@ class HostChecker:
                 )
                 return
         if not spec.exists:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.should-not-exist",
                 f"{name} resolves ({current}) but gate.yml says it must not exist.",
                 name=name,
@@ -200,27 +144,55 @@ class HostChecker:
             return
         chain = [name, *res.chain]
         if spec.points_to and not any(_matches_target(t, chain, addresses) for t in spec.points_to):
-            yield DnsRules.issue(
+            yield _fix_by_publishing(
                 "dns.host.unexpected-target",
                 f"{name} resolves as {current}, not to {' or '.join(spec.points_to)} as gate.yml declares.",
-                name=name,
-                record="CNAME" if res.chain else "A",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "CNAME" if res.chain else "A",
+                current,
             )
         private = [a for a in addresses if is_private(a)]
         if private and spec.environment == "production":
-            yield DnsRules.issue(
+            yield _fix_by_publishing(
                 "dns.host.private-address",
                 f"{name} is a production host but resolves to {', '.join(private)}, which the internet cannot reach.",
-                name=name,
-                record="A",
-                current=current,
-                publish=_publish(spec),
+                spec,
+                "A",
+                current,
+            )
+
+    def _unresolved(self, spec: HostSpec, res: Resolution, current: str) -> Iterator[Finding]:
+        """Why `spec` leads to no address: a CNAME loop, a chain too long, a dangling CNAME, no record."""
+        name = spec.fqdn
+        if res.loop:
+            yield _fix_by_publishing(
+                "dns.host.cname-loop",
+                f"{name} never resolves: its CNAME chain loops ({current}).",
+                spec,
+                "CNAME",
+                current,
+            )
+        elif res.too_long:
+            yield _fix_by_publishing(
+                "dns.host.cname-chain-too-long",
+                f"{name} needs more than {len(res.chain) - 1} CNAME hops ({current}).",
+                spec,
+                "CNAME",
+                current,
+            )
+        elif res.chain and res.nxdomain:
+            yield self._dangling(spec, res, current)
+        elif spec.exists:
+            yield _fix_by_publishing(
+                "dns.host.unresolvable",
+                f"{name} has no A or AAAA record{' (NXDOMAIN)' if res.nxdomain else ''}.",
+                spec,
+                "A",
+                current,
             )
 
     def _takeover(self, spec: HostSpec, provider: Provider, current: str, evidence: str) -> Finding:
-        return DnsRules.issue(
+        return record_finding(
             "dns.takeover.dangling",
             f"{spec.fqdn} is a CNAME to {provider.name}, and {evidence}: anyone can claim that resource and serve "
             f"their content on {spec.fqdn}.",
@@ -235,7 +207,7 @@ class HostChecker:
         provider = provider_for(self.providers, res.end)
         if provider is not None and provider.nxdomain:
             return self._takeover(spec, provider, current, f"{res.end} does not exist")
-        return DnsRules.issue(
+        return record_finding(
             "dns.host.dangling-cname",
             f"{spec.fqdn} is a CNAME to {res.end}, which does not exist (NXDOMAIN).",
             name=spec.fqdn,
@@ -256,7 +228,7 @@ class HostChecker:
         for name, other in ((apex, www), (www, apex)):
             if resolves[name] or name in declared or not (resolves[other] or target == name):
                 continue
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.host.canonical-alias-missing",
                 f"{name} does not resolve; visitors who type it get an error instead of a redirect to "
                 f"{target or other}.",
@@ -274,7 +246,7 @@ class HostChecker:
             or f'{name}. CAA 0 issue "<your CA, e.g. letsencrypt.org>"'
         )
         if res.rrset is None:
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.caa.missing",
                 f"{name} has no CAA record: any certificate authority may issue for it.",
                 name=name,
@@ -291,7 +263,7 @@ class HostChecker:
         missing = [issuer for issuer in issuers if issuer.lower() not in allowed]
         if missing:
             current = " | ".join(res.values)
-            yield DnsRules.issue(
+            yield record_finding(
                 "dns.caa.ca-not-allowed",
                 f"The CAA records of {name} do not allow {', '.join(missing)}, the CA gate.yml says you use.",
                 name=name,
@@ -311,7 +283,7 @@ def zone_problem(resolver: GateResolver, domain: str) -> Finding | None:
     if res.rrset is not None and not res.chain:
         return None
     if res.nxdomain and not res.chain:
-        return DnsRules.issue(
+        return record_finding(
             "dns.domain.not-found",
             f"{domain} does not exist (NXDOMAIN): nothing else about it was checked.",
             name=domain,
@@ -332,7 +304,7 @@ def zone_problem(resolver: GateResolver, domain: str) -> Finding | None:
         if apex and domain.endswith("." + apex)
         else "Set checks.dns.domain to the registered domain (the zone apex)"
     )
-    return DnsRules.issue(
+    return record_finding(
         "dns.domain.not-apex",
         f"{domain} {why}, not a zone apex: its CAA, mail policy and DNSSEC were not checked.",
         name=domain,

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
-from gate.checks.dns.hosts import domain_map
 from gate.checks.http import cors, crawl, edge, exposed, flows, headers, interop, redirects, tls
 from gate.checks.http.client import (
     Page,
@@ -35,6 +34,7 @@ from gate.checks.http.client import (
 from gate.checks.http.markup import parse_page
 from gate.checks.http.observations import Observation, aggregate
 from gate.checks.http.ruledocs import RULES, MakeFinding
+from gate.config.domains import domain_map
 from gate.config.units import seconds
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, fingerprint_of

@@ -8,9 +8,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from gate.checks.dns.hosts import fqdn, is_private
-from gate.checks.dns.mail import dkim_key_problem
+from gate.checks.dns.dkim import dkim_key_problem
+from gate.checks.dns.hosts import is_private
 from gate.checks.dns.resolver import parse_address
+from gate.config.domains import fqdn
 from tests.support.dns_zones import dkim_value
 
 

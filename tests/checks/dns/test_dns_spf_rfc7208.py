@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from gate.checks.dns.mail import EmailPolicy, MailChecker
+from gate.checks.dns.mail import MailChecker
+from gate.checks.dns.mail_lookup import EmailPolicy
 from gate.checks.dns.resolver import GateResolver
 from tests.support import spf_suite
 from tests.support.contracts import Contracts

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from gate.checks.base import CheckContext
-from gate.checks.dns.hosts import domain_map
 from gate.checks.http.client import (
     Limits,
     Preview,
@@ -27,6 +26,7 @@ from gate.checks.http.client import (
     ssl_context,
     wait_ready,
 )
+from gate.config.domains import domain_map
 from gate.demo.webserver import Request, Response, Site, serve, server_context
 from gate.errors import CheckFailure
 from tests.support.http_sites import Authority, authority_fixture  # noqa: F401 - the fixture registers by being imported
