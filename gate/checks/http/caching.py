@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from gate.checks.http.client import Page
 from gate.checks.http.headers import parse_set_cookie
 from gate.checks.http.observations import Observation
+from gate.checks.http.transport import Page
 from gate.model import Severity
 from gate.rules_data import rules_file
 

@@ -7,7 +7,7 @@ flags, edge and static caching, exposed files, and a bounded crawl of the client
 The check first waits (bounded) for the preview to answer; a preview that never does is a
 blocking finding, not a crash. A request that fails after that means the check could not finish:
 it raises CheckFailure and the run fails closed. Latency budgets and the login flow build on the
-same plumbing in `gate.checks.http.client`.
+same plumbing in `gate.checks.http.transport`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from urllib.parse import urlsplit
 
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.dns.hosts import domain_map
-from gate.checks.http import cors, crawl, edge, exposed, flows, headers, interop, redirects, tls
-from gate.checks.http.client import (
+from gate.checks.http import caching, cors, crawl, exposed, external_load, flows, headers, redirects, tls
+from gate.checks.http.markup import parse_page
+from gate.checks.http.observations import Observation, aggregate
+from gate.checks.http.rules import RULES, MakeFinding
+from gate.checks.http.transport import (
     Page,
     Preview,
     RequestFailed,
@@ -32,9 +35,6 @@ from gate.checks.http.client import (
     preview_from_context,
     wait_ready,
 )
-from gate.checks.http.markup import parse_page
-from gate.checks.http.observations import Observation, aggregate
-from gate.checks.http.ruledocs import RULES, MakeFinding
 from gate.config.units import seconds
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, fingerprint_of
@@ -97,7 +97,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
         "routes": {"type": "array", "items": flows.ROUTE_SCHEMA},
         **flows.FLOW_SCHEMA,
-        "imported": interop.IMPORT_SCHEMA,
+        "imported": external_load.IMPORT_SCHEMA,
         "wait": {
             "type": "object",
             "additionalProperties": False,
@@ -194,7 +194,7 @@ class HttpCheck(Check):
     async def arun(self, ctx: CheckContext) -> AsyncIterator[Result]:
         if "imported" in ctx.config:
             # `gate import`: an outside engine loaded the preview; judge its summary, touch nothing.
-            for measurement in interop.imported(ctx.config):
+            for measurement in external_load.imported(ctx.config):
                 yield measurement
             return
         preview = self._preview or preview_from_context(ctx, domain_map(ctx.full_config))
@@ -482,11 +482,11 @@ class HttpCheck(Check):
             )
         for finding in await crawl.bundle_secrets(crawled):
             yield finding
-        edge_rules = edge.EdgeRules.load()
-        policy = edge.EdgePolicy.from_config(config)
+        edge_rules = caching.EdgeRules.load()
+        policy = caching.EdgePolicy.from_config(config)
         assets = [*crawled.scripts, *crawled.stylesheets]
         for asset in assets:
-            observations.extend(edge.static_asset(asset, edge_rules, policy))
+            observations.extend(caching.static_asset(asset, edge_rules, policy))
         responses = [page for page, _ in crawled.pages] + assets
         cdn = next((name for name in map(edge_rules.cdn_of, responses) if name), None)
         if cdn is None and policy.require_cdn:
@@ -530,7 +530,7 @@ class HttpCheck(Check):
             if 200 <= page.status < 300:
                 # Ask twice: a shared cache that kept the first answer shows itself on the second.
                 again = await session.fetch(route.url, method=route.method, headers=auth_headers)
-                observations.extend(edge.private_response(again, edge.EdgeRules.load(), route.path))
+                observations.extend(caching.private_response(again, caching.EdgeRules.load(), route.path))
             else:
                 refused.append(f"{route.path} (HTTP {page.status})")
         authenticated = [r for r in routes if r.auth]
@@ -578,7 +578,7 @@ class HttpCheck(Check):
             observations.extend(headers.leaks(page, rules, route))
             observations.extend(headers.stack_trace(page, rules, route))
             observations.extend(headers.cookies(page, rules, route))
-            observations.extend(edge.set_cookie_on_cacheable(page, route))
+            observations.extend(caching.set_cookie_on_cacheable(page, route))
 
 
 def _credentials(preview: Preview, account: flows.Account | None) -> Mapping[str, str]:

@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
-from gate.checks.http.client import Page, Preview, RequestFailed, Session
 from gate.checks.http.markup import PageParts, parse_page
 from gate.checks.http.observations import Observation
+from gate.checks.http.transport import Page, Preview, RequestFailed, Session
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 from gate.rules_data import rules_file

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from gate.checks.http.client import Page, Preview, RequestFailed, Session
+from gate.checks.http.transport import Page, Preview, RequestFailed, Session
 from gate.model import Severity
 from gate.rules_data import rules_file
 

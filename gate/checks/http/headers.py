@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
-from gate.checks.http.client import Page
 from gate.checks.http.observations import Observation
+from gate.checks.http.transport import Page
 from gate.rules_data import rules_file
 
 Kind = Literal["html", "api", "other"]

@@ -13,7 +13,7 @@ import pytest
 
 from gate.checks.base import CheckContext
 from gate.checks.dns.hosts import domain_map
-from gate.checks.http.client import (
+from gate.checks.http.transport import (
     Limits,
     Preview,
     RequestFailed,

@@ -1,0 +1,3 @@
+from gate.checks.http.check import HttpCheck
+
+__all__ = ["HttpCheck"]
