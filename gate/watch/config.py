@@ -106,7 +106,7 @@ def _host_targets(http: Mapping[str, Any], full: Mapping[str, Any], base: str, o
     """TLS and DNS probes of every host the gate was told about: the watched URL's, checks.http's
     hosts, aliases and canonical host (else the dns check's domain map)."""
     from gate.checks.dns.hosts import domain_map
-    from gate.checks.http.transport import netloc, normalise_host
+    from gate.checks.http.preview import netloc, normalise_host
 
     mapped, canonical = domain_map(full) if "hosts" not in http else ([], None)
     entries = [*http.get("hosts", mapped), *http.get("aliases", [])]

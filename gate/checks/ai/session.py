@@ -13,7 +13,7 @@ from gate.errors import InputError, Position
 if TYPE_CHECKING:
     import httpx
 
-    from gate.checks.http.transport import Preview
+    from gate.checks.http.preview import Preview
 
 
 def ai_preview(ctx: CheckContext, where: Position | None) -> tuple[CheckContext, Preview]:
@@ -22,7 +22,7 @@ def ai_preview(ctx: CheckContext, where: Position | None) -> tuple[CheckContext,
     That is checks.http.url, with its CA bundle and login; or checks.ai.url, an AI service on
     an origin of its own, which gets neither the preview's login nor its bypass header.
     """
-    from gate.checks.http.transport import preview_from_context
+    from gate.checks.http.preview import preview_from_context
 
     http = dict(ctx.full_config.get("checks", {}).get("http", {}))
     if ctx.config.get("url"):

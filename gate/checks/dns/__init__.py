@@ -320,7 +320,7 @@ class DnsCheck(DnsRules):
         bundle = ctx.config.get("ca_bundle")
         if not bundle:
             return None
-        from gate.checks.http.transport import ssl_context
+        from gate.checks.http.trust import ssl_context
 
         base = ctx.config_path.parent if ctx.config_path else ctx.root
         path = (base / bundle).resolve()

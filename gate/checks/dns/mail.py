@@ -517,7 +517,7 @@ class MailChecker:
 
 
 def _system_trust() -> ssl.SSLContext:
-    from gate.checks.http.transport import ssl_context
+    from gate.checks.http.trust import ssl_context
 
     return ssl_context(None)
 

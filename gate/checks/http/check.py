@@ -24,17 +24,9 @@ from gate.checks.dns.hosts import domain_map
 from gate.checks.http import caching, cors, crawl, exposed, external_load, flows, headers, redirects, tls
 from gate.checks.http.markup import parse_page
 from gate.checks.http.observations import Observation, aggregate
+from gate.checks.http.preview import Preview, normalise_host, preview_from_context
 from gate.checks.http.rules import RULES, MakeFinding
-from gate.checks.http.transport import (
-    Page,
-    Preview,
-    RequestFailed,
-    Session,
-    make_client,
-    normalise_host,
-    preview_from_context,
-    wait_ready,
-)
+from gate.checks.http.transport import Page, RequestFailed, Session, make_client, wait_ready
 from gate.config.units import seconds
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, fingerprint_of

@@ -25,7 +25,8 @@ import yaml
 
 from gate.checks.http.markup import PageParts, parse_page
 from gate.checks.http.observations import Observation
-from gate.checks.http.transport import Page, Preview, RequestFailed, Session
+from gate.checks.http.preview import Preview
+from gate.checks.http.transport import Page, RequestFailed, Session
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 from gate.rules_data import rules_file

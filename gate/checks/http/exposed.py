@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from gate.checks.http.transport import Page, Preview, RequestFailed, Session
+from gate.checks.http.preview import Preview
+from gate.checks.http.transport import Page, RequestFailed, Session
 from gate.model import Severity
 from gate.rules_data import rules_file
 

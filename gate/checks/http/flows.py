@@ -18,8 +18,9 @@ from typing import Any
 from gate import redact
 from gate.bodies import DecodingError, read_async
 from gate.checks.base import CheckContext, Result
+from gate.checks.http.preview import Preview
 from gate.checks.http.rules import MakeFinding
-from gate.checks.http.transport import Preview, RequestFailed, Session
+from gate.checks.http.transport import RequestFailed, Session
 from gate.errors import InputError
 from gate.load import (
     BUDGET_SCHEMA,

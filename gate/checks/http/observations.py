@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from gate.checks.http.preview import netloc
 from gate.checks.http.rules import MakeFinding
-from gate.checks.http.transport import netloc
 from gate.model import Finding, Location, Severity
 
 _EXAMPLES = 3

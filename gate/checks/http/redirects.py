@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
+from gate.checks.http.preview import netloc
 from gate.checks.http.rules import MakeFinding
-from gate.checks.http.transport import Page, netloc
+from gate.checks.http.transport import Page
 from gate.model import Finding, Location
 
 

@@ -15,9 +15,10 @@ import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from gate.checks.http.preview import Preview
 from gate.checks.http.resolve import Refused, Resolver
 from gate.checks.http.rules import MakeFinding
-from gate.checks.http.transport import Preview, RequestFailed, fetch, make_client
+from gate.checks.http.transport import RequestFailed, fetch, make_client
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 

@@ -13,20 +13,9 @@ import pytest
 
 from gate.checks.base import CheckContext
 from gate.checks.dns.hosts import domain_map
-from gate.checks.http.transport import (
-    Limits,
-    Preview,
-    RequestFailed,
-    Session,
-    fetch,
-    follow,
-    make_client,
-    netloc,
-    normalise_host,
-    preview_from_context,
-    ssl_context,
-    wait_ready,
-)
+from gate.checks.http.preview import Limits, Preview, netloc, normalise_host, preview_from_context
+from gate.checks.http.transport import RequestFailed, Session, fetch, follow, make_client, wait_ready
+from gate.checks.http.trust import ssl_context
 from gate.demo.webserver import Request, Response, Site, serve, server_context
 from gate.errors import CheckFailure
 from tests.support.http_sites import Authority, authority_fixture  # noqa: F401 - the fixture registers by being imported
