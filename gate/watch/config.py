@@ -69,7 +69,7 @@ def _is_name(host: str) -> bool:
 
 
 def _from_http(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
-    from gate.checks.http.flows import SAFE_METHODS, Route
+    from gate.checks.http.routes import SAFE_METHODS, Route
 
     budgets = http.get("budgets", {})
     targets = [Target("home", "http", url=base, owner=owner, check_first=_CHECK_FIRST["http"])]

@@ -42,7 +42,7 @@ async def signed_in(
     client: httpx.AsyncClient, preview: Preview, http_ctx: CheckContext, routes: Sequence[AiRoute]
 ) -> tuple[Mapping[str, str], str | None]:
     """The headers of the signed-in account, or why signing in was refused or failed."""
-    from gate.checks.http.flows import LoginFailed, login
+    from gate.checks.http.login import LoginFailed, login
     from gate.checks.http.transport import RequestFailed, Session
 
     if not any(route.auth for route in routes):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import ssl
 import warnings
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 
 from gate.checks.http.preview import Preview
 from gate.checks.http.resolve import Refused, Resolver
-from gate.checks.http.rules import MakeFinding
+from gate.checks.http.rules import RULES
+from gate.checks.http.surface import Surface
 from gate.checks.http.transport import RequestFailed, fetch, make_client
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
@@ -118,7 +120,6 @@ async def check_host(
     preview: Preview,
     verify: ssl.SSLContext,
     thresholds: Thresholds,
-    make: MakeFinding,
     now: datetime.datetime,
 ) -> AsyncIterator[Finding]:
     """TLS findings for one host[:port]; a finding in UNTRUSTED means nothing else may be sent to it."""
@@ -135,30 +136,34 @@ async def check_host(
         if code in _EXPIRED:
             expiry = _not_after(details.der)
             when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
-            yield make(
+            yield RULES.finding(
                 "http.tls.expired",
                 f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
                 location=location,
+                preview_host=preview.base_host,
             )
         elif code in _NAME:
-            yield make(
+            yield RULES.finding(
                 "http.tls.name-mismatch",
                 f"{host} presents a certificate for {_names(details.der)}, which does not cover {name}.",
                 location=location,
+                preview_host=preview.base_host,
             )
         else:
-            yield make(
+            yield RULES.finding(
                 "http.tls.untrusted",
                 f"{host} presents a certificate that does not verify: {error.verify_message}"
                 + (" (checked with the CA bundle in checks.http.ca_bundle)." if preview.ca_bundle else "."),
                 location=location,
+                preview_host=preview.base_host,
             )
         return
     except ssl.SSLError as error:
-        yield make(
+        yield RULES.finding(
             "http.tls.handshake-failed",
             f"The TLS handshake with {host} fails: {error.reason or error}.",
             location=location,
+            preview_host=preview.base_host,
         )
         return
     except (OSError, TimeoutError) as error:
@@ -167,10 +172,11 @@ async def check_host(
             if isinstance(error, TimeoutError)
             else (error.strerror or str(error))
         )
-        yield make(
+        yield RULES.finding(
             "http.tls.no-https",
             f"{host} does not accept HTTPS connections on port {port}: {reason}.",
             location=location,
+            preview_host=preview.base_host,
         )
         return
     expiry = _not_after(shake.der)
@@ -178,32 +184,40 @@ async def check_host(
         days = (expiry - now).total_seconds() / 86400
         text = f"The certificate of {host} expires on {expiry:%Y-%m-%d} ({days:.0f} days from now)"
         if days < thresholds.fail_days:
-            yield make(
+            yield RULES.finding(
                 "http.tls.expiry-imminent",
                 f"{text}; the preset fails under {thresholds.fail_days} days.",
                 location=location,
                 details={"days_left": round(days, 1)},
+                preview_host=preview.base_host,
             )
         elif days < thresholds.warn_days:
-            yield make(
+            yield RULES.finding(
                 "http.tls.expiry-soon",
                 f"{text}; the preset warns under {thresholds.warn_days} days.",
                 location=location,
                 details={"days_left": round(days, 1)},
+                preview_host=preview.base_host,
             )
     legacy = _legacy_context()
     if legacy is None:
-        yield make(
+        yield RULES.finding(
             "http.tls.legacy-untested",
             f"Could not test whether {host} accepts TLS 1.0/1.1: this machine's OpenSSL cannot offer them.",
             location=location,
+            preview_host=preview.base_host,
         )
         return
     try:
         old = await handshake(preview.resolver, name, port, legacy, timeout)
     except (ssl.SSLError, OSError, TimeoutError, Refused):
         return
-    yield make("http.tls.legacy-protocol", f"{host} completes a handshake with {old.version}.", location=location)
+    yield RULES.finding(
+        "http.tls.legacy-protocol",
+        f"{host} completes a handshake with {old.version}.",
+        location=location,
+        preview_host=preview.base_host,
+    )
 
 
 async def _peek(resolver: Resolver, name: str, port: int, timeout: float) -> Handshake:
@@ -214,7 +228,7 @@ async def _peek(resolver: Resolver, name: str, port: int, timeout: float) -> Han
         return Handshake(None, None)
 
 
-async def check_plain_http(host: str, http_port: int, preview: Preview, make: MakeFinding) -> AsyncIterator[Finding]:
+async def check_plain_http(host: str, http_port: int, preview: Preview) -> AsyncIterator[Finding]:
     """`http://host/` must redirect to https; refusing plain HTTP altogether is also fine."""
     name, _ = split_host(host)
     display = name if ":" not in name else f"[{name}]"
@@ -229,15 +243,51 @@ async def check_plain_http(host: str, http_port: int, preview: Preview, make: Ma
             return
     target = page.location
     if target is None:
-        yield make(
+        yield RULES.finding(
             "http.tls.http-not-redirected",
             f"{url} answers HTTP {page.status} over plain HTTP instead of redirecting to https://.",
             location=Location(url=url, name=host),
+            preview_host=preview.base_host,
         )
     elif not target.startswith("https://"):
-        yield make(
+        yield RULES.finding(
             "http.tls.http-not-redirected",
             f"{url} redirects to {target}, which is still plain HTTP.",
             severity=Severity.MEDIUM,
             location=Location(url=url, name=host),
+            preview_host=preview.base_host,
         )
+
+
+async def check_hosts(surface: Surface) -> tuple[list[Finding], bool]:
+    """TLS of every declared host, and whether the preview's own host proved its identity.
+
+    Hosts that fail are added to `surface.unreachable`: nothing more is asked of them. When the
+    preview's own host fails, the other surface checks are skipped.
+    """
+    preview = surface.preview
+    hosts = [host for host in preview.hosts if host != preview.base_host or preview.base_url.startswith("https")]
+    raw = surface.config.get("tls", {})
+    thresholds = Thresholds(int(raw.get("warn_days", 30)), int(raw.get("fail_days", 7)))
+    now = datetime.datetime.now(datetime.UTC)
+
+    async def one(host: str) -> list[Finding]:
+        found = [f async for f in check_host(host, preview, preview.trust, thresholds, now)]
+        found += [f async for f in check_plain_http(host, preview.http_port(host), preview)]
+        return found
+
+    findings: list[Finding] = []
+    trusted = True
+    for found in await asyncio.gather(*(one(host) for host in hosts)):
+        for finding in found:
+            if finding.rule_id in UNTRUSTED or finding.rule_id == "http.tls.no-https":
+                surface.unreachable.add(finding.location.name or "")
+            if finding.location.name == preview.base_host and finding.rule_id in UNTRUSTED:
+                trusted = False
+                finding = dataclasses.replace(
+                    finding,
+                    message=finding.message + " The other surface checks were skipped: they would send "
+                    "credentials to a server whose identity is not proven.",
+                )
+            findings.append(finding)
+    return findings, trusted
