@@ -172,8 +172,14 @@ def grade(
             "Responses do not send `X-Content-Type-Options: nosniff`.",
             route=route,
         )
-    if kind != "html":
-        return
+    if kind == "html":
+        yield from _html_headers(page, rules, policy, meta_csp, route)
+
+
+def _html_headers(
+    page: Page, rules: HeaderRules, policy: HeaderPolicy, meta_csp: Iterable[str], route: str | None
+) -> Iterator[Observation]:
+    """What an HTML page needs on top: a CSP (without inline scripts), framing protection, a referrer policy."""
     enforced = [*page.headers.get_list("content-security-policy"), *meta_csp]
     directives = csp_directives(enforced)
     if not enforced:

@@ -36,7 +36,11 @@ def judge_chain(
     preview_host: str,
     canonical_digest: str | None = None,
 ) -> Iterator[Finding]:
-    """Findings for one chain `client.follow` returned (followed only while `own` accepted the hosts)."""
+    """Findings for one chain `Session.follow` returned (followed only while `own` accepted the hosts).
+
+    Longer than a function should be because it is one ordered decision list, read top to bottom:
+    the first problem a chain shows is the one reported, and splitting it would hide that order.
+    """
     location = Location(url=start, name=netloc(start))
     hops = " -> ".join([start, *(page.location or "" for page in chain if page.location)])
     for page in chain:

@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 import ssl
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 from gate.checks.http.preview import Preview
@@ -131,32 +131,7 @@ async def check_host(
     except Refused as refused:
         raise CheckFailure(f"TLS of {host} not checked, because {refused}") from refused
     except ssl.SSLCertVerificationError as error:
-        details = await _peek(preview.resolver, name, port, timeout)
-        code = error.verify_code
-        if code in _EXPIRED:
-            expiry = _not_after(details.der)
-            when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
-            yield RULES.finding(
-                "http.tls.expired",
-                f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
-                location=location,
-                preview_host=preview.base_host,
-            )
-        elif code in _NAME:
-            yield RULES.finding(
-                "http.tls.name-mismatch",
-                f"{host} presents a certificate for {_names(details.der)}, which does not cover {name}.",
-                location=location,
-                preview_host=preview.base_host,
-            )
-        else:
-            yield RULES.finding(
-                "http.tls.untrusted",
-                f"{host} presents a certificate that does not verify: {error.verify_message}"
-                + (" (checked with the CA bundle in checks.http.ca_bundle)." if preview.ca_bundle else "."),
-                location=location,
-                preview_host=preview.base_host,
-            )
+        yield await _not_verified(host, preview, error, location)
         return
     except ssl.SSLError as error:
         yield RULES.finding(
@@ -179,40 +154,92 @@ async def check_host(
             preview_host=preview.base_host,
         )
         return
+    for finding in _expiry(host, shake, thresholds, now, location, preview.base_host):
+        yield finding
+    legacy = await _legacy_protocol(host, preview, location)
+    if legacy is not None:
+        yield legacy
+
+
+async def _not_verified(
+    host: str, preview: Preview, error: ssl.SSLCertVerificationError, location: Location
+) -> Finding:
+    """Why the certificate did not verify, read from the certificate itself where it can be."""
+    name, port = split_host(host)
+    details = await _peek(preview.resolver, name, port, preview.limits.timeout)
+    code = error.verify_code
+    if code in _EXPIRED:
+        expiry = _not_after(details.der)
+        when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
+        return RULES.finding(
+            "http.tls.expired",
+            f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
+            location=location,
+            preview_host=preview.base_host,
+        )
+    if code in _NAME:
+        return RULES.finding(
+            "http.tls.name-mismatch",
+            f"{host} presents a certificate for {_names(details.der)}, which does not cover {name}.",
+            location=location,
+            preview_host=preview.base_host,
+        )
+    return RULES.finding(
+        "http.tls.untrusted",
+        f"{host} presents a certificate that does not verify: {error.verify_message}"
+        + (" (checked with the CA bundle in checks.http.ca_bundle)." if preview.ca_bundle else "."),
+        location=location,
+        preview_host=preview.base_host,
+    )
+
+
+def _expiry(
+    host: str,
+    shake: Handshake,
+    thresholds: Thresholds,
+    now: datetime.datetime,
+    location: Location,
+    preview_host: str,
+) -> Iterator[Finding]:
     expiry = _not_after(shake.der)
-    if expiry is not None:
-        days = (expiry - now).total_seconds() / 86400
-        text = f"The certificate of {host} expires on {expiry:%Y-%m-%d} ({days:.0f} days from now)"
-        if days < thresholds.fail_days:
-            yield RULES.finding(
-                "http.tls.expiry-imminent",
-                f"{text}; the preset fails under {thresholds.fail_days} days.",
-                location=location,
-                details={"days_left": round(days, 1)},
-                preview_host=preview.base_host,
-            )
-        elif days < thresholds.warn_days:
-            yield RULES.finding(
-                "http.tls.expiry-soon",
-                f"{text}; the preset warns under {thresholds.warn_days} days.",
-                location=location,
-                details={"days_left": round(days, 1)},
-                preview_host=preview.base_host,
-            )
+    if expiry is None:
+        return
+    days = (expiry - now).total_seconds() / 86400
+    text = f"The certificate of {host} expires on {expiry:%Y-%m-%d} ({days:.0f} days from now)"
+    if days < thresholds.fail_days:
+        yield RULES.finding(
+            "http.tls.expiry-imminent",
+            f"{text}; the preset fails under {thresholds.fail_days} days.",
+            location=location,
+            details={"days_left": round(days, 1)},
+            preview_host=preview_host,
+        )
+    elif days < thresholds.warn_days:
+        yield RULES.finding(
+            "http.tls.expiry-soon",
+            f"{text}; the preset warns under {thresholds.warn_days} days.",
+            location=location,
+            details={"days_left": round(days, 1)},
+            preview_host=preview_host,
+        )
+
+
+async def _legacy_protocol(host: str, preview: Preview, location: Location) -> Finding | None:
+    """Whether the host still completes a TLS 1.0/1.1 handshake (or this machine cannot tell)."""
     legacy = _legacy_context()
     if legacy is None:
-        yield RULES.finding(
+        return RULES.finding(
             "http.tls.legacy-untested",
             f"Could not test whether {host} accepts TLS 1.0/1.1: this machine's OpenSSL cannot offer them.",
             location=location,
             preview_host=preview.base_host,
         )
-        return
+    name, port = split_host(host)
     try:
-        old = await handshake(preview.resolver, name, port, legacy, timeout)
+        old = await handshake(preview.resolver, name, port, legacy, preview.limits.timeout)
     except (ssl.SSLError, OSError, TimeoutError, Refused):
-        return
-    yield RULES.finding(
+        return None
+    return RULES.finding(
         "http.tls.legacy-protocol",
         f"{host} completes a handshake with {old.version}.",
         location=location,
