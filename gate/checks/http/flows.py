@@ -19,7 +19,7 @@ from gate.checks.http.flow_context import Account, FlowContext
 from gate.checks.http.latency import Loaded, measure
 from gate.checks.http.login import LOGIN_SCHEMA, sign_in
 from gate.checks.http.ratelimit import check_rate_limit
-from gate.checks.http.routes import ROUTE_CLASSES, STATUSES
+from gate.checks.http.routes import RATE_LIMIT_SCHEMA, ROUTE_CLASSES
 from gate.checks.http.rules import RULES
 from gate.checks.http.streams import check_stream
 from gate.load import BUDGET_SCHEMA, LOAD_SCHEMA, STREAM_SCHEMA
@@ -45,15 +45,7 @@ FLOW_SCHEMA: dict[str, Any] = {
             "stream": {**STREAM_SCHEMA, "properties": {**STREAM_SCHEMA["properties"], **BUDGET_SCHEMA["properties"]}},
         },
     },
-    "rate_limit": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
-            "statuses": STATUSES,
-            "header": {"type": "string", "minLength": 1, "description": "Header whose presence means limited."},
-        },
-    },
+    "rate_limit": RATE_LIMIT_SCHEMA,
     "baseline": {"type": "string", "description": "JSON report of an earlier run to compare p95 and error rate."},
     "max_growth": {"type": "number", "minimum": 1, "description": "Largest allowed ratio now/baseline."},
     "safe_concurrency": {

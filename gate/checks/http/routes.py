@@ -19,6 +19,17 @@ STATUSES: dict[str, Any] = {
     "minItems": 1,
 }
 
+# How a burst on an auth route is judged: for every such route (checks.http.rate_limit) or one.
+RATE_LIMIT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "statuses": STATUSES,
+        "header": {"type": "string", "minLength": 1, "description": "Header whose presence means limited."},
+    },
+}
+
 ROUTE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -41,15 +52,7 @@ ROUTE_SCHEMA: dict[str, Any] = {
         "budget": BUDGET_SCHEMA,
         "stream": STREAM_SCHEMA,
         "load": LOAD_SCHEMA,
-        "rate_limit": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
-                "statuses": STATUSES,
-                "header": {"type": "string", "minLength": 1},
-            },
-        },
+        "rate_limit": RATE_LIMIT_SCHEMA,
     },
 }
 
