@@ -354,7 +354,7 @@ def export_(
     import dataclasses
 
     from gate.checks import config_schemas
-    from gate.checks.http.interop import export_plan
+    from gate.checks.http.external_load import export_plan
     from gate.config import Override, load_config
     from gate.load.export import k6_script, locustfile
 

@@ -69,7 +69,7 @@ def _is_name(host: str) -> bool:
 
 
 def _from_http(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
-    from gate.checks.http.flows import SAFE_METHODS, Route
+    from gate.checks.http.routes import SAFE_METHODS, Route
 
     budgets = http.get("budgets", {})
     targets = [Target("home", "http", url=base, owner=owner, check_first=_CHECK_FIRST["http"])]
@@ -105,7 +105,7 @@ def _from_http(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owne
 def _host_targets(http: Mapping[str, Any], full: Mapping[str, Any], base: str, owner: str) -> list[Target]:
     """TLS and DNS probes of every host the gate was told about: the watched URL's, checks.http's
     hosts, aliases and canonical host (else the dns check's domain map)."""
-    from gate.checks.http.client import netloc, normalise_host
+    from gate.checks.http.preview import netloc, normalise_host
     from gate.config.domains import domain_map
 
     mapped, canonical = domain_map(full) if "hosts" not in http else ([], None)

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from gate.checks.base import CheckContext
-from gate.checks.http.client import Preview, RequestFailed, Session, make_client, preview_from_context
-from gate.checks.http.flows import LoginFailed, Route, login
+from gate.checks.http.login import LoginFailed, login
+from gate.checks.http.preview import Preview, preview_from_context
+from gate.checks.http.routes import Route
 from gate.checks.http.tls import handshake, split_host
+from gate.checks.http.transport import RequestFailed, Session, make_client
 from gate.config.domains import domain_map
 from gate.load import Endpoint, Request, measure_stream, stream_settings
 from gate.redact import scrub

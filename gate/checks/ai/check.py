@@ -106,7 +106,7 @@ class AiCheck(Check):
     async def arun(self, ctx: CheckContext) -> AsyncIterator[Result]:
         import httpx
 
-        from gate.checks.http.client import make_client
+        from gate.checks.http.transport import make_client
 
         config = ctx.config
         expected = _expectations(config, self._preview)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
     from gate.checks.base import Progress
-    from gate.checks.http.client import Preview
+    from gate.checks.http.preview import Preview
 
 PROMPT_SHOWN = 300
 PROMPT_QUOTED = 120

@@ -13,7 +13,7 @@ from gate.errors import InputError, Position
 if TYPE_CHECKING:
     import httpx
 
-    from gate.checks.http.client import Preview
+    from gate.checks.http.preview import Preview
 
 
 def ai_preview(ctx: CheckContext, where: Position | None) -> tuple[CheckContext, Preview]:
@@ -22,7 +22,7 @@ def ai_preview(ctx: CheckContext, where: Position | None) -> tuple[CheckContext,
     That is checks.http.url, with its CA bundle and login; or checks.ai.url, an AI service on
     an origin of its own, which gets neither the preview's login nor its bypass header.
     """
-    from gate.checks.http.client import preview_from_context
+    from gate.checks.http.preview import preview_from_context
 
     http = dict(ctx.full_config.get("checks", {}).get("http", {}))
     if ctx.config.get("url"):
@@ -42,8 +42,8 @@ async def signed_in(
     client: httpx.AsyncClient, preview: Preview, http_ctx: CheckContext, routes: Sequence[AiRoute]
 ) -> tuple[Mapping[str, str], str | None]:
     """The headers of the signed-in account, or why signing in was refused or failed."""
-    from gate.checks.http.client import RequestFailed, Session
-    from gate.checks.http.flows import LoginFailed, login
+    from gate.checks.http.login import LoginFailed, login
+    from gate.checks.http.transport import RequestFailed, Session
 
     if not any(route.auth for route in routes):
         return {}, None

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gate.checks.http.client import describe
-from gate.checks.http.flows import dig
+from gate.checks.http.login import dig
+from gate.checks.http.transport import describe
 
 if TYPE_CHECKING:
     import httpx

@@ -265,7 +265,7 @@ def _trust(ctx: CheckContext) -> ssl.SSLContext | None:
     bundle = ctx.config.get("ca_bundle")
     if not bundle:
         return None
-    from gate.checks.http.client import ssl_context
+    from gate.checks.http.trust import ssl_context
 
     base = ctx.config_path.parent if ctx.config_path else ctx.root
     path = (base / bundle).resolve()

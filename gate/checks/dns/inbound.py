@@ -169,6 +169,6 @@ def _reporting_record(
 
 
 def _system_trust() -> ssl.SSLContext:
-    from gate.checks.http.client import ssl_context
+    from gate.checks.http.trust import ssl_context
 
     return ssl_context(None)

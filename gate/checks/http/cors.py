@@ -8,8 +8,8 @@ import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from gate.checks.http.client import Page, Session
 from gate.checks.http.observations import Observation
+from gate.checks.http.transport import Page, Session
 from gate.model import Severity
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})

@@ -23,9 +23,10 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
-from gate.checks.http.client import Page, Preview, RequestFailed, Session
 from gate.checks.http.markup import PageParts, parse_page
 from gate.checks.http.observations import Observation
+from gate.checks.http.preview import Preview
+from gate.checks.http.transport import Page, RequestFailed, Session
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 from gate.rules_data import rules_file
@@ -173,17 +174,7 @@ async def crawl(
         if depth < limits.depth:
             for link in parts.links:
                 enqueue(link, depth + 1)
-    index = 0
-    while index < len(script_urls):
-        page = await session.fetch(script_urls[index], max_body=limits.max_script_bytes)
-        index += 1
-        if page.status != 200:
-            continue
-        result.scripts.append(page)
-        for match in rules.script_reference.finditer(page.text()):
-            if len(script_urls) >= limits.max_scripts:
-                break
-            add(script_urls, urljoin(page.url, match.group(1)))
+    result.scripts = await _scripts(session, script_urls, limits, rules, lambda url: add(script_urls, url))
     result.stylesheets = [
         page
         for page in await asyncio.gather(*(session.fetch(url, max_body=0) for url in style_urls))
@@ -194,6 +185,25 @@ async def crawl(
     )
     result.source_maps = [(script, found) for script, found in zip(result.scripts, maps, strict=True) if found]
     return result
+
+
+async def _scripts(
+    session: Session, urls: list[str], limits: CrawlLimits, rules: BundleRules, add: Callable[[str], None]
+) -> list[Page]:
+    """Every script in `urls`, which grows (through `add`, bounded) by the chunks each script loads."""
+    scripts: list[Page] = []
+    index = 0
+    while index < len(urls):
+        page = await session.fetch(urls[index], max_body=limits.max_script_bytes)
+        index += 1
+        if page.status != 200:
+            continue
+        scripts.append(page)
+        for match in rules.script_reference.finditer(page.text()):
+            if len(urls) >= limits.max_scripts:
+                break
+            add(urljoin(page.url, match.group(1)))
+    return scripts
 
 
 async def _source_map(

@@ -12,14 +12,17 @@ import functools
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from gate.checks.http.client import Page, Preview, RequestFailed, Session
-from gate.model import Severity
+from gate.checks.http.preview import Preview
+from gate.checks.http.rules import RULES
+from gate.checks.http.surface import Surface
+from gate.checks.http.transport import Page, RequestFailed, Session
+from gate.model import Finding, Location, Severity
 from gate.rules_data import rules_file
 
 # Enough of any listed file to see its signature; a dump's first 64 KB already says what it is.
@@ -115,3 +118,20 @@ async def probe(
 
     results = await asyncio.gather(*(one(entry) for entry in files))
     return [result for result in results if result is not None]
+
+
+async def check_exposed(surface: Surface) -> AsyncIterator[Finding]:
+    """Every listed file that the preview really serves; its error pages are kept for grading."""
+    baseline = await soft_not_found(surface.session, surface.preview)
+    # Error pages are where stack traces and leaking headers show.
+    surface.graded.extend((page, None) for page, _ in baseline.pages)
+    for entry, page in await probe(surface.session, surface.preview, load_files(), baseline):
+        yield RULES.finding(
+            "http.exposed.file",
+            f"{entry.path} is publicly served and really is the file ({entry.what}; {len(page.body)}"
+            f"{'+' if page.truncated else ''} bytes, content signature matched).",
+            severity=entry.severity,
+            location=Location(url=page.url),
+            subject=entry.id,
+            preview_host=surface.preview.base_host,
+        )

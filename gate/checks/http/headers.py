@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
-from gate.checks.http.client import Page
 from gate.checks.http.observations import Observation
+from gate.checks.http.transport import Page
 from gate.rules_data import rules_file
 
 Kind = Literal["html", "api", "other"]
@@ -172,8 +172,14 @@ def grade(
             "Responses do not send `X-Content-Type-Options: nosniff`.",
             route=route,
         )
-    if kind != "html":
-        return
+    if kind == "html":
+        yield from _html_headers(page, rules, policy, meta_csp, route)
+
+
+def _html_headers(
+    page: Page, rules: HeaderRules, policy: HeaderPolicy, meta_csp: Iterable[str], route: str | None
+) -> Iterator[Observation]:
+    """What an HTML page needs on top: a CSP (without inline scripts), framing protection, a referrer policy."""
     enforced = [*page.headers.get_list("content-security-policy"), *meta_csp]
     directives = csp_directives(enforced)
     if not enforced:

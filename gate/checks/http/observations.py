@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gate.checks.http.client import netloc
-from gate.checks.http.ruledocs import MakeFinding
+from gate.checks.http.preview import netloc
+from gate.checks.http.rules import RULES
 from gate.model import Finding, Location, Severity
 
 _EXAMPLES = 3
@@ -24,7 +24,7 @@ class Observation:
     route: str | None = None
 
 
-def aggregate(observations: Iterable[Observation], make: MakeFinding) -> Iterator[Finding]:
+def aggregate(observations: Iterable[Observation], preview_host: str) -> Iterator[Finding]:
     """Group by rule, host and key; the fingerprint ignores which URLs happened to show it."""
     groups: dict[tuple[str, str, str], list[Observation]] = {}
     # The gate's own random probe paths make poor examples: real pages are listed first.
@@ -41,7 +41,7 @@ def aggregate(observations: Iterable[Observation], make: MakeFinding) -> Iterato
             more = f" and {len(urls) - _EXAMPLES} more" if len(urls) > _EXAMPLES else ""
             message += f" Seen on {len(urls)} responses from {host} ({shown}{more})."
         severities = [item.severity for item in items if item.severity is not None]
-        yield make(
+        yield RULES.finding(
             rule,
             message,
             severity=max(severities) if severities else None,
@@ -49,4 +49,5 @@ def aggregate(observations: Iterable[Observation], make: MakeFinding) -> Iterato
             where=host,
             subject=key,
             details={"urls": urls} if len(urls) > 1 else {},
+            preview_host=preview_host,
         )

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import ssl
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-from gate.checks.http.client import Preview, RequestFailed, fetch, make_client
+from gate.checks.http.preview import Preview
 from gate.checks.http.resolve import Refused, Resolver
-from gate.checks.http.ruledocs import MakeFinding
+from gate.checks.http.rules import RULES
+from gate.checks.http.surface import Surface
+from gate.checks.http.transport import RequestFailed, fetch, make_client
 from gate.errors import CheckFailure
 from gate.model import Finding, Location, Severity
 
@@ -117,7 +120,6 @@ async def check_host(
     preview: Preview,
     verify: ssl.SSLContext,
     thresholds: Thresholds,
-    make: MakeFinding,
     now: datetime.datetime,
 ) -> AsyncIterator[Finding]:
     """TLS findings for one host[:port]; a finding in UNTRUSTED means nothing else may be sent to it."""
@@ -129,35 +131,14 @@ async def check_host(
     except Refused as refused:
         raise CheckFailure(f"TLS of {host} not checked, because {refused}") from refused
     except ssl.SSLCertVerificationError as error:
-        details = await _peek(preview.resolver, name, port, timeout)
-        code = error.verify_code
-        if code in _EXPIRED:
-            expiry = _not_after(details.der)
-            when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
-            yield make(
-                "http.tls.expired",
-                f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
-                location=location,
-            )
-        elif code in _NAME:
-            yield make(
-                "http.tls.name-mismatch",
-                f"{host} presents a certificate for {_names(details.der)}, which does not cover {name}.",
-                location=location,
-            )
-        else:
-            yield make(
-                "http.tls.untrusted",
-                f"{host} presents a certificate that does not verify: {error.verify_message}"
-                + (" (checked with the CA bundle in checks.http.ca_bundle)." if preview.ca_bundle else "."),
-                location=location,
-            )
+        yield await _not_verified(host, preview, error, location)
         return
     except ssl.SSLError as error:
-        yield make(
+        yield RULES.finding(
             "http.tls.handshake-failed",
             f"The TLS handshake with {host} fails: {error.reason or error}.",
             location=location,
+            preview_host=preview.base_host,
         )
         return
     except (OSError, TimeoutError) as error:
@@ -166,43 +147,104 @@ async def check_host(
             if isinstance(error, TimeoutError)
             else (error.strerror or str(error))
         )
-        yield make(
+        yield RULES.finding(
             "http.tls.no-https",
             f"{host} does not accept HTTPS connections on port {port}: {reason}.",
             location=location,
+            preview_host=preview.base_host,
         )
         return
+    for finding in _expiry(host, shake, thresholds, now, location, preview.base_host):
+        yield finding
+    legacy = await _legacy_protocol(host, preview, location)
+    if legacy is not None:
+        yield legacy
+
+
+async def _not_verified(
+    host: str, preview: Preview, error: ssl.SSLCertVerificationError, location: Location
+) -> Finding:
+    """Why the certificate did not verify, read from the certificate itself where it can be."""
+    name, port = split_host(host)
+    details = await _peek(preview.resolver, name, port, preview.limits.timeout)
+    code = error.verify_code
+    if code in _EXPIRED:
+        expiry = _not_after(details.der)
+        when = f" (not valid after {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
+        return RULES.finding(
+            "http.tls.expired",
+            f"{host} presents a certificate that {'is not yet valid' if code == 9 else 'has expired'}{when}.",
+            location=location,
+            preview_host=preview.base_host,
+        )
+    if code in _NAME:
+        return RULES.finding(
+            "http.tls.name-mismatch",
+            f"{host} presents a certificate for {_names(details.der)}, which does not cover {name}.",
+            location=location,
+            preview_host=preview.base_host,
+        )
+    return RULES.finding(
+        "http.tls.untrusted",
+        f"{host} presents a certificate that does not verify: {error.verify_message}"
+        + (" (checked with the CA bundle in checks.http.ca_bundle)." if preview.ca_bundle else "."),
+        location=location,
+        preview_host=preview.base_host,
+    )
+
+
+def _expiry(
+    host: str,
+    shake: Handshake,
+    thresholds: Thresholds,
+    now: datetime.datetime,
+    location: Location,
+    preview_host: str,
+) -> Iterator[Finding]:
     expiry = _not_after(shake.der)
-    if expiry is not None:
-        days = (expiry - now).total_seconds() / 86400
-        text = f"The certificate of {host} expires on {expiry:%Y-%m-%d} ({days:.0f} days from now)"
-        if days < thresholds.fail_days:
-            yield make(
-                "http.tls.expiry-imminent",
-                f"{text}; the preset fails under {thresholds.fail_days} days.",
-                location=location,
-                details={"days_left": round(days, 1)},
-            )
-        elif days < thresholds.warn_days:
-            yield make(
-                "http.tls.expiry-soon",
-                f"{text}; the preset warns under {thresholds.warn_days} days.",
-                location=location,
-                details={"days_left": round(days, 1)},
-            )
+    if expiry is None:
+        return
+    days = (expiry - now).total_seconds() / 86400
+    text = f"The certificate of {host} expires on {expiry:%Y-%m-%d} ({days:.0f} days from now)"
+    if days < thresholds.fail_days:
+        yield RULES.finding(
+            "http.tls.expiry-imminent",
+            f"{text}; the preset fails under {thresholds.fail_days} days.",
+            location=location,
+            details={"days_left": round(days, 1)},
+            preview_host=preview_host,
+        )
+    elif days < thresholds.warn_days:
+        yield RULES.finding(
+            "http.tls.expiry-soon",
+            f"{text}; the preset warns under {thresholds.warn_days} days.",
+            location=location,
+            details={"days_left": round(days, 1)},
+            preview_host=preview_host,
+        )
+
+
+async def _legacy_protocol(host: str, preview: Preview, location: Location) -> Finding | None:
+    """Whether the host still completes a TLS 1.0/1.1 handshake (or this machine cannot tell)."""
     legacy = _legacy_context()
     if legacy is None:
-        yield make(
+        return RULES.finding(
             "http.tls.legacy-untested",
             f"Could not test whether {host} accepts TLS 1.0/1.1: this machine's OpenSSL cannot offer them.",
             location=location,
+            preview_host=preview.base_host,
         )
-        return
+    name, port = split_host(host)
     try:
-        old = await handshake(preview.resolver, name, port, legacy, timeout)
+        old = await handshake(preview.resolver, name, port, legacy, preview.limits.timeout)
     except (ssl.SSLError, OSError, TimeoutError, Refused):
-        return
-    yield make("http.tls.legacy-protocol", f"{host} completes a handshake with {old.version}.", location=location)
+        return None
+    return RULES.finding(
+        "http.tls.legacy-protocol",
+        f"{host} completes a handshake with {old.version}.",
+        location=location,
+        preview_host=preview.base_host,
+    )
 
 
 async def _peek(resolver: Resolver, name: str, port: int, timeout: float) -> Handshake:
@@ -213,7 +255,7 @@ async def _peek(resolver: Resolver, name: str, port: int, timeout: float) -> Han
         return Handshake(None, None)
 
 
-async def check_plain_http(host: str, http_port: int, preview: Preview, make: MakeFinding) -> AsyncIterator[Finding]:
+async def check_plain_http(host: str, http_port: int, preview: Preview) -> AsyncIterator[Finding]:
     """`http://host/` must redirect to https; refusing plain HTTP altogether is also fine."""
     name, _ = split_host(host)
     display = name if ":" not in name else f"[{name}]"
@@ -228,15 +270,51 @@ async def check_plain_http(host: str, http_port: int, preview: Preview, make: Ma
             return
     target = page.location
     if target is None:
-        yield make(
+        yield RULES.finding(
             "http.tls.http-not-redirected",
             f"{url} answers HTTP {page.status} over plain HTTP instead of redirecting to https://.",
             location=Location(url=url, name=host),
+            preview_host=preview.base_host,
         )
     elif not target.startswith("https://"):
-        yield make(
+        yield RULES.finding(
             "http.tls.http-not-redirected",
             f"{url} redirects to {target}, which is still plain HTTP.",
             severity=Severity.MEDIUM,
             location=Location(url=url, name=host),
+            preview_host=preview.base_host,
         )
+
+
+async def check_hosts(surface: Surface) -> tuple[list[Finding], bool]:
+    """TLS of every declared host, and whether the preview's own host proved its identity.
+
+    Hosts that fail are added to `surface.unreachable`: nothing more is asked of them. When the
+    preview's own host fails, the other surface checks are skipped.
+    """
+    preview = surface.preview
+    hosts = [host for host in preview.hosts if host != preview.base_host or preview.base_url.startswith("https")]
+    raw = surface.config.get("tls", {})
+    thresholds = Thresholds(int(raw.get("warn_days", 30)), int(raw.get("fail_days", 7)))
+    now = datetime.datetime.now(datetime.UTC)
+
+    async def one(host: str) -> list[Finding]:
+        found = [f async for f in check_host(host, preview, preview.trust, thresholds, now)]
+        found += [f async for f in check_plain_http(host, preview.http_port(host), preview)]
+        return found
+
+    findings: list[Finding] = []
+    trusted = True
+    for found in await asyncio.gather(*(one(host) for host in hosts)):
+        for finding in found:
+            if finding.rule_id in UNTRUSTED or finding.rule_id == "http.tls.no-https":
+                surface.unreachable.add(finding.location.name or "")
+            if finding.location.name == preview.base_host and finding.rule_id in UNTRUSTED:
+                trusted = False
+                finding = dataclasses.replace(
+                    finding,
+                    message=finding.message + " The other surface checks were skipped: they would send "
+                    "credentials to a server whose identity is not proven.",
+                )
+            findings.append(finding)
+    return findings, trusted

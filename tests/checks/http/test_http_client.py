@@ -12,20 +12,9 @@ from pathlib import Path
 import pytest
 
 from gate.checks.base import CheckContext
-from gate.checks.http.client import (
-    Limits,
-    Preview,
-    RequestFailed,
-    Session,
-    fetch,
-    follow,
-    make_client,
-    netloc,
-    normalise_host,
-    preview_from_context,
-    ssl_context,
-    wait_ready,
-)
+from gate.checks.http.preview import Limits, Preview, netloc, normalise_host, preview_from_context
+from gate.checks.http.transport import RequestFailed, Session, fetch, follow, make_client, wait_ready
+from gate.checks.http.trust import ssl_context
 from gate.config.domains import domain_map
 from gate.demo.webserver import Request, Response, Site, serve, server_context
 from gate.errors import CheckFailure

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gate.checks.http.client import Page
-from gate.checks.http.edge import cache_control, field_names, set_cookie_on_cacheable, shared_cacheable, whole
+from gate.checks.http.caching import cache_control, field_names, set_cookie_on_cacheable, shared_cacheable, whole
 from gate.checks.http.headers import HeaderRules, cookies, parse_set_cookie
+from gate.checks.http.transport import Page
 
 
 def _page(*headers: tuple[str, str], url: str = "https://app.example/") -> Page:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from gate.checks.http import HttpCheck
+from gate.checks.http.caching import EdgeRules
 from gate.checks.http.crawl import BundleRules
-from gate.checks.http.edge import EdgeRules
 from gate.checks.http.exposed import load_files
 from gate.checks.http.headers import HeaderRules
 from gate.config import preset_names, preset_path

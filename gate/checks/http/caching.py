@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from gate.checks.http.client import Page
+from gate.checks.http.crawl import Crawl
 from gate.checks.http.headers import parse_set_cookie
 from gate.checks.http.observations import Observation
-from gate.model import Severity
+from gate.checks.http.rules import RULES
+from gate.checks.http.surface import Surface
+from gate.checks.http.transport import Page
+from gate.model import Finding, Location, Severity
 from gate.rules_data import rules_file
 
 
@@ -194,3 +197,33 @@ def static_asset(page: Page, rules: EdgeRules, policy: EdgePolicy) -> Iterator[O
             "static",
             f"Content-hashed assets are served with `{shown}`: {'; '.join(problems)}.",
         )
+
+
+async def check_edge(surface: Surface, crawled: Crawl) -> AsyncIterator[Finding]:
+    """Static assets cached long and immutable, a CDN in front where the preset asks for one, and
+    a hashed asset served from that CDN's cache when asked twice."""
+    preview = surface.preview
+    edge_rules = EdgeRules.load()
+    policy = EdgePolicy.from_config(surface.config)
+    assets = [*crawled.scripts, *crawled.stylesheets]
+    for asset in assets:
+        surface.observations.extend(static_asset(asset, edge_rules, policy))
+    responses = [page for page, _ in crawled.pages] + assets
+    cdn = next((name for name in map(edge_rules.cdn_of, responses) if name), None)
+    if cdn is None and policy.require_cdn:
+        yield RULES.finding(
+            "http.edge.no-cdn",
+            f"No response from {preview.base_host} carries the headers of a known CDN or edge network.",
+            location=Location(url=preview.base_url),
+            preview_host=preview.base_host,
+        )
+    hashed = [asset for asset in assets if edge_rules.hashed_asset.search(asset.url.split("?")[0])]
+    if cdn is not None and hashed:
+        again = await surface.session.fetch(hashed[0].url, max_body=0)
+        if edge_rules.cache_hit(again) is None:
+            yield RULES.finding(
+                "http.edge.static-not-cached",
+                f"{hashed[0].url} was requested twice and {cdn} answered from the origin both times.",
+                location=Location(url=hashed[0].url),
+                preview_host=preview.base_host,
+            )

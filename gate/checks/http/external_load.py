@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.checks.http.flows import Route, budget_for
+from gate.checks.http.routes import Route, budget_for
 from gate.config.units import seconds
 from gate.errors import InputError
 from gate.load import (
