@@ -397,7 +397,7 @@ def _paired(occurrences: Sequence[Any], detectors: Sequence[Any]) -> list[Any]:
     by the change), folded into one."""
     from dataclasses import replace
 
-    from gate.checks.secrets.scanner import paired
+    from gate.checks.secrets.hits import paired
 
     groups: dict[tuple[str | None, str], list[Any]] = {}
     for occurrence in occurrences:

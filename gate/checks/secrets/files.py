@@ -15,7 +15,8 @@ from pathlib import Path
 
 from gate.checks.secrets import sourcemap
 from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
-from gate.checks.secrets.scanner import Engine, Hit
+from gate.checks.secrets.hits import Hit
+from gate.checks.secrets.scanner import Engine
 from gate.config.paths import inside
 from gate.config.source import MAX_BASELINE_BYTES, PolicySource
 from gate.errors import InputError

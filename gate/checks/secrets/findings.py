@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from gate import redact
 from gate.checks.base import RuleDoc
 from gate.checks.secrets.detectors import LOCAL_SUFFIX, Detector, local_title, rule_entries
+from gate.checks.secrets.hits import Hit
 from gate.model import Finding, Location, Severity, Suppression, fingerprint_of
 from gate.rules_data import rules_file
-
-if TYPE_CHECKING:
-    # A type only: the scanner builds its findings here, so this module must not load it.
-    from gate.checks.secrets.scanner import Hit
 
 CHECK = "secrets"
 _WHY_KEYED = (

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from gate.checks.secrets.scanner import MAX_LINE, Engine, Hit, shared_engine, silence_reason
+from gate.checks.secrets.hits import MAX_LINE, Hit
+from gate.checks.secrets.scanner import Engine, shared_engine
+from gate.checks.secrets.silencing import silence_reason
 from gate.config.paths import nearest_git_folder
 from gate.errors import CheckFailure, InputError
 

@@ -22,7 +22,7 @@ from typing import Any
 from gate import redact
 from gate.checks.base import RuleDoc
 from gate.checks.secrets.detectors import Detector
-from gate.checks.secrets.scanner import Hit
+from gate.checks.secrets.hits import Hit
 from gate.model import Severity, fingerprint_of
 
 # What each kind's value used to be when it was not the secret.
