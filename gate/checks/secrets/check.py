@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from gate import redact
 from gate.checks.base import Check, CheckContext, CheckOption, Result
-from gate.checks.secrets.findings import rule_docs
+from gate.checks.secrets.rules import RULES
 from gate.errors import InputError, Position
 from gate.model import Finding, Location
 
@@ -49,7 +49,7 @@ class _Introduced:
 class SecretsCheck(Check):
     name = "secrets"
     summary = "Leaked credentials in PR diffs, git history, the working tree and build output."
-    rules = rule_docs()
+    rules = RULES.docs
     options = (
         CheckOption(
             "--diff",
@@ -121,8 +121,10 @@ class SecretsCheck(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Result]:
         from gate.checks.secrets import files, gitscan, rekey
-        from gate.checks.secrets.findings import finding_for, fingerprint
+        from gate.checks.secrets.findings import finding_for
+        from gate.checks.secrets.identity import fingerprint
         from gate.checks.secrets.scanner import shared_engine
+        from gate.checks.secrets.silencing import load_baseline
 
         config = ctx.config
         sources: Mapping[str, Any] = config.get("sources", {})
@@ -131,7 +133,7 @@ class SecretsCheck(Check):
         jobs = int(config.get("jobs", 0)) or gitscan.default_jobs()
         root = ctx.root
         baseline_path = str(config.get("baseline", ".secrets.baseline"))
-        baseline = files.load_baseline(root, baseline_path, ctx.policy)
+        baseline = load_baseline(root, baseline_path, ctx.policy)
         engine = shared_engine()
         staged = bool(sources.get("staged"))
         diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)
@@ -253,24 +255,8 @@ class SecretsCheck(Check):
         from gate.checks.secrets import rekey
 
         source = ctx.config_path.name if ctx.config_path else "gate.yml"
-        for old, message in rekeying.stale(ctx.full_config.get("suppressions") or (), source):
-            yield self.finding(rekey.STALE_SUPPRESSION.id, message, location=Location(path=source), subject=old)
-        for place, kind, value in rekey.stale_baseline_entries(ctx.root, baseline_path, baseline):
-            yield self.finding(
-                rekey.STALE_BASELINE.id,
-                f"The {baseline_path} entry for {kind} at {place} holds the hash of `{value}`, which every "
-                f"{kind} has, so it cannot say which secret was reviewed; it no longer silences anything.",
-                location=Location(path=baseline_path),
-                subject=place,
-            )
-        for title, place in rekeying.stale_baseline_hashes(baseline):
-            yield self.finding(
-                rekey.STALE_BASELINE.id,
-                f"A {baseline_path} entry holds the hash of what detect-secrets read of the {title} at {place}, "
-                "which is not the whole secret; it no longer accepts it, and the finding is reported.",
-                location=Location(path=baseline_path),
-                subject=f"partial:{place}",
-            )
+        suppressions = ctx.full_config.get("suppressions") or ()
+        yield from rekey.stale_findings(rekeying, suppressions, source, ctx.root, baseline_path, baseline)
 
     def _history(
         self,
@@ -382,14 +368,9 @@ class SecretsCheck(Check):
             reported.add(print_id)
 
     def _skipped(self, skipped: Sequence[Any]) -> Iterator[Result]:
-        for item in skipped:
-            where = f" in commit {item.commit[:10]}" if item.commit else ""
-            yield self.finding(
-                "secrets.unscanned",
-                f"{item.path}{where} was not scanned: {item.reason}.",
-                location=Location(path=item.path, commit=item.commit),
-                subject=f"{item.commit or ''}:{item.reason}",
-            )
+        from gate.checks.secrets.findings import unscanned_findings
+
+        yield from unscanned_findings(skipped)
 
 
 def _paired(occurrences: Sequence[Any], detectors: Sequence[Any]) -> list[Any]:
