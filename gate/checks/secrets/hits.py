@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gate.checks.secrets.detectors import Detector
@@ -70,4 +70,19 @@ def paired(hits: Sequence[Hit], detectors: Sequence[Detector]) -> list[Hit]:
             out[nearest] = replace(out[nearest], partner=secret.identity, partner_line=secret.line)
             dropped.add(secret_index)
         out = [h for i, h in enumerate(out) if i not in dropped]
+    return out
+
+
+def paired_occurrences(occurrences: Sequence[Any], detectors: Sequence[Detector]) -> list[Any]:
+    """The occurrences with the two halves of one credential, added in one file by one commit (or
+    by the change), folded into one."""
+    groups: dict[tuple[str | None, str], list[Any]] = {}
+    for occurrence in occurrences:
+        key = (occurrence.commit.sha if occurrence.commit else None, occurrence.path)
+        groups.setdefault(key, []).append(occurrence)
+    out: list[Any] = []
+    for group in groups.values():
+        hits = [o.hit for o in group]
+        folded = paired(hits, detectors) if len(group) > 1 else hits
+        out.extend(replace(group[0], hit=hit) for hit in folded)
     return out
