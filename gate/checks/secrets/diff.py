@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gate.checks.base import Progress, Result
-from gate.checks.secrets import gitscan
+from gate.checks.secrets import gitcli, gitscan, patches
 from gate.checks.secrets.findings import unscanned_findings
 from gate.checks.secrets.hits import paired_occurrences
 from gate.checks.secrets.session import ScanSession
@@ -19,9 +19,9 @@ def diff_findings(session: ScanSession, progress: Progress) -> Iterator[Result]:
         return
     scope = "the staged changes" if staged else against
     progress.update(f"scanning added lines of {scope}")
-    what = ["--cached", "--"] if staged else gitscan.revisions(against)
+    what = ["--cached", "--"] if staged else gitcli.revisions(against)
     occurrences, skipped = gitscan.scan_patch_stream(
-        session.root, ["diff", *gitscan.PATCH_FLAGS, *what], max_file_bytes=session.max_bytes, jobs=1
+        session.root, ["diff", *patches.PATCH_FLAGS, *what], max_file_bytes=session.max_bytes, jobs=1
     )
     occurrences = paired_occurrences(occurrences, session.engine.detectors)
     yield from unscanned_findings(skipped)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gate.checks.secrets import sourcemap
-from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
+from gate.checks.secrets.gitcli import is_repository, run_git
 from gate.checks.secrets.hits import Hit
+from gate.checks.secrets.patches import Skipped
 from gate.checks.secrets.scanner import Engine
 from gate.config.paths import inside
 

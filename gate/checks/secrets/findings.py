@@ -19,7 +19,7 @@ from gate.checks.secrets.silencing import suppression_for
 from gate.model import Finding, Location
 
 if TYPE_CHECKING:
-    from gate.checks.secrets.gitscan import Skipped
+    from gate.checks.secrets.patches import Skipped
 
 # How a finding's title says where the secret is: wording follows the source.
 WHERE = {"committed": "committed", "staged": "staged for commit", "shipped": "shipped in build output"}

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from gate import redact
 from gate.checks.base import Progress, Result
-from gate.checks.secrets import gitscan
+from gate.checks.secrets import blobs, gitcli, gitscan, merges, tags
 from gate.checks.secrets.files import FileHit
 from gate.checks.secrets.findings import unscanned_findings
 from gate.checks.secrets.hits import Hit, paired_occurrences
+from gate.checks.secrets.patches import Occurrence, Skipped
 from gate.checks.secrets.rules import RULES
 from gate.checks.secrets.session import ScanSession
 from gate.model import Finding, Location
@@ -39,14 +40,14 @@ def history_findings(
     reported = session.reported | {session.print_of(h.hit) for h in tree_hits}
     root = session.root
     # Outside a repository, or before the first commit, there is no history that could leak.
-    if not gitscan.is_repository(root) or not gitscan.has_commits(root):
+    if not gitcli.is_repository(root) or not gitcli.has_commits(root):
         return
     yield from _unreachable_commits(root)
     occurrences, skipped = _occurrences(session, progress)
     yield from unscanned_findings(skipped)
     first = _first_additions(session, occurrences)
     needles = {print_id: _needle(o.hit) for print_id, (o, _) in first.items()}
-    at_head = gitscan.present_at_head(root, list(needles.values()))
+    at_head = blobs.present_at_head(root, list(needles.values()))
     for print_id, (occurrence, count) in first.items():
         commit = occurrence.commit
         assert commit is not None
@@ -79,7 +80,7 @@ def history_findings(
 
 def _unreachable_commits(root: Path) -> Iterator[Finding]:
     """Commits no ref walk reaches: before a shallow clone's boundary, or cut off by grafts."""
-    if gitscan.is_shallow(root):
+    if gitcli.is_shallow(root):
         yield RULES.finding(
             "secrets.unscanned",
             "This is a shallow clone: commits before its boundary were not scanned, so secrets in older "
@@ -87,7 +88,7 @@ def _unreachable_commits(root: Path) -> Iterator[Finding]:
             location=Location(name="git history"),
             subject="shallow",
         )
-    if gitscan.has_grafts(root):
+    if gitcli.has_grafts(root):
         yield RULES.finding(
             "secrets.unscanned",
             "The repository has grafts (.git/info/grafts) that rewrite commits' parents: commits they cut "
@@ -98,42 +99,40 @@ def _unreachable_commits(root: Path) -> Iterator[Finding]:
         )
 
 
-def _occurrences(session: ScanSession, progress: Progress) -> tuple[list[gitscan.Occurrence], list[gitscan.Skipped]]:
+def _occurrences(session: ScanSession, progress: Progress) -> tuple[list[Occurrence], list[Skipped]]:
     """Every secret on a line the commits in scope add, and what could not be read."""
     root, sources, max_bytes, jobs = session.root, session.sources, session.max_bytes, session.jobs
     since = sources.get("since")
-    revisions = gitscan.revisions(f"{since}..HEAD") if not sources.get("history") else ["--all", "--"]
+    revisions = gitcli.revisions(f"{since}..HEAD") if not sources.get("history") else ["--all", "--"]
     scope = "every ref" if sources.get("history") else f"{since}..HEAD"
     progress.update(f"scanning history of {scope}")
     commits = gitscan.count_commits(root, revisions)
     occurrences, skipped = gitscan.scan_patch_stream(
         root,
-        gitscan.log_args(revisions),
+        merges.log_args(revisions),
         max_file_bytes=max_bytes,
         jobs=jobs,
         progress=lambda done: progress.update("history: commits scanned", done, commits),
     )
     progress.update("looking for lines merges add")
-    for merges in gitscan.merge_args(root, revisions):
+    for merge_log in merges.merge_args(root, revisions):
         progress.update("scanning what merges add")
-        found, unread = gitscan.scan_patch_stream(root, merges, max_file_bytes=max_bytes, jobs=jobs)
+        found, unread = gitscan.scan_patch_stream(root, merge_log, max_file_bytes=max_bytes, jobs=jobs)
         occurrences += found
         skipped += unread
     if sources.get("history"):
         progress.update("scanning what tags hold outside any commit")
-        tagged, unread = gitscan.scan_tagged(root, session.engine, max_bytes)
+        tagged, unread = tags.scan_tagged(root, session.engine, max_bytes)
         occurrences += tagged
         skipped += unread
     return paired_occurrences(occurrences, session.engine.detectors), skipped
 
 
-def _first_additions(
-    session: ScanSession, occurrences: Sequence[gitscan.Occurrence]
-) -> dict[str, tuple[gitscan.Occurrence, int]]:
+def _first_additions(session: ScanSession, occurrences: Sequence[Occurrence]) -> dict[str, tuple[Occurrence, int]]:
     """Fingerprint -> (the earliest commit's occurrence, how many commits added the secret)."""
     added = (o.hit.identity for o in occurrences if o.commit is not None and session.keep(o.path))
     redact.warm_secret_ids(added, gitscan.usable_cores())
-    first: dict[str, tuple[gitscan.Occurrence, int]] = {}
+    first: dict[str, tuple[Occurrence, int]] = {}
     for occurrence in occurrences:
         if not session.keep(occurrence.path) or occurrence.commit is None:
             continue

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.checks.base import CheckContext
-from gate.checks.secrets import gitscan
+from gate.checks.secrets import gitcli, gitscan
 from gate.checks.secrets.findings import finding_for
 from gate.checks.secrets.hits import Hit
 from gate.checks.secrets.identity import fingerprint
@@ -61,7 +61,7 @@ class ScanSession:
         engine = shared_engine()
         staged = bool(sources.get("staged"))
         diff = None if staged else _diff_range(sources.get("diff"), ctx.environ)
-        if (staged or diff or sources.get("since")) and not gitscan.is_repository(root):
+        if (staged or diff or sources.get("since")) and not gitcli.is_repository(root):
             raise InputError(
                 f"{root} is not a git repository, so a diff or commit range cannot be scanned",
                 Position(str(ctx.config_path or "gate.yml")),

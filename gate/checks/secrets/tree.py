@@ -9,8 +9,8 @@ from typing import Any
 from gate.checks.base import Progress
 from gate.checks.secrets import files
 from gate.checks.secrets.files import FileHit
-from gate.checks.secrets.gitscan import Skipped
 from gate.checks.secrets.history import Introduced
+from gate.checks.secrets.patches import Skipped
 from gate.checks.secrets.session import ScanSession
 from gate.model import Finding
 
