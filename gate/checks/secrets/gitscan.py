@@ -67,6 +67,8 @@ def scan_patch_stream(
         return _scan_stream(root, args, errors, max_file_bytes=max_file_bytes, jobs=jobs, progress=progress)
 
 
+# Long on purpose: one loop owns the git process, its reader thread, the worker pool and the
+# chunk buffer, so that its `finally` can stop every one of them whatever fails.
 def _scan_stream(
     root: Path,
     args: Sequence[str],

@@ -88,6 +88,8 @@ class PatchScanner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    # Long on purpose: one pass over the chunk places each candidate line by the headers before it,
+    # carrying hunk and line-count state from one candidate to the next (read once, however big).
     def scan(self, buf: bytes, max_file_bytes: int) -> tuple[list[Occurrence], list[Skipped]]:
         commits = [m.start() for m in re.finditer(re.escape(COMMIT_MARK), buf)]
         file_starts = [m.start() for m in re.finditer(rb"\ndiff --git ", buf)]
