@@ -38,14 +38,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gate.checks.secrets.gitscan import (
-    LOG_FORMAT,
-    PATCH_FLAGS,
-    default_jobs,
-    git_command,
-    log_args,
-    scan_patch_stream,
-)
+from gate.checks.secrets.gitcli import git_command
+from gate.checks.secrets.gitscan import default_jobs, scan_patch_stream
+from gate.checks.secrets.merges import log_args
+from gate.checks.secrets.patches import LOG_FORMAT, PATCH_FLAGS
 from gate.checks.secrets.scanner import Engine, shared_engine
 
 IDENTITY = "Bench Author <bench@example.com>"

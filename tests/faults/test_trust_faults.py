@@ -149,13 +149,11 @@ def test_an_event_base_sha_posing_as_an_option_is_refused(repo: Path, tmp_path: 
     "git gets it after `--end-of-options`: `bad revision`, exit 2; no file is written",
 )
 def test_a_revision_is_never_an_option_even_past_validation(repo: Path) -> None:
-    from gate.checks.secrets import gitscan
+    from gate.checks.secrets import gitcli, gitscan, merges
     from gate.errors import InputError
 
     with pytest.raises(InputError, match="bad revision '--output=F'"):
-        gitscan.scan_patch_stream(
-            repo, gitscan.log_args(gitscan.revisions("--output=F")), max_file_bytes=1 << 20, jobs=1
-        )
+        gitscan.scan_patch_stream(repo, merges.log_args(gitcli.revisions("--output=F")), max_file_bytes=1 << 20, jobs=1)
     assert not (repo / "F").exists()
 
 

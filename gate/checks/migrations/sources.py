@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from gate.checks.secrets import gitscan
+from gate.checks.secrets import gitcli
 from gate.errors import CheckFailure, InputError, Position
 from gate.safeio import UnreadableFile, read_regular
 
@@ -84,7 +84,7 @@ def added_files(root: Path, revisions: str) -> set[str]:
     """Paths a commit range adds (`base...head`); the range goes to git after --end-of-options."""
     if revisions.startswith("-"):
         raise InputError(f"checks.migrations.diff = {revisions!r} is not a revision range")
-    output = gitscan.run_git(
+    output = gitcli.run_git(
         root, "diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", "--end-of-options", revisions, "--"
     )
     return {name.decode("utf-8", "surrogateescape") for name in output.split(b"\0") if name}
@@ -95,7 +95,7 @@ def base_of(revisions: str) -> str:
 
 
 def commit_of(root: Path, revision: str) -> str:
-    return gitscan.run_git(root, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}").strip().decode()
+    return gitcli.run_git(root, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}").strip().decode()
 
 
 def trusted_command(root: Path, config_path: Path | None, base: str, command: Sequence[str]) -> bool:
@@ -107,7 +107,7 @@ def trusted_command(root: Path, config_path: Path | None, base: str, command: Se
     except ValueError:
         return False
     try:
-        text = gitscan.run_git(root, "show", "--end-of-options", f"{base}:{relative}", timeout=30)
+        text = gitcli.run_git(root, "show", "--end-of-options", f"{base}:{relative}", timeout=30)
     except InputError:
         return False  # no gate.yml at the base: nothing trusted declares a command
     try:

@@ -6,7 +6,6 @@ over the size cap or a submodule is listed as not scanned rather than silently p
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -14,11 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gate.checks.secrets import sourcemap
-from gate.checks.secrets.gitscan import Skipped, is_repository, run_git
-from gate.checks.secrets.scanner import Engine, Hit
+from gate.checks.secrets.gitcli import is_repository, run_git
+from gate.checks.secrets.hits import Hit
+from gate.checks.secrets.patches import Skipped
+from gate.checks.secrets.scanner import Engine
 from gate.config.paths import inside
-from gate.config.source import MAX_BASELINE_BYTES, PolicySource
-from gate.errors import InputError
 
 BINARY_SNIFF = 8000
 # Never walked: git's own data and installed dependencies (outside a repository too).
@@ -201,53 +200,3 @@ def _with_originals(root: Path, relative: str, data: bytes, found: list[Hit], ma
     for hit in found:
         original = parsed.original(hit.line, hit.column - 1) if parsed is not None else None
         yield FileHit(hit, relative, original)
-
-
-def load_baseline(root: Path, relative: str, policy: PolicySource | None = None) -> frozenset[str]:
-    """The `hashed_secret`s of a detect-secrets baseline, except those audited as real secrets.
-
-    In a pull request, the baseline as its base commit has it (`policy`): a baseline only ever
-    hides findings, so the change under review must not bring its own."""
-    from gate.errors import Position
-
-    path = root / relative
-    if policy is not None and policy.pinned:
-        raw = policy.read(path, MAX_BASELINE_BYTES)
-    elif not path.is_file() or path.is_symlink() or not inside(root, relative):
-        raw = None  # nor may one read from outside the tree
-    else:
-        if path.stat().st_size > MAX_BASELINE_BYTES:
-            raise InputError(
-                f"{relative} is over the {MAX_BASELINE_BYTES} bytes a secrets baseline may have",
-                Position(relative),
-                hint="regenerate it with `detect-secrets scan > .secrets.baseline`",
-            )
-        raw = path.read_bytes()
-    if raw is None:
-        return frozenset()
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        line = getattr(error, "lineno", None)
-        raise InputError(
-            f"{relative} is not valid JSON: {error}",
-            Position(relative, line),
-            hint="regenerate it with `detect-secrets scan > .secrets.baseline`, or set checks.secrets.baseline",
-        ) from error
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, dict):
-        raise InputError(
-            f"{relative} has no `results` mapping, so it is not a detect-secrets baseline",
-            Position(relative, 1),
-            hint="regenerate it with `detect-secrets scan > .secrets.baseline`",
-        )
-    hashes = set()
-    for entries in results.values():
-        for entry in entries if isinstance(entries, list) else []:
-            if (
-                isinstance(entry, dict)
-                and isinstance(entry.get("hashed_secret"), str)
-                and entry.get("is_secret") is not True
-            ):
-                hashes.add(entry["hashed_secret"])
-    return frozenset(hashes)

@@ -12,18 +12,17 @@ or suppressed without a word.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate import redact
-from gate.checks.base import RuleDoc
 from gate.checks.secrets.detectors import Detector
-from gate.checks.secrets.scanner import Hit
-from gate.model import Severity, fingerprint_of
+from gate.checks.secrets.hits import Hit
+from gate.checks.secrets.identity import baseline_hash, fingerprint_of_secret
+from gate.checks.secrets.rules import RULES
+from gate.model import Finding, Location
 
 # What each kind's value used to be when it was not the secret.
 SHARED_VALUES: Mapping[str, tuple[str, ...]] = {
@@ -45,32 +44,6 @@ BASELINE_SHARED_VALUES: tuple[str, ...] = (
     "PuTTY-User-Key-File-2",
 )
 
-STALE_SUPPRESSION = RuleDoc(
-    "secrets.stale-suppression",
-    "Suppression made for an old secret fingerprint",
-    Severity.MEDIUM,
-    "Until fingerprints covered the whole secret, some kinds shared one fingerprint (every GitHub "
-    "token was `ghp`), so this reviewed suppression silenced secrets nobody reviewed. It silences "
-    "nothing now, and the findings it hid are reported.",
-    "Review each finding named in the message; suppress the ones that really are accepted by their "
-    "new fingerprint (`gate check secrets --format json` lists them) and delete this entry.",
-)
-STALE_BASELINE = RuleDoc(
-    "secrets.stale-baseline-entry",
-    "Baseline entry that cannot say which secret was reviewed",
-    Severity.MEDIUM,
-    "detect-secrets stores the hash of what its plugin matched; for GitHub and GitLab tokens and "
-    "private keys that is a prefix or header shared by every secret of the kind, so the entry "
-    "would accept any of them. The gate no longer accepts it, and the finding is reported.",
-    "Review the finding at that place and suppress it in gate.yml by its fingerprint, or remove "
-    "the secret; then delete the entry (or re-run `detect-secrets scan --baseline`).",
-)
-RULES = (STALE_SUPPRESSION, STALE_BASELINE)
-
-
-def _print(rule_id: str, value: str) -> str:
-    return fingerprint_of(rule_id, "", redact.secret_id(value))
-
 
 def old_prints(detector: Detector, hit: Hit) -> tuple[tuple[str, str], ...]:
     """(old fingerprint, its rule) of this hit from before its value was the whole secret."""
@@ -87,12 +60,12 @@ def old_prints(detector: Detector, hit: Hit) -> tuple[tuple[str, str], ...]:
         values = (hit.secret[: hit.secret.rindex(".") + 1],)
     elif rule == "secrets.private-key" and hit.material:
         values = (f"{hit.secret}\n{hit.material.split(chr(10), 1)[0]}",)
-    prints = tuple((_print(rule, value), rule) for value in values)
+    prints = tuple((fingerprint_of_secret(rule, value), rule) for value in values)
     if hit.partner:
         # An AWS secret access key was its own finding, under the access key's rule.
-        prints += ((_print("secrets.aws-access-key", hit.partner), "secrets.aws-secret-access-key"),)
+        prints += ((fingerprint_of_secret("secrets.aws-access-key", hit.partner), "secrets.aws-secret-access-key"),)
     elif rule == "secrets.aws-secret-access-key":
-        prints += ((_print("secrets.aws-access-key", hit.secret), rule),)
+        prints += ((fingerprint_of_secret("secrets.aws-access-key", hit.secret), rule),)
     return prints
 
 
@@ -121,14 +94,14 @@ class Rekeying:
     def __post_init__(self) -> None:
         for rule, values in SHARED_VALUES.items():
             for value in values:
-                self.kinds[_print(rule, value)] = rule
+                self.kinds[fingerprint_of_secret(rule, value)] = rule
 
     def note(self, detector: Detector, hit: Hit, new: str, path: str) -> None:
         for old, rule in old_prints(detector, hit):
             self.kinds.setdefault(old, rule)
             self.replaced_by.setdefault(old, set()).add(new)
         for value in stock_values(detector, hit):
-            self.stock_hashes.setdefault(_sha1(value), (detector.title, f"{path}:{hit.line}"))
+            self.stock_hashes.setdefault(baseline_hash(value), (detector.title, f"{path}:{hit.line}"))
 
     def stale_baseline_hashes(self, hashes: frozenset[str]) -> Iterator[tuple[str, str]]:
         """(title, place) of each found secret that a baseline entry accepted by a partial value."""
@@ -156,14 +129,10 @@ class Rekeying:
             )
 
 
-def _sha1(value: str) -> str:
-    return hashlib.sha1(value.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
 def stale_baseline_entries(root: Path, relative: str, hashes: frozenset[str]) -> Iterator[tuple[str, str, str]]:
     """(where, kind, shared value) of each baseline entry hashing a value every secret of its kind
     has. Only read when such a hash is in the (already validated) baseline."""
-    shared = {_sha1(value): value for value in BASELINE_SHARED_VALUES}
+    shared = {baseline_hash(value): value for value in BASELINE_SHARED_VALUES}
     if not hashes & shared.keys():
         return
     results = json.loads((root / relative).read_text())["results"]
@@ -172,3 +141,32 @@ def stale_baseline_entries(root: Path, relative: str, hashes: frozenset[str]) ->
             value = shared.get(str(entry.get("hashed_secret"))) if isinstance(entry, dict) else None
             if value is not None and entry.get("is_secret") is not True:
                 yield f"{path}:{entry.get('line_number', '?')}", str(entry.get("type", "secret")), value
+
+
+def stale_findings(
+    rekeying: Rekeying,
+    suppressions: Iterable[Any],
+    source: str,
+    root: Path,
+    baseline_path: str,
+    baseline: frozenset[str],
+) -> Iterator[Finding]:
+    """Each suppression (in `source`) or baseline entry made for a fingerprint that was not the whole secret."""
+    for old, message in rekeying.stale(suppressions, source):
+        yield RULES.finding("secrets.stale-suppression", message, location=Location(path=source), subject=old)
+    for place, kind, value in stale_baseline_entries(root, baseline_path, baseline):
+        yield RULES.finding(
+            "secrets.stale-baseline-entry",
+            f"The {baseline_path} entry for {kind} at {place} holds the hash of `{value}`, which every "
+            f"{kind} has, so it cannot say which secret was reviewed; it no longer silences anything.",
+            location=Location(path=baseline_path),
+            subject=place,
+        )
+    for title, place in rekeying.stale_baseline_hashes(baseline):
+        yield RULES.finding(
+            "secrets.stale-baseline-entry",
+            f"A {baseline_path} entry holds the hash of what detect-secrets read of the {title} at {place}, "
+            "which is not the whole secret; it no longer accepts it, and the finding is reported.",
+            location=Location(path=baseline_path),
+            subject=f"partial:{place}",
+        )

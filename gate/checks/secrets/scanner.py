@@ -18,208 +18,33 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from gate.checks.secrets.detectors import Detector, default_detectors, filter_data, jwt_claims
+from gate.checks.secrets.detectors import Detector, default_detectors, filter_data
+from gate.checks.secrets.filters import is_false_positive, is_local_url
 from gate.checks.secrets.findings import finding_for
+from gate.checks.secrets.hits import MAX_LINE, Hit, LineHit, paired
+from gate.checks.secrets.keybody import key_body
 from gate.checks.secrets.prefilter import Candidates, Prefilter
+from gate.checks.secrets.silencing import silence_reason
 
 if TYPE_CHECKING:
     from gate.model import Finding
-
-MAX_LINE = 1024
 
 WINDOW_BEFORE = 128
 WINDOW_AFTER = 512
 CACHE_LIMIT = 100_000
 
-_INLINE_ALLOW = re.compile(r"gate:\s?allow\b[ \t:-]*(?P<reason>[^\r\n]{0,200})")
-_HEX = re.compile(r"[0-9a-fA-F]+")
 _SECRET_KIND = re.compile(rb"^kind:[ \t]{0,10}[\"']?Secret[\"']?[ \t]*\r?$", re.MULTILINE)
 _DATA_ENTRY = re.compile(
     rb"[ \t]{1,40}(?P<key>[A-Za-z0-9_.-]{1,253}):[ \t]{0,10}[\"']?"
     rb"(?P<value>[A-Za-z0-9+/]{8,1000000}={0,2})[\"']?[ \t]*\r?"
 )
 _TRAILING_COMMENT = re.compile(r"\s+#.*\Z", re.DOTALL)
-_URL_HOST = r"@\[?(?P<host>[^\s/:'\"@\]?#]{1,200})"
-
-
-@dataclass(frozen=True)
-class LineHit:
-    """A secret on one line, before the line's place in a file is known."""
-
-    detector: int
-    secret: str
-    column: int
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A secret found in a text. Holds the raw value: it must never leave the secrets check."""
-
-    detector: int
-    secret: str
-    line: int
-    column: int
-    silenced: str | None = None
-    # What identifies the secret; differs from `secret` only for detectors with a `body` (private
-    # keys), whose matched header is the same in every key: then it is the key body, its lines
-    # joined with newlines.
-    material: str = ""
-    # The other half of one credential found near it (an AWS secret access key beside its key
-    # id), folded into this hit: raw, like `secret`, and never shown.
-    partner: str = ""
-    partner_line: int = 0
-
-    @property
-    def identity(self) -> str:
-        return self.material or self.secret
-
-
-# (the key id's rule, its secret's rule): the two halves of one credential.
-CREDENTIAL_PAIRS = (("secrets.aws-access-key", "secrets.aws-secret-access-key"),)
-
-
-def paired(hits: Sequence[Hit], detectors: Sequence[Detector]) -> list[Hit]:
-    """The hits of one file (or one file of one commit), each secret half of a credential folded
-    into the nearest key id of its kind that has no partner yet: one credential, one finding."""
-    out = list(hits)
-    for id_rule, secret_rule in CREDENTIAL_PAIRS:
-        ids = [i for i, h in enumerate(out) if detectors[h.detector].rule_id == id_rule]
-        secrets = [i for i, h in enumerate(out) if detectors[h.detector].rule_id == secret_rule]
-        if not ids or not secrets:
-            continue
-        dropped: set[int] = set()
-        for secret_index in secrets:
-            secret = out[secret_index]
-            free = [i for i in ids if not out[i].partner]
-            if not free:
-                break
-            nearest = min(free, key=lambda i: (abs(out[i].line - secret.line), out[i].line))
-            out[nearest] = replace(out[nearest], partner=secret.identity, partner_line=secret.line)
-            dropped.add(secret_index)
-        out = [h for i, h in enumerate(out) if i not in dropped]
-    return out
-
-
-def silence_reason(line: str, previous_line: str, path: str) -> str | None:
-    """Why a reviewed in-source comment silences this line, or None.
-
-    `gate: allow <reason>` on the line itself, or detect-secrets' `pragma: allowlist secret`
-    (and `pragma: allowlist nextline secret` on the line before).
-    """
-    match = _INLINE_ALLOW.search(line)
-    if match:
-        reason = match.group("reason").strip().strip("*/-># ").strip()
-        return f"inline `gate: allow`{': ' + reason if reason else ''}"
-    if "pragma" in line or "pragma" in previous_line:
-        from detect_secrets.filters.allowlist import is_line_allowlisted
-        from detect_secrets.util.code_snippet import get_code_snippet
-
-        if is_line_allowlisted(path, line, get_code_snippet([previous_line, line], 2)):
-            return "detect-secrets `pragma: allowlist secret`"
-    return None
-
-
-def _is_placeholder(secret: str) -> bool:
-    data = filter_data()
-    lowered = secret.lower()
-    if secret in data.documented_examples or lowered in data.placeholder_values:
-        return True
-    if any(fragment in lowered for fragment in data.placeholder_fragments):
-        return True
-    # One repeated character (xxxxxxxx, 00000000), or a long run of one, is a mask, not a key.
-    return len(set(secret.lstrip("-_."))) <= 2 or data.mask_run.search(secret) is not None
-
-
-def _is_example_or_public_jwt(secret: str) -> bool:
-    if not secret.startswith("eyJ"):
-        return False
-    claims = jwt_claims(secret)
-    if claims is None:
-        return False
-    data = filter_data()
-    return any(
-        all(claims.get(key) == value for key, value in known.items())
-        for known in (*data.example_jwt_payloads, *data.public_jwt_payloads)
-    )
-
-
-def _is_alphabet(secret: str) -> bool:
-    steps = sum(1 for a, b in itertools.pairwise(secret) if ord(b) - ord(a) == 1)
-    return len(secret) > 1 and steps >= filter_data().alphabet_share * (len(secret) - 1)
-
-
-def _repeats_user(secret: str, line: str) -> bool:
-    """`postgres://postgres:postgres@...`: a password equal to its user name is a default."""
-    match = re.search(r"://([^:/@\s'\"]{1,100}):" + re.escape(secret) + "@", line)
-    return match is not None and match.group(1).lower() == secret.lower()
-
-
-def is_local_url(secret: str, line: str) -> bool:
-    """The password `secret` is in a URL to a local host or a domain reserved for documentation."""
-    match = re.search(":" + re.escape(secret) + _URL_HOST, line)
-    if not match:
-        return False
-    host = match.group("host").lower().rstrip(".")
-    data = filter_data()
-    return host in data.local_hosts or any(host == d or host.endswith("." + d) for d in data.reserved_domains)
-
-
-def is_false_positive(detector: Detector, secret: str, line: str, path: str, column: int) -> bool:
-    """detect-secrets' heuristic filters plus the gate's own (rules/secrets/filters.yml).
-
-    detect-secrets applies its heuristics to every plugin; the gate applies the ones about code
-    shape (indirect references, ids, lock files) only to generic detectors, because a provider
-    key inside `dict(key="...")` is still a provider key.
-    """
-    from detect_secrets.filters import heuristic
-
-    data = filter_data()
-    if _is_placeholder(secret) or _is_example_or_public_jwt(secret):
-        return True
-    if heuristic.is_sequential_string(secret) or (heuristic.is_potential_uuid(secret) and not detector.uuid):
-        return True
-    if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
-        return True
-    if any(pattern.fullmatch(secret) for pattern in data.public_values):
-        return True
-    if detector.local is not None and _repeats_user(secret, line):
-        return True
-    if not detector.generic:
-        return False
-    if any(shape.fullmatch(secret) for shape in data.not_secret_shapes) or _is_alphabet(secret):
-        return True
-    lowered_line = line.lower()
-    if any(name in lowered_line for name in data.public_names):
-        return True
-    # Cheapest tests first: each one alone can drop the hit, so their order changes no result.
-    # A keyword finder reads `secret: true}` in a YAML flow mapping as the value `true}`.
-    if secret.strip("{}[](),;'\"`").lower() in data.placeholder_values:
-        return True
-    if path.rsplit("/", 1)[-1] in data.lock_files or heuristic.is_lock_file(path):
-        return True
-    if heuristic.is_not_alphanumeric_string(secret):
-        return True
-    # The entropy finder's alphabet has `-`, so its value may hold the `sha384-` itself.
-    before = line[max(0, column - 8) : column]
-    if any(before.endswith(prefix) or secret.startswith(prefix) for prefix in data.integrity_prefixes):
-        return True
-    if (
-        len(secret) in data.hash_lengths
-        and _HEX.fullmatch(secret)
-        and any(word in lowered_line for word in data.hash_words)
-    ):
-        return True
-    if heuristic.is_likely_id_string(secret, line, detector.plugin):
-        return True
-    # detect-secrets' indirect-reference regex is slow on long lines and needs a bracket pair.
-    return ("(" in line or "[" in line) and (")" in line or "]" in line) and heuristic.is_indirect_reference(line)
 
 
 class Engine:
@@ -448,80 +273,6 @@ def _previous_line(buf: bytes, line_start: int) -> str:
         return ""
     previous_start = buf.rfind(b"\n", 0, max(line_start - 1, 0)) + 1
     return buf[previous_start : max(line_start - 1, previous_start)][:MAX_LINE].decode("utf-8", "replace")
-
-
-# A key body line (PEM, OpenSSH, PuTTY): base64, at most a few dozen bytes.
-_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]{4,128}")
-MAX_BODY_LINES = 200
-MAX_BODY_BYTES = 16_384
-# The shortest real key body (the private part of a PuTTY ed25519 key) is 44 base64 characters;
-# prose and elided examples have no line that long.
-MIN_BODY = 44
-MIN_LONGEST_BODY_LINE = 44
-MIN_BODY_DISTINCT = 20
-
-
-def key_body(buf: bytes, line_start: int, hit: LineHit, prefix: bytes = b"") -> str | None:
-    """The body of the key whose header `hit` found: the lines after it (each starting with
-    `prefix` in a patch), or on the same line after `\\n` escapes (JSON, a .env value) or spaces."""
-    line_end = buf.find(b"\n", line_start)
-    line_end = len(buf) if line_end == -1 else line_end
-    header = hit.secret.encode("utf-8", "surrogateescape")
-    text_start = line_start + len(prefix)
-    at = buf.find(header, text_start + hit.column, line_end)
-    at = buf.find(header, text_start, line_end) if at == -1 else at
-    rest = buf[at + len(header) : min(line_end, at + len(header) + MAX_BODY_BYTES)].decode("utf-8", "replace")
-    putty = hit.secret.startswith("PuTTY")
-    if "\\n" in rest:
-        lines = rest.split("\\n")
-    elif rest.strip().strip("\"'`,;") and not putty:
-        lines = rest.split()
-    else:
-        lines = _following_lines(buf, line_end + 1, prefix)
-    return _body(lines, putty=putty)
-
-
-def _following_lines(buf: bytes, position: int, prefix: bytes) -> list[str]:
-    lines: list[str] = []
-    limit = min(len(buf), position + MAX_BODY_BYTES)
-    while position < limit and len(lines) < MAX_BODY_LINES:
-        end = buf.find(b"\n", position, limit)
-        end = limit if end == -1 else end
-        raw = buf[position:end]
-        if prefix:
-            if not raw.startswith(prefix):
-                break
-            raw = raw[len(prefix) :]
-        lines.append(raw[:MAX_LINE].decode("utf-8", "replace"))
-        position = end + 1
-    return lines
-
-
-def _body(lines: Iterable[str], *, putty: bool) -> str | None:
-    body: list[str] = []
-    collecting = not putty
-    for raw in lines:
-        line = raw.strip().strip("\"'`,;")
-        if "-----END" in line or line.startswith("Private-MAC:"):
-            break
-        if putty:
-            collecting = collecting or line.startswith("Private-Lines:")
-            if not collecting or ":" in line:
-                continue
-        elif not line or ":" in line:
-            continue  # PEM headers: Proc-Type, DEK-Info, Comment
-        if not _BODY_LINE.fullmatch(line):
-            return None
-        body.append(line)
-    joined = "".join(body)
-    if (
-        len(joined) < MIN_BODY
-        or max(map(len, body)) < MIN_LONGEST_BODY_LINE
-        or len(set(joined)) < MIN_BODY_DISTINCT
-        or any(len(set(line)) <= 2 for line in body)
-    ):
-        return None
-    return "\n".join(body)
 
 
 def _windows(

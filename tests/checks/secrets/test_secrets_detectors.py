@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gate.checks.secrets.detectors import load_detectors
-from gate.checks.secrets.findings import rule_docs
+from gate.checks.secrets.rules import RULES
 from gate.checks.secrets.scanner import Engine, scan_text, shared_engine
 from gate.errors import InputError
 from tests.support import secrets_samples as s
@@ -288,7 +288,7 @@ def test_a_password_in_a_url_to_a_local_or_example_host_is_reported_low_saying_w
     (finding,) = scan_text(line + "\n", "docs/setup.md")
     assert (finding.rule_id, str(finding.severity)) == (rule_id, "low")
     assert "local or example host" in finding.title
-    assert next(d for d in rule_docs() if d.id == rule_id).why.startswith("The URL points at a local host")
+    assert RULES[rule_id].why.startswith("The URL points at a local host")
 
 
 def test_the_same_password_at_a_real_host_keeps_its_severity() -> None:

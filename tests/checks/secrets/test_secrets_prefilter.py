@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.checks.secrets.scanner import MAX_LINE, Engine, shared_engine
+from gate.checks.secrets.hits import MAX_LINE
+from gate.checks.secrets.scanner import Engine, shared_engine
 from tests.checks.secrets.test_secrets_detectors import TRUE_POSITIVES
 from tests.faults.fuzz import FUZZ
 from tests.support import secrets_samples as s

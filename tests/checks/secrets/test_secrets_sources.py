@@ -369,10 +369,10 @@ def test_paths_git_quotes_are_reported_as_they_are_on_disk(tmp_path: Path) -> No
 def test_presence_at_head_reads_files_as_committed_in_blocks_and_skips_binaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gate.checks.secrets import gitscan
+    from gate.checks.secrets import blobs
 
     # Small blocks, so the needles below straddle block edges as they would in a big file.
-    monkeypatch.setattr(gitscan, "_BLOB_BLOCK", 16)
+    monkeypatch.setattr(blobs, "_BLOB_BLOCK", 16)
     repo = git_repo(
         tmp_path / "r",
         [
@@ -387,24 +387,24 @@ def test_presence_at_head_reads_files_as_committed_in_blocks_and_skips_binaries(
     )
     (repo / "big.txt").write_text("changed in the working tree only\n")
     needles = ["needle-across-edges-1", "needle-two", "needle-in-a-binary", "needle-deleted-later", "absent-needle"]
-    assert gitscan.present_at_head(repo, needles) == {"needle-across-edges-1", "needle-two"}
+    assert blobs.present_at_head(repo, needles) == {"needle-across-edges-1", "needle-two"}
 
 
 def test_presence_at_head_of_a_repository_git_cannot_read_fails_closed(tmp_path: Path) -> None:
-    from gate.checks.secrets import gitscan
+    from gate.checks.secrets import blobs
     from gate.errors import CheckFailure
 
     repo = git_repo(tmp_path / "r", [{"a.txt": "needle-one\n"}])
     blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
     (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     with pytest.raises(CheckFailure):
-        gitscan.present_at_head(repo, ["needle-one"])
+        blobs.present_at_head(repo, ["needle-one"])
 
 
 def test_history_scanned_by_a_pool_of_workers_finds_what_one_process_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gate.checks.secrets import gitscan
+    from gate.checks.secrets import gitscan, patches
 
     commits: list[dict[str, str | bytes | None]] = []
     for index in range(40):
@@ -413,7 +413,7 @@ def test_history_scanned_by_a_pool_of_workers_finds_what_one_process_finds(
             body += f"STRIPE = '{s.STRIPE_LIVE}'\nGITHUB = '{s.GITHUB_APP}'\n"
         commits.append({f"mod{index % 5}.py": body})
     repo = git_repo(tmp_path / "r", commits)
-    args = ["log", *gitscan.PATCH_FLAGS, gitscan.LOG_FORMAT, "--all", "--"]
+    args = ["log", *patches.PATCH_FLAGS, patches.LOG_FORMAT, "--all", "--"]
 
     def found(jobs: int) -> set[tuple[str, str, int, str]]:
         occurrences, skipped = gitscan.scan_patch_stream(repo, args, max_file_bytes=1 << 20, jobs=jobs)
@@ -446,12 +446,12 @@ def test_presence_at_head_when_git_stops_mid_file_fails_closed_instead_of_waitin
     import sys
     import time
 
-    from gate.checks.secrets import gitscan
+    from gate.checks.secrets import blobs
     from gate.errors import CheckFailure
 
     # A git that announces a 100-byte blob and dies after 5 bytes of it.
     truncated = [sys.executable, "-c", "import sys; sys.stdout.write('abc blob 100\\nshort'); sys.stdout.flush()"]
-    monkeypatch.setattr(gitscan, "git_command", lambda root, *args: truncated)
-    monkeypatch.setattr(gitscan, "_BLOB_BLOCK", 4)
+    monkeypatch.setattr(blobs, "git_command", lambda root, *args: truncated)
+    monkeypatch.setattr(blobs, "_BLOB_BLOCK", 4)
     with pytest.raises(CheckFailure, match="stopped mid-file"):
-        list(gitscan._blob_blocks(tmp_path, [b"abc"], overlap=2, deadline=time.monotonic() + 60))
+        list(blobs._blob_blocks(tmp_path, [b"abc"], overlap=2, deadline=time.monotonic() + 60))
