@@ -132,6 +132,42 @@ def build_repository(root: Path, commits: int, sources: list[Path], seed: int = 
     return planted
 
 
+DENSE_PATCH = 26_000
+DENSE_KEYS = 2
+
+
+def build_dense_repository(root: Path, commits: int, sources: list[Path], seed: int = 4) -> int:
+    """A history where every commit adds a new file of about 26 KB of source with two keys in it:
+    the dense case of issue 23, where the scan, not git, sets the pace. Returns the keys planted."""
+    rng = random.Random(seed)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    stream = bytearray()
+    planted = 0
+    when = 1_700_000_000
+    donors = [source.read_bytes().split(b"\n") for source in sources]
+    for number in range(1, commits + 1):
+        when += 600
+        lines: list[bytes] = []
+        while sum(len(line) + 1 for line in lines) < DENSE_PATCH:
+            donor = donors[rng.randrange(len(donors))]
+            start = rng.randrange(max(1, len(donor) - 40))
+            lines += donor[start : start + rng.randint(20, 80)]
+        for _ in range(DENSE_KEYS):
+            lines.insert(rng.randrange(len(lines) + 1), planted_line(planted, rng).encode())
+            planted += 1
+        text = b"\n".join(lines) + b"\n"
+        stream += b"commit refs/heads/main\nmark :%d\n" % number
+        stream += f"author {IDENTITY} {when} +0000\ncommitter {IDENTITY} {when} +0000\n".encode()
+        message = b"change %d" % number
+        stream += b"data %d\n" % len(message) + message + b"\n"
+        if number > 1:
+            stream += b"from :%d\n" % (number - 1)
+        stream += f"M 100644 inline dense/mod{number}.py\n".encode() + b"data %d\n" % len(text) + text + b"\n"
+    subprocess.run(["git", "-C", str(root), "fast-import", "--quiet"], input=bytes(stream), check=True)
+    subprocess.run(["git", "-C", str(root), "checkout", "-q", "main"], check=True)
+    return planted
+
+
 def timed(function: object) -> tuple[float, object]:
     started = time.perf_counter()
     result = function()  # type: ignore[operator]
@@ -238,6 +274,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commits", type=int, default=3000)
     parser.add_argument("--source", choices=["stdlib", "site-packages"], default="stdlib")
+    parser.add_argument(
+        "--dense", action="store_true", help="every commit adds ~26 KB of patch holding two keys (issue 23)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of floor and gate (medians are compared)")
     parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
     parser.add_argument("--scan-child", type=Path, help=argparse.SUPPRESS)
@@ -248,8 +287,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as scratch:
         root = args.keep or Path(scratch) / "repo"
         if not (root / ".git").exists():
-            print(f"building {args.commits} commits from {args.source} source in {root} ...")
-            planted = build_repository(root, args.commits, source_files(args.source))
+            shape = "dense " if args.dense else ""
+            print(f"building {args.commits} {shape}commits from {args.source} source in {root} ...")
+            build = build_dense_repository if args.dense else build_repository
+            planted = build(root, args.commits, source_files(args.source))
             print(f"planted {planted} keys")
         count = subprocess.run(["git", "-C", str(root), "rev-list", "--all", "--count"], capture_output=True, text=True)
         size = subprocess.run(git_command(root, "log", *PATCH_FLAGS, LOG_FORMAT, "--all"), capture_output=True).stdout
