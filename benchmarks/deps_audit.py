@@ -43,6 +43,7 @@ from benchmarks.machine import conditions, ratio_line  # noqa: E402
 from gate.checks.base import CheckContext  # noqa: E402
 from gate.checks.deps import DepsCheck  # noqa: E402
 from gate.checks.deps import osv as osv_mod  # noqa: E402
+from gate.model import Finding  # noqa: E402
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -99,29 +100,49 @@ def serve(index: osv_mod.OsvIndex, records: dict[str, list[dict[str, Any]]]) -> 
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1/query"
 
 
-def pip_audit_run(requirements: Path, url: str, cache: Path) -> tuple[float, int]:
+def pip_audit_run(requirements: Path, url: str, cache: Path) -> tuple[float, frozenset[str]]:
+    """pip-audit's own run: (seconds, `name:version:advisory id` of each vulnerability it reports)."""
+    from packaging.utils import canonicalize_name
     from pip_audit._audit import Auditor
     from pip_audit._dependency_source import RequirementSource
     from pip_audit._service import OsvService
 
     started = time.perf_counter()
     source = RequirementSource([requirements], disable_pip=True, no_deps=True)
-    found = sum(len(vulns) for _, vulns in Auditor(OsvService(cache_dir=cache, timeout=30, osv_url=url)).audit(source))
-    return time.perf_counter() - started, found
+    results = list(Auditor(OsvService(cache_dir=cache, timeout=30, osv_url=url)).audit(source))
+    seconds = time.perf_counter() - started
+    found = {
+        f"{canonicalize_name(dep.name)}:{dep.version}:{vuln.id}"
+        for dep, vulns in results
+        if not dep.is_skipped()
+        for vuln in vulns
+    }
+    return seconds, frozenset(found)
 
 
-def median_run(runs: list[tuple[float, int]]) -> tuple[float, int]:
-    """The median time of the runs, and the vulnerabilities found (the same in each, or -1)."""
-    found = {count for _, count in runs}
-    return statistics.median(seconds for seconds, _ in runs), found.pop() if len(found) == 1 else -1
+def median_run(runs: list[tuple[float, frozenset[str]]]) -> tuple[float, frozenset[str] | None]:
+    """The median time of the runs, and what they found (None when the runs disagree)."""
+    found = {result for _, result in runs}
+    return statistics.median(seconds for seconds, _ in runs), found.pop() if len(found) == 1 else None
 
 
-def gate_run(project: Path, database: Path) -> tuple[float, int]:
+def gate_run(project: Path, database: Path) -> tuple[float, frozenset[str]]:
+    """The deps check's run: (seconds, `name:version:advisory id` of each vulnerability finding)."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
     context = CheckContext(root=project, config={"osv_db": str(database)}, preset="launch", environ={})
     started = time.perf_counter()
     results = list(DepsCheck().run(context))
-    found = sum(1 for result in results if getattr(result, "rule_id", "").startswith("deps.vulnerable"))
-    return time.perf_counter() - started, found
+    seconds = time.perf_counter() - started
+    found = {
+        # pip-audit names a release in its normal form (1.0.0a2), the gate as pinned (1.0.0-alpha.2).
+        f"{canonicalize_name(result.details['package'])}:{Version(result.details['version'])}:"
+        f"{result.details['advisory']}"
+        for result in results
+        if isinstance(result, Finding) and result.rule_id.startswith("deps.vulnerable")
+    }
+    return seconds, frozenset(found)
 
 
 def main() -> None:
@@ -175,10 +196,14 @@ def main() -> None:
     ]
     print(f"{len(chosen)} pinned packages against {server_index.records} OSV records")
     for label, seconds, found in rows:
-        print(f"{label:<64} {seconds:7.3f} s  {found:4d} vulnerabilities  ratio {seconds / baseline:5.2f}")
+        count = len(found) if found is not None else -1
+        print(f"{label:<64} {seconds:7.3f} s  {count:4d} vulnerabilities  ratio {seconds / baseline:5.2f}")
     print(ratio_line("gate deps cold", cold / baseline, 1.0, baseline="pip-audit", higher_is_better=False))
-    same = base_found == cold_found == warm_found
-    print(f"findings: the same count of vulnerabilities in every run: {same} (median of {repeat} turns each)")
+    same = base_found is not None and base_found == cold_found == warm_found
+    print(
+        f"findings: every run of each reports the same (package, version, advisory) set, and the gate "
+        f"the same as pip-audit: {same} (median of {repeat} turns each)"
+    )
     print(box.report())
 
 
