@@ -8,6 +8,7 @@ be withdrawn; none of that may crash the gate or hide a match.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -36,8 +37,13 @@ MAX_RECORDS = 2_000_000
 MAX_ZIP_BYTES = 16 * 1024 * 1024 * 1024
 
 VersionKey = Any  # packaging.version.Version or semver.Version: ordered within one ecosystem
+# Distinct version strings whose parse is remembered: advisories of one package list the same
+# releases again and again (a PyPA record names every affected release), so a cold audit parsed
+# each of them once per advisory.
+VERSION_CACHE = 1 << 16
 
 
+@functools.lru_cache(maxsize=VERSION_CACHE)
 def _pypi_key(text: str) -> VersionKey:
     from packaging.version import InvalidVersion, Version
 
@@ -47,6 +53,7 @@ def _pypi_key(text: str) -> VersionKey:
         return None
 
 
+@functools.lru_cache(maxsize=VERSION_CACHE)
 def _npm_key(text: str) -> VersionKey:
     import semver
 
@@ -105,7 +112,8 @@ class Affected:
         self._entry: Mapping[str, Any] | None = entry
         self._ranges: list[list[_Event]] = []
         self._versions: set[str] = set()
-        self._version_keys: list[VersionKey] = []
+        # A set: both version types hash what they compare (1.0 and 1.0.0 are one release).
+        self._version_keys: set[VersionKey] = set()
 
     def _compile(self) -> None:
         entry, self._entry = self._entry, None
@@ -122,7 +130,7 @@ class Affected:
             self._versions.add(str(version))
             key = keyer(str(version))
             if key is not None:
-                self._version_keys.append(key)
+                self._version_keys.add(key)
 
     @property
     def ranges(self) -> list[list[_Event]]:
@@ -279,9 +287,7 @@ def parse_record(raw: bytes, name: str, where: str) -> Any:
     try:
         if name.endswith(".json"):
             return json.loads(raw)
-        # Every scalar as text: timestamps stay strings, versions like 1.10 never become floats,
-        # and the C base loader skips the type resolution that dominates load time.
-        return yaml.load(raw, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+        return _yaml_text_tree(raw)
     except json.JSONDecodeError as error:
         position = Position(where, error.lineno, error.colno)
         message = error.msg
@@ -296,6 +302,49 @@ def parse_record(raw: bytes, name: str, where: str) -> Any:
         position,
         hint="fix or delete the file; the offline database must hold only OSV records (JSON or YAML)",
     )
+
+
+def _yaml_text_tree(raw: bytes) -> Any:
+    """A YAML document as dicts, lists and strings: every scalar as text, so timestamps stay
+    strings and versions like 1.10 never become floats.
+
+    What `yaml.load` with the base loader returns, built from libyaml's node tree by one small
+    recursion instead of PyYAML's generic constructor (its generators and per-node dispatch cost
+    a tenth of a cold audit). An alias is the object its anchor built, never a copy, so expansion
+    stays bounded by the document's size; a recursive alias is refused.
+    """
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(raw)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return None if node is None else _text_tree(node, {}, set())
+
+
+def _text_tree(node: yaml.Node, built: dict[int, Any], open_nodes: set[int]) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    key = id(node)
+    if key in built:
+        return built[key]
+    if key in open_nodes:
+        raise yaml.constructor.ConstructorError(None, None, "found a recursive alias", node.start_mark)
+    open_nodes.add(key)
+    value: Any
+    if isinstance(node, yaml.SequenceNode):
+        value = [_text_tree(item, built, open_nodes) for item in node.value]
+    else:
+        value = {}
+        for key_node, value_node in node.value:
+            name = _text_tree(key_node, built, open_nodes)
+            if not isinstance(name, str):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
+                )
+            value[name] = _text_tree(value_node, built, open_nodes)
+    open_nodes.discard(key)
+    built[key] = value
+    return value
 
 
 def _dir_files(root: Path) -> list[tuple[str, Path, int, int]]:

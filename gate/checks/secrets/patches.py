@@ -141,11 +141,15 @@ class PatchScanner:
             new_path = files[file_start]
             if new_path is None:
                 continue
+            found = self.engine.scan_candidate(buf, line_start, spots, new_path, prefix=1)
+            if not found:
+                continue
             if hunk_start not in hunks:
                 match = _HUNK.match(buf, hunk_start + 1)
                 hunks[hunk_start] = int(match.group(1)) if match else 0
             # New-side line number: the hunk's start plus the lines before this one that are not
-            # removals; counted from the previous candidate of the same hunk, not from its top.
+            # removals; counted from the previous line placed in the same hunk, not from its top.
+            # Only lines with a find are placed: most candidates hold none (dense histories).
             counted_from, counted = (body_start, hunks[hunk_start])
             if last is not None and last[0] == hunk_start and last[1] <= line_start:
                 counted_from, counted = last[1], last[2]
@@ -156,9 +160,6 @@ class PatchScanner:
                 - buf.count(b"\n\\", counted_from - 1, line_start)
             )
             last = (hunk_start, line_start, line)
-            found = self.engine.scan_candidate(buf, line_start, spots, new_path, prefix=1)
-            if not found:
-                continue
             commit = self._commit(buf, commits, line_start, commit_info)
             previous = _added_previous(buf, line_start, body_start)
             for hit, text in found:

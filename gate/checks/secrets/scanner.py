@@ -63,6 +63,10 @@ class Engine:
         self._restricted = frozenset(i for i, d in enumerate(self.detectors) if d.files is not None and d.every_line)
         self._prefilter = Prefilter(self.detectors, self._restricted)
         self._all = frozenset(i for i, d in enumerate(self.detectors) if d.scanned)
+        # Most detectors apply to every file; only the few limited to some are asked per path
+        # (a history adding a new file per commit asked all of them for every one).
+        self._limited = frozenset(i for i in self._all if self.detectors[i].files is not None)
+        self._everywhere = self._all - self._limited
 
     def candidates(self, buf: bytes, line_prefix: bytes = b"") -> Candidates:
         """Line start offset -> (start, end, detectors) of each keyword, trigger or run on that line
@@ -105,7 +109,7 @@ class Engine:
             from detect_secrets.util.filetype import determine_file_type
 
             name = path.rsplit("/", 1)[-1]
-            applicable = frozenset(i for i, d in enumerate(self.detectors) if d.scanned and d.applies_to(path))
+            applicable = self._everywhere | frozenset(i for i in self._limited if self.detectors[i].applies_to(path))
             lock = name in filter_data().lock_files
             swagger = "swagger" in path
             kind = (f"{determine_file_type(path).name}:{lock}:{swagger}", applicable)

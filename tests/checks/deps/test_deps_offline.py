@@ -323,3 +323,20 @@ def test_yaml_versions_stay_text_so_1_10_is_not_1_1(tmp_path: Path) -> None:
     index = load_index(db)
     assert [m.advisory.id for m in index.query("PyPI", "acme", "1.10")] == ["PYSEC-2024-11"]
     assert index.query("PyPI", "acme", "1.1") == []
+
+
+def test_yaml_records_read_as_text_with_anchors_and_refuse_recursive_aliases(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    db.mkdir()
+    # An anchor reused by an alias is the same package twice; versions stay text (1.10 is no float).
+    (db / "PYSEC-2.yaml").write_text(
+        "id: PYSEC-2\nmodified: 2024-05-01T00:00:00Z\naffected:\n"
+        "  - package: &pkg {ecosystem: PyPI, name: Acme_Lib}\n    versions: [1.10]\n"
+        "  - package: *pkg\n    versions: ['1.2']\n"
+    )
+    index = load_index(db)
+    assert [m.advisory.id for m in index.query("PyPI", "acme-lib", "1.10")] == ["PYSEC-2"]
+    assert index.query("PyPI", "acme-lib", "1.2") and not index.query("PyPI", "acme-lib", "1.1")
+    (db / "PYSEC-3.yaml").write_text("id: PYSEC-3\naffected: &loop [*loop]\n")
+    outcome = check(project(tmp_path / "app", {"requirements.txt": "acme-lib==1.10\n"}), "--osv-db", str(db))
+    assert outcome.exit_code == 2 and "PYSEC-3.yaml" in outcome.stderr and "recursive" in outcome.stderr
