@@ -28,6 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from load_server import serve  # noqa: E402
 
+from benchmarks.machine import pinned  # noqa: E402
 from gate.load.engine import Closed, LoadPlan, Open, load, run_in_own_loop  # noqa: E402
 from gate.load.wire import Endpoint, Request  # noqa: E402
 
@@ -51,12 +52,14 @@ class Run:
         return {0.50: self.p50, 0.95: self.p95, 0.99: self.p99}[q]
 
 
-def wrk(url: str, concurrency: int, seconds: float) -> Run:
+def wrk(url: str, concurrency: int, seconds: float, core: int | None = None) -> Run:
+    """wrk on one thread (on `core` alone when given and the machine has two)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_REPORT)
         script.flush()
+        command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", script.name, url]
         output = subprocess.run(
-            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", script.name, url],
+            command if core is None else pinned(command, core),
             capture_output=True,
             text=True,
             check=True,

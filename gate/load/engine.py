@@ -212,72 +212,135 @@ class _Pool:
             self.idle.append(connection)
 
     def close(self) -> None:
+        # Ends whatever is still in flight now, so that no request's timer outlives the run.
         for connection in self.all:
-            connection.abort()
+            connection.fail("the load run ended")
 
 
-async def _one(pool: _Pool, request: Request, tally: _Tally | None, due: float, deadline: float) -> None:
-    """Send one request on a pooled connection, recording it against the time it was `due`."""
-    # The common case takes an idle connection without awaiting: no task, no timer.
-    connection = pool.idle_one()
-    if connection is None:
-        try:
-            connection = await pool.new(max(0.0, deadline - clock()))
-        except (TimeoutError, OSError) as error:
-            if tally is not None:
-                tally.failed(describe_connect_error(error))
+@dataclass
+class _Phase:
+    """What every request of one phase (the warm-up or the measured one) shares."""
+
+    pool: _Pool
+    request: Request
+    tally: _Tally | None
+    timeout_s: float
+    # Set when the phase ends, by its own end or cut off by the run's deadline: a request still in
+    # flight then is neither recorded nor followed by another; it stays pending and is counted so.
+    over: bool = False
+    timeout_reason: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.timeout_reason = f"timed out after {self.timeout_s:g}s"
+
+
+def _fly(phase: _Phase, connection: Connection, due: float, landed: Callable[[], None]) -> bool:
+    """Send on `connection` now; when the answer ends, record it against `due` and call `landed`.
+
+    It times out `phase.timeout_s` after `due`. False when the connection was lost before anything
+    was sent (recorded as an error; `landed` is not called). `landed` runs inside the callback that
+    ended the exchange.
+    """
+    tally = phase.tally
+
+    def ended(exchange: Exchange) -> None:
+        if phase.over:
             return
+        phase.pool.give(connection)
+        if tally is not None:
+            tally.pending -= 1
+            tally.record(exchange, due)
+        landed()
+
     try:
-        sent = connection.send(request)
+        connection.send(
+            phase.request, on_end=ended, deadline=due + phase.timeout_s, timeout_reason=phase.timeout_reason
+        )
     except ConnectionLost as error:
         if tally is not None:
             tally.failed(str(error))
-        return
-    timer = connection.loop.call_later(
-        max(0.0, deadline - clock()), connection.fail, f"timed out after {deadline - due:g}s"
-    )
+        return False
     if tally is not None:
         tally.pending += 1
+    return True
+
+
+async def _one(phase: _Phase, due: float) -> None:
+    """Send one request on a pooled connection (a new one if none is idle), recording it against `due`."""
+    connection = phase.pool.idle_one()
+    if connection is None:
+        try:
+            connection = await phase.pool.new(max(0.0, due + phase.timeout_s - clock()))
+        except (TimeoutError, OSError) as error:
+            if phase.tally is not None:
+                phase.tally.failed(describe_connect_error(error))
+            return
+    landed = connection.loop.create_future()
+    if _fly(phase, connection, due, lambda: landed.set_result(None)):
+        await landed
+
+
+async def _closed(phase: _Phase, plan: LoadPlan, model: Closed, count: int | None, stop_at: float | None) -> None:
+    """`model.concurrency` lanes, each sending its next request when its last one ends.
+
+    A lane is a chain of callbacks, not a task: its next request leaves from the callback that
+    ended the last one, on the connection that just came free. Only a lane that must open a
+    connection waits in a task. This halves the client's cost per request against a fast server.
+    """
+    loop = asyncio.get_running_loop()
+    tally = phase.tally
+    finished: asyncio.Future[None] = loop.create_future()
+    tickets = count
+    lanes = model.concurrency if count is None else min(model.concurrency, count)
+    connecting: set[asyncio.Task[None]] = set()
+
+    def next_request() -> None:
+        nonlocal tickets, lanes
+        try:
+            while not phase.over:
+                if tickets is not None:
+                    if tickets <= 0:
+                        break
+                    tickets -= 1
+                if tally is not None and tally.requests >= MAX_REQUESTS:
+                    break
+                now = clock()
+                if stop_at is not None and now >= stop_at:
+                    break
+                connection = phase.pool.idle_one()
+                if connection is None:
+                    task = loop.create_task(connect_first(now))
+                    connecting.add(task)
+                    task.add_done_callback(connecting.discard)
+                    return
+                if _fly(phase, connection, now, send_soon):
+                    return
+            lanes -= 1
+            if lanes == 0 and not finished.done():
+                finished.set_result(None)
+        except Exception as error:  # noqa: BLE001 - a bug must end the phase, not silently stop one lane
+            if not finished.done():
+                finished.set_exception(error)
+
+    def send_soon() -> None:
+        loop.call_soon(next_request)
+
+    async def connect_first(due: float) -> None:
+        await _one(phase, due)
+        next_request()
+
+    for _ in range(lanes):
+        next_request()
     try:
-        exchange = await sent.done
+        await finished
     finally:
-        timer.cancel()
-    # Not reached when the run's deadline cancels this request: it then stays pending and is counted.
-    pool.give(connection)
-    if tally is not None:
-        tally.pending -= 1
-        tally.record(exchange, due)
+        phase.over = True
+        for task in list(connecting):
+            task.cancel()
+        await asyncio.gather(*connecting, return_exceptions=True)
 
 
-async def _closed(
-    pool: _Pool,
-    request: Request,
-    plan: LoadPlan,
-    model: Closed,
-    tally: _Tally | None,
-    count: int | None,
-    stop_at: float | None,
-) -> None:
-    tickets = iter(range(count)) if count is not None else None
-
-    async def worker() -> None:
-        while True:
-            if tickets is not None and next(tickets, None) is None:
-                return
-            if tally is not None and tally.requests >= MAX_REQUESTS:
-                return
-            now = clock()
-            if stop_at is not None and now >= stop_at:
-                return
-            await _one(pool, request, tally, now, now + plan.timeout_s)
-
-    workers = model.concurrency if count is None else min(model.concurrency, count)
-    await asyncio.gather(*(worker() for _ in range(workers)))
-
-
-async def _open(
-    pool: _Pool, request: Request, plan: LoadPlan, model: Open, tally: _Tally, monitor: SelfMonitor
-) -> None:
+async def _open(phase: _Phase, plan: LoadPlan, model: Open, tally: _Tally, monitor: SelfMonitor) -> None:
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(model.max_connections)
     interval = 1.0 / model.rate
@@ -307,7 +370,7 @@ async def _open(
             if not held_back:
                 monitor.dispatched_late(clock() - due)
         try:
-            await _one(pool, request, tally, due, deadline)
+            await _one(phase, due)
         finally:
             slots.release()
 
@@ -329,6 +392,7 @@ async def _open(
             await asyncio.gather(*in_flight)
     finally:
         # Cut off by the run's deadline: nothing may outlive the run on its loop.
+        phase.over = True
         for task in list(in_flight):
             task.cancel()
         await asyncio.gather(*in_flight, return_exceptions=True)
@@ -389,14 +453,16 @@ async def load(
         cold = await _cold(endpoint, request, plan)
         if plan.warmup:
             warm = Closed(model.concurrency if isinstance(model, Closed) else min(model.max_connections, 8))
-            await _bounded(_closed(pool, request, plan, warm, None, plan.warmup, None), run_deadline - clock())
+            warming = _Phase(pool, request, None, plan.timeout_s)
+            await _bounded(_closed(warming, plan, warm, plan.warmup, None), run_deadline - clock())
         monitor.start()
         started = clock()
+        measured = _Phase(pool, request, tally, plan.timeout_s)
         if isinstance(model, Closed):
             stop_at = started + model.duration_s if model.duration_s is not None else None
-            phase = _closed(pool, request, plan, model, tally, model.requests, stop_at)
+            phase = _closed(measured, plan, model, model.requests, stop_at)
         else:
-            phase = _open(pool, request, plan, model, tally, monitor)
+            phase = _open(measured, plan, model, tally, monitor)
         planned = model.requests if isinstance(model, Closed) else model.count()
         if progress is not None:
             watcher = asyncio.ensure_future(_watch(tally, planned, progress))

@@ -32,6 +32,8 @@ MAX_HEADERS = 100
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 BodyHook = Callable[[bytes, float], None]
+#: Called with the exchange the moment it ends, inside the callback that ended it.
+EndHook = Callable[["Exchange"], None]
 #: Every timestamp: uvloop's `loop.time()` has only millisecond resolution.
 clock = time.perf_counter
 
@@ -109,13 +111,15 @@ class Exchange:
     """One request's timeline and outcome, in loop-clock seconds; filled by the connection."""
 
     __slots__ = (
+        "_done",
         "body_bytes",
-        "done",
+        "ended",
         "error",
-        "framed",
         "headers",
         "keep_alive",
+        "loop",
         "on_body",
+        "on_end",
         "status",
         "t_end",
         "t_first_body",
@@ -123,10 +127,16 @@ class Exchange:
         "t_send",
     )
 
-    def __init__(self, done: asyncio.Future[Exchange], t_send: float, on_body: BodyHook | None) -> None:
-        self.done = done
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, t_send: float, on_body: BodyHook | None, on_end: EndHook | None
+    ) -> None:
+        self.loop = loop
+        # Made only when someone awaits: a load loop hears the end through `on_end` instead.
+        self._done: asyncio.Future[Exchange] | None = None
+        self.ended = False
         self.t_send = t_send
         self.on_body = on_body
+        self.on_end = on_end
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.body_bytes = 0
@@ -134,8 +144,31 @@ class Exchange:
         self.t_first_body = 0.0
         self.t_end = 0.0
         self.keep_alive = True
-        self.framed = False
         self.error: str | None = None
+
+    @property
+    def done(self) -> asyncio.Future[Exchange]:
+        """Resolves with this exchange when it ends, either way."""
+        if self._done is None:
+            self._done = self.loop.create_future()
+            if self.ended:
+                self._done.set_result(self)
+        return self._done
+
+    def end(self, error: str | None) -> None:
+        self.ended = True
+        self.error = error
+        if self._done is not None and not self._done.done():
+            self._done.set_result(self)
+
+    @property
+    def framed(self) -> bool:
+        """Whether the response said where its body ends (a length or chunks), not the connection's close."""
+        for name, value in self.headers:
+            lowered = name.lower()
+            if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+                return True
+        return False
 
     def header(self, name: str) -> str | None:
         wanted = name.lower().encode("latin-1")
@@ -160,6 +193,16 @@ class Connection(asyncio.Protocol):
         self.exchange: Exchange | None = None
         self.closed = False
         self.informational = False
+        # An exchange that ended inside the parser: its `on_end` runs once the parser has returned,
+        # so a request sent from there never sees the rest of the bytes that ended the last one.
+        self.parsing = False
+        self.ended: Exchange | None = None
+        # One timer per connection, not per request: it fires at the earliest deadline it was set
+        # for and, if the exchange then in flight is due later, sets itself again for that time.
+        self.deadline: float | None = None
+        self.timeout_reason = ""
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.watchdog_at = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -171,6 +214,7 @@ class Connection(asyncio.Protocol):
             # Bytes nobody asked for (or after an error): the connection can no longer be trusted.
             self.abort()
             return
+        self.parsing = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -179,9 +223,16 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserError as error:
             self._finish(f"protocol error: {error}")
             self.abort()
+        finally:
+            self.parsing = False
+        ended = self.ended
+        if ended is not None and ended.on_end is not None:
+            self.ended = None
+            ended.on_end(ended)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         exchange = self.exchange
         if exchange is None:
             return
@@ -194,12 +245,10 @@ class Connection(asyncio.Protocol):
 
     # llhttp callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
+        # Called for every header of every response: only kept here, read when someone asks.
         exchange = self.exchange
         if exchange is not None and len(exchange.headers) < MAX_HEADERS:
             exchange.headers.append((name, value))
-            lowered = name.lower()
-            if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
-                exchange.framed = True
 
     def on_headers_complete(self) -> None:
         exchange = self.exchange
@@ -209,7 +258,6 @@ class Connection(asyncio.Protocol):
             self.informational = True
             if exchange is not None:
                 exchange.headers.clear()
-                exchange.framed = False
             return
         if exchange is not None:
             exchange.status = status
@@ -240,12 +288,31 @@ class Connection(asyncio.Protocol):
             self._finish(None)
 
     # use
-    def send(self, request: Request, on_body: BodyHook | None = None) -> Exchange:
-        """Write the request now; the returned exchange's `done` resolves when it ends either way."""
+    def send(
+        self,
+        request: Request,
+        on_body: BodyHook | None = None,
+        on_end: EndHook | None = None,
+        *,
+        deadline: float | None = None,
+        timeout_reason: str = "timed out",
+    ) -> Exchange:
+        """Write the request now; the returned exchange's `done` resolves when it ends either way.
+
+        `on_end`, if given, is called with the exchange as it ends, before anything awaiting `done`
+        wakes: a load loop can send its next request from there without a task switch per request.
+        `deadline` (a `clock()` time): unfinished then, the exchange ends with `timeout_reason`
+        as its error and the connection is dropped, as `fail` does.
+        """
         if self.exchange is not None or self.closed or self.transport is None:
             raise ConnectionLost("connection is busy or closed")
-        exchange = Exchange(self.loop.create_future(), clock(), on_body)
+        exchange = Exchange(self.loop, clock(), on_body, on_end)
         self.exchange = exchange
+        self.deadline = deadline
+        if deadline is not None:
+            self.timeout_reason = timeout_reason
+            if self.watchdog is None or deadline < self.watchdog_at:
+                self._arm(deadline)
         self.transport.write(request.raw)
         return exchange
 
@@ -256,8 +323,29 @@ class Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
+        self._disarm()
         if self.transport is not None:
             self.transport.abort()
+
+    def _arm(self, deadline: float) -> None:
+        self._disarm()
+        self.watchdog_at = deadline
+        self.watchdog = self.loop.call_later(max(0.0, deadline - clock()), self._watch)
+
+    def _disarm(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+
+    def _watch(self) -> None:
+        self.watchdog = None
+        deadline = self.deadline
+        if self.exchange is None or deadline is None:
+            return
+        if clock() < deadline:
+            self._arm(deadline)  # this exchange was sent after the one the timer was set for
+        else:
+            self.fail(self.timeout_reason)
 
     @property
     def reusable(self) -> bool:
@@ -268,11 +356,14 @@ class Connection(asyncio.Protocol):
         if exchange is None:
             return
         self.exchange = None
-        exchange.error = error
+        exchange.end(error)
         if error is None and not exchange.keep_alive:
             self.abort()
-        if not exchange.done.done():
-            exchange.done.set_result(exchange)
+        if exchange.on_end is not None:
+            if self.parsing:
+                self.ended = exchange
+            else:
+                exchange.on_end(exchange)
 
 
 async def connect(endpoint: Endpoint, *, timeout: float, max_body: int = DEFAULT_MAX_BODY) -> Connection:
