@@ -22,25 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from array import array
-from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gate.errors import InputError
 from gate.load.monitor import DEFAULT_LIMITS, ClientHealth, HealthLimits, SelfMonitor
+from gate.load.phase import Phase, Pool, Tally, run_closed, send_one
 from gate.load.stats import Latencies
-from gate.load.wire import (
-    Connection,
-    ConnectionLost,
-    Endpoint,
-    Exchange,
-    Request,
-    clock,
-    connect,
-    describe_connect_error,
-)
+from gate.load.wire import Endpoint, Request, clock, connect, describe_connect_error, exchange
 
 MAX_REQUESTS = 200_000
 MAX_CONNECTIONS = 512
@@ -154,193 +144,7 @@ class LoadResult:
         return self.requests / self.duration_s if self.duration_s > 0 else 0.0
 
 
-@dataclass
-class _Tally:
-    plan: LoadPlan
-    latencies_ms: array[float] = field(default_factory=lambda: array("d"))
-    errors: Counter[str] = field(default_factory=Counter)
-    requests: int = 0
-    pending: int = 0
-
-    def record(self, exchange: Exchange, started: float) -> None:
-        self.requests += 1
-        if exchange.error is not None:
-            self.errors[_kind(exchange.error)] += 1
-            if not exchange.status and not exchange.error.startswith("timed out"):
-                return  # a refused or broken connection has no latency worth keeping
-            end = exchange.t_end or clock()
-        else:
-            end = exchange.t_end
-            if not self.plan.success(exchange.status):
-                self.errors[f"status {exchange.status}"] += 1
-        self.latencies_ms.append((end - started) * 1000.0)
-
-    def failed(self, reason: str, started: float | None = None) -> None:
-        self.requests += 1
-        self.errors[_kind(reason)] += 1
-        if started is not None:
-            self.latencies_ms.append((clock() - started) * 1000.0)
-
-
-def _kind(error: str) -> str:
-    return "timeout" if error.startswith("timed out") else error
-
-
-class _Pool:
-    """Idle keep-alive connections, reused across the warm-up and the measured phase."""
-
-    def __init__(self, endpoint: Endpoint, timeout: float) -> None:
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.idle: list[Connection] = []
-        self.all: list[Connection] = []
-
-    def idle_one(self) -> Connection | None:
-        while self.idle:
-            connection = self.idle.pop()
-            if connection.reusable:
-                return connection
-        return None
-
-    async def new(self, timeout: float) -> Connection:
-        connection = await connect(self.endpoint, timeout=min(timeout, self.timeout))
-        self.all.append(connection)
-        return connection
-
-    def give(self, connection: Connection) -> None:
-        if connection.reusable:
-            self.idle.append(connection)
-
-    def close(self) -> None:
-        # Ends whatever is still in flight now, so that no request's timer outlives the run.
-        for connection in self.all:
-            connection.fail("the load run ended")
-
-
-@dataclass
-class _Phase:
-    """What every request of one phase (the warm-up or the measured one) shares."""
-
-    pool: _Pool
-    request: Request
-    tally: _Tally | None
-    timeout_s: float
-    # Set when the phase ends, by its own end or cut off by the run's deadline: a request still in
-    # flight then is neither recorded nor followed by another; it stays pending and is counted so.
-    over: bool = False
-    timeout_reason: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.timeout_reason = f"timed out after {self.timeout_s:g}s"
-
-
-def _fly(phase: _Phase, connection: Connection, due: float, landed: Callable[[], None]) -> bool:
-    """Send on `connection` now; when the answer ends, record it against `due` and call `landed`.
-
-    It times out `phase.timeout_s` after `due`. False when the connection was lost before anything
-    was sent (recorded as an error; `landed` is not called). `landed` runs inside the callback that
-    ended the exchange.
-    """
-    tally = phase.tally
-
-    def ended(exchange: Exchange) -> None:
-        if phase.over:
-            return
-        phase.pool.give(connection)
-        if tally is not None:
-            tally.pending -= 1
-            tally.record(exchange, due)
-        landed()
-
-    try:
-        connection.send(
-            phase.request, on_end=ended, deadline=due + phase.timeout_s, timeout_reason=phase.timeout_reason
-        )
-    except ConnectionLost as error:
-        if tally is not None:
-            tally.failed(str(error))
-        return False
-    if tally is not None:
-        tally.pending += 1
-    return True
-
-
-async def _one(phase: _Phase, due: float) -> None:
-    """Send one request on a pooled connection (a new one if none is idle), recording it against `due`."""
-    connection = phase.pool.idle_one()
-    if connection is None:
-        try:
-            connection = await phase.pool.new(max(0.0, due + phase.timeout_s - clock()))
-        except (TimeoutError, OSError) as error:
-            if phase.tally is not None:
-                phase.tally.failed(describe_connect_error(error))
-            return
-    landed = connection.loop.create_future()
-    if _fly(phase, connection, due, lambda: landed.set_result(None)):
-        await landed
-
-
-async def _closed(phase: _Phase, plan: LoadPlan, model: Closed, count: int | None, stop_at: float | None) -> None:
-    """`model.concurrency` lanes, each sending its next request when its last one ends.
-
-    A lane is a chain of callbacks, not a task: its next request leaves from the callback that
-    ended the last one, on the connection that just came free. Only a lane that must open a
-    connection waits in a task. This halves the client's cost per request against a fast server.
-    """
-    loop = asyncio.get_running_loop()
-    tally = phase.tally
-    finished: asyncio.Future[None] = loop.create_future()
-    tickets = count
-    lanes = model.concurrency if count is None else min(model.concurrency, count)
-    connecting: set[asyncio.Task[None]] = set()
-
-    def next_request() -> None:
-        nonlocal tickets, lanes
-        try:
-            while not phase.over:
-                if tickets is not None:
-                    if tickets <= 0:
-                        break
-                    tickets -= 1
-                if tally is not None and tally.requests >= MAX_REQUESTS:
-                    break
-                now = clock()
-                if stop_at is not None and now >= stop_at:
-                    break
-                connection = phase.pool.idle_one()
-                if connection is None:
-                    task = loop.create_task(connect_first(now))
-                    connecting.add(task)
-                    task.add_done_callback(connecting.discard)
-                    return
-                if _fly(phase, connection, now, send_soon):
-                    return
-            lanes -= 1
-            if lanes == 0 and not finished.done():
-                finished.set_result(None)
-        except Exception as error:  # noqa: BLE001 - a bug must end the phase, not silently stop one lane
-            if not finished.done():
-                finished.set_exception(error)
-
-    def send_soon() -> None:
-        loop.call_soon(next_request)
-
-    async def connect_first(due: float) -> None:
-        await _one(phase, due)
-        next_request()
-
-    for _ in range(lanes):
-        next_request()
-    try:
-        await finished
-    finally:
-        phase.over = True
-        for task in list(connecting):
-            task.cancel()
-        await asyncio.gather(*connecting, return_exceptions=True)
-
-
-async def _open(phase: _Phase, plan: LoadPlan, model: Open, tally: _Tally, monitor: SelfMonitor) -> None:
+async def _open(phase: Phase, plan: LoadPlan, model: Open, tally: Tally, monitor: SelfMonitor) -> None:
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(model.max_connections)
     interval = 1.0 / model.rate
@@ -370,7 +174,7 @@ async def _open(phase: _Phase, plan: LoadPlan, model: Open, tally: _Tally, monit
             if not held_back:
                 monitor.dispatched_late(clock() - due)
         try:
-            await _one(phase, due)
+            await send_one(phase, due)
         finally:
             slots.release()
 
@@ -399,26 +203,19 @@ async def _open(phase: _Phase, plan: LoadPlan, model: Open, tally: _Tally, monit
 
 
 async def _cold(endpoint: Endpoint, request: Request, plan: LoadPlan) -> Cold:
-    loop = asyncio.get_running_loop()
     started = clock()
     try:
         connection = await connect(endpoint, timeout=min(plan.timeout_s, plan.deadline_s))
     except (TimeoutError, OSError) as error:
         return Cold(None, 0, describe_connect_error(error))
     try:
-        sent = connection.send(request)
-        limit = min(plan.timeout_s, plan.deadline_s)
-        timer = loop.call_later(limit, connection.fail, f"timed out after {limit:g}s")
-        try:
-            exchange = await sent.done
-        finally:
-            timer.cancel()
+        answer = await exchange(connection, request, timeout=min(plan.timeout_s, plan.deadline_s))
     finally:
         connection.abort()
-    if exchange.error is not None:
-        return Cold(None, exchange.status, exchange.error)
-    failed = None if plan.success(exchange.status) else f"status {exchange.status}"
-    return Cold((exchange.t_end - started) * 1000.0, exchange.status, failed)
+    if answer.error is not None:
+        return Cold(None, answer.status, answer.error)
+    failed = None if plan.success(answer.status) else f"status {answer.status}"
+    return Cold((answer.t_end - started) * 1000.0, answer.status, failed)
 
 
 async def _bounded(coroutine: Coroutine[Any, Any, T], seconds: float) -> tuple[T | None, bool]:
@@ -428,7 +225,7 @@ async def _bounded(coroutine: Coroutine[Any, Any, T], seconds: float) -> tuple[T
         return None, True
 
 
-async def _watch(tally: _Tally, planned: int | None, progress: LoadProgress) -> None:
+async def _watch(tally: Tally, planned: int | None, progress: LoadProgress) -> None:
     """Says how many requests are done every so often; polled, so the request path pays nothing."""
     while True:
         progress(tally.requests, planned)
@@ -443,8 +240,8 @@ async def load(
     `progress`, if given, hears (requests done, requests planned or None) during the measured phase.
     """
     run_deadline = clock() + plan.deadline_s
-    pool = _Pool(endpoint, plan.timeout_s)
-    tally = _Tally(plan)
+    pool = Pool(endpoint, plan.timeout_s)
+    tally = Tally(plan.expect)
     monitor = SelfMonitor()
     model = plan.model
     planned: int | None = None
@@ -452,15 +249,15 @@ async def load(
     try:
         cold = await _cold(endpoint, request, plan)
         if plan.warmup:
-            warm = Closed(model.concurrency if isinstance(model, Closed) else min(model.max_connections, 8))
-            warming = _Phase(pool, request, None, plan.timeout_s)
-            await _bounded(_closed(warming, plan, warm, plan.warmup, None), run_deadline - clock())
+            lanes = model.concurrency if isinstance(model, Closed) else min(model.max_connections, 8)
+            warming = run_closed(Phase(pool, request, None, plan.timeout_s), lanes, plan.warmup, None, MAX_REQUESTS)
+            await _bounded(warming, run_deadline - clock())
         monitor.start()
         started = clock()
-        measured = _Phase(pool, request, tally, plan.timeout_s)
+        measured = Phase(pool, request, tally, plan.timeout_s)
         if isinstance(model, Closed):
             stop_at = started + model.duration_s if model.duration_s is not None else None
-            phase = _closed(measured, plan, model, model.requests, stop_at)
+            phase = run_closed(measured, model.concurrency, model.requests, stop_at, MAX_REQUESTS)
         else:
             phase = _open(measured, plan, model, tally, monitor)
         planned = model.requests if isinstance(model, Closed) else model.count()

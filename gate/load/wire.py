@@ -386,12 +386,8 @@ async def exchange(
     connection: Connection, request: Request, *, timeout: float, on_body: BodyHook | None = None
 ) -> Exchange:
     """Send and wait for the whole response; a timeout ends it as an error, never by raising."""
-    sent = connection.send(request, on_body)
-    timer = connection.loop.call_later(timeout, connection.fail, f"timed out after {timeout:g}s")
-    try:
-        return await sent.done
-    finally:
-        timer.cancel()
+    sent = connection.send(request, on_body, deadline=clock() + timeout, timeout_reason=f"timed out after {timeout:g}s")
+    return await sent.done
 
 
 def describe_connect_error(error: OSError | TimeoutError) -> str:
