@@ -12,7 +12,7 @@ from load_server import serve
 from gate.load.engine import Closed, LoadPlan, LoadResult, load
 from gate.load.monitor import HealthLimits
 from gate.load.stream import StreamLimits, measure_stream
-from gate.load.wire import Connection, Endpoint, Exchange, Request, clock, connect, exchange
+from gate.load.wire import MAX_HEADERS, Connection, Endpoint, Exchange, Request, clock, connect, exchange
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -235,3 +235,32 @@ def test_closed_lanes_whose_server_closes_every_third_connection_reconnect_and_c
 
     result = asyncio.run(main())
     assert (result.requests, result.errors, result.latencies.count) == (60, {}, 60)
+
+
+def test_a_head_split_over_several_writes_is_read_whole_and_frames_its_body() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        for piece in (b"HTTP/1.1 200 OK\r\nX-First: 1\r\n", b"Content-Le", b"ngth: 10\r\nX-Last: 2\r\n\r\nshort"):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        writer.close()
+
+    result = one_exchange(handler)
+    assert result.error == "connection closed before the response ended"
+    assert (result.header("x-first"), result.header("content-length"), result.header("x-last")) == ("1", "10", "2")
+
+
+def test_headers_are_read_only_within_their_bounds() -> None:
+    many = b"".join(b"X-%d: %d\r\n" % (n, n) for n in range(MAX_HEADERS + 50))
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n" + many + b"Content-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(1)
+        writer.close()
+
+    result = one_exchange(handler, timeout=0.5)
+    assert result.error is None and len(result.headers) == MAX_HEADERS
+    assert result.header("x-0") == "0" and result.header(f"x-{MAX_HEADERS}") is None

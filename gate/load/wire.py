@@ -14,6 +14,7 @@ httpx; the load phase replays prepared requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,8 @@ from gate.errors import InputError
 #: in memory whatever the server sends back.
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 MAX_HEADERS = 100
+#: The bytes of a response's head kept to read its headers from; headers past it are not read.
+MAX_HEAD_BYTES = 64 * 1024
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 BodyHook = Callable[[bytes, float], None]
@@ -112,10 +115,12 @@ class Exchange:
 
     __slots__ = (
         "_done",
+        "_headers",
         "body_bytes",
         "ended",
         "error",
-        "headers",
+        "head",
+        "head_bytes",
         "keep_alive",
         "loop",
         "on_body",
@@ -138,7 +143,10 @@ class Exchange:
         self.on_body = on_body
         self.on_end = on_end
         self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
+        # The bytes that carried the head, read into headers only when someone asks (see `headers`).
+        self.head: list[bytes] = []
+        self.head_bytes = 0
+        self._headers: list[tuple[bytes, bytes]] | None = None
         self.body_bytes = 0
         self.t_head = 0.0
         self.t_first_body = 0.0
@@ -162,6 +170,13 @@ class Exchange:
             self._done.set_result(self)
 
     @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The final answer's headers (not those of a 103 or 100 before it), at most MAX_HEADERS."""
+        if self._headers is None:
+            self._headers = _read_headers(b"".join(self.head))
+        return self._headers
+
+    @property
     def framed(self) -> bool:
         """Whether the response said where its body ends (a length or chunks), not the connection's close."""
         for name, value in self.headers:
@@ -176,6 +191,33 @@ class Exchange:
             if key.lower() == wanted:
                 return value.decode("latin-1")
         return None
+
+
+class _HeadReader:
+    """The same parser run again over the bytes that carried a head, this time keeping its headers."""
+
+    def __init__(self) -> None:
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.final = False
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.final and len(self.headers) < MAX_HEADERS:
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200:
+            self.headers.clear()
+        else:
+            self.final = True
+
+
+def _read_headers(raw: bytes) -> list[tuple[bytes, bytes]]:
+    reader = _HeadReader()
+    # The live parser already judged these bytes; whatever follows the head is not ours to judge.
+    with contextlib.suppress(httptools.HttpParserError, httptools.HttpParserUpgrade):
+        reader.parser.feed_data(raw)
+    return reader.headers
 
 
 class ConnectionLost(Exception):
@@ -210,10 +252,15 @@ class Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.exchange is None:
+        exchange = self.exchange
+        if exchange is None:
             # Bytes nobody asked for (or after an error): the connection can no longer be trusted.
             self.abort()
             return
+        if not exchange.status and exchange.head_bytes < MAX_HEAD_BYTES:
+            # Kept instead of a callback per header: most answers are never asked for a header.
+            exchange.head.append(data)
+            exchange.head_bytes += len(data)
         self.parsing = True
         try:
             self.parser.feed_data(data)
@@ -243,21 +290,13 @@ class Connection(asyncio.Protocol):
         else:
             self._finish("connection closed before the response ended")
 
-    # llhttp callbacks
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # Called for every header of every response: only kept here, read when someone asks.
-        exchange = self.exchange
-        if exchange is not None and len(exchange.headers) < MAX_HEADERS:
-            exchange.headers.append((name, value))
-
+    # llhttp callbacks (no on_header: headers are read from `Exchange.head` when asked for)
     def on_headers_complete(self) -> None:
         exchange = self.exchange
         status = self.parser.get_status_code()
         if 100 <= status < 200:
             # 103 Early Hints (CDNs send them) and 100 Continue come before the real answer.
             self.informational = True
-            if exchange is not None:
-                exchange.headers.clear()
             return
         if exchange is not None:
             exchange.status = status
