@@ -254,7 +254,10 @@ class _Lane(_Sender):
         self.lanes = lanes
 
     def landed(self) -> None:
-        self.lanes.soon(self)
+        lanes = self.lanes
+        if not lanes.ready:
+            lanes.loop.call_soon(lanes.flush)
+        lanes.ready.append(self)
 
     def next(self) -> None:
         lanes, phase = self.lanes, self.phase
@@ -270,7 +273,7 @@ class _Lane(_Sender):
             now = clock()
             if lanes.stop_at is not None and now >= lanes.stop_at:
                 break
-            if connection is None or not connection.reusable:
+            if connection is None or connection.closed or connection.exchange is not None:
                 connection = phase.pool.idle_one()
                 if connection is None:
                     lanes.connect(self, now)

@@ -114,7 +114,6 @@ class Exchange:
     """One request's timeline and outcome, in loop-clock seconds; filled by the connection."""
 
     __slots__ = (
-        "_done",
         "_headers",
         "body_bytes",
         "ended",
@@ -130,6 +129,7 @@ class Exchange:
         "t_first_body",
         "t_head",
         "t_send",
+        "waiter",
     )
 
     def __init__(
@@ -137,7 +137,7 @@ class Exchange:
     ) -> None:
         self.loop = loop
         # Made only when someone awaits: a load loop hears the end through `on_end` instead.
-        self._done: asyncio.Future[Exchange] | None = None
+        self.waiter: asyncio.Future[Exchange] | None = None
         self.ended = False
         self.t_send = t_send
         self.on_body = on_body
@@ -157,17 +157,11 @@ class Exchange:
     @property
     def done(self) -> asyncio.Future[Exchange]:
         """Resolves with this exchange when it ends, either way."""
-        if self._done is None:
-            self._done = self.loop.create_future()
+        if self.waiter is None:
+            self.waiter = self.loop.create_future()
             if self.ended:
-                self._done.set_result(self)
-        return self._done
-
-    def end(self, error: str | None) -> None:
-        self.ended = True
-        self.error = error
-        if self._done is not None and not self._done.done():
-            self._done.set_result(self)
+                self.waiter.set_result(self)
+        return self.waiter
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -395,7 +389,10 @@ class Connection(asyncio.Protocol):
         if exchange is None:
             return
         self.exchange = None
-        exchange.end(error)
+        exchange.ended = True
+        exchange.error = error
+        if exchange.waiter is not None and not exchange.waiter.done():
+            exchange.waiter.set_result(exchange)
         if error is None and not exchange.keep_alive:
             self.abort()
         if exchange.on_end is not None:
