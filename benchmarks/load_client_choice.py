@@ -28,6 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from load_server import serve  # noqa: E402
 
 from benchmarks.load_accuracy import wrk  # noqa: E402
+from benchmarks.machine import conditions  # noqa: E402
 from gate.load.engine import Closed, LoadPlan, load, new_loop  # noqa: E402
 from gate.load.monitor import HealthLimits  # noqa: E402
 from gate.load.stats import Latencies  # noqa: E402
@@ -87,7 +88,7 @@ def main() -> None:
         ("gate wire, asyncio loop", lambda u, c: lambda: _wire(u, c, args.seconds), False),
         ("gate wire, uvloop", lambda u, c: lambda: _wire(u, c, args.seconds), True),
     ]
-    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp)) as served:
+    with conditions() as box, tempfile.TemporaryDirectory() as tmp, serve(Path(tmp)) as served:
         for concurrency in (16, 64):
             baseline = wrk(served.url + "/fast", concurrency, args.seconds)
             truth = wrk(served.url + "/distribution", concurrency, args.seconds)
@@ -104,6 +105,7 @@ def main() -> None:
                     f"  {name:36} {rate:8,.0f} {rate / baseline.rate:6.2f} {cpu / count * 1e6:10.0f} "
                     f"{latencies.at(0.95) or 0:8.1f}"
                 )
+    print(box.report())
 
 
 if __name__ == "__main__":
