@@ -28,7 +28,7 @@ from gate.load.wire import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """Every measured request: its latency from the time it was due, and its errors by kind."""
 
@@ -94,7 +94,7 @@ class Pool:
             connection.fail("the load run ended")
 
 
-@dataclass
+@dataclass(slots=True)
 class Phase:
     """What every request of one phase shares. `tally` is None in the warm-up (nothing is counted)."""
 
@@ -184,6 +184,8 @@ async def send_one(phase: Phase, due: float) -> None:
 
 class _Lanes:
     """The closed model: `lanes` lanes, each sending its next request when its last one ends."""
+
+    __slots__ = ("cap", "connecting", "finished", "loop", "phase", "ready", "running", "stop_at", "tickets")
 
     def __init__(self, phase: Phase, count: int | None, stop_at: float | None, cap: int) -> None:
         self.phase = phase

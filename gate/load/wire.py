@@ -221,6 +221,22 @@ class ConnectionLost(Exception):
 class Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection carrying one exchange at a time."""
 
+    __slots__ = (
+        "closed",
+        "deadline",
+        "ended",
+        "exchange",
+        "informational",
+        "loop",
+        "max_body",
+        "parser",
+        "parsing",
+        "timeout_reason",
+        "transport",
+        "watchdog",
+        "watchdog_at",
+    )
+
     def __init__(self, loop: asyncio.AbstractEventLoop, max_body: int) -> None:
         self.loop = loop
         self.max_body = max_body
