@@ -12,6 +12,10 @@ percentiles each reports are printed for context (at saturation they are queuein
 the rate); how right the gate's percentiles are is benchmarks/load_accuracy.py's job, against a
 known distribution.
 
+Beside the rates, each client's CPU time per request (wrk's from its rusage, the gate's from its
+load thread). On a busy box the rates follow the neighbours; the CPU per request much less, and
+its ratio says what the rates would be where the client, not the box, sets the pace.
+
     python benchmarks/load_nginx.py [--seconds 5] [--rounds 3] [--loop uvloop|asyncio]
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import resource
 import shutil
 import socket
 import statistics
@@ -28,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +103,21 @@ def nginx(binary: str) -> Iterator[str]:
                 process.wait()
 
 
-def gate(url: str, concurrency: int, seconds: float, loop_kind: str) -> Run:
+@dataclass(frozen=True)
+class Round:
+    run: Run
+    cpu_us: float  # the client's CPU time per request
+
+
+def wrk_round(url: str, concurrency: int, seconds: float) -> Round:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = wrk(url + "/", concurrency, seconds, core=CLIENT_CORE)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Round(run, cpu / (run.rate * seconds) * 1e6)
+
+
+def gate(url: str, concurrency: int, seconds: float, loop_kind: str) -> Round:
     """The engine's closed model, on one thread pinned to the client core, like wrk -t1."""
     endpoint = Endpoint.parse(url)
     # At saturation the client is busy by design: the health limit is lifted so the run is not
@@ -114,14 +134,23 @@ def gate(url: str, concurrency: int, seconds: float, loop_kind: str) -> Run:
     if result.error_count:
         raise SystemExit(f"the gate saw errors against nginx: {result.errors}")
     latencies = result.latencies
-    return Run(result.rate, latencies.at(0.50) or 0, latencies.at(0.95) or 0, latencies.at(0.99) or 0)
+    run = Run(result.rate, latencies.at(0.50) or 0, latencies.at(0.95) or 0, latencies.at(0.99) or 0)
+    cpu = result.health.thread_cpu_ratio * result.health.wall_s
+    return Round(run, cpu / result.requests * 1e6)
 
 
-def _row(name: str, runs: list[Run]) -> str:
-    rates = " ".join(f"{run.rate:9,.0f}" for run in runs)
-    last = runs[-1]
-    median = statistics.median(run.rate for run in runs)
-    return f"  {name:6} {rates}  median {median:9,.0f}  last p50/95/99 {last.p50:.2f}/{last.p95:.2f}/{last.p99:.2f} ms"
+def _median(rounds: list[Round]) -> tuple[float, float]:
+    return statistics.median(r.run.rate for r in rounds), statistics.median(r.cpu_us for r in rounds)
+
+
+def _row(name: str, rounds: list[Round]) -> str:
+    rates = " ".join(f"{r.run.rate:9,.0f}" for r in rounds)
+    last = rounds[-1].run
+    rate, cpu = _median(rounds)
+    return (
+        f"  {name:6} {rates}  median {rate:9,.0f}  CPU {cpu:5.1f} us/req"
+        f"  last p50/95/99 {last.p50:.2f}/{last.p95:.2f}/{last.p99:.2f} ms"
+    )
 
 
 def main() -> None:
@@ -134,23 +163,23 @@ def main() -> None:
     if binary is None or shutil.which("wrk") is None:
         print("nginx or wrk is not installed (bash .ci/setup.d/40-load-tools.sh .ci/setup.d/41-nginx.sh): skipped")
         return
-    lines: list[str] = []
     with conditions() as box, nginx(binary) as url:
         for concurrency in (16, 64):
-            theirs: list[Run] = []
-            ours: list[Run] = []
+            theirs: list[Round] = []
+            ours: list[Round] = []
             for _ in range(args.rounds):
-                theirs.append(wrk(url + "/", concurrency, args.seconds, core=CLIENT_CORE))
+                theirs.append(wrk_round(url, concurrency, args.seconds))
                 ours.append(gate(url, concurrency, args.seconds, args.loop))
-            ratio = statistics.median(r.rate for r in ours) / statistics.median(r.rate for r in theirs)
-            lines += [
+            (our_rate, our_cpu), (their_rate, their_cpu) = _median(ours), _median(theirs)
+            print(
                 f"\nconcurrency {concurrency}, {args.rounds} x {args.seconds:g}s each, req/s per round:",
                 _row("wrk", theirs),
                 _row("gate", ours),
-                "  " + ratio_line(f"gate ({args.loop}) request rate", ratio, TARGET, baseline="wrk"),
-            ]
-            print("\n".join(lines[-4:]), flush=True)
-            lines.clear()
+                "  " + ratio_line(f"gate ({args.loop}) request rate", our_rate / their_rate, TARGET, baseline="wrk"),
+                "  " + ratio_line("the same from CPU per request", their_cpu / our_cpu, TARGET, baseline="wrk"),
+                sep="\n",
+                flush=True,
+            )
     print(
         "\nnginx: one worker pinned to the first core; wrk -t1 and the gate's one thread pinned to the second."
         if box.cores >= 2
