@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -264,3 +265,52 @@ def test_headers_are_read_only_within_their_bounds() -> None:
     result = one_exchange(handler, timeout=0.5)
     assert result.error is None and len(result.headers) == MAX_HEADERS
     assert result.header("x-0") == "0" and result.header(f"x-{MAX_HEADERS}") is None
+
+
+def test_a_duration_bound_closed_run_stops_sending_at_its_end_and_counts_what_it_sent() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await _read_request(reader)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+
+    async def main() -> LoadResult:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        endpoint = Endpoint.parse(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        plan = LoadPlan(Closed(3, duration_s=0.3), warmup=3, limits=HealthLimits(lag_floor_ms=1e6, max_cpu_ratio=1.01))
+        try:
+            return await load(endpoint, Request.build(endpoint, "GET", "/"), plan)
+        finally:
+            server.close()
+
+    result = asyncio.run(main())
+    assert result.requests > 10 and result.errors == {} and result.latencies.count == result.requests
+    assert 0.3 <= result.duration_s < 1.0
+
+
+def test_lanes_whose_server_goes_away_count_each_refused_reconnect_as_an_error_without_latency() -> None:
+    served = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        await _read_request(reader)
+        served += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+        if served == 5:
+            server.close()  # every later connect is refused
+
+    async def main() -> LoadResult:
+        nonlocal server
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        endpoint = Endpoint.parse(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        plan = LoadPlan(Closed(2, requests=40), warmup=0, limits=HealthLimits(lag_floor_ms=1e6, max_cpu_ratio=1.01))
+        return await load(endpoint, Request.build(endpoint, "GET", "/"), plan)
+
+    server: asyncio.Server
+    result = asyncio.run(main())
+    refused = sum(count for kind, count in result.errors.items() if kind.startswith("connect failed"))
+    assert result.requests == 40 and refused >= 30
+    assert result.latencies.count == result.requests - refused  # a refused connect never looks fast
