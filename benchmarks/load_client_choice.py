@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.load_accuracy import wrk  # noqa: E402
+from benchmarks.machine import conditions  # noqa: E402
 from gate.load.generator import Closed, LoadPlan, load, new_loop  # noqa: E402
 from gate.load.monitor import HealthLimits  # noqa: E402
 from gate.load.stats import Latencies  # noqa: E402
@@ -86,7 +87,7 @@ def main() -> None:
         ("gate wire, asyncio loop", lambda u, c: lambda: _wire(u, c, args.seconds), False),
         ("gate wire, uvloop", lambda u, c: lambda: _wire(u, c, args.seconds), True),
     ]
-    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp)) as served:
+    with conditions() as box, tempfile.TemporaryDirectory() as tmp, serve(Path(tmp)) as served:
         for concurrency in (16, 64):
             baseline = wrk(served.url + "/fast", concurrency, args.seconds)
             truth = wrk(served.url + "/distribution", concurrency, args.seconds)
@@ -103,6 +104,7 @@ def main() -> None:
                     f"  {name:36} {rate:8,.0f} {rate / baseline.rate:6.2f} {cpu / count * 1e6:10.0f} "
                     f"{latencies.at(0.95) or 0:8.1f}"
                 )
+    print(box.report())
 
 
 if __name__ == "__main__":

@@ -22,25 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from array import array
-from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gate.errors import InputError
 from gate.load.monitor import DEFAULT_LIMITS, ClientHealth, HealthLimits, SelfMonitor
+from gate.load.phase import Phase, Pool, Tally, run_closed, send_one
 from gate.load.stats import Latencies
-from gate.load.wire import (
-    Connection,
-    ConnectionLost,
-    Endpoint,
-    Exchange,
-    Request,
-    clock,
-    connect,
-    describe_connect_error,
-)
+from gate.load.wire import Endpoint, Request, clock, connect, describe_connect_error, exchange
 
 MAX_REQUESTS = 200_000
 MAX_CONNECTIONS = 512
@@ -154,130 +144,7 @@ class LoadResult:
         return self.requests / self.duration_s if self.duration_s > 0 else 0.0
 
 
-@dataclass
-class _Tally:
-    plan: LoadPlan
-    latencies_ms: array[float] = field(default_factory=lambda: array("d"))
-    errors: Counter[str] = field(default_factory=Counter)
-    requests: int = 0
-    pending: int = 0
-
-    def record(self, exchange: Exchange, started: float) -> None:
-        self.requests += 1
-        if exchange.error is not None:
-            self.errors[_kind(exchange.error)] += 1
-            if not exchange.status and not exchange.error.startswith("timed out"):
-                return  # a refused or broken connection has no latency worth keeping
-            end = exchange.t_end or clock()
-        else:
-            end = exchange.t_end
-            if not self.plan.success(exchange.status):
-                self.errors[f"status {exchange.status}"] += 1
-        self.latencies_ms.append((end - started) * 1000.0)
-
-    def failed(self, reason: str, started: float | None = None) -> None:
-        self.requests += 1
-        self.errors[_kind(reason)] += 1
-        if started is not None:
-            self.latencies_ms.append((clock() - started) * 1000.0)
-
-
-def _kind(error: str) -> str:
-    return "timeout" if error.startswith("timed out") else error
-
-
-class _Pool:
-    """Idle keep-alive connections, reused across the warm-up and the measured phase."""
-
-    def __init__(self, endpoint: Endpoint, timeout: float) -> None:
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.idle: list[Connection] = []
-        self.all: list[Connection] = []
-
-    def idle_one(self) -> Connection | None:
-        while self.idle:
-            connection = self.idle.pop()
-            if connection.reusable:
-                return connection
-        return None
-
-    async def new(self, timeout: float) -> Connection:
-        connection = await connect(self.endpoint, timeout=min(timeout, self.timeout))
-        self.all.append(connection)
-        return connection
-
-    def give(self, connection: Connection) -> None:
-        if connection.reusable:
-            self.idle.append(connection)
-
-    def close(self) -> None:
-        for connection in self.all:
-            connection.abort()
-
-
-async def _one(pool: _Pool, request: Request, tally: _Tally | None, due: float, deadline: float) -> None:
-    """Send one request on a pooled connection, recording it against the time it was `due`."""
-    # The common case takes an idle connection without awaiting: no task, no timer.
-    connection = pool.idle_one()
-    if connection is None:
-        try:
-            connection = await pool.new(max(0.0, deadline - clock()))
-        except (TimeoutError, OSError) as error:
-            if tally is not None:
-                tally.failed(describe_connect_error(error))
-            return
-    try:
-        sent = connection.send(request)
-    except ConnectionLost as error:
-        if tally is not None:
-            tally.failed(str(error))
-        return
-    timer = connection.loop.call_later(
-        max(0.0, deadline - clock()), connection.fail, f"timed out after {deadline - due:g}s"
-    )
-    if tally is not None:
-        tally.pending += 1
-    try:
-        exchange = await sent.done
-    finally:
-        timer.cancel()
-    # Not reached when the run's deadline cancels this request: it then stays pending and is counted.
-    pool.give(connection)
-    if tally is not None:
-        tally.pending -= 1
-        tally.record(exchange, due)
-
-
-async def _closed(
-    pool: _Pool,
-    request: Request,
-    plan: LoadPlan,
-    model: Closed,
-    tally: _Tally | None,
-    count: int | None,
-    stop_at: float | None,
-) -> None:
-    tickets = iter(range(count)) if count is not None else None
-
-    async def worker() -> None:
-        while True:
-            if tickets is not None and next(tickets, None) is None:
-                return
-            if tally is not None and tally.requests >= MAX_REQUESTS:
-                return
-            now = clock()
-            if stop_at is not None and now >= stop_at:
-                return
-            await _one(pool, request, tally, now, now + plan.timeout_s)
-
-    workers = model.concurrency if count is None else min(model.concurrency, count)
-    await asyncio.gather(*(worker() for _ in range(workers)))
-
-
-async def _open(
-    pool: _Pool, request: Request, plan: LoadPlan, model: Open, tally: _Tally, monitor: SelfMonitor
-) -> None:
+async def _open(phase: Phase, plan: LoadPlan, model: Open, tally: Tally, monitor: SelfMonitor) -> None:
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(model.max_connections)
     interval = 1.0 / model.rate
@@ -307,7 +174,7 @@ async def _open(
             if not held_back:
                 monitor.dispatched_late(clock() - due)
         try:
-            await _one(pool, request, tally, due, deadline)
+            await send_one(phase, due)
         finally:
             slots.release()
 
@@ -329,32 +196,26 @@ async def _open(
             await asyncio.gather(*in_flight)
     finally:
         # Cut off by the run's deadline: nothing may outlive the run on its loop.
+        phase.over = True
         for task in list(in_flight):
             task.cancel()
         await asyncio.gather(*in_flight, return_exceptions=True)
 
 
 async def _cold(endpoint: Endpoint, request: Request, plan: LoadPlan) -> Cold:
-    loop = asyncio.get_running_loop()
     started = clock()
     try:
         connection = await connect(endpoint, timeout=min(plan.timeout_s, plan.deadline_s))
     except (TimeoutError, OSError) as error:
         return Cold(None, 0, describe_connect_error(error))
     try:
-        sent = connection.send(request)
-        limit = min(plan.timeout_s, plan.deadline_s)
-        timer = loop.call_later(limit, connection.fail, f"timed out after {limit:g}s")
-        try:
-            exchange = await sent.done
-        finally:
-            timer.cancel()
+        answer = await exchange(connection, request, timeout=min(plan.timeout_s, plan.deadline_s))
     finally:
         connection.abort()
-    if exchange.error is not None:
-        return Cold(None, exchange.status, exchange.error)
-    failed = None if plan.success(exchange.status) else f"status {exchange.status}"
-    return Cold((exchange.t_end - started) * 1000.0, exchange.status, failed)
+    if answer.error is not None:
+        return Cold(None, answer.status, answer.error)
+    failed = None if plan.success(answer.status) else f"status {answer.status}"
+    return Cold((answer.t_end - started) * 1000.0, answer.status, failed)
 
 
 async def _bounded(coroutine: Coroutine[Any, Any, T], seconds: float) -> tuple[T | None, bool]:
@@ -364,7 +225,7 @@ async def _bounded(coroutine: Coroutine[Any, Any, T], seconds: float) -> tuple[T
         return None, True
 
 
-async def _watch(tally: _Tally, planned: int | None, progress: LoadProgress) -> None:
+async def _watch(tally: Tally, planned: int | None, progress: LoadProgress) -> None:
     """Says how many requests are done every so often; polled, so the request path pays nothing."""
     while True:
         progress(tally.requests, planned)
@@ -379,8 +240,8 @@ async def load(
     `progress`, if given, hears (requests done, requests planned or None) during the measured phase.
     """
     run_deadline = clock() + plan.deadline_s
-    pool = _Pool(endpoint, plan.timeout_s)
-    tally = _Tally(plan)
+    pool = Pool(endpoint, plan.timeout_s)
+    tally = Tally(plan.expect)
     monitor = SelfMonitor()
     model = plan.model
     planned: int | None = None
@@ -388,15 +249,17 @@ async def load(
     try:
         cold = await _cold(endpoint, request, plan)
         if plan.warmup:
-            warm = Closed(model.concurrency if isinstance(model, Closed) else min(model.max_connections, 8))
-            await _bounded(_closed(pool, request, plan, warm, None, plan.warmup, None), run_deadline - clock())
+            lanes = model.concurrency if isinstance(model, Closed) else min(model.max_connections, 8)
+            warming = run_closed(Phase(pool, request, None, plan.timeout_s), lanes, plan.warmup, None, MAX_REQUESTS)
+            await _bounded(warming, run_deadline - clock())
         monitor.start()
         started = clock()
+        measured = Phase(pool, request, tally, plan.timeout_s)
         if isinstance(model, Closed):
             stop_at = started + model.duration_s if model.duration_s is not None else None
-            phase = _closed(pool, request, plan, model, tally, model.requests, stop_at)
+            phase = run_closed(measured, model.concurrency, model.requests, stop_at, MAX_REQUESTS)
         else:
-            phase = _open(pool, request, plan, model, tally, monitor)
+            phase = _open(measured, plan, model, tally, monitor)
         planned = model.requests if isinstance(model, Closed) else model.count()
         if progress is not None:
             watcher = asyncio.ensure_future(_watch(tally, planned, progress))
