@@ -96,7 +96,7 @@ def test_an_endless_printer_is_cut_at_the_output_bound(tmp_path: Path) -> None:
     fails_closed(
         outcome,
         bounds,
-        ["printed more than checks.migrations.max_bytes (2000000 bytes)"],
+        ["wrote more than checks.migrations.max_bytes (2000000 bytes)"],
         seconds=20,
         memory=PROCESS_MEMORY_BUDGET,
     )

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.migrations import sources
 from gate.checks.migrations.rules import RULES
+from gate.config.schema import command_properties
 from gate.errors import InputError
 
 _GLOBS = {"$ref": "#/$defs/globs"}
@@ -36,16 +37,13 @@ class MigrationsCheck(Check):
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
             "paths": {**_GLOBS, "description": "Globs of SQL migration files, relative to the repository."},
-            "command": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string"},
-                "description": "A command (no shell) printing the migrations' SQL, e.g. Alembic's "
-                "[alembic, upgrade, head, --sql]. {path}, {stem} and {app} make it run once per file of "
-                "command_paths (Django: [python, manage.py, sqlmigrate, '{app}', '{stem}']).",
-            },
+            **command_properties(
+                "A command (no shell) printing the migrations' SQL, e.g. Alembic's [alembic, upgrade, head, "
+                "--sql]. {path}, {stem} and {app} make it run once per file of command_paths (Django: [python, "
+                "manage.py, sqlmigrate, '{app}', '{stem}']).",
+                "Deadline per command run, e.g. 60s.",
+            ),
             "command_paths": {**_GLOBS, "description": "Migration files the command is run for, one at a time."},
-            "command_timeout": {"$ref": "#/$defs/duration", "description": "Deadline per command run, e.g. 60s."},
             "diff": {
                 "type": ["string", "null"],
                 "minLength": 1,
