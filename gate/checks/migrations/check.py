@@ -50,6 +50,13 @@ class MigrationsCheck(Check):
                 "description": "Judge only migrations added in BASE...HEAD; `auto`: a GitHub pull request's.",
             },
             "code": {**_GLOBS, "description": "Code searched for names a migration drops or renames."},
+            "postgres_version": {
+                "type": "integer",
+                "minimum": 9,
+                "maximum": 99,
+                "description": "The production server's major version (e.g. 16): rules that differ by version "
+                "follow it; unset, a supported version (12 or newer) is assumed.",
+            },
             "max_bytes": {"type": "integer", "minimum": 1024, "description": "Largest migration (or output) read."},
         }
     }
@@ -73,5 +80,5 @@ class MigrationsCheck(Check):
 
         migrations, refused = gather(ctx)
         yield from refused
-        findings = list(Analyzer(Tunables.load()).judge(migrations))
+        findings = list(Analyzer(Tunables.load(), ctx.config.get("postgres_version")).judge(migrations))
         yield from with_code_uses(ctx.root, ctx.config.get("code", ()), findings)
