@@ -386,7 +386,11 @@ def _finding(rule_id: str, message: str, statement: Statement, **fields: Any) ->
     if statement.origin is not None:
         # Generated SQL: the finding sits on the migration file (or the command's gate.yml line).
         message += f" (line {statement.line} of what {statement.origin!r} printed)"
-        location = Location(path=statement.path) if statement.path else Location(name="checks.migrations.command")
+        location = (
+            Location(path=statement.path, line=statement.file_line)
+            if statement.path
+            else Location(name="checks.migrations.command")
+        )
     return RULES.finding(
         rule_id,
         message,
