@@ -1,8 +1,8 @@
 """The rules engine: walks parsed migrations in order and says which statements would stop live traffic.
 
 It keeps what earlier statements established (tables created in the same migration, an open
-transaction block, a lock_timeout, validated IS NOT NULL checks) because the same statement is
-safe or not depending on them. Nodes are pglast AST objects; expressions are walked without
+transaction block, a lock_timeout, validated IS NOT NULL checks, column types, enum values added in
+the open transaction) because the same statement is safe or not depending on them. Nodes are pglast AST objects; expressions are walked without
 recursion, so a deeply nested default cannot exhaust Python's stack.
 """
 
@@ -15,13 +15,11 @@ from typing import Any
 import yaml
 
 from gate.checks.migrations import nodes
+from gate.checks.migrations.findings import finding, kind, named
 from gate.checks.migrations.parse import Migration, Statement
 from gate.checks.migrations.retype import ColumnType, RewriteFree
-from gate.checks.migrations.rules import RULES
-from gate.model import Finding, Location
+from gate.model import Finding
 from gate.rules import rules_file
-
-SHOWN = 200  # characters of a statement quoted in a finding
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,9 @@ class Analyzer:
         for migration in migrations:
             state = _State()
             for statement in migration.statements:
-                for finding in self._statement(statement, state):
+                for found in self._statement(statement, state):
                     if migration.judged:
-                        yield finding
+                        yield found
 
     def _statement(self, statement: Statement, state: _State) -> Iterator[Finding]:
         from pglast import ast
@@ -99,9 +97,9 @@ class Analyzer:
             return
         if self._takes_lock(node, state) and not state.lock_timeout:
             state.lock_timeout = True  # one finding per migration: the fix is one SET at its top
-            yield _finding(
+            yield finding(
                 "migrations.lock-timeout.missing",
-                f"{_kind(statement)} waits for its lock without a lock_timeout set before it in {statement.path}.",
+                f"{kind(statement)} waits for its lock without a lock_timeout set before it in {statement.path}.",
                 statement,
             )
         if isinstance(node, ast.IndexStmt):
@@ -116,23 +114,23 @@ class Analyzer:
         elif isinstance(node, ast.RenameStmt):
             yield from _rename(node, statement, state)
         elif isinstance(node, ast.VacuumStmt) and nodes.vacuum_full(node):
-            yield _finding("migrations.table.rewrite", "VACUUM FULL rewrites the table and blocks it.", statement)
+            yield finding("migrations.table.rewrite", "VACUUM FULL rewrites the table and blocks it.", statement)
         elif isinstance(node, ast.ClusterStmt):
-            yield _finding("migrations.table.rewrite", "CLUSTER rewrites the table and blocks it.", statement)
+            yield finding("migrations.table.rewrite", "CLUSTER rewrites the table and blocks it.", statement)
         elif isinstance(node, ast.ReindexStmt):
             yield from _reindex(node, statement, state)
         elif isinstance(node, ast.TruncateStmt):
             for relation in node.relations or ():
                 if (table := nodes.relname(relation)) not in state.created:
                     message = f"TRUNCATE {table} empties the table under an ACCESS EXCLUSIVE lock."
-                    yield _finding("migrations.table.truncate", message, statement, subject=table)
+                    yield finding("migrations.table.truncate", message, statement, subject=table)
 
     def _enum_value(self, node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
         enum = ".".join(str(part.sval) for part in node.typeName)
         if not state.in_transaction:
             return
         if self.postgres_version is not None and self.postgres_version < 12:
-            yield _finding(
+            yield finding(
                 "migrations.enum.add-value-in-transaction",
                 f"ALTER TYPE {enum} ADD VALUE {node.newVal!r} is inside BEGIN ... COMMIT: PostgreSQL "
                 f"{self.postgres_version} (checks.migrations.postgres_version) rejects it there.",
@@ -152,9 +150,9 @@ class Analyzer:
             value = getattr(constant, "val", None) if isinstance(constant, ast.A_Const) else None
             if isinstance(value, ast.String) and value.sval in state.new_enum_values:
                 enum = state.new_enum_values.pop(value.sval)
-                yield _finding(
+                yield finding(
                     "migrations.enum.add-value-in-transaction",
-                    f"{_kind(statement)} uses {value.sval!r}, added to {enum} earlier in the same transaction: "
+                    f"{kind(statement)} uses {value.sval!r}, added to {enum} earlier in the same transaction: "
                     "PostgreSQL refuses a new enum value until the transaction that added it commits.",
                     statement,
                     subject=f"{enum}:{value.sval}",
@@ -177,13 +175,13 @@ class Analyzer:
     def _index(self, node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
         table = nodes.relname(node.relation)
         if node.concurrent and state.in_transaction:
-            yield _finding(
+            yield finding(
                 "migrations.index.concurrently-in-transaction",
                 f"CREATE INDEX CONCURRENTLY on {table} is inside BEGIN ... COMMIT: PostgreSQL rejects it.",
                 statement,
             )
         elif not node.concurrent and table not in state.created:
-            yield _finding(
+            yield finding(
                 "migrations.index.not-concurrent",
                 f"CREATE INDEX{' ' + node.idxname if node.idxname else ''} on existing table {table} blocks "
                 "its writes for the whole build.",
@@ -197,13 +195,13 @@ class Analyzer:
         names = [nodes.object_name(obj) for obj in node.objects or ()]
         if node.removeType == ObjectType.OBJECT_INDEX:
             if node.concurrent and state.in_transaction:
-                yield _finding(
+                yield finding(
                     "migrations.index.concurrently-in-transaction",
                     f"DROP INDEX CONCURRENTLY {', '.join(names)} is inside BEGIN ... COMMIT: PostgreSQL rejects it.",
                     statement,
                 )
             elif not node.concurrent:
-                yield _finding(
+                yield finding(
                     "migrations.index.drop-not-concurrent",
                     f"DROP INDEX {', '.join(names)} locks its table against reads and writes.",
                     statement,
@@ -211,7 +209,7 @@ class Analyzer:
         elif node.removeType == ObjectType.OBJECT_TABLE:
             for name in names:
                 if name not in state.created:
-                    yield _named("migrations.drop.table", f"Table {name} is dropped.", statement, name)
+                    yield named("migrations.drop.table", f"Table {name} is dropped.", statement, name)
 
     def _alter(self, table: str, command: Any, statement: Statement) -> Iterator[Finding]:
         from pglast import ast
@@ -226,14 +224,14 @@ class Analyzer:
             yield from self._type_change(table, command, statement)
         elif (rewriting := _rewriting(kind)) is not None:
             rule, what = rewriting
-            yield _finding(rule, f"{what.format(name=command.name)} rewrites {table} under an ACCESS EXCLUSIVE lock.",
+            yield finding(rule, f"{what.format(name=command.name)} rewrites {table} under an ACCESS EXCLUSIVE lock.",
                            statement, subject=table)  # fmt: skip
         elif kind == At.AT_AddConstraint and isinstance(command.def_, ast.Constraint):
             yield from self._constraint(table, command.def_, statement)
         elif kind == At.AT_ValidateConstraint and command.name in self._pending_checks:
             self.proven_not_null.add(self._pending_checks.pop(command.name))
         elif kind == At.AT_SetNotNull and (table, command.name) not in self.proven_not_null:
-            yield _finding(
+            yield finding(
                 "migrations.column.set-not-null",
                 f"SET NOT NULL on {table}.{command.name} scans the table under an ACCESS EXCLUSIVE lock; no "
                 "validated CHECK (... IS NOT NULL) constraint precedes it.",
@@ -241,7 +239,7 @@ class Analyzer:
                 subject=f"{table}.{command.name}",
             )
         elif kind == At.AT_DropColumn:
-            yield _named(
+            yield named(
                 "migrations.drop.column", f"Column {table}.{command.name} is dropped.", statement, table, command.name
             )
 
@@ -258,7 +256,7 @@ class Analyzer:
             why = "its earlier type is not in the migrations read, and most type changes rewrite the table"
         else:
             why = f"{old.shown()} to {new.shown()} rewrites the table and its indexes"
-        yield _finding(
+        yield finding(
             "migrations.column.type-change",
             f"{table}.{column} changes type to {new.shown()}: {why}, under an ACCESS EXCLUSIVE lock.",
             statement,
@@ -275,21 +273,21 @@ class Analyzer:
         type_name = nodes.type_name(column.typeName)
         generated = {ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED} & kinds
         if type_name in self.tunables.serial_types or generated:
-            yield _finding(
+            yield finding(
                 "migrations.column.add-auto-increment",
                 f"{name} ({type_name if not generated else 'generated'}) fills every existing row: a full rewrite.",
                 statement,
                 subject=name,
             )
         elif default is not None and (called := self._volatile_call(default)):
-            yield _finding(
+            yield finding(
                 "migrations.column.volatile-default",
                 f"{name} defaults to {called}(), which is volatile: PostgreSQL rewrites the whole table.",
                 statement,
                 subject=name,
             )
         elif ConstrType.CONSTR_FOREIGN in kinds:
-            yield _finding(
+            yield finding(
                 "migrations.column.add-foreign-key",
                 f"{name} is added with REFERENCES: the new foreign key is validated while {table} and the "
                 "table it references are locked against writes.",
@@ -297,7 +295,7 @@ class Analyzer:
                 subject=name,
             )
         elif ConstrType.CONSTR_NOTNULL in kinds and default is None:
-            yield _finding(
+            yield finding(
                 "migrations.column.not-null-without-default",
                 f"{name} is added NOT NULL without a default: it fails on a table with rows.",
                 statement,
@@ -310,7 +308,7 @@ class Analyzer:
         kind = constraint.contype
         label = f" {constraint.conname}" if constraint.conname else ""
         if kind == ConstrType.CONSTR_FOREIGN and not constraint.skip_validation:
-            yield _finding(
+            yield finding(
                 "migrations.constraint.foreign-key-not-valid",
                 f"Foreign key{label} on {table} is validated while both tables are locked against writes.",
                 statement,
@@ -322,14 +320,14 @@ class Analyzer:
                 if column is not None and constraint.conname:
                     self._pending_checks[constraint.conname] = (table, column)
             else:
-                yield _finding(
+                yield finding(
                     "migrations.constraint.check-not-valid",
                     f"Check constraint{label} on {table} scans the table under an ACCESS EXCLUSIVE lock.",
                     statement,
                     subject=f"{table}:{constraint.conname}",
                 )
         elif kind == ConstrType.CONSTR_EXCLUSION:
-            yield _finding(
+            yield finding(
                 "migrations.constraint.exclusion",
                 f"Exclusion constraint{label} on {table} builds its index under an ACCESS EXCLUSIVE lock.",
                 statement,
@@ -337,7 +335,7 @@ class Analyzer:
             )
         elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
             what = "Primary key" if kind == ConstrType.CONSTR_PRIMARY else "Unique constraint"
-            yield _finding(
+            yield finding(
                 "migrations.constraint.unique-without-index",
                 f"{what}{label} on {table} builds its index under an ACCESS EXCLUSIVE lock.",
                 statement,
@@ -374,40 +372,10 @@ def _rename(node: Any, statement: Statement, state: _State) -> Iterator[Finding]
         return
     if node.renameType == ObjectType.OBJECT_COLUMN:
         message = f"{table}.{node.subname} is renamed to {node.newname}: running code still uses the old name."
-        yield _named("migrations.rename.column", message, statement, table, node.subname)
+        yield named("migrations.rename.column", message, statement, table, node.subname)
     elif node.renameType == ObjectType.OBJECT_TABLE:
         message = f"Table {table} is renamed to {node.newname}: running code still uses the old name."
-        yield _named("migrations.rename.table", message, statement, table)
-
-
-def _finding(rule_id: str, message: str, statement: Statement, **fields: Any) -> Finding:
-    details = {"statement": statement.text[:SHOWN], **fields.pop("details", {})}
-    location = Location(path=statement.path, line=statement.line)
-    if statement.origin is not None:
-        # Generated SQL: the finding sits on the migration file (or the command's gate.yml line).
-        message += f" (line {statement.line} of what {statement.origin!r} printed)"
-        location = (
-            Location(path=statement.path, line=statement.file_line)
-            if statement.path
-            else Location(name="checks.migrations.command")
-        )
-    return RULES.finding(
-        rule_id,
-        message,
-        location=location,
-        subject=fields.pop("subject", statement.text[:SHOWN]),
-        details=details,
-        **fields,
-    )
-
-
-def _named(rule_id: str, message: str, statement: Statement, table: str, column: str | None = None) -> Finding:
-    """A finding about a table or column the running code may still name (the check looks it up in the code)."""
-    if column is None:
-        return _finding(rule_id, message, statement, subject=table, details={"table": table})
-    return _finding(
-        rule_id, message, statement, subject=f"{table}.{column}", details={"table": table, "column": column}
-    )
+        yield named("migrations.rename.table", message, statement, table)
 
 
 def _transaction(node: Any, state: _State) -> None:
@@ -426,18 +394,14 @@ def _transaction(node: Any, state: _State) -> None:
 def _reindex(node: Any, statement: Statement, state: _State) -> Iterator[Finding]:
     name = nodes.relname(node.relation) if node.relation is not None else str(node.name)
     if not nodes.concurrently(node):
-        yield _finding(
+        yield finding(
             "migrations.index.reindex-not-concurrent",
             f"REINDEX {name} blocks writes to the table, and reads that use the index, until it finishes.",
             statement,
         )
     elif state.in_transaction:
-        yield _finding(
+        yield finding(
             "migrations.index.concurrently-in-transaction",
             f"REINDEX CONCURRENTLY {name} is inside BEGIN ... COMMIT: PostgreSQL rejects it.",
             statement,
         )
-
-
-def _kind(statement: Statement) -> str:
-    return " ".join(statement.text.split()[:3]) or "The statement"
