@@ -125,3 +125,22 @@ def open_transaction(dsn: str, sql: str) -> Iterator[psycopg.Connection]:
     finally:
         conn.rollback()
         conn.close()
+
+
+def holds_back(dsn: str, monitor: psycopg.Connection, migration: str, query: str) -> bool:
+    """Whether the app's `query` waits for `migration`, run in a transaction kept open (as a
+    framework runs it), by the server's own account; the query then runs to its end."""
+    with open_transaction(dsn, migration) as running:
+        app = Session(dsn, query).start()
+        waited = until(lambda: running.info.backend_pid in blockers(monitor, app.pid)) and not app.done
+    app.join()
+    assert app.error is None
+    return waited
+
+
+def lets_through(dsn: str, migration: str, query: str) -> bool:
+    """Whether the app's `query` runs to its end while `migration`'s transaction is still open."""
+    with open_transaction(dsn, migration):
+        app = Session(dsn, query).start()
+        app.join()
+        return app.error is None

@@ -17,6 +17,8 @@ from migration_locks import (
     Session,
     blockers,
     connect,
+    holds_back,
+    lets_through,
     open_transaction,
     seed,
     until,
@@ -39,12 +41,7 @@ def test_create_index_queues_the_writers_and_concurrently_lets_them_through(serv
     insert = "INSERT INTO users (email) VALUES ('new@example.com')"
     with connect(server.dsn) as monitor:
         # A migration framework runs the migration in a transaction: its SHARE lock lasts until COMMIT.
-        with open_transaction(server.dsn, "CREATE INDEX users_email ON users (email)") as migration:
-            writer = Session(server.dsn, insert).start()
-            assert until(lambda: migration.info.backend_pid in blockers(monitor, writer.pid))
-            assert not writer.done
-        writer.join()
-        assert writer.error is None
+        assert holds_back(server.dsn, monitor, "CREATE INDEX users_email ON users (email)", insert)
 
         # The rewrite, while a write request is in flight: the build waits for it, new writes go through.
         with open_transaction(server.dsn, insert):
@@ -147,15 +144,9 @@ def test_truncate_stops_the_readers_and_a_batched_delete_does_not(server: Server
     seed(server.dsn, 1000)
     read = "SELECT count(*) FROM users"
     with connect(server.dsn) as monitor:
-        with open_transaction(server.dsn, "TRUNCATE users") as migration:
-            reader = Session(server.dsn, read).start()
-            assert until(lambda: migration.info.backend_pid in blockers(monitor, reader.pid))
-        reader.join()
-        seed(server.dsn, 1000)
-        with open_transaction(server.dsn, "DELETE FROM users WHERE id IN (SELECT id FROM users ORDER BY id LIMIT 100)"):
-            reader = Session(server.dsn, read).start()
-            reader.join()
-            assert reader.error is None
+        assert holds_back(server.dsn, monitor, "TRUNCATE users", read)
+    batch = "DELETE FROM users WHERE id IN (SELECT id FROM users ORDER BY id LIMIT 100)"
+    assert lets_through(server.dsn, batch, read)
 
 
 def test_an_inline_references_blocks_writes_to_the_referenced_table_and_validate_does_not(server: Server) -> None:
@@ -166,18 +157,12 @@ def test_an_inline_references_blocks_writes_to_the_referenced_table_and_validate
         monitor.execute("CREATE TABLE orders (id bigserial PRIMARY KEY, total int)")
         monitor.execute("INSERT INTO orders (total) SELECT n FROM generate_series(1, 1000) n")
         inline = "ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id)"
-        with open_transaction(server.dsn, inline) as migration:
-            writer = Session(server.dsn, insert).start()
-            assert until(lambda: migration.info.backend_pid in blockers(monitor, writer.pid))
-        writer.join()
+        assert holds_back(server.dsn, monitor, inline, insert)
         monitor.execute("ALTER TABLE orders ADD COLUMN user_id bigint")
         monitor.execute(
             "ALTER TABLE orders ADD CONSTRAINT orders_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID"
         )
-        with open_transaction(server.dsn, "ALTER TABLE orders VALIDATE CONSTRAINT orders_user"):
-            writer = Session(server.dsn, insert).start()
-            writer.join()
-            assert writer.error is None
+        assert lets_through(server.dsn, "ALTER TABLE orders VALIDATE CONSTRAINT orders_user", insert)
         monitor.execute("DROP TABLE orders")
 
 

@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from helpers import gate
+from helpers import check_demo_part
 
 from gate.demo import PARTS, restore_part
 
@@ -18,10 +17,7 @@ pytestmark = [pytest.mark.loopback]
 
 def test_the_demo_restores_a_backup_whose_newest_row_is_three_days_old(tmp_path: Path) -> None:
     assert restore_part.plant in PARTS
-    with contextlib.ExitStack() as stack:
-        fragment = restore_part.plant(tmp_path, stack)
-    (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "preset": "demo", **fragment}))
-    outcome = gate("check", "restore", "--format", "json", cwd=tmp_path)
+    outcome = check_demo_part(restore_part.plant, "restore", tmp_path)
     assert outcome.exit_code == 1, outcome.output
     report = json.loads(outcome.stdout)
     assert [(f["rule_id"], f["location"]["path"]) for f in report["findings"]] == [
