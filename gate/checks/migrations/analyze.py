@@ -1,9 +1,10 @@
 """The rules engine: walks parsed migrations in order and says which statements would stop live traffic.
 
 It keeps what earlier statements established (tables created in the same migration, an open
-transaction block, a lock_timeout, validated IS NOT NULL checks, column types, enum values added in
-the open transaction) because the same statement is safe or not depending on them. Nodes are pglast AST objects; expressions are walked without
-recursion, so a deeply nested default cannot exhaust Python's stack.
+transaction block, a lock_timeout, validated IS NOT NULL checks, column types, enum values added
+in the open transaction) because the same statement is safe or not depending on them. Nodes are
+pglast AST objects; expressions are walked without recursion, so a deeply nested default cannot
+exhaust Python's stack.
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ class Analyzer:
             yield from self._drop(node, statement, state)
         elif isinstance(node, ast.AlterTableStmt):
             table = nodes.relname(node.relation)
-            if table not in state.created:
-                for command in node.cmds or ():
-                    yield from self._alter(table, command, statement)
+            for command in node.cmds or ():
+                found = list(self._alter(table, command, statement))  # a new table's columns' types count too
+                if table not in state.created:
+                    yield from found
         elif isinstance(node, ast.RenameStmt):
             yield from _rename(node, statement, state)
         elif isinstance(node, ast.VacuumStmt) and nodes.vacuum_full(node):

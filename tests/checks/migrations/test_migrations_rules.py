@@ -241,7 +241,8 @@ def test_a_type_change_follows_earlier_changes_and_flags_using_collation_and_unk
         'ALTER TABLE accounts ALTER COLUMN c TYPE text COLLATE "C";\n'
         "ALTER TABLE accounts ALTER COLUMN unknown TYPE text;\n"
     )
-    found = findings(tmp_path, sql, code={"db/0000_init.sql": "CREATE TABLE accounts (id bigint, c varchar(50));"})
+    init = "CREATE TABLE accounts (id bigint);\nALTER TABLE accounts ADD COLUMN c varchar(50);"
+    found = findings(tmp_path, sql, code={"db/0000_init.sql": init})
     assert rule_lines(found) == [("column.type-change", line) for line in (3, 4, 5, 6)]
     assert "varchar(100) to varchar(80)" in found[0]["message"]
     assert "USING" in found[1]["message"] and "collation" in found[2]["message"]
