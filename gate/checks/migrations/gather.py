@@ -55,14 +55,12 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
         argv = [_expand(part, target) for part in command]
         ctx.progress.update(f"running {argv[0]}", done, len(targets))
         printed = sources.run_command(root, argv, ctx.environ, timeout, max_bytes)
-        origin = " ".join(argv)[:200]
-        migration = parse_migration(target or "", printed, origin)  # rejects what does not parse first
         sections = (
             origins.django_sections(root, target, printed, max_bytes)
             if target
             else origins.alembic_sections(root, argv, printed, max_bytes)
         )
-        migrations.append(parse_migration(target or "", printed, origin, sections) if sections else migration)
+        migrations.append(parse_migration(target or "", printed, " ".join(argv)[:200], sections))
     return migrations, []
 
 

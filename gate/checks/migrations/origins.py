@@ -65,9 +65,14 @@ def django_sections(root: Path, target: str, sql: str, max_bytes: int) -> list[S
 
 
 def _comments(sql: str) -> Iterator[tuple[int, str]]:
-    from pglast.parser import scan
+    """The SQL's comments; none when it does not even tokenize (the parser then says why, exit 2)."""
+    from pglast.parser import ParseError, scan
 
-    for token in scan(sql):
+    try:
+        tokens = scan(sql)
+    except ParseError:
+        return
+    for token in tokens:
         if token.name == "SQL_COMMENT":
             yield token.start, sql[token.start : token.end + 1].rstrip()
 

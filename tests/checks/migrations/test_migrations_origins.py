@@ -106,3 +106,13 @@ def test_without_known_sources_a_command_s_findings_sit_on_the_gate_yml_section(
     assert locations and all(
         (place["path"], place["name"]) == (None, "checks.migrations.command") for place in locations
     )
+
+
+def test_output_that_does_not_even_tokenize_is_the_parser_s_exit_2_not_a_crash(tmp_path: Path) -> None:
+    command = json.dumps([sys.executable, "-c", 'print("-- Running upgrade  -> a1\\nSELECT \'unterminated")'])
+    write_files(
+        tmp_path, {"gate.yml": f"version: 1\nchecks:\n  migrations:\n    enabled: true\n    command: {command}\n"}
+    )
+    outcome = gate("check", "migrations", cwd=tmp_path)
+    assert outcome.exit_code == 2, outcome.output
+    assert "unterminated quoted string" in outcome.output and "Traceback" not in outcome.output
