@@ -17,12 +17,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-# git reads history for the secrets check. Debian's security updates replace a pinned version
-# on the mirrors, so pinning it would break rebuilds; the base image digest is what is pinned.
+# git reads history for the secrets check; postgresql-client brings pg_restore and psql, with
+# which the restore check turns a custom dump into SQL and replays it into the `server:` the
+# workflow declares (a service container: the image holds no PostgreSQL server). Debian's
+# security updates replace a pinned version on the mirrors, so pinning one would break rebuilds;
+# the base image digest is what is pinned, and with it Debian bookworm's client, PostgreSQL 15.
 # safe.directory for the workspace is set by `gate action` itself (gate/github/action.py).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git \
+    && apt-get install -y --no-install-recommends git postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/launch-gate

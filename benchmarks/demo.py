@@ -85,10 +85,10 @@ def without_http() -> float:
 def _no_http_child() -> int:
     """The demo's own steps (build the project, start its servers, run, report), http left out."""
     import yaml
-    from gate.runner import RunRequest, Terminal, run_gate
 
     from gate.checks import REGISTRY
     from gate.demo import demo_project
+    from gate.pipeline import RunRequest, Terminal, run_gate
 
     with demo_project() as project:
         declared = yaml.safe_load(project.config.read_text())["checks"]

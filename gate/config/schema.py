@@ -53,6 +53,21 @@ COMMON_CHECK_PROPERTIES: dict[str, Any] = {
     },
 }
 
+
+def duration(description: str) -> dict[str, Any]:
+    """A check's duration key (`30s`, `5m`), validated by the `duration` format."""
+    return {"$ref": "#/$defs/duration", "description": description}
+
+
+def command_properties(command: str, timeout: str) -> dict[str, Any]:
+    """`command` and `command_timeout` of a check that runs a declared program (gate.bounded_process):
+    a list of arguments, never a shell line, so no value of gate.yml is ever parsed by a shell."""
+    return {
+        "command": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": command},
+        "command_timeout": duration(timeout),
+    }
+
+
 SUPPRESSION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 import gate.demo.migrations_part as migrations_part
+import gate.demo.restore_part as restore_part
 from gate.config import deep_merge
 from gate.demo import deps_part, dns_part, env_part, http_part, secrets_part
 from gate.demo.ai_part import plant as plant_ai
@@ -28,6 +29,7 @@ Part = Callable[[Path, contextlib.ExitStack], Mapping[str, Any]]
 PARTS: tuple[Part, ...] = (env_part.plant, dns_part.plant, deps_part.plant, secrets_part.plant, http_part.plant)
 PARTS += (plant_ai,)
 PARTS += (migrations_part.plant,)
+PARTS += (restore_part.plant,)
 
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Demo Founder",

@@ -95,7 +95,7 @@ def test_an_endless_printer_is_cut_at_the_output_bound(tmp_path: Path) -> None:
     fails_closed(
         outcome,
         bounds,
-        ["printed more than checks.migrations.max_bytes (2000000 bytes)"],
+        ["wrote more than checks.migrations.max_bytes (2000000 bytes)"],
         seconds=20,
         memory=PROCESS_MEMORY_BUDGET,
     )
@@ -105,3 +105,36 @@ def test_an_endless_printer_is_cut_at_the_output_bound(tmp_path: Path) -> None:
 def test_a_failing_command_fails_closed_in_its_own_words(tmp_path: Path) -> None:
     outcome, bounds = _run(tmp_path, _command("import sys; sys.exit('django.db.utils.OperationalError: boom')"))
     fails_closed(outcome, bounds, ["failed (exit 1)", "OperationalError: boom"], memory=PROCESS_MEMORY_BUDGET)
+
+
+@row(
+    "alembic.ini sends the revision lookup out of the repository, or a revision is a symlink out",
+    "migrations",
+    "blocks: the findings stay on gate.yml's section; nothing outside the tree is read or named",
+)
+def test_revision_files_outside_the_tree_are_not_read_to_place_findings(tmp_path: Path) -> None:
+    revision = 'revision = "aaa111"\n\n\ndef upgrade():\n    pass\n'
+    write_files(
+        tmp_path,
+        {
+            "outside/versions/secret_rev.py": revision,
+            "repo/alembic.ini": "[alembic]\nscript_location = mig\nversion_locations = ../outside/versions /etc\n",
+            "repo/mig/versions/.keep": "",
+        },
+    )
+    root = tmp_path / "repo"
+    os.symlink(tmp_path / "outside" / "versions" / "secret_rev.py", root / "mig" / "versions" / "linked_rev.py")
+    script = "print('-- Running upgrade  -> aaa111\\nCREATE INDEX a ON t (x);')"
+    for ini in ("alembic.ini", "plain.ini"):
+        if ini == "plain.ini":  # the ini itself is fine; the revision in the version folder is a symlink out
+            (root / "plain.ini").write_text("[alembic]\nscript_location = mig\n")
+        section = _command(script, "20s").replace("']\n", f"', '-c', {json.dumps(ini)}]\n", 1)
+        outcome, bounds = _run(root, section)
+        fails_closed(
+            outcome,
+            bounds,
+            ["index.not-concurrent", "at checks.migrations.command"],
+            codes=(1,),
+            memory=PROCESS_MEMORY_BUDGET,
+        )
+        assert "secret_rev" not in outcome.output and "linked_rev" not in outcome.output

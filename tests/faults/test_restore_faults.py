@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,33 @@ def test_a_dump_that_expands_without_bound_is_stopped(tmp_path: Path) -> None:
     outcome, bounds, report = _check(_project(tmp_path, "bomb.dump", extra="    max_size_mb: 1\n"))
     fails_closed(outcome, bounds, ["pg_restore wrote more than 8388608 bytes"], seconds=60)
     assert report["checks"][0]["status"] == "error"
+
+
+@row(
+    "The backup command leaves a child behind that keeps its output open",
+    "restore",
+    "exit 3 at `command_timeout`: not a finished backup; the child is killed with the command's process group",
+)
+def test_a_child_left_behind_by_the_command_is_killed_with_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    script = f"sh -c 'echo $$ > {pidfile}; exec sleep 60' & echo 'CREATE TABLE t (n int);'"
+    config = (
+        "version: 1\nchecks:\n  restore:\n    enabled: true\n"
+        f"    command: [sh, -c, {json.dumps(script)}]\n    command_timeout: 1s\n"
+    )
+    outcome, bounds, _ = _check(write_files(tmp_path / "repo", {"gate.yml": config}))
+    fails_closed(outcome, bounds, ["backup command sh did not finish within 1s"], seconds=15)
+    child = int(pidfile.read_text())
+    gone = False
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            gone = True
+            break
+        stat = Path(f"/proc/{child}/stat")
+        if stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"):
+            gone = True  # killed; only its exit status is left for a parent that is gone
+            break
+        time.sleep(0.1)
+    assert gone

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -183,3 +184,13 @@ def run_locust_headless(script: Path, host: str, env: Mapping[str, str]) -> Path
     stats = script.parent / "gate_stats.csv"
     assert stats.exists(), completed.stderr[-2000:]
     return stats
+
+
+def check_demo_part(
+    plant: Callable[[Path, contextlib.ExitStack], Mapping[str, object]], check: str, root: Path
+) -> Outcome:
+    """One part of `gate demo` planted alone in `root` and its check run on it (JSON report)."""
+    with contextlib.ExitStack() as stack:
+        fragment = plant(root, stack)
+    (root / "gate.yml").write_text(json.dumps({"version": 1, "preset": "demo", **fragment}))
+    return gate("check", check, "--format", "json", cwd=root)

@@ -15,6 +15,27 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+# ALTER COLUMN ... TYPE from a declared type to another, and whether PostgreSQL rewrites the table:
+# the check's verdict (test_migrations_rules) and the server's (test_migrations_locks) must agree.
+TYPE_CHANGES = [
+    ("varchar(50)", "varchar(100)", False),
+    ("varchar(50)", "varchar", False),
+    ("varchar(50)", "text", False),
+    ("text", "varchar", False),
+    ("numeric(10,2)", "numeric(12,2)", False),
+    ("numeric(10,2)", "numeric", False),
+    ("timestamp(0)", "timestamp(3)", False),
+    ("cidr", "inet", False),
+    ("xml", "text", False),
+    ("varchar(100)", "varchar(50)", True),
+    ("text", "varchar(50)", True),
+    ("numeric(10,2)", "numeric(12,4)", True),
+    ("numeric(10,2)", "numeric(8,2)", True),
+    ("numeric", "numeric(10,2)", True),
+    ("int", "bigint", True),
+    ("varchar(50)", "int USING c::int", True),
+]
+
 WAIT_LIMIT_S = 30.0  # every loop below gives up after this: a hung server fails the test, not CI
 
 
@@ -104,3 +125,22 @@ def open_transaction(dsn: str, sql: str) -> Iterator[psycopg.Connection]:
     finally:
         conn.rollback()
         conn.close()
+
+
+def holds_back(dsn: str, monitor: psycopg.Connection, migration: str, query: str) -> bool:
+    """Whether the app's `query` waits for `migration`, run in a transaction kept open (as a
+    framework runs it), by the server's own account; the query then runs to its end."""
+    with open_transaction(dsn, migration) as running:
+        app = Session(dsn, query).start()
+        waited = until(lambda: running.info.backend_pid in blockers(monitor, app.pid)) and not app.done
+    app.join()
+    assert app.error is None
+    return waited
+
+
+def lets_through(dsn: str, migration: str, query: str) -> bool:
+    """Whether the app's `query` runs to its end while `migration`'s transaction is still open."""
+    with open_transaction(dsn, migration):
+        app = Session(dsn, query).start()
+        app.join()
+        return app.error is None

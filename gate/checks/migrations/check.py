@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from gate.checks.base import Check, CheckContext, CheckOption, Result
 from gate.checks.migrations import sources
 from gate.checks.migrations.rules import RULES
+from gate.config.schema import command_properties
 from gate.errors import InputError
 
 _GLOBS = {"$ref": "#/$defs/globs"}
@@ -36,22 +37,26 @@ class MigrationsCheck(Check):
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
             "paths": {**_GLOBS, "description": "Globs of SQL migration files, relative to the repository."},
-            "command": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string"},
-                "description": "A command (no shell) printing the migrations' SQL, e.g. Alembic's "
-                "[alembic, upgrade, head, --sql]. {path}, {stem} and {app} make it run once per file of "
-                "command_paths (Django: [python, manage.py, sqlmigrate, '{app}', '{stem}']).",
-            },
+            **command_properties(
+                "A command (no shell) printing the migrations' SQL, e.g. Alembic's [alembic, upgrade, head, "
+                "--sql]. {path}, {stem} and {app} make it run once per file of command_paths (Django: [python, "
+                "manage.py, sqlmigrate, '{app}', '{stem}']).",
+                "Deadline per command run, e.g. 60s.",
+            ),
             "command_paths": {**_GLOBS, "description": "Migration files the command is run for, one at a time."},
-            "command_timeout": {"$ref": "#/$defs/duration", "description": "Deadline per command run, e.g. 60s."},
             "diff": {
                 "type": ["string", "null"],
                 "minLength": 1,
                 "description": "Judge only migrations added in BASE...HEAD; `auto`: a GitHub pull request's.",
             },
             "code": {**_GLOBS, "description": "Code searched for names a migration drops or renames."},
+            "postgres_version": {
+                "type": "integer",
+                "minimum": 9,
+                "maximum": 99,
+                "description": "The production server's major version (e.g. 16): rules that differ by version "
+                "follow it; unset, a supported version (12 or newer) is assumed.",
+            },
             "max_bytes": {"type": "integer", "minimum": 1024, "description": "Largest migration (or output) read."},
         }
     }
@@ -75,5 +80,5 @@ class MigrationsCheck(Check):
 
         migrations, refused = gather(ctx)
         yield from refused
-        findings = list(Analyzer(Tunables.load()).judge(migrations))
+        findings = list(Analyzer(Tunables.load(), ctx.config.get("postgres_version")).judge(migrations))
         yield from with_code_uses(ctx.root, ctx.config.get("code", ()), findings)

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from gate.checks.base import CheckContext
-from gate.checks.migrations import sources
+from gate.checks.migrations import origins, sources
 from gate.checks.migrations.parse import Migration, parse_migration
 from gate.checks.migrations.rules import RULES
 from gate.config.units import seconds
@@ -55,7 +55,12 @@ def gather(ctx: CheckContext) -> tuple[list[Migration], list[Finding]]:
         argv = [_expand(part, target) for part in command]
         ctx.progress.update(f"running {argv[0]}", done, len(targets))
         printed = sources.run_command(root, argv, ctx.environ, timeout, max_bytes)
-        migrations.append(parse_migration(target or "", printed, origin=" ".join(argv)[:200]))
+        sections = (
+            origins.django_sections(root, target, printed, max_bytes)
+            if target
+            else origins.alembic_sections(root, argv, printed, max_bytes)
+        )
+        migrations.append(parse_migration(target or "", printed, " ".join(argv)[:200], sections))
     return migrations, []
 
 

@@ -24,6 +24,17 @@ class Statement:
     text: str
     # The command whose output this is (None for a migration file): its lines are not the file's.
     origin: str | None = None
+    # For a command's SQL: the line of the migration file it came from, when that is known.
+    file_line: int | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """Where a stretch of a command's SQL comes from: from offset `start` on, `path` (line `line`)."""
+
+    start: int
+    path: str
+    line: int | None
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,8 @@ class Migration:
     judged: bool = True
 
 
-def parse_migration(path: str, sql: str, origin: str | None = None) -> Migration:
+def parse_migration(path: str, sql: str, origin: str | None = None, sections: Sequence[Section] = ()) -> Migration:
+    """The statements of `sql`; those of a command's output sit on the file their `sections` name."""
     from pglast import parse_sql
     from pglast.parser import ParseError
 
@@ -56,7 +68,9 @@ def parse_migration(path: str, sql: str, origin: str | None = None) -> Migration
         start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(sql)
         text = sql[start:end].strip()
-        statements.append(Statement(raw.stmt, path, _line_at(sql, start), text, origin))
+        section = next((s for s in reversed(sections) if s.start <= start), None)
+        placed, line = (section.path or path, section.line if section.path else None) if section else (path, None)
+        statements.append(Statement(raw.stmt, placed, _line_at(sql, start), text, origin, line))
     return Migration(path, tuple(statements))
 
 

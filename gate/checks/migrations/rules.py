@@ -86,11 +86,24 @@ RULES = RuleBook(
             "Column type changed",
             Severity.HIGH,
             "ALTER COLUMN ... TYPE rewrites the table and its indexes under an ACCESS EXCLUSIVE lock for most "
-            "changes (int to bigint, text to a shorter varchar, any USING clause); only a few are free "
-            "(varchar(n) to text or to a longer varchar, dropping a numeric's precision limit).",
+            "changes (int to bigint, varchar(100) to varchar(50), any USING clause, a new collation). Changes "
+            "PostgreSQL makes without a rewrite are not flagged when the column's earlier type is in the "
+            "migrations read: varchar(n) to a longer varchar or to text, a numeric's precision raised with the "
+            "same scale or its limit dropped, and the casts in rules/migrations/rules.yml.",
             "Add a new column of the new type, write both from the code, backfill in batches, switch reads, "
-            "then drop the old column. If the change is one of the free ones, silence this finding in a "
-            "reviewed suppression.",
+            "then drop the old column. When the change is a free one but its earlier type was declared outside "
+            "the migrations read, include that migration in checks.migrations.paths.",
+        ),
+        _R(
+            "migrations.column.add-foreign-key",
+            "Column added with an inline REFERENCES",
+            Severity.HIGH,
+            "ADD COLUMN ... REFERENCES adds a validated foreign key: PostgreSQL checks the table's rows while it "
+            "holds an ACCESS EXCLUSIVE lock on the altered table and a SHARE ROW EXCLUSIVE lock on the "
+            "referenced one, so writes to both wait (and every query on the altered table). A column "
+            "constraint cannot be NOT VALID.",
+            "Add the column without REFERENCES, then ALTER TABLE ... ADD CONSTRAINT name FOREIGN KEY (column) "
+            "REFERENCES other (id) NOT VALID, then VALIDATE CONSTRAINT name in a later statement.",
         ),
         _R(
             "migrations.constraint.foreign-key-not-valid",
@@ -184,6 +197,45 @@ RULES = RuleBook(
             "VACUUM FULL and CLUSTER rewrite the whole table under an ACCESS EXCLUSIVE lock: no reads, no "
             "writes until they finish.",
             "Run them in a maintenance window, or use pg_repack / pg_squeeze, which rewrite online.",
+        ),
+        _R(
+            "migrations.table.truncate",
+            "TRUNCATE in a migration",
+            Severity.HIGH,
+            "TRUNCATE takes an ACCESS EXCLUSIVE lock: every read and write of the table waits, and it waits for "
+            "every running query on the table." + _QUEUE + " The rows are gone for good, with CASCADE those "
+            "of every referencing table too.",
+            "Delete the rows the deploy must remove in batches (DELETE ... WHERE id IN (SELECT ... LIMIT 1000)), "
+            "outside the migration; empty a table only once no running code reads it.",
+        ),
+        _R(
+            "migrations.table.set-tablespace",
+            "Table moved to another tablespace",
+            Severity.HIGH,
+            "ALTER TABLE ... SET TABLESPACE copies the whole table (ALTER INDEX ... SET TABLESPACE the index) "
+            "to the new tablespace under an ACCESS EXCLUSIVE lock: no reads, no writes until the copy ends.",
+            "Move it in a maintenance window, or with pg_repack --tablespace, which copies online; new tables "
+            "can be created in the tablespace directly.",
+        ),
+        _R(
+            "migrations.table.set-logged",
+            "Table switched to LOGGED or UNLOGGED",
+            Severity.HIGH,
+            "SET LOGGED and SET UNLOGGED rewrite the whole table (and SET LOGGED writes all of it to the WAL) "
+            "under an ACCESS EXCLUSIVE lock: no reads, no writes until it finishes.",
+            "Do it in a maintenance window, or create a new table of the wanted kind, copy in batches and "
+            "swap the tables.",
+        ),
+        _R(
+            "migrations.enum.add-value-in-transaction",
+            "Enum value added where PostgreSQL refuses it",
+            Severity.HIGH,
+            "Before PostgreSQL 12, ALTER TYPE ... ADD VALUE cannot run inside a transaction block; from 12 on "
+            'it can, but the new value cannot be used until that transaction commits ("unsafe use of new '
+            'value"). Either way the migration fails halfway through the deploy. Django and Alembic wrap a '
+            "migration in a transaction unless told not to.",
+            "Add the value in a migration of its own, outside a transaction (Django: atomic = False; Alembic: "
+            "op.get_context().autocommit_block()), and use it in a later migration.",
         ),
         _R(
             "migrations.command.untrusted",

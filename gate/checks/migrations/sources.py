@@ -10,18 +10,13 @@ a bound on what it prints; its whole process group is killed past either.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import selectors
-import signal
-import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
+from gate.bounded_process import run_bounded
 from gate.checks.secrets import gitcli
 from gate.errors import CheckFailure, InputError, Position
 from gate.safeio import UnreadableFile, read_regular
@@ -121,58 +116,14 @@ def trusted_command(root: Path, config_path: Path | None, base: str, command: Se
 
 def run_command(root: Path, argv: Sequence[str], environ: Mapping[str, str], timeout: float, max_bytes: int) -> str:
     """The command's stdout; over the deadline or the byte bound, or failing, it is a CheckFailure."""
-    shown = " ".join(argv)[:200]
+    what = f"the migrations command {' '.join(argv)[:200]!r}"
     try:
-        process = subprocess.Popen(
-            list(argv),
-            cwd=root,
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as error:
-        raise CheckFailure(f"the migrations command {shown!r} could not start: {error.strerror}") from error
-    stdout, stderr = bytearray(), bytearray()
-    deadline = time.monotonic() + timeout
-    problem = None
-    with selectors.DefaultSelector() as selector:
-        assert process.stdout is not None and process.stderr is not None
-        selector.register(process.stdout, selectors.EVENT_READ, stdout)
-        selector.register(process.stderr, selectors.EVENT_READ, stderr)
-        while selector.get_map() and problem is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                problem = f"did not finish within {timeout:g}s"
-                break
-            for key, _ in selector.select(min(left, 1.0)):
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    continue
-                key.data.extend(chunk)
-                if len(stdout) > max_bytes:
-                    problem = f"printed more than checks.migrations.max_bytes ({max_bytes} bytes)"
-                del stderr[:-4096]
-    try:
-        if problem is not None:
-            _kill(process)
-            raise CheckFailure(f"the migrations command {shown!r} {problem}; its SQL was not judged")
-        code = process.wait(max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        raise CheckFailure(f"the migrations command {shown!r} did not exit within {timeout:g}s") from None
-    finally:
-        process.stdout.close()
-        process.stderr.close()
-    if code != 0:
-        said = " / ".join(stderr.decode("utf-8", "replace").strip().splitlines()[-3:])
-        raise CheckFailure(f"the migrations command {shown!r} failed (exit {code}): {said}")
-    return stdout.decode("utf-8", "replace")
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+        done = run_bounded(
+            argv, what=what, cwd=root, env=environ, timeout=timeout, max_bytes=max_bytes,
+            bound=f"checks.migrations.max_bytes ({max_bytes} bytes)",
+        )  # fmt: skip
+    except CheckFailure as failure:
+        raise CheckFailure(f"{failure}; its SQL was not judged") from None
+    if done.code != 0:
+        raise CheckFailure(f"{what} failed (exit {done.code}): {done.last_words()}")
+    return done.stdout.decode("utf-8", "replace")

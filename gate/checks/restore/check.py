@@ -17,13 +17,13 @@ from gate.checks.restore.rules import RULES
 from gate.checks.restore.sanity import judge
 from gate.checks.restore.sqlite_backup import SqliteBackup
 from gate.checks.restore.sqlscan import scan
+from gate.config.schema import command_properties, duration
 from gate.config.units import seconds
 from gate.errors import InputError
 from gate.model import Location
 from gate.postgres import throwaway_server
 from gate.redact import register
 
-_DURATION = {"$ref": "#/$defs/duration"}
 _LOOPBACK_NAMES = ("localhost",)
 # The SQL pg_restore makes of a compressed custom dump may be this many times max_size_mb.
 SQL_GROWTH = 8
@@ -47,18 +47,15 @@ class RestoreCheck(Check):
     config_schema: ClassVar[Mapping[str, Any]] = {
         "properties": {
             "backup": {"type": "string", "minLength": 1, "description": "Backup file, inside the project."},
-            "command": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string"},
-                "description": "An installed program (no shell) whose standard output is the backup.",
-            },
+            **command_properties(
+                "An installed program (no shell) whose standard output is the backup.",
+                "Deadline of the backup command.",
+            ),
             "format": {"enum": list(source.FORMATS), "description": "Backup format; auto reads its first bytes."},
             "server": {"type": "string", "description": "postgresql:// DSN on loopback or a CI service name."},
-            "max_age": {**_DURATION, "description": "Backup age budget: the newest row must be younger."},
+            "max_age": duration("Backup age budget: the newest row must be younger."),
             "max_size_mb": {"type": "integer", "minimum": 1, "description": "Largest backup read."},
-            "restore_timeout": {**_DURATION, "description": "Deadline of each restore step."},
-            "command_timeout": {**_DURATION, "description": "Deadline of the backup command."},
+            "restore_timeout": duration("Deadline of each restore step."),
             "tables": {
                 "type": "array",
                 "items": {

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from gate.checks.restore.bounded import run_to_file
+from gate.bounded_process import run_bounded
 from gate.checks.restore.database import tool_words
 from gate.errors import CheckFailure
 from gate.postgres import find_binary
@@ -104,11 +104,12 @@ def custom_to_sql(dump: Path, out: Path, timeout: float, max_bytes: int) -> Path
     """
     sql = out / "from-custom.sql"
     args = [str(find_binary("pg_restore")), "--no-owner", "--no-privileges", "-f", "-", str(dump)]
-    code, said = run_to_file(
-        args, sql, what="pg_restore", timeout=timeout, max_bytes=max_bytes, cwd=out, env=Target("", None, 0).env()
-    )
-    if code != 0:
-        raise CheckFailure(f"pg_restore could not read the backup: {tool_words(said)}")
+    done = run_bounded(
+        args, what="pg_restore", cwd=out, env=Target("", None, 0).env(), timeout=timeout, max_bytes=max_bytes,
+        stdout_file=sql,
+    )  # fmt: skip
+    if done.code != 0:
+        raise CheckFailure(f"pg_restore could not read the backup: {tool_words(done.stderr)}")
     return sql
 
 

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from gate.checks.restore.bounded import run_to_file
+from gate.bounded_process import run_bounded
 from gate.config.paths import inside
 from gate.errors import CheckFailure, InputError
 
@@ -67,13 +67,12 @@ def command_output(
             hint="call an installed tool (pg_dump, sqlite3, a cloud CLI) instead of a script in the repository",
         )
     target = into / "command-output"
-    code, said = run_to_file(
-        [program, *argv[1:]], target, what=f"backup command {argv[0]}", timeout=timeout, max_bytes=max_bytes,
-        cwd=root, env=environ,
+    done = run_bounded(
+        [program, *argv[1:]], what=f"backup command {argv[0]}", cwd=root, env=environ, timeout=timeout,
+        max_bytes=max_bytes, stdout_file=target,
     )  # fmt: skip
-    if code != 0:
-        last = " / ".join(said.strip().splitlines()[-3:])
-        raise CheckFailure(f"backup command {argv[0]} failed (exit {code}): {last}")
+    if done.code != 0:
+        raise CheckFailure(f"backup command {argv[0]} failed (exit {done.code}): {done.last_words()}")
     return target
 
 

@@ -23,6 +23,17 @@ def upgrade():
     op.create_index("users_email", "users", ["email"])
 '''
 
+SECOND = """\
+from alembic import op
+
+revision: str = "f00dcafe0001"
+down_revision = "a1b2c3d4e5f6"
+
+
+def upgrade() -> None:
+    op.execute("TRUNCATE audit_log")
+"""
+
 
 def test_alembic_s_offline_sql_is_judged_through_the_declared_command(tmp_path: Path) -> None:
     subprocess.run(
@@ -44,6 +55,7 @@ def test_alembic_s_offline_sql_is_judged_through_the_declared_command(tmp_path: 
         tmp_path,
         {
             "migrations/versions/a1b2c3d4e5f6_plan.py": REVISION,
+            "migrations/versions/f00dcafe0001_audit.py": SECOND,
             "gate.yml": f"version: 1\nchecks:\n  migrations:\n    enabled: true\n    command: {command}",
         },
     )
@@ -54,6 +66,15 @@ def test_alembic_s_offline_sql_is_judged_through_the_declared_command(tmp_path: 
         "migrations.lock-timeout.missing",
         "migrations.column.not-null-without-default",
         "migrations.index.not-concurrent",
+        "migrations.table.truncate",
     }
     assert "users.plan" in found["migrations.column.not-null-without-default"]["message"]
     assert "alembic upgrade head --sql" in found["migrations.index.not-concurrent"]["message"]
+
+    # Each finding sits on the revision its SQL came from, at its upgrade().
+    def place(rule: str) -> tuple[str, int]:
+        return found[f"migrations.{rule}"]["location"]["path"], found[f"migrations.{rule}"]["location"]["line"]
+
+    assert place("index.not-concurrent") == ("migrations/versions/a1b2c3d4e5f6_plan.py", 9)
+    assert place("column.not-null-without-default") == ("migrations/versions/a1b2c3d4e5f6_plan.py", 9)
+    assert place("table.truncate") == ("migrations/versions/f00dcafe0001_audit.py", 7)

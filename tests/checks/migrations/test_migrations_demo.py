@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
-import yaml
-
 from gate.demo import PARTS, migrations_part
-from tests.support.helpers import gate
+from tests.support.helpers import check_demo_part
 
 
 def test_the_demo_plants_a_migration_that_blocks_and_says_where_the_code_uses_the_dropped_column(
     tmp_path: Path,
 ) -> None:
     assert migrations_part.plant in PARTS
-    with contextlib.ExitStack() as stack:
-        fragment = migrations_part.plant(tmp_path, stack)
-    (tmp_path / "gate.yml").write_text(yaml.safe_dump({"version": 1, "preset": "demo", **fragment}))
-    outcome = gate("check", "migrations", "--format", "json", cwd=tmp_path)
+    outcome = check_demo_part(migrations_part.plant, "migrations", tmp_path)
     assert outcome.exit_code == 1, outcome.output
     found = {
         (f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in json.loads(outcome.stdout)["findings"]

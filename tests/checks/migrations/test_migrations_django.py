@@ -106,6 +106,9 @@ def test_django_s_sqlmigrate_runs_per_migration_and_only_the_pr_s_new_one_is_jud
         "migrations.index.not-concurrent",
         "migrations.rename.column",
     }
+    # Each finding sits on the entry of `operations` whose SQL it judges (AddIndex line 7, RenameField 8).
+    lines = {f["rule_id"]: f["location"]["line"] for f in found}
+    assert lines["migrations.index.not-concurrent"] == 7 and lines["migrations.rename.column"] == 8
     # The initial migration creates its table: its index is no finding even when it is judged.
     assert {f["location"]["path"] for f in json.loads(everything.stdout)["findings"]} == {
         "shop/migrations/0002_index_and_rename.py"

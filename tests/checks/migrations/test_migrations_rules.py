@@ -10,6 +10,7 @@ import pytest
 from gate.checks import rule_docs
 from gate.checks.migrations.rules import RULES
 from tests.support.helpers import gate, write_files
+from tests.support.migration_locks import TYPE_CHANGES
 
 SAFE_TOP = "SET lock_timeout = '2s';\n"
 CONFIG = "version: 1\npreset: launch\nchecks:\n  migrations:\n    enabled: true\n    paths: ['db/*.sql']\n"
@@ -104,16 +105,43 @@ UNSAFE_AND_SAFE = [
         "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
         "CREATE TABLE bookings2 (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));",
     ),
+    (
+        "column.add-foreign-key",
+        "ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);",
+        "ALTER TABLE orders ADD COLUMN user_id bigint;\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n"
+        "ALTER TABLE orders VALIDATE CONSTRAINT orders_user;",
+    ),
+    (
+        "table.truncate",
+        "TRUNCATE audit_log CASCADE;",
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT 1000);",
+    ),
+    (
+        "table.set-tablespace",
+        "ALTER TABLE users SET TABLESPACE fast_disk;",
+        "CREATE TABLE archive (id bigint) TABLESPACE fast_disk;",
+    ),
+    ("table.set-logged", "ALTER TABLE users SET UNLOGGED;", "CREATE UNLOGGED TABLE scratch (id bigint);"),
+    ("table.set-logged", "ALTER TABLE users SET LOGGED;", "CREATE TABLE scratch (id bigint);"),
+    (
+        "enum.add-value-in-transaction",
+        "BEGIN;\nALTER TYPE mood ADD VALUE 'calm';\nUPDATE users SET mood = 'calm' WHERE id = 1;\nCOMMIT;",
+        "ALTER TYPE mood ADD VALUE 'calm';\nBEGIN;\nUPDATE users SET mood = 'calm' WHERE id = 1;\nCOMMIT;",
+    ),
 ]
+# The line each finding sits on, counted from the unsafe SQL's first line, where it is not that one.
+FINDING_LINE = {"index.concurrently-in-transaction": 1, "enum.add-value-in-transaction": 2}
 
 
-@pytest.mark.parametrize(("rule", "unsafe", "safe"), UNSAFE_AND_SAFE, ids=[case[0] for case in UNSAFE_AND_SAFE])
+@pytest.mark.parametrize(
+    ("rule", "unsafe", "safe"), UNSAFE_AND_SAFE, ids=[f"{case[0]}-{case[1][:30]}" for case in UNSAFE_AND_SAFE]
+)
 def test_each_rule_fires_on_the_unsafe_statement_and_not_on_its_safe_rewrite(
     tmp_path: Path, rule: str, unsafe: str, safe: str
 ) -> None:
     unsafe_found = rule_lines(findings(tmp_path / "unsafe", SAFE_TOP + "\n" + unsafe))
-    line = 3 + unsafe.count("\n") if rule == "index.concurrently-in-transaction" else 3
-    assert (rule, line - (1 if rule == "index.concurrently-in-transaction" else 0)) in unsafe_found
+    assert (rule, 3 + FINDING_LINE.get(rule, 0)) in unsafe_found
     assert rule_lines(findings(tmp_path / "safe", SAFE_TOP + safe)) == []
 
 
@@ -186,3 +214,46 @@ def test_the_presets_warn_on_a_prototype_and_block_at_launch(tmp_path: Path) -> 
     assert gate("check", "migrations", cwd=tmp_path).exit_code == 0
     write_files(tmp_path, {"gate.yml": CONFIG})
     assert gate("check", "migrations", cwd=tmp_path).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("declared", "changed", "rewrites"), TYPE_CHANGES, ids=[f"{old}->{new}" for old, new, _ in TYPE_CHANGES]
+)
+def test_a_type_change_is_flagged_only_when_postgresql_rewrites_the_table(
+    tmp_path: Path, declared: str, changed: str, rewrites: bool
+) -> None:
+    """The earlier type comes from an older migration; the lock tests prove each verdict on a real server."""
+    found = findings(
+        tmp_path,
+        SAFE_TOP + f"ALTER TABLE accounts ALTER COLUMN c TYPE {changed};",
+        code={"db/0000_init.sql": f"CREATE TABLE accounts (id bigint, c {declared});"},
+    )
+    assert rule_lines(found) == ([("column.type-change", 2)] if rewrites else [])
+    if rewrites:
+        assert "rewrites the table" in found[0]["message"] or "USING" in found[0]["message"]
+
+
+def test_a_type_change_follows_earlier_changes_and_flags_using_collation_and_unknown_columns(tmp_path: Path) -> None:
+    sql = SAFE_TOP + (
+        "ALTER TABLE accounts ALTER COLUMN c TYPE varchar(100);\n"  # 50 -> 100: free
+        "ALTER TABLE accounts ALTER COLUMN c TYPE varchar(80);\n"  # 100 -> 80: checks and rewrites
+        "ALTER TABLE accounts ALTER COLUMN c TYPE text USING trim(c);\n"
+        'ALTER TABLE accounts ALTER COLUMN c TYPE text COLLATE "C";\n'
+        "ALTER TABLE accounts ALTER COLUMN unknown TYPE text;\n"
+    )
+    init = "CREATE TABLE accounts (id bigint);\nALTER TABLE accounts ADD COLUMN c varchar(50);"
+    found = findings(tmp_path, sql, code={"db/0000_init.sql": init})
+    assert rule_lines(found) == [("column.type-change", line) for line in (3, 4, 5, 6)]
+    assert "varchar(100) to varchar(80)" in found[0]["message"]
+    assert "USING" in found[1]["message"] and "collation" in found[2]["message"]
+    assert "earlier type is not in the migrations read" in found[3]["message"]
+
+
+def test_an_enum_value_added_in_a_transaction_is_refused_before_postgresql_12_only(tmp_path: Path) -> None:
+    sql = SAFE_TOP + "BEGIN;\nALTER TYPE mood ADD VALUE 'calm';\nCOMMIT;\n"
+    old = findings(tmp_path / "11", sql, extra="    postgres_version: 11\n")
+    assert rule_lines(old) == [("enum.add-value-in-transaction", 3)] and "PostgreSQL 11" in old[0]["message"]
+    assert findings(tmp_path / "16", sql, extra="    postgres_version: 16\n") == []
+    assert findings(tmp_path / "unset", sql) == []
+    outside = SAFE_TOP + "ALTER TYPE mood ADD VALUE 'calm';\n"
+    assert findings(tmp_path / "outside", outside, extra="    postgres_version: 11\n") == []
