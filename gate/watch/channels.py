@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from gate import redact
 from gate.errors import InputError
 from gate.watch.alerts import Alert, Channel, duration, stamp
-from gate.watch.config import Settings
+from gate.watch.config import DEFAULT_TOKEN_ENV, Settings
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class GitHubIssues(Channel):
     def __init__(self, spec: Mapping[str, Any], environ: Mapping[str, str], timeout_s: float) -> None:
         from gate.github.api import ApiOptions, IssueApi
 
-        token = _secret(environ, spec.get("token_env", "GITHUB_TOKEN"), "github.token_env")
+        token = _secret(environ, spec.get("token_env", DEFAULT_TOKEN_ENV), "github.token_env")
         api_url = _encrypted(
             spec.get("api_url") or environ.get("GITHUB_API_URL") or "https://api.github.com", "github.api_url"
         )

@@ -36,6 +36,11 @@ WATCH_SCHEMA: dict[str, Any] = {
         "store": {"type": "string", "minLength": 1, "description": "SQLite file, or postgresql://host/db."},
         "store_env": {**_ENV_NAME, "description": "Environment variable holding the store (a URL with a password)."},
         "owner": {"type": "string", "minLength": 1, "description": "Who answers for an alert."},
+        "secret_env_allow": {
+            "type": "array",
+            "items": _ENV_NAME,
+            "description": "Variables besides GATE_* that secrets may be read from (never the runner's own).",
+        },
         "from_http": {"type": "boolean", "description": "Take targets from checks.http (default true)."},
         "only": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Watch only these."},
         "targets": {"type": "array", "items": TARGET_SCHEMA},

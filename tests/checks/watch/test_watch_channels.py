@@ -91,20 +91,25 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
             tmp_path,
             1,
             alerts={
-                "github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url},
-                "webhook": {"url_env": "HOOK_URL"},
+                "github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url},
+                "webhook": {"url_env": "GATE_HOOK_URL"},
                 "email": {
                     "host": "127.0.0.1",
                     "port": port,
                     "from": "gate@example.com",
                     "to": ["oncall@example.com"],
-                    "username_env": "SMTP_USER",
-                    "password_env": "SMTP_PASSWORD",
+                    "username_env": "GATE_SMTP_USER",
+                    "password_env": "GATE_SMTP_PASSWORD",
                     "security": "none",
                 },
             },
         )
-        environ = {"WATCH_TOKEN": TOKEN, "HOOK_URL": hook.url, "SMTP_USER": "alerts", "SMTP_PASSWORD": SMTP_PASSWORD}
+        environ = {
+            "GATE_WATCH_TOKEN": TOKEN,
+            "GATE_HOOK_URL": hook.url,
+            "GATE_SMTP_USER": "alerts",
+            "GATE_SMTP_PASSWORD": SMTP_PASSWORD,
+        }
         chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
         store = open_store("watch.sqlite", tmp_path)
         made = channels(chosen, environ)
@@ -131,7 +136,7 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
 def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
     from gate.errors import InputError
 
-    write_config(tmp_path, 1, alerts={"slack": {"url_env": "SLACK_WEBHOOK_URL"}})
+    write_config(tmp_path, 1, alerts={"slack": {"url_env": "GATE_SLACK_WEBHOOK_URL"}})
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, {})
     with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
         channels(chosen, {})
@@ -154,13 +159,13 @@ def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path,
     write_config(
         tmp_path,
         1,
-        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+        alerts={"github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url}},
         report={"github_deployments": "production"},
     )
     store = open_store("watch.sqlite", tmp_path)
     store.add_deploy(time.time() - 60, "manual")
     store.close()
-    outcome = gate("watch", "report", cwd=tmp_path, env={"WATCH_TOKEN": TOKEN})
+    outcome = gate("watch", "report", cwd=tmp_path, env={"GATE_WATCH_TOKEN": TOKEN})
     assert outcome.exit_code == 0, outcome.output
     assert "Deploys: 3" in outcome.stdout
 
@@ -171,9 +176,9 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
     write_config(
         tmp_path,
         1,
-        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+        alerts={"github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url}},
     )
-    environ = {"WATCH_TOKEN": TOKEN}
+    environ = {"GATE_WATCH_TOKEN": TOKEN}
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
     made = channels(chosen, environ)
     start = time.time() - 3600
@@ -199,11 +204,15 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
 @pytest.mark.parametrize(
     ("alerts", "environ", "message"),
     [
-        ({"webhook": {"url_env": "HOOK"}}, {"HOOK": "http://hooks.example.com/T0/B0/secretpath"}, "not an https URL"),
-        ({"slack": {"url_env": "HOOK"}}, {"HOOK": "ftp://hooks.example.com/secretpath"}, "not an https URL"),
         (
-            {"github": {"repository": "a/b", "api_url": "http://api.example.com/"}},
-            {"GITHUB_TOKEN": TOKEN},
+            {"webhook": {"url_env": "GATE_HOOK"}},
+            {"GATE_HOOK": "http://hooks.example.com/T0/B0/secretpath"},
+            "not an https URL",
+        ),
+        ({"slack": {"url_env": "GATE_HOOK"}}, {"GATE_HOOK": "ftp://hooks.example.com/secretpath"}, "not an https URL"),
+        (
+            {"github": {"repository": "a/b", "token_env": "GATE_TOKEN", "api_url": "http://api.example.com/"}},
+            {"GATE_TOKEN": TOKEN},
             "github.api_url is not an https URL",
         ),
         (
@@ -212,12 +221,12 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
                     "host": "smtp.example.com",
                     "from": "a@example.com",
                     "to": ["b@example.com"],
-                    "username_env": "U",
-                    "password_env": "P",
+                    "username_env": "GATE_U",
+                    "password_env": "GATE_P",
                     "security": "none",
                 }
             },
-            {"U": "alerts", "P": SMTP_PASSWORD},
+            {"GATE_U": "alerts", "GATE_P": SMTP_PASSWORD},
             "unencrypted",
         ),
     ],
