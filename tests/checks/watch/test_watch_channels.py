@@ -28,6 +28,8 @@ from gate.watch.store import Store, open_store
 pytestmark = pytest.mark.loopback
 TOKEN = "ghs_watchTokenZ0123456789abcdefghijklmnopq"
 SMTP_PASSWORD = "smtp-pa55word-for-alerts-7c1e"
+# Registered as a secret like the password: a plain word here would be redacted in later messages.
+SMTP_USER = "gate-alerts-user-4d2b"
 
 
 class Sink:
@@ -107,7 +109,7 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
         environ = {
             "GATE_WATCH_TOKEN": TOKEN,
             "GATE_HOOK_URL": hook.url,
-            "GATE_SMTP_USER": "alerts",
+            "GATE_SMTP_USER": SMTP_USER,
             "GATE_SMTP_PASSWORD": SMTP_PASSWORD,
         }
         chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
@@ -226,7 +228,7 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
                     "security": "none",
                 }
             },
-            {"GATE_U": "alerts", "GATE_P": SMTP_PASSWORD},
+            {"GATE_U": SMTP_USER, "GATE_P": SMTP_PASSWORD},
             "unencrypted",
         ),
     ],
