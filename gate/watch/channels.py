@@ -58,9 +58,11 @@ def _encrypted(url: str, key: str) -> str:
 
 
 class GitHubIssues(Channel):
-    """One issue per incident: opened with the alert, closed with a comment giving the downtime."""
+    """One issue per incident: opened with the alert, commented on when the failure changes,
+    closed with a comment giving the downtime."""
 
     name = "github"
+    follows_changes = True
 
     def __init__(self, spec: Mapping[str, Any], environ: Mapping[str, str], timeout_s: float) -> None:
         from gate.github.api import ApiOptions, IssueApi
@@ -89,7 +91,10 @@ class GitHubIssues(Channel):
         number = int(opened_ref) if opened_ref else await self._call(self.api.find_open_issue, marker)
         if number is None:
             raise RuntimeError("the incident's issue is neither recorded nor open on GitHub")
-        await self._call(self.api.close_issue, number, body)
+        if alert.event == "change":
+            await self._call(self.api.comment_issue, number, body)
+        else:
+            await self._call(self.api.close_issue, number, body)
         return str(number)
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:

@@ -242,3 +242,85 @@ def test_secrets_never_go_out_unencrypted(
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
     with pytest.raises(InputError, match=message):
         channels(chosen, environ)
+
+
+def _feed(store: Store, chosen: Settings, start: float, details: list[str | None]) -> None:
+    """One probe a minute (None is a good one), evaluated after each like a round."""
+    for offset, detail in enumerate(details):
+        ok = detail is None
+        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail or "HTTP 200")], "ci")
+        evaluate(store, chosen)
+
+
+def test_the_open_issue_is_told_when_the_failure_changes_and_only_then(tmp_path: Path, github: ContractServer) -> None:
+    with Receiver() as hook:
+        write_config(
+            tmp_path,
+            1,
+            alerts={
+                "github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url},
+                "webhook": {"url_env": "GATE_HOOK_URL"},
+            },
+        )
+        environ = {"GATE_WATCH_TOKEN": TOKEN, "GATE_HOOK_URL": hook.url}
+        chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+        store = open_store("watch.sqlite", tmp_path)
+        made = channels(chosen, environ)
+        slow = [f"slow: {ms} ms, over its 500 ms budget (HTTP 200)" for ms in (812, 1290, 977, 1004)]
+        timeline: list[str | None] = [
+            None,
+            *["HTTP 503"] * 4,  # opens; the fourth 503 is no news
+            "HTTP 500",  # one probe failing another way is not yet a change (open_after: 3)
+            "HTTP 503",
+            *["HTTP 500"] * 3,  # now it is: 503 -> 500
+            *["ConnectError: [Errno 111] Connection refused"] * 3,
+            *slow,  # latencies differ each probe, the failure does not: one change, not four
+            None,
+            None,
+        ]
+        start = time.time() - 3600
+        # Delivered after every round, as the watcher does, and once more at the end.
+        for offset, detail in enumerate(timeline):
+            _feed(store, chosen, start + 60 * offset, [detail])
+            asyncio.run(deliver(store, chosen, made))
+        assert asyncio.run(deliver(store, chosen, made)) == 0
+        store.close()
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "closed"
+    comments = [c["body"] for c in github.state.comments.values()]
+    assert len(comments) == 4, comments
+    assert comments[0].startswith("Still down, failing differently: health (HTTP 500)")
+    assert "Before that: HTTP 503" in comments[0]
+    assert "Connection refused" in comments[1] and "Before that: HTTP 500" in comments[1]
+    assert "slow: 977 ms" in comments[2] and "Connection refused" in comments[2].split("Before that:")[1]
+    assert comments[3].startswith("Resolved: health")
+    # The webhook pages on open and resolve only: changes go to the issue that follows the incident.
+    assert [body["event"] for body in hook.bodies] == ["open", "resolved"]
+    assert TOKEN not in " ".join(github.bodies())
+
+
+def test_a_target_failing_a_new_way_every_round_is_told_a_bounded_number_of_times(
+    tmp_path: Path, github: ContractServer
+) -> None:
+    from gate.watch.alerts import MAX_CHANGES
+
+    write_config(
+        tmp_path,
+        1,
+        alerts={
+            "open_after": 1,
+            "github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url},
+        },
+    )
+    environ = {"GATE_WATCH_TOKEN": TOKEN}
+    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+    made = channels(chosen, environ)
+    store = open_store("watch.sqlite", tmp_path)
+    start = time.time() - 7200
+    for offset in range(3 * MAX_CHANGES):
+        _feed(store, chosen, start + 60 * offset, [f"HTTP {500 + offset % 4}"])
+        asyncio.run(deliver(store, chosen, made))
+    store.close()
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "open"
+    assert len(github.state.comments) == MAX_CHANGES
