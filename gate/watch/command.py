@@ -75,7 +75,7 @@ def run_watch(
     opened = open_store(chosen.store, config.root)
     try:
         watcher = Watcher(
-            chosen, config.data, os.environ, config.root, opened, channel_mod.channels(chosen, os.environ), name
+            chosen, config.data, os.environ, config.root, opened, channel_mod.channels(chosen, os.environ, config.root), name
         )
 
         def show(summary: RoundSummary) -> None:
@@ -167,6 +167,6 @@ def run_report(
     else:
         out.write_text(rendered, encoding="utf-8")
     if report.breaches and alert:
-        for channel in channel_mod.channels(chosen, os.environ):
+        for channel in channel_mod.channels(chosen, os.environ, config.root):
             asyncio.run(channel.send(_report_alert(report, chosen), None))
     return 1 if report.breaches else 0

@@ -88,6 +88,12 @@ WATCH_SCHEMA: dict[str, Any] = {
                         "username_env": _ENV_NAME,
                         "password_env": _ENV_NAME,
                         "security": {"enum": ["starttls", "tls", "none"]},
+                        "ca_file": {
+                            "type": "string",
+                            "format": "repo-path",
+                            "description": "PEM file of a private CA the SMTP server's certificate chains to "
+                            "(a path in the repository); the system's CAs stay trusted.",
+                        },
                     },
                 },
             },

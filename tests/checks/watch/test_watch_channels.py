@@ -7,15 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from contracts import Contracts
 from github_server import ContractServer
-from watch_app import Receiver, write_config
+from watch_app import SMTP_PASSWORD, SMTP_USER, Receiver, Sink, smtp_sink, write_config
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -27,46 +24,13 @@ from gate.watch.store import Store, open_store
 
 pytestmark = pytest.mark.loopback
 TOKEN = "ghs_watchTokenZ0123456789abcdefghijklmnopq"
-SMTP_PASSWORD = "smtp-pa55word-for-alerts-7c1e"
-# Registered as a secret like the password: a plain word here would be redacted in later messages.
-SMTP_USER = "gate-alerts-user-4d2b"
-
-
-class Sink:
-    """aiosmtpd's handler: keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-def _accept(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> object:
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    good = isinstance(auth_data, LoginPassword) and auth_data.password == SMTP_PASSWORD.encode()
-    return AuthResult(success=good)
 
 
 @pytest.fixture()
 def smtp() -> Iterator[tuple[Sink, int]]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = Sink()
     # The AUTH extension is offered over plain text here only because the sink is on loopback.
-    controller = Controller(
-        sink, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=_accept, auth_exclude_mechanism=[]
-    )
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
+    with smtp_sink(SMTP_PASSWORD) as running:
+        yield running
 
 
 @pytest.fixture()
@@ -114,7 +78,7 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
         }
         chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
         store = open_store("watch.sqlite", tmp_path)
-        made = channels(chosen, environ)
+        made = channels(chosen, environ, tmp_path)
         _outage(store, chosen, time.time() - 600)
         # Delivered twice over: the second pass finds every notice already sent.
         assert asyncio.run(deliver(store, chosen, made)) == 2 * len(made)
@@ -141,7 +105,7 @@ def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
     write_config(tmp_path, 1, alerts={"slack": {"url_env": "GATE_SLACK_WEBHOOK_URL"}})
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, {})
     with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
-        channels(chosen, {})
+        channels(chosen, {}, tmp_path)
 
 
 def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path, github: ContractServer) -> None:
@@ -182,7 +146,7 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
     )
     environ = {"GATE_WATCH_TOKEN": TOKEN}
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
-    made = channels(chosen, environ)
+    made = channels(chosen, environ, tmp_path)
     start = time.time() - 3600
     first = open_store("first.sqlite", tmp_path)
     for offset in range(3):
@@ -241,7 +205,7 @@ def test_secrets_never_go_out_unencrypted(
     write_config(tmp_path, 1, alerts=alerts)
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
     with pytest.raises(InputError, match=message):
-        channels(chosen, environ)
+        channels(chosen, environ, tmp_path)
 
 
 def _feed(store: Store, chosen: Settings, start: float, details: list[str | None]) -> None:
@@ -265,7 +229,7 @@ def test_the_open_issue_is_told_when_the_failure_changes_and_only_then(tmp_path:
         environ = {"GATE_WATCH_TOKEN": TOKEN, "GATE_HOOK_URL": hook.url}
         chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
         store = open_store("watch.sqlite", tmp_path)
-        made = channels(chosen, environ)
+        made = channels(chosen, environ, tmp_path)
         slow = [f"slow: {ms} ms, over its 500 ms budget (HTTP 200)" for ms in (812, 1290, 977, 1004)]
         timeline: list[str | None] = [
             None,
@@ -314,7 +278,7 @@ def test_a_target_failing_a_new_way_every_round_is_told_a_bounded_number_of_time
     )
     environ = {"GATE_WATCH_TOKEN": TOKEN}
     chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
-    made = channels(chosen, environ)
+    made = channels(chosen, environ, tmp_path)
     store = open_store("watch.sqlite", tmp_path)
     start = time.time() - 7200
     for offset in range(3 * MAX_CHANGES):
