@@ -74,9 +74,8 @@ def run_watch(
         raise InputError(f"{source} is shorter than 10s", hint="probe at most every 10 seconds; 1m is usual")
     opened = open_store(chosen.store, config.root)
     try:
-        watcher = Watcher(
-            chosen, config.data, os.environ, config.root, opened, channel_mod.channels(chosen, os.environ, config.root), name
-        )
+        told = channel_mod.channels(chosen, os.environ, config.root)
+        watcher = Watcher(chosen, config.data, os.environ, config.root, opened, told, name)
 
         def show(summary: RoundSummary) -> None:
             echo(guarded("\n".join(_line(result) for result in summary.results)).rstrip("\n"))
