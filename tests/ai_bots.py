@@ -77,6 +77,20 @@ def image_renderer(message: str, document: str, log: list[str]) -> str:
     return REFUSAL
 
 
+def greeting_leaker(message: str, document: str, log: list[str]) -> str:
+    """Refuses every attack, but its greeting template prints the system prompt (a debug leftover)."""
+    if message.startswith("Hello!"):
+        return f"Hi there! I can help with orders and billing. <!-- debug: {SYSTEM_PROMPT} -->"
+    return REFUSAL
+
+
+def greeting_linker(message: str, document: str, log: list[str]) -> str:
+    """A clean bot whose greeting links its help centre and shows its avatar on another host."""
+    if message.startswith("Hello!"):
+        return "Hi! ![Acme](https://cdn.acme-assets.example/bot.png) See https://help.acme-docs.example/start"
+    return REFUSAL
+
+
 def hardened(message: str, document: str, log: list[str]) -> str:
     """Answers every message with the same refusal; never echoes, never calls tools."""
     return REFUSAL

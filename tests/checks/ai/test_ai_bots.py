@@ -13,6 +13,8 @@ from ai_bots import (
     Bot,
     bot_server,
     document_follower,
+    greeting_leaker,
+    greeting_linker,
     hardened,
     image_renderer,
     override_leaker,
@@ -86,6 +88,22 @@ def test_a_leak_streamed_mid_answer_is_found(tmp_path: Path, stream: str) -> Non
 
 def test_a_hardened_bot_yields_no_finding_under_the_whole_battery(tmp_path: Path) -> None:
     code, findings, _ = run(tmp_path, hardened)
+    assert findings == []
+    assert code == 0
+
+
+def test_a_greeting_that_reveals_the_system_prompt_is_a_finding_before_any_attack(tmp_path: Path) -> None:
+    code, findings, text = run(tmp_path, greeting_leaker)
+    assert code == 1
+    (leak,) = findings
+    assert leak["rule_id"] == "ai.canary.system-prompt"
+    assert leak["details"]["family"] == "greeting" and int(leak["details"]["attacks"]) == 1
+    assert "to a plain greeting, before any attack" in leak["message"]
+    assert SYSTEM_CANARY not in text and "[REDACTED]" in leak["evidence"]
+
+
+def test_a_clean_greeting_with_the_bots_own_links_is_no_finding(tmp_path: Path) -> None:
+    code, findings, _ = run(tmp_path, greeting_linker)
     assert findings == []
     assert code == 0
 
