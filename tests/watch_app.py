@@ -141,6 +141,20 @@ class Sink:
         return "250 OK"
 
 
+def email_alert(port: int, security: str, **extra: Any) -> dict[str, Any]:
+    """watch.alerts.email for a sink on 127.0.0.1:PORT, signing in from GATE_SMTP_USER/PASSWORD."""
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "from": "gate@example.com",
+        "to": ["oncall@example.com"],
+        "username_env": "GATE_SMTP_USER",
+        "password_env": "GATE_SMTP_PASSWORD",
+        "security": security,
+        **extra,
+    }
+
+
 @contextlib.contextmanager
 def smtp_sink(
     password: str, *, starttls: ssl.SSLContext | None = None, implicit: ssl.SSLContext | None = None

@@ -8,11 +8,12 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from contracts import Contracts
 from github_server import ContractServer
-from watch_app import SMTP_PASSWORD, SMTP_USER, Receiver, Sink, smtp_sink, write_config
+from watch_app import SMTP_PASSWORD, SMTP_USER, Receiver, Sink, email_alert, smtp_sink, write_config
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -40,11 +41,22 @@ def github(contracts: Contracts) -> Iterator[ContractServer]:
     assert not running.violations, running.violations
 
 
-def _outage(store: Store, chosen: Settings, start: float) -> None:
-    """Down for three probes, back for two: one incident, opened then resolved."""
-    for offset, ok in enumerate([True, False, False, False, True, True]):
-        detail = "HTTP 200" if ok else f"HTTP 503 from https://hooks.example/{TOKEN}"
-        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail)], "ci")
+def _issues(github: ContractServer) -> dict[str, str]:
+    """watch.alerts.github against the contract server, the token in GATE_WATCH_TOKEN."""
+    return {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url}
+
+
+def _chosen(root: Path, environ: dict[str, str], **watch: Any) -> Settings:
+    """Write gate.yml with this `watch:` section and read its settings as `gate watch` does."""
+    write_config(root, 1, **watch)
+    return settings(load_config(root / "gate.yml", check_schemas=config_schemas()).data, environ)
+
+
+def _feed(store: Store, chosen: Settings, start: float, details: list[str | None]) -> None:
+    """One probe a minute (None is a good one), evaluated after each like a round."""
+    for offset, detail in enumerate(details):
+        ok = detail is None
+        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail or "HTTP 200")], "ci")
         evaluate(store, chosen)
 
 
@@ -53,33 +65,23 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
 ) -> None:
     sink, port = smtp
     with Receiver() as hook:
-        write_config(
-            tmp_path,
-            1,
-            alerts={
-                "github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url},
-                "webhook": {"url_env": "GATE_HOOK_URL"},
-                "email": {
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "from": "gate@example.com",
-                    "to": ["oncall@example.com"],
-                    "username_env": "GATE_SMTP_USER",
-                    "password_env": "GATE_SMTP_PASSWORD",
-                    "security": "none",
-                },
-            },
-        )
         environ = {
             "GATE_WATCH_TOKEN": TOKEN,
             "GATE_HOOK_URL": hook.url,
             "GATE_SMTP_USER": SMTP_USER,
             "GATE_SMTP_PASSWORD": SMTP_PASSWORD,
         }
-        chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+        alerts = {
+            "github": _issues(github),
+            "webhook": {"url_env": "GATE_HOOK_URL"},
+            "email": email_alert(port, "none"),
+        }
+        chosen = _chosen(tmp_path, environ, alerts=alerts)
         store = open_store("watch.sqlite", tmp_path)
         made = channels(chosen, environ, tmp_path)
-        _outage(store, chosen, time.time() - 600)
+        # Down for three probes, back for two: one incident, opened then resolved.
+        down = f"HTTP 503 from https://hooks.example/{TOKEN}"
+        _feed(store, chosen, time.time() - 600, [None, down, down, down, None, None])
         # Delivered twice over: the second pass finds every notice already sent.
         assert asyncio.run(deliver(store, chosen, made)) == 2 * len(made)
         assert asyncio.run(deliver(store, chosen, made)) == 0
@@ -102,8 +104,7 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
 def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
     from gate.errors import InputError
 
-    write_config(tmp_path, 1, alerts={"slack": {"url_env": "GATE_SLACK_WEBHOOK_URL"}})
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, {})
+    chosen = _chosen(tmp_path, {}, alerts={"slack": {"url_env": "GATE_SLACK_WEBHOOK_URL"}})
     with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
         channels(chosen, {}, tmp_path)
 
@@ -125,7 +126,7 @@ def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path,
     write_config(
         tmp_path,
         1,
-        alerts={"github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url}},
+        alerts={"github": _issues(github)},
         report={"github_deployments": "production"},
     )
     store = open_store("watch.sqlite", tmp_path)
@@ -139,13 +140,8 @@ def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path,
 def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
     tmp_path: Path, github: ContractServer
 ) -> None:
-    write_config(
-        tmp_path,
-        1,
-        alerts={"github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url}},
-    )
     environ = {"GATE_WATCH_TOKEN": TOKEN}
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+    chosen = _chosen(tmp_path, environ, alerts={"github": _issues(github)})
     made = channels(chosen, environ, tmp_path)
     start = time.time() - 3600
     first = open_store("first.sqlite", tmp_path)
@@ -202,32 +198,15 @@ def test_secrets_never_go_out_unencrypted(
 ) -> None:
     from gate.errors import InputError
 
-    write_config(tmp_path, 1, alerts=alerts)
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+    chosen = _chosen(tmp_path, environ, alerts=alerts)
     with pytest.raises(InputError, match=message):
         channels(chosen, environ, tmp_path)
 
 
-def _feed(store: Store, chosen: Settings, start: float, details: list[str | None]) -> None:
-    """One probe a minute (None is a good one), evaluated after each like a round."""
-    for offset, detail in enumerate(details):
-        ok = detail is None
-        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail or "HTTP 200")], "ci")
-        evaluate(store, chosen)
-
-
 def test_the_open_issue_is_told_when_the_failure_changes_and_only_then(tmp_path: Path, github: ContractServer) -> None:
     with Receiver() as hook:
-        write_config(
-            tmp_path,
-            1,
-            alerts={
-                "github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url},
-                "webhook": {"url_env": "GATE_HOOK_URL"},
-            },
-        )
         environ = {"GATE_WATCH_TOKEN": TOKEN, "GATE_HOOK_URL": hook.url}
-        chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+        chosen = _chosen(tmp_path, environ, alerts={"github": _issues(github), "webhook": {"url_env": "GATE_HOOK_URL"}})
         store = open_store("watch.sqlite", tmp_path)
         made = channels(chosen, environ, tmp_path)
         slow = [f"slow: {ms} ms, over its 500 ms budget (HTTP 200)" for ms in (812, 1290, 977, 1004)]
@@ -268,16 +247,8 @@ def test_a_target_failing_a_new_way_every_round_is_told_a_bounded_number_of_time
 ) -> None:
     from gate.watch.alerts import MAX_CHANGES
 
-    write_config(
-        tmp_path,
-        1,
-        alerts={
-            "open_after": 1,
-            "github": {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url},
-        },
-    )
     environ = {"GATE_WATCH_TOKEN": TOKEN}
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+    chosen = _chosen(tmp_path, environ, alerts={"open_after": 1, "github": _issues(github)})
     made = channels(chosen, environ, tmp_path)
     store = open_store("watch.sqlite", tmp_path)
     start = time.time() - 7200

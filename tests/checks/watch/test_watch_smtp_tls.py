@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import trustme
-from watch_app import SMTP_PASSWORD, SMTP_USER, smtp_sink, write_config
+from watch_app import SMTP_PASSWORD, SMTP_USER, email_alert, smtp_sink, write_config
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -41,18 +41,7 @@ def ca(tmp_path: Path) -> Iterator[trustme.CA]:
 
 
 def _email(port: int, security: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "email": {
-            "host": "127.0.0.1",
-            "port": port,
-            "from": "gate@example.com",
-            "to": ["oncall@example.com"],
-            "username_env": "GATE_SMTP_USER",
-            "password_env": "GATE_SMTP_PASSWORD",
-            "security": security,
-            **extra,
-        }
-    }
+    return {"email": email_alert(port, security, **extra)}
 
 
 def _one_incident(tmp_path: Path, alerts: dict[str, Any]) -> int:
