@@ -15,13 +15,14 @@ import smtplib
 import ssl
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from gate import redact
 from gate.errors import InputError
 from gate.watch.alerts import Alert, Channel, duration, stamp
-from gate.watch.config import Settings
+from gate.watch.config import DEFAULT_TOKEN_ENV, Settings
 
 T = TypeVar("T")
 
@@ -58,14 +59,16 @@ def _encrypted(url: str, key: str) -> str:
 
 
 class GitHubIssues(Channel):
-    """One issue per incident: opened with the alert, closed with a comment giving the downtime."""
+    """One issue per incident: opened with the alert, commented on when the failure changes,
+    closed with a comment giving the downtime."""
 
     name = "github"
+    follows_changes = True
 
     def __init__(self, spec: Mapping[str, Any], environ: Mapping[str, str], timeout_s: float) -> None:
         from gate.github.api import ApiOptions, IssueApi
 
-        token = _secret(environ, spec.get("token_env", "GITHUB_TOKEN"), "github.token_env")
+        token = _secret(environ, spec.get("token_env", DEFAULT_TOKEN_ENV), "github.token_env")
         api_url = _encrypted(
             spec.get("api_url") or environ.get("GITHUB_API_URL") or "https://api.github.com", "github.api_url"
         )
@@ -89,7 +92,10 @@ class GitHubIssues(Channel):
         number = int(opened_ref) if opened_ref else await self._call(self.api.find_open_issue, marker)
         if number is None:
             raise RuntimeError("the incident's issue is neither recorded nor open on GitHub")
-        await self._call(self.api.close_issue, number, body)
+        if alert.event == "change":
+            await self._call(self.api.comment_issue, number, body)
+        else:
+            await self._call(self.api.close_issue, number, body)
         return str(number)
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
@@ -157,11 +163,38 @@ class JsonWebhook(_Webhook):
         }
 
 
+def _smtp_trust(spec: Mapping[str, Any], root: Path) -> ssl.SSLContext:
+    """The system's CAs plus `ca_file` (inside the repository), verified like the http check's TLS,
+    host names included."""
+    from gate.checks.http.trust import ssl_context
+    from gate.config.paths import PATH_HINT, inside
+
+    name = spec.get("ca_file")
+    if name is None:
+        return ssl_context(None)
+    if not inside(root, name):
+        raise InputError(f"watch.alerts.email.ca_file '{name}' resolves outside {root}", hint=PATH_HINT)
+    path = root / name
+    if not path.is_file():
+        raise InputError(
+            f"watch.alerts.email.ca_file '{name}' is not a file",
+            hint="give the PEM file of the CA that signed the SMTP server's certificate, relative to the project root",
+        )
+    try:
+        return ssl_context(path)
+    except (ssl.SSLError, OSError) as error:
+        raise InputError(
+            f"watch.alerts.email.ca_file '{name}' is not a readable PEM bundle: {error}",
+            hint="the file must hold one or more -----BEGIN CERTIFICATE----- blocks",
+        ) from error
+
+
 class Email(Channel):
     name = "email"
 
-    def __init__(self, spec: Mapping[str, Any], environ: Mapping[str, str], timeout_s: float) -> None:
+    def __init__(self, spec: Mapping[str, Any], environ: Mapping[str, str], timeout_s: float, root: Path) -> None:
         self.spec = spec
+        self.trust = _smtp_trust(spec, root)
         self.username = _secret(environ, spec["username_env"], "email.username_env") if "username_env" in spec else ""
         self.password = _secret(environ, spec["password_env"], "email.password_env") if "password_env" in spec else ""
         if self.password and spec.get("security") == "none" and not _loopback(spec["host"]):
@@ -174,7 +207,7 @@ class Email(Channel):
     def _send_now(self, message: EmailMessage) -> None:
         security = self.spec.get("security", "starttls")
         host = self.spec["host"]
-        context = ssl.create_default_context()
+        context = self.trust
         if security == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, self.spec.get("port", 465), timeout=self.timeout_s, context=context
@@ -201,8 +234,9 @@ class Email(Channel):
         return "sent"
 
 
-def channels(settings: Settings, environ: Mapping[str, str]) -> list[Channel]:
-    """The channels watch.alerts turns on, secrets read and registered now (InputError when missing)."""
+def channels(settings: Settings, environ: Mapping[str, str], root: Path) -> list[Channel]:
+    """The channels watch.alerts turns on, secrets read and registered now (InputError when missing);
+    paths (the SMTP CA file) are relative to the project root."""
     spec = settings.alerts
     timeout = settings.delivery_timeout_s
     made: list[Channel] = []
@@ -213,5 +247,5 @@ def channels(settings: Settings, environ: Mapping[str, str]) -> list[Channel]:
     if spec.get("webhook", {}).get("on", True) and "webhook" in spec:
         made.append(JsonWebhook(spec["webhook"], environ, timeout, "webhook"))
     if spec.get("email", {}).get("on", True) and "email" in spec:
-        made.append(Email(spec["email"], environ, timeout))
+        made.append(Email(spec["email"], environ, timeout, root))
     return made

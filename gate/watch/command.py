@@ -15,6 +15,7 @@ from gate import redact
 from gate.config import Config, load_config
 from gate.config.units import is_duration, seconds
 from gate.errors import InputError
+from gate.github.commands import guarded
 from gate.watch import channels as channel_mod
 from gate.watch import report as report_mod
 from gate.watch.alerts import Alert, stamp
@@ -29,7 +30,7 @@ def _loaded(config_path: Path | None, preset: str | None, store: str | None) -> 
     from gate.checks import config_schemas
 
     config = load_config(config_path, check_schemas=config_schemas(), preset=preset)
-    chosen = settings(config.data, os.environ)
+    chosen = settings(config.data, os.environ, config.document)
     if store:
         chosen = dataclasses.replace(chosen, store=store)
     return config, chosen
@@ -46,13 +47,6 @@ def window(value: str) -> float:
     if value.endswith("d") and value[:-1].isdigit():
         return int(value[:-1]) * 86400.0
     return duration_option(value, "--since")
-
-
-def defused(text: str) -> str:
-    """Text holding what targets answered, made safe for a CI runner's stdout (see `guarded`)."""
-    from gate.github.commands import guarded
-
-    return guarded(text).rstrip("\n")
 
 
 def _line(result: Any) -> str:
@@ -80,12 +74,11 @@ def run_watch(
         raise InputError(f"{source} is shorter than 10s", hint="probe at most every 10 seconds; 1m is usual")
     opened = open_store(chosen.store, config.root)
     try:
-        watcher = Watcher(
-            chosen, config.data, os.environ, config.root, opened, channel_mod.channels(chosen, os.environ), name
-        )
+        told = channel_mod.channels(chosen, os.environ, config.root)
+        watcher = Watcher(chosen, config.data, os.environ, config.root, opened, told, name)
 
         def show(summary: RoundSummary) -> None:
-            echo(defused("\n".join(_line(result) for result in summary.results)))
+            echo(guarded("\n".join(_line(result) for result in summary.results)).rstrip("\n"))
 
         if once:
             show(asyncio.run(watcher.round()))
@@ -169,10 +162,10 @@ def run_report(
         "openmetrics": lambda: report_mod.openmetrics(report),
     }[fmt]()
     if out is None:
-        echo(defused(rendered.rstrip("\n")))
+        echo(guarded(rendered).rstrip("\n"))
     else:
         out.write_text(rendered, encoding="utf-8")
     if report.breaches and alert:
-        for channel in channel_mod.channels(chosen, os.environ):
+        for channel in channel_mod.channels(chosen, os.environ, config.root):
             asyncio.run(channel.send(_report_alert(report, chosen), None))
     return 1 if report.breaches else 0

@@ -15,7 +15,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gate.config.units import fraction, milliseconds, seconds
+from gate.config.yamlpos import Located
 from gate.errors import InputError
+
+# The GitHub channel reads the runner's own token unless told otherwise: GitHub is where it belongs.
+DEFAULT_TOKEN_ENV = "GITHUB_TOKEN"
+_SECRET_KEYS = {
+    "github": ("token_env",),
+    "slack": ("url_env",),
+    "webhook": ("url_env",),
+    "email": ("username_env", "password_env"),
+}
 
 
 @dataclass(frozen=True)
@@ -153,9 +163,56 @@ def _declared(spec: Mapping[str, Any], base: str, owner: str, http: Mapping[str,
     )
 
 
-def settings(full: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
-    """The watch settings of a loaded config; bad or missing input raises InputError (exit 2)."""
+def secret_variables(watch: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Every environment variable `watch:` reads a secret from, with the key path naming it."""
+    found: list[tuple[tuple[str, ...], str]] = [(("store_env",), watch["store_env"])] if watch.get("store_env") else []
+    alerts = watch.get("alerts", {})
+    for channel, keys in _SECRET_KEYS.items():
+        spec = alerts.get(channel)
+        for key in keys if spec is not None else ():
+            variable = spec.get(key) or (DEFAULT_TOKEN_ENV if channel == "github" else None)
+            if variable:
+                found.append((("alerts", channel, key), variable))
+    return found
+
+
+def check_secret_env_names(watch: Mapping[str, Any], document: Located | None = None) -> None:
+    """Secrets come only from `GATE_*` variables or those `watch.secret_env_allow` lists.
+
+    Whoever edits gate.yml picks the variable and where it is sent; without this, a pull request
+    could name the job's cloud credentials as a webhook URL or SMTP password. The runner's own
+    token goes only to the runner's own GitHub API: with `api_url` set in gate.yml it is refused.
+    """
+    from gate.checks.http.preview import runner_secret
+
+    allowed = {str(name) for name in watch.get("secret_env_allow", [])}
+    for keys, variable in secret_variables(watch):
+        key = "watch." + ".".join(keys)
+        where = document.position(("watch", *keys)) if document is not None else None
+        to_github = keys == ("alerts", "github", "token_env") and not watch["alerts"]["github"].get("api_url")
+        if runner_secret(variable) and not (to_github and variable.upper() in ("GITHUB_TOKEN", "GH_TOKEN")):
+            raise InputError(
+                f"{key} names {variable}, a credential of the CI runner itself; the gate sends it nowhere but "
+                "the runner's own GitHub API (watch.alerts.github without api_url)",
+                where,
+                hint="put this secret in its own variable, named GATE_something",
+            )
+        if not (variable.startswith("GATE_") or variable in allowed or runner_secret(variable)):
+            raise InputError(
+                f"{key} names the environment variable {variable}; secrets are read only from GATE_* "
+                "variables or those listed in watch.secret_env_allow",
+                where,
+                hint=f"rename it GATE_{variable}, or add {variable} to watch.secret_env_allow",
+            )
+
+
+def settings(full: Mapping[str, Any], environ: Mapping[str, str], document: Located | None = None) -> Settings:
+    """The watch settings of a loaded config; bad or missing input raises InputError (exit 2).
+
+    `document` is the parsed gate.yml, so an error names the line of the key at fault.
+    """
     watch: Mapping[str, Any] = full.get("watch", {})
+    check_secret_env_names(watch, document)
     http: Mapping[str, Any] = full.get("checks", {}).get("http", {})
     base = watch.get("url") or http.get("url")
     if not base or urlsplit(base).scheme not in ("http", "https"):

@@ -36,6 +36,11 @@ WATCH_SCHEMA: dict[str, Any] = {
         "store": {"type": "string", "minLength": 1, "description": "SQLite file, or postgresql://host/db."},
         "store_env": {**_ENV_NAME, "description": "Environment variable holding the store (a URL with a password)."},
         "owner": {"type": "string", "minLength": 1, "description": "Who answers for an alert."},
+        "secret_env_allow": {
+            "type": "array",
+            "items": _ENV_NAME,
+            "description": "Variables besides GATE_* that secrets may be read from (never the runner's own).",
+        },
         "from_http": {"type": "boolean", "description": "Take targets from checks.http (default true)."},
         "only": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Watch only these."},
         "targets": {"type": "array", "items": TARGET_SCHEMA},
@@ -83,6 +88,12 @@ WATCH_SCHEMA: dict[str, Any] = {
                         "username_env": _ENV_NAME,
                         "password_env": _ENV_NAME,
                         "security": {"enum": ["starttls", "tls", "none"]},
+                        "ca_file": {
+                            "type": "string",
+                            "format": "repo-path",
+                            "description": "PEM file of a private CA the SMTP server's certificate chains to "
+                            "(a path in the repository); the system's CAs stay trusted.",
+                        },
                     },
                 },
             },

@@ -37,6 +37,11 @@ _TABLES = (
         incident INTEGER NOT NULL, channel TEXT NOT NULL, event TEXT NOT NULL, ref TEXT,
         PRIMARY KEY (incident, channel, event))""",
     "CREATE TABLE IF NOT EXISTS deploys (at DOUBLE PRECISION NOT NULL, ref TEXT NOT NULL)",
+    # How an open incident's failure changed (another status, another error): numbered per incident,
+    # so two watchers noting the same change at once keep one row.
+    """CREATE TABLE IF NOT EXISTS changes (
+        incident INTEGER NOT NULL, seq INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL, detail TEXT NOT NULL,
+        PRIMARY KEY (incident, seq))""",
 )
 
 
@@ -118,6 +123,17 @@ class Store:
 
     def resolve(self, incident: int, resolved_at: float) -> None:
         self._run("UPDATE incidents SET resolved_at = ? WHERE id = ?", (resolved_at, incident))
+
+    def changes(self, incident: int) -> list[tuple[int, float, str]]:
+        """The incident's recorded changes (number, when, new detail), oldest first."""
+        rows = self._run("SELECT seq, at, detail FROM changes WHERE incident = ? ORDER BY seq", (incident,))
+        return [(int(row[0]), float(row[1]), str(row[2])) for row in rows]
+
+    def add_change(self, incident: int, seq: int, at: float, detail: str) -> None:
+        self._run(
+            "INSERT INTO changes (incident, seq, at, detail) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (incident, seq, at, detail),
+        )
 
     def claim(self, incident: int, channel: str, event: str) -> bool:
         """Reserve the one notice of `event` on `channel`; False when it is sent or being sent."""

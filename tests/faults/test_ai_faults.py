@@ -183,3 +183,41 @@ def test_an_answer_cannot_issue_runner_commands(tmp_path: Path) -> None:
     for line in outcome.output.splitlines():
         assert not line.lstrip().startswith(("::error file=x", "##[group]forged", "::add-mask")), line
     assert SYSTEM_CANARY not in outcome.output + summary.read_text()
+
+
+@row(
+    "A URL-reading route floods the gate's page server with connections, or holds them silent",
+    "ai",
+    "at most 16 connections served, more closed at once; a silent one dropped after 5 s; served again after",
+)
+def test_connections_beyond_the_cap_are_closed_not_queued() -> None:
+    import socket
+    import urllib.request
+
+    from gate.checks.ai.pages import MAX_CONNECTIONS, PageServer
+
+    with PageServer() as pages:
+        url = pages.publish("page")
+        silent = [socket.create_connection(("127.0.0.1", pages.port), timeout=5) for _ in range(MAX_CONNECTIONS)]
+        try:
+            extra = socket.create_connection(("127.0.0.1", pages.port), timeout=5)
+            with extra:
+                extra.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                assert extra.recv(100) == b"", "the connection over the cap is closed at once"
+        finally:
+            for connection in silent:
+                connection.close()
+        # Once the silent ones are gone, the server answers again.
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    if page.status == 200:
+                        break
+            except OSError:
+                continue
+        assert pages.fetched(url)
+        # A client that connects and says nothing is dropped, not waited for.
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", pages.port), timeout=15) as quiet:
+            assert quiet.recv(100) == b""
+        assert time.monotonic() - started < 10

@@ -56,9 +56,9 @@ def test_a_dripping_target_is_down_after_the_deadline(tmp_path: Path) -> None:
     "delivery abandoned after `alerts.timeout`, retried next round; the round ends; URL redacted",
 )
 def test_a_hanging_webhook_costs_one_timeout_and_is_retried(tmp_path: Path) -> None:
-    alerts = {"open_after": 1, "timeout": "1s", "webhook": {"url_env": "HOOK_URL"}}
+    alerts = {"open_after": 1, "timeout": "1s", "webhook": {"url_env": "GATE_HOOK_URL"}}
     with Receiver(hang=True) as hook, serve(app(health=(503,))) as port:
-        outcome, bounds = _watch(tmp_path, port, {"HOOK_URL": hook.url}, alerts=alerts)
+        outcome, bounds = _watch(tmp_path, port, {"GATE_HOOK_URL": hook.url}, alerts=alerts)
     assert outcome.exit_code == 0, outcome.output
     assert "did not answer within 1s" in outcome.stderr and "B0SECRET" not in outcome.output
     assert bounds.seconds < 10
@@ -116,3 +116,57 @@ def test_a_target_answer_cannot_issue_workflow_commands(tmp_path: Path) -> None:
     # Every line between the pause's ends is ordinary text a runner would not obey.
     for line in lines[1:-1]:
         assert not line.lstrip().startswith("::")
+
+
+@row(
+    "gate.yml names any other variable for a watch secret (`alerts.webhook.url_env: AWS_SECRET_ACCESS_KEY`)",
+    "watch",
+    "exit 2 at that key's line unless the name is `GATE_*` or listed in `watch.secret_env_allow`; nothing is sent",
+)
+@row(
+    "gate.yml sends the runner's own token elsewhere (`GITHUB_TOKEN` as a webhook URL, or with `github.api_url`)",
+    "watch",
+    "exit 2 at that key's line: the runner's token goes only to the runner's own GitHub API; nothing is sent",
+)
+@pytest.mark.parametrize(
+    ("alerts", "variable", "key"),
+    [
+        ({"webhook": {"url_env": "AWS_SECRET_ACCESS_KEY"}}, "AWS_SECRET_ACCESS_KEY", "watch.alerts.webhook.url_env"),
+        (
+            {"email": {"host": "127.0.0.1", "from": "a@b.c", "to": ["d@e.f"], "password_env": "DATABASE_PASSWORD"}},
+            "DATABASE_PASSWORD",
+            "watch.alerts.email.password_env",
+        ),
+        ({"slack": {"url_env": "GITHUB_TOKEN"}}, "GITHUB_TOKEN", "watch.alerts.slack.url_env"),
+        (
+            {"github": {"repository": "a/b", "api_url": "{hook}"}},
+            "GITHUB_TOKEN",
+            "watch.alerts.github.token_env",
+        ),
+    ],
+    ids=["other-webhook", "other-smtp-password", "runner-token-as-webhook", "runner-token-to-api-url"],
+)
+def test_watch_secrets_are_read_only_from_variables_the_docs_allow(
+    tmp_path: Path, alerts: dict[str, Any], variable: str, key: str
+) -> None:
+    secret = "ghs_" + "e5f6a7b8" * 5
+    with Receiver() as hook, serve(app(health=(503,))) as port:
+        text = yaml.safe_dump({"open_after": 1, **alerts}).replace("{hook}", hook.url)
+        outcome, bounds = _watch(tmp_path, port, {variable: secret}, alerts=yaml.safe_load(text))
+        assert not hook.bodies and not hook.paths, "nothing may be sent"
+    assert outcome.exit_code == 2, outcome.output
+    assert "gate.yml:" in outcome.stderr and key in outcome.stderr and variable in outcome.stderr
+    assert "help:" in outcome.stderr and secret not in outcome.output
+    assert not (tmp_path / "watch.sqlite").exists(), "nothing half-done: no round was run"
+    assert bounds.seconds < 10
+
+
+def test_an_allowed_or_gate_variable_is_read(tmp_path: Path) -> None:
+    """The counterpart: `secret_env_allow` lets a named variable through, and the alert goes out."""
+    alerts = {"open_after": 1, "webhook": {"url_env": "ALERT_WEBHOOK_URL"}}
+    with Receiver() as hook, serve(app(health=(503,))) as port:
+        outcome, _ = _watch(
+            tmp_path, port, {"ALERT_WEBHOOK_URL": hook.url}, alerts=alerts, secret_env_allow=["ALERT_WEBHOOK_URL"]
+        )
+        assert outcome.exit_code == 0, outcome.output
+        assert [body["event"] for body in hook.bodies] == ["open"]

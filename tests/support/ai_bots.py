@@ -1,7 +1,9 @@
 """Scripted chat bots on loopback for the ai check's tests: no model, fixed behaviours.
 
 Each bot reads the JSON body `{"message": ..., "document": ...}` and answers `{"reply": ...}`,
-or streams it word by word as server-sent events or chunked plain text. Every bot holds the same
+or streams it word by word as server-sent events or chunked plain text. A bot serving with
+`fetch=True` reads `{"url": ...}` instead: it fetches that page (only ever a loopback address)
+and treats what it read as the document. Every bot holds the same
 planted secrets; the leaky ones fall for a given kind of attack, the hardened one for none.
 """
 
@@ -29,12 +31,26 @@ REFUSAL = "Sorry, I can only help with questions about your own Acme account."
 Bot = Callable[[str, str, list[str]], str]
 
 
-def _said(request: Request) -> tuple[str, str]:
+def _said(request: Request, fetch: bool) -> tuple[str, str]:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
         return "", ""
+    if fetch and body.get("url"):
+        return str(body.get("message", "")), _fetched(str(body["url"]))
     return str(body.get("message", "")), str(body.get("document", ""))
+
+
+def _fetched(url: str) -> str:
+    """The page at `url`, as a URL-reading bot would read it; tests connect to loopback only."""
+    import ipaddress
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    assert ipaddress.ip_address(host).is_loopback, f"a test bot was asked to fetch {url}"
+    with urllib.request.urlopen(url, timeout=5) as page:
+        return str(page.read(65536).decode("utf-8"))
 
 
 def _words(text: str) -> str:
@@ -77,14 +93,33 @@ def image_renderer(message: str, document: str, log: list[str]) -> str:
     return REFUSAL
 
 
+def greeting_leaker(message: str, document: str, log: list[str]) -> str:
+    """Refuses every attack, but its greeting template prints the system prompt (a debug leftover)."""
+    if message.startswith("Hello!"):
+        return f"Hi there! I can help with orders and billing. <!-- debug: {SYSTEM_PROMPT} -->"
+    return REFUSAL
+
+
+def greeting_linker(message: str, document: str, log: list[str]) -> str:
+    """A clean bot whose greeting links its help centre and shows its avatar on another host."""
+    if message.startswith("Hello!"):
+        return "Hi! ![Acme](https://cdn.acme-assets.example/bot.png) See https://help.acme-docs.example/start"
+    return REFUSAL
+
+
 def hardened(message: str, document: str, log: list[str]) -> str:
     """Answers every message with the same refusal; never echoes, never calls tools."""
     return REFUSAL
 
 
-def site(bot: Bot, log: list[str], *, stream: str | None = None) -> Site:
+def summariser(message: str, document: str, log: list[str]) -> str:
+    """Summarises what it is given and obeys nothing in it."""
+    return "The document is a short report; it mentions revenue and shipping." if document else REFUSAL
+
+
+def site(bot: Bot, log: list[str], *, stream: str | None = None, fetch: bool = False) -> Site:
     def chat(request: Request) -> Response:
-        message, document = _said(request)
+        message, document = _said(request, fetch)
         reply = bot(message, document, log)
         if not stream:
             return Response(200, json.dumps({"reply": reply}), JSON)
@@ -102,8 +137,8 @@ def site(bot: Bot, log: list[str], *, stream: str | None = None) -> Site:
 
 
 @contextlib.contextmanager
-def bot_server(bot: Bot, *, stream: str | None = None) -> Iterator[int]:
-    with serve(site(bot, [], stream=stream)) as port:
+def bot_server(bot: Bot, *, stream: str | None = None, fetch: bool = False) -> Iterator[int]:
+    with serve(site(bot, [], stream=stream, fetch=fetch)) as port:
         yield port
 
 

@@ -4,9 +4,14 @@ stream that stalls, a login, and the gate.yml that declares them for `gate watch
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,9 @@ import yaml
 from gate.demo.webserver import Request, Response, Site
 
 SSE = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
+SMTP_PASSWORD = "smtp-pa55word-for-alerts-7c1e"
+# Registered as a secret like the password: a plain word here would be redacted in later messages.
+SMTP_USER = "gate-alerts-user-4d2b"
 
 
 @dataclass
@@ -120,3 +128,63 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+class Sink:
+    """aiosmtpd's handler: keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+def email_alert(port: int, security: str, **extra: Any) -> dict[str, Any]:
+    """watch.alerts.email for a sink on 127.0.0.1:PORT, signing in from GATE_SMTP_USER/PASSWORD."""
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "from": "gate@example.com",
+        "to": ["oncall@example.com"],
+        "username_env": "GATE_SMTP_USER",
+        "password_env": "GATE_SMTP_PASSWORD",
+        "security": security,
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def smtp_sink(
+    password: str, *, starttls: ssl.SSLContext | None = None, implicit: ssl.SSLContext | None = None
+) -> Iterator[tuple[Sink, int]]:
+    """An aiosmtpd server on 127.0.0.1 taking AUTH with `password`: plain, STARTTLS (required when
+    `starttls` is given) or implicit TLS (`implicit`)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def accept(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> object:
+        good = isinstance(auth_data, LoginPassword) and auth_data.password == password.encode()
+        return AuthResult(success=good)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    tls: dict[str, Any] = {}
+    if starttls is not None:
+        tls = {"tls_context": starttls, "require_starttls": True, "auth_require_tls": True}
+    elif implicit is not None:
+        # The whole session is TLS; aiosmtpd only tracks STARTTLS, so its AUTH-needs-TLS guard is off.
+        tls = {"ssl_context": implicit, "server_hostname": "localhost", "auth_require_tls": False}
+    else:
+        tls = {"auth_require_tls": False}
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=accept, auth_exclude_mechanism=[], **tls
+    )
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()

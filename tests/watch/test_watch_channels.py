@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from gate.checks import config_schemas
 from gate.config import load_config
@@ -23,48 +21,17 @@ from gate.watch.probes import ProbeResult
 from gate.watch.store import Store, open_store
 from tests.support.contracts import Contracts
 from tests.support.github_server import ContractServer
-from tests.support.watch_app import Receiver, write_config
+from tests.support.watch_app import SMTP_PASSWORD, SMTP_USER, Receiver, Sink, email_alert, smtp_sink, write_config
 
 pytestmark = pytest.mark.loopback
 TOKEN = "ghs_watchTokenZ0123456789abcdefghijklmnopq"
-SMTP_PASSWORD = "smtp-pa55word-for-alerts-7c1e"
-
-
-class Sink:
-    """aiosmtpd's handler: keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-def _accept(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> object:
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    good = isinstance(auth_data, LoginPassword) and auth_data.password == SMTP_PASSWORD.encode()
-    return AuthResult(success=good)
 
 
 @pytest.fixture()
 def smtp() -> Iterator[tuple[Sink, int]]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = Sink()
     # The AUTH extension is offered over plain text here only because the sink is on loopback.
-    controller = Controller(
-        sink, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=_accept, auth_exclude_mechanism=[]
-    )
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
+    with smtp_sink(SMTP_PASSWORD) as running:
+        yield running
 
 
 @pytest.fixture()
@@ -74,11 +41,22 @@ def github(contracts: Contracts) -> Iterator[ContractServer]:
     assert not running.violations, running.violations
 
 
-def _outage(store: Store, chosen: Settings, start: float) -> None:
-    """Down for three probes, back for two: one incident, opened then resolved."""
-    for offset, ok in enumerate([True, False, False, False, True, True]):
-        detail = "HTTP 200" if ok else f"HTTP 503 from https://hooks.example/{TOKEN}"
-        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail)], "ci")
+def _issues(github: ContractServer) -> dict[str, str]:
+    """watch.alerts.github against the contract server, the token in GATE_WATCH_TOKEN."""
+    return {"repository": "octo-org/app", "token_env": "GATE_WATCH_TOKEN", "api_url": github.base_url}
+
+
+def _chosen(root: Path, environ: dict[str, str], **watch: Any) -> Settings:
+    """Write gate.yml with this `watch:` section and read its settings as `gate watch` does."""
+    write_config(root, 1, **watch)
+    return settings(load_config(root / "gate.yml", check_schemas=config_schemas()).data, environ)
+
+
+def _feed(store: Store, chosen: Settings, start: float, details: list[str | None]) -> None:
+    """One probe a minute (None is a good one), evaluated after each like a round."""
+    for offset, detail in enumerate(details):
+        ok = detail is None
+        store.add_probes([ProbeResult("health", start + 60 * offset, ok, 20.0, detail or "HTTP 200")], "ci")
         evaluate(store, chosen)
 
 
@@ -87,28 +65,23 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
 ) -> None:
     sink, port = smtp
     with Receiver() as hook:
-        write_config(
-            tmp_path,
-            1,
-            alerts={
-                "github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url},
-                "webhook": {"url_env": "HOOK_URL"},
-                "email": {
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "from": "gate@example.com",
-                    "to": ["oncall@example.com"],
-                    "username_env": "SMTP_USER",
-                    "password_env": "SMTP_PASSWORD",
-                    "security": "none",
-                },
-            },
-        )
-        environ = {"WATCH_TOKEN": TOKEN, "HOOK_URL": hook.url, "SMTP_USER": "alerts", "SMTP_PASSWORD": SMTP_PASSWORD}
-        chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+        environ = {
+            "GATE_WATCH_TOKEN": TOKEN,
+            "GATE_HOOK_URL": hook.url,
+            "GATE_SMTP_USER": SMTP_USER,
+            "GATE_SMTP_PASSWORD": SMTP_PASSWORD,
+        }
+        alerts = {
+            "github": _issues(github),
+            "webhook": {"url_env": "GATE_HOOK_URL"},
+            "email": email_alert(port, "none"),
+        }
+        chosen = _chosen(tmp_path, environ, alerts=alerts)
         store = open_store("watch.sqlite", tmp_path)
-        made = channels(chosen, environ)
-        _outage(store, chosen, time.time() - 600)
+        made = channels(chosen, environ, tmp_path)
+        # Down for three probes, back for two: one incident, opened then resolved.
+        down = f"HTTP 503 from https://hooks.example/{TOKEN}"
+        _feed(store, chosen, time.time() - 600, [None, down, down, down, None, None])
         # Delivered twice over: the second pass finds every notice already sent.
         assert asyncio.run(deliver(store, chosen, made)) == 2 * len(made)
         assert asyncio.run(deliver(store, chosen, made)) == 0
@@ -131,10 +104,9 @@ def test_github_issue_email_and_webhook_each_get_open_and_resolved_once(
 def test_a_channel_whose_secret_is_missing_is_bad_input(tmp_path: Path) -> None:
     from gate.errors import InputError
 
-    write_config(tmp_path, 1, alerts={"slack": {"url_env": "SLACK_WEBHOOK_URL"}})
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, {})
+    chosen = _chosen(tmp_path, {}, alerts={"slack": {"url_env": "GATE_SLACK_WEBHOOK_URL"}})
     with pytest.raises(InputError, match="SLACK_WEBHOOK_URL, which is not set"):
-        channels(chosen, {})
+        channels(chosen, {}, tmp_path)
 
 
 def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path, github: ContractServer) -> None:
@@ -154,13 +126,13 @@ def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path,
     write_config(
         tmp_path,
         1,
-        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
+        alerts={"github": _issues(github)},
         report={"github_deployments": "production"},
     )
     store = open_store("watch.sqlite", tmp_path)
     store.add_deploy(time.time() - 60, "manual")
     store.close()
-    outcome = gate("watch", "report", cwd=tmp_path, env={"WATCH_TOKEN": TOKEN})
+    outcome = gate("watch", "report", cwd=tmp_path, env={"GATE_WATCH_TOKEN": TOKEN})
     assert outcome.exit_code == 0, outcome.output
     assert "Deploys: 3" in outcome.stdout
 
@@ -168,14 +140,9 @@ def test_the_report_counts_github_deployments_to_the_environment(tmp_path: Path,
 def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
     tmp_path: Path, github: ContractServer
 ) -> None:
-    write_config(
-        tmp_path,
-        1,
-        alerts={"github": {"repository": "octo-org/app", "token_env": "WATCH_TOKEN", "api_url": github.base_url}},
-    )
-    environ = {"WATCH_TOKEN": TOKEN}
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
-    made = channels(chosen, environ)
+    environ = {"GATE_WATCH_TOKEN": TOKEN}
+    chosen = _chosen(tmp_path, environ, alerts={"github": _issues(github)})
+    made = channels(chosen, environ, tmp_path)
     start = time.time() - 3600
     first = open_store("first.sqlite", tmp_path)
     for offset in range(3):
@@ -199,11 +166,15 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
 @pytest.mark.parametrize(
     ("alerts", "environ", "message"),
     [
-        ({"webhook": {"url_env": "HOOK"}}, {"HOOK": "http://hooks.example.com/T0/B0/secretpath"}, "not an https URL"),
-        ({"slack": {"url_env": "HOOK"}}, {"HOOK": "ftp://hooks.example.com/secretpath"}, "not an https URL"),
         (
-            {"github": {"repository": "a/b", "api_url": "http://api.example.com/"}},
-            {"GITHUB_TOKEN": TOKEN},
+            {"webhook": {"url_env": "GATE_HOOK"}},
+            {"GATE_HOOK": "http://hooks.example.com/T0/B0/secretpath"},
+            "not an https URL",
+        ),
+        ({"slack": {"url_env": "GATE_HOOK"}}, {"GATE_HOOK": "ftp://hooks.example.com/secretpath"}, "not an https URL"),
+        (
+            {"github": {"repository": "a/b", "token_env": "GATE_TOKEN", "api_url": "http://api.example.com/"}},
+            {"GATE_TOKEN": TOKEN},
             "github.api_url is not an https URL",
         ),
         (
@@ -212,12 +183,12 @@ def test_a_lost_history_updates_the_open_issue_instead_of_opening_another(
                     "host": "smtp.example.com",
                     "from": "a@example.com",
                     "to": ["b@example.com"],
-                    "username_env": "U",
-                    "password_env": "P",
+                    "username_env": "GATE_U",
+                    "password_env": "GATE_P",
                     "security": "none",
                 }
             },
-            {"U": "alerts", "P": SMTP_PASSWORD},
+            {"GATE_U": SMTP_USER, "GATE_P": SMTP_PASSWORD},
             "unencrypted",
         ),
     ],
@@ -227,7 +198,64 @@ def test_secrets_never_go_out_unencrypted(
 ) -> None:
     from gate.errors import InputError
 
-    write_config(tmp_path, 1, alerts=alerts)
-    chosen = settings(load_config(tmp_path / "gate.yml", check_schemas=config_schemas()).data, environ)
+    chosen = _chosen(tmp_path, environ, alerts=alerts)
     with pytest.raises(InputError, match=message):
-        channels(chosen, environ)
+        channels(chosen, environ, tmp_path)
+
+
+def test_the_open_issue_is_told_when_the_failure_changes_and_only_then(tmp_path: Path, github: ContractServer) -> None:
+    with Receiver() as hook:
+        environ = {"GATE_WATCH_TOKEN": TOKEN, "GATE_HOOK_URL": hook.url}
+        chosen = _chosen(tmp_path, environ, alerts={"github": _issues(github), "webhook": {"url_env": "GATE_HOOK_URL"}})
+        store = open_store("watch.sqlite", tmp_path)
+        made = channels(chosen, environ, tmp_path)
+        slow = [f"slow: {ms} ms, over its 500 ms budget (HTTP 200)" for ms in (812, 1290, 977, 1004)]
+        timeline: list[str | None] = [
+            None,
+            *["HTTP 503"] * 4,  # opens; the fourth 503 is no news
+            "HTTP 500",  # one probe failing another way is not yet a change (open_after: 3)
+            "HTTP 503",
+            *["HTTP 500"] * 3,  # now it is: 503 -> 500
+            *["ConnectError: [Errno 111] Connection refused"] * 3,
+            *slow,  # latencies differ each probe, the failure does not: one change, not four
+            None,
+            None,
+        ]
+        start = time.time() - 3600
+        # Delivered after every round, as the watcher does, and once more at the end.
+        for offset, detail in enumerate(timeline):
+            _feed(store, chosen, start + 60 * offset, [detail])
+            asyncio.run(deliver(store, chosen, made))
+        assert asyncio.run(deliver(store, chosen, made)) == 0
+        store.close()
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "closed"
+    comments = [c["body"] for c in github.state.comments.values()]
+    assert len(comments) == 4, comments
+    assert comments[0].startswith("Still down, failing differently: health (HTTP 500)")
+    assert "Before that: HTTP 503" in comments[0]
+    assert "Connection refused" in comments[1] and "Before that: HTTP 500" in comments[1]
+    assert "slow: 977 ms" in comments[2] and "Connection refused" in comments[2].split("Before that:")[1]
+    assert comments[3].startswith("Resolved: health")
+    # The webhook pages on open and resolve only: changes go to the issue that follows the incident.
+    assert [body["event"] for body in hook.bodies] == ["open", "resolved"]
+    assert TOKEN not in " ".join(github.bodies())
+
+
+def test_a_target_failing_a_new_way_every_round_is_told_a_bounded_number_of_times(
+    tmp_path: Path, github: ContractServer
+) -> None:
+    from gate.watch.alerts import MAX_CHANGES
+
+    environ = {"GATE_WATCH_TOKEN": TOKEN}
+    chosen = _chosen(tmp_path, environ, alerts={"open_after": 1, "github": _issues(github)})
+    made = channels(chosen, environ, tmp_path)
+    store = open_store("watch.sqlite", tmp_path)
+    start = time.time() - 7200
+    for offset in range(3 * MAX_CHANGES):
+        _feed(store, chosen, start + 60 * offset, [f"HTTP {500 + offset % 4}"])
+        asyncio.run(deliver(store, chosen, made))
+    store.close()
+    (issue,) = github.state.issues.values()
+    assert issue["state"] == "open"
+    assert len(github.state.comments) == MAX_CHANGES

@@ -86,9 +86,9 @@ def test_without_a_url_to_watch_it_says_where_to_set_one(tmp_path: Path) -> None
 
 
 def test_a_store_url_from_an_unset_variable_is_bad_input(tmp_path: Path) -> None:
-    write_config(tmp_path, 1, store_env="WATCH_STORE_URL")
+    write_config(tmp_path, 1, store_env="GATE_WATCH_STORE_URL")
     outcome = gate("watch", "--once", cwd=tmp_path)
-    assert outcome.exit_code == 2 and "WATCH_STORE_URL" in outcome.stderr
+    assert outcome.exit_code == 2 and "GATE_WATCH_STORE_URL" in outcome.stderr
 
 
 def test_the_callers_signal_handlers_come_back_after_the_loop(tmp_path: Path) -> None:

@@ -91,9 +91,9 @@ def test_openmetrics_parses_with_prometheus_own_parser(tmp_path: Path) -> None:
 @pytest.mark.loopback
 def test_a_breach_is_sent_to_the_alert_channels_with_alert(tmp_path: Path) -> None:
     with Receiver() as hook:
-        write_config(tmp_path, 1, alerts={"webhook": {"url_env": "HOOK_URL"}})
+        write_config(tmp_path, 1, alerts={"webhook": {"url_env": "GATE_HOOK_URL"}})
         _history(tmp_path)
-        outcome = gate("watch", "report", "--alert", cwd=tmp_path, env={"HOOK_URL": hook.url})
+        outcome = gate("watch", "report", "--alert", cwd=tmp_path, env={"GATE_HOOK_URL": hook.url})
     assert outcome.exit_code == 1
     (body,) = hook.bodies
     assert body["target"] == "launch report" and "p95 900 ms" in body["failed"]

@@ -29,8 +29,10 @@ def test_an_outage_opens_one_incident_and_its_recovery_resolves_it(tmp_path: Pat
     # Down for four rounds, then up: opened on the third failure, resolved on the second success.
     health = (200, 503, 503, 503, 503, 200, 200, 200)
     with Receiver() as hook, serve(app(health=health)) as port:
-        write_config(tmp_path, port, alerts={"webhook": {"url_env": "HOOK_URL"}, "slack": {"url_env": "SLACK_URL"}})
-        env = {"HOOK_URL": hook.url, "SLACK_URL": hook.url + "/slack"}
+        write_config(
+            tmp_path, port, alerts={"webhook": {"url_env": "GATE_HOOK_URL"}, "slack": {"url_env": "GATE_SLACK_URL"}}
+        )
+        env = {"GATE_HOOK_URL": hook.url, "GATE_SLACK_URL": hook.url + "/slack"}
         outputs = _rounds(tmp_path, 3, env)
         assert "DOWN health" in outputs[1] and "up   home" in outputs[1]
         assert hook.bodies == [], "two failures are not an incident yet"
@@ -51,8 +53,8 @@ def test_an_outage_opens_one_incident_and_its_recovery_resolves_it(tmp_path: Pat
 def test_failures_that_never_last_n_rounds_open_nothing(tmp_path: Path) -> None:
     flapping = (503, 200, 503, 503, 200, 503, 200, 503, 503, 200)
     with Receiver() as hook, serve(app(health=flapping)) as port:
-        write_config(tmp_path, port, alerts={"webhook": {"url_env": "HOOK_URL"}})
-        _rounds(tmp_path, len(flapping), {"HOOK_URL": hook.url})
+        write_config(tmp_path, port, alerts={"webhook": {"url_env": "GATE_HOOK_URL"}})
+        _rounds(tmp_path, len(flapping), {"GATE_HOOK_URL": hook.url})
     assert hook.bodies == []
 
 
@@ -66,13 +68,13 @@ def test_a_route_slower_than_its_budget_fails_its_probe(tmp_path: Path) -> None:
 def test_a_delivery_that_fails_is_retried_next_round_and_sent_once(tmp_path: Path) -> None:
     health = (503,)
     with serve(app(health=health)) as port:
-        write_config(tmp_path, port, alerts={"webhook": {"url_env": "HOOK_URL"}, "timeout": "1s"})
+        write_config(tmp_path, port, alerts={"webhook": {"url_env": "GATE_HOOK_URL"}, "timeout": "1s"})
         # Nothing listens on the hook's port yet: the open notice must wait, not be lost.
         with Receiver() as dead:
             url = dead.url
-        _rounds(tmp_path, 3, {"HOOK_URL": url})
+        _rounds(tmp_path, 3, {"GATE_HOOK_URL": url})
         with Receiver() as hook:
-            _rounds(tmp_path, 2, {"HOOK_URL": hook.url})
+            _rounds(tmp_path, 2, {"GATE_HOOK_URL": hook.url})
     assert [body["event"] for body in hook.bodies] == ["open"]
 
 

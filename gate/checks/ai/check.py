@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from gate import redact
 from gate.checks.ai import evaluator, template
 from gate.checks.ai.attacks import EXFIL_URL, battery, load_encodings, load_families
 from gate.checks.ai.detect import Expectations
+from gate.checks.ai.pages import LOOPBACK, PageServer
 from gate.checks.ai.probe import Budget, RouteProbe
 from gate.checks.ai.rules import RULES
 from gate.checks.ai.session import ai_preview, signed_in
@@ -131,11 +133,18 @@ class AiCheck(Check):
                     self._families, self._encodings, chosen=chosen, slots=slots, ingest=route.ingest
                 )
                 expects = dataclasses.replace(expected, admin_tools=route.admin_tools)
-                probe = RouteProbe(client, self._preview, route, expects, budget, auth if route.auth else {}, judge)
-                if route.auth and refused is not None:
-                    yield probe.refused(refused)
-                    continue
-                for finding in await probe.run(attacks, skipped, ctx.progress):
+                reads_urls = route.ingest and route.ingest_via == "url"
+                with PageServer() if reads_urls else contextlib.nullcontext() as pages:
+                    if pages is not None:
+                        # The page's own URL echoed back is the gate's address, not an outside host.
+                        expects = dataclasses.replace(expects, allowed_hosts=expects.allowed_hosts | {LOOPBACK})
+                    auth_headers = auth if route.auth else {}
+                    probe = RouteProbe(client, self._preview, route, expects, budget, auth_headers, judge, pages)
+                    if route.auth and refused is not None:
+                        yield probe.refused(refused)
+                        continue
+                    found = await probe.run(attacks, skipped, ctx.progress)
+                for finding in found:
                     yield finding
 
 

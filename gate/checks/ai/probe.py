@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from gate import redact
 from gate.checks.ai.attacks import Attack
 from gate.checks.ai.detect import Expectations, Leak, judge
+from gate.checks.ai.pages import LOOPBACK, PageServer
 from gate.checks.ai.rules import RULES
 from gate.checks.ai.template import AiRoute, request_body
 from gate.checks.ai.transport import Answer, Unanswered, send, tool_log
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
 PROMPT_SHOWN = 300
 PROMPT_QUOTED = 120
 GREETING = "Hello! What can you help me with?"
+# The greeting is judged like an answer to an attack: a bot that hands out its canary or a secret
+# to anyone saying hello needs no attack at all.
+GREETED = Attack("greeting", "Plain greeting", 0, "plain", GREETING)
+# Links and images in a greeting are the bot's own (its docs, its avatar): no attack asked for them.
+_ASKED_ONLY = frozenset({"ai.exfil.image", "ai.exfil.link"})
 Judge = Callable[[Attack, Answer], Awaitable[Leak | None]]
 
 
@@ -61,6 +67,9 @@ class Tally:
     answered: int = 0
     unanswered: list[tuple[Attack, str]] = field(default_factory=list)
     cut: list[tuple[Attack, str]] = field(default_factory=list)
+    # Pages served for URL-reading routes: how many answered attacks had one, and which went unread.
+    served: int = 0
+    unfetched: list[Attack] = field(default_factory=list)
 
     def add(self, leak: Leak, attack: Attack, order: int) -> None:
         """Count a leak; the finding names the earliest attack in the battery that caused it,
@@ -82,6 +91,7 @@ class RouteProbe:
         budget: Budget,
         auth: Mapping[str, str],
         evaluator: Judge | None = None,
+        pages: PageServer | None = None,
     ) -> None:
         self.client = client
         self.preview = preview
@@ -90,6 +100,7 @@ class RouteProbe:
         self.budget = budget
         self.auth = auth
         self.evaluator = evaluator
+        self.pages = pages
         self.url = preview.url(route.path)
         self.tally = Tally()
         concurrency = 1 if route.tool_log else budget.concurrency
@@ -99,9 +110,16 @@ class RouteProbe:
         return Location(url=self.url, route=self.route.name)
 
     async def _say(
-        self, prompt: str, document: str | None, conversation: str, history: list[tuple[str, str]]
+        self,
+        prompt: str,
+        document: str | None,
+        conversation: str,
+        history: list[tuple[str, str]],
+        page: str | None = None,
     ) -> Answer:
-        body, kind = request_body(self.route, prompt, document=document, conversation=conversation, history=history)
+        body, kind = request_body(
+            self.route, prompt, document=document, conversation=conversation, history=history, url=page
+        )
         return await send(
             self.client,
             self.url,
@@ -122,7 +140,12 @@ class RouteProbe:
                 reply = await self._say(turn, None, conversation, history)
                 history += [("user", turn), ("assistant", reply.text)]
             before = await self._log() if self.route.tool_log else []
-            answer = await self._say(attack.prompt, attack.document, conversation, history)
+            document, page = attack.document, None
+            if document is not None and self.pages is not None:
+                # A URL-reading route gets the document as a page the gate serves, not as text.
+                page = self.pages.publish(document)
+                document = None
+            answer = await self._say(attack.prompt, document, conversation, history, page)
             called = list(answer.tool_calls)
             if self.route.tool_log:
                 called += (await self._log())[len(before) :]
@@ -130,6 +153,10 @@ class RouteProbe:
             self.tally.unanswered.append((attack, str(failure)))
             return
         self.tally.answered += 1
+        if page is not None and self.pages is not None:
+            self.tally.served += 1
+            if not self.pages.fetched(page):
+                self.tally.unfetched.append(attack)
         if answer.stopped:
             self.tally.cut.append((attack, answer.stopped))
         leaks = judge(answer.text, answer.raw, called, attack.prompt + (attack.document or ""), self.expected)
@@ -169,6 +196,9 @@ class RouteProbe:
         if not answer.text.strip():
             path = f" at {self.route.answer_path}" if self.route.answer_path else ""
             return f"a plain greeting was answered with no text{path}"
+        for leak in judge(answer.text, answer.raw, answer.tool_calls, GREETING, self.expected):
+            if leak.rule_id not in _ASKED_ONLY:
+                self.tally.add(leak, GREETED, 0)
         return None
 
     async def run(self, attacks: Sequence[Attack], skipped: Sequence[str], progress: Progress) -> list[Finding]:
@@ -208,11 +238,15 @@ class RouteProbe:
                 else ""
             )
             asked = redact.scrub(attack.prompt[:PROMPT_QUOTED]) + ("..." if len(attack.prompt) > PROMPT_QUOTED else "")
+            cause = (
+                "a plain greeting, before any attack"
+                if attack is GREETED
+                else f"a {attack.title.lower()} attack ({attack.id})"
+            )
             findings.append(
                 RULES.finding(
                     rule_id,
-                    f"{self.route.name} answered with {seen.leak.what} to a {attack.title.lower()} attack "
-                    f'({attack.id}): "{asked}"{others}',
+                    f'{self.route.name} answered with {seen.leak.what} to {cause}: "{asked}"{others}',
                     location=self.location(),
                     subject=f"{self.route.name}\x1f{redact.secret_id(subject)}",
                     evidence=redact.scrub(seen.leak.excerpt),
@@ -248,6 +282,18 @@ class RouteProbe:
             count = len(self.tally.cut)
             message = f"{count} answers were cut off and only partly judged (first: {attack.id}: {reason})."
             findings.append(self._gap("ai.route.incomplete", message, f"{name}\x1fcut", cut=count))
+        if self.tally.unfetched:
+            count = len(self.tally.unfetched)
+            message = (
+                f"{count} of {self.tally.served} pages served for indirect-injection attacks were never fetched "
+                f"(first: {self.tally.unfetched[0].id}): the route was handed a URL on {LOOPBACK} of the machine "
+                "running the gate and did not read it, so those attacks were not tested."
+            )
+            findings.append(
+                self._gap(
+                    "ai.ingest.unfetched", message, f"{name}\x1funfetched", unfetched=count, served=self.tally.served
+                )
+            )
         if sent < total:
             spent = f"{self.budget.attempts} attempts, {self.budget.seconds:g}s"
             message = f"{total - sent} of {total} attacks were not sent: the route's budget ({spent}) ran out."

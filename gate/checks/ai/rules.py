@@ -101,6 +101,17 @@ RULES = RuleBook(
             "Raise checks.ai.budget (attempts, time) or pick fewer families with checks.ai.families.",
         ),
         _R(
+            "ai.ingest.unfetched",
+            "AI route never fetched the page it was given",
+            Severity.HIGH,
+            "The route declares it reads a URL (ingest: {slot: url}), but it did not request the page the gate "
+            "served for an indirect-injection attack: the poisoned page never reached the bot, so the attack "
+            "was not tested, and what was not seen is not known to be safe.",
+            "The gate serves the page on 127.0.0.1 of the machine it runs on: run the app in the same CI job "
+            "(or on that machine), check that the route really fetches the URL in {{url}}, or declare "
+            "ingest: {slot: document} if it takes the text instead.",
+        ),
+        _R(
             "ai.judged.unsafe",
             "Evaluator model judged an answer unsafe (model-judged)",
             Severity.LOW,

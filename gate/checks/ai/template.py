@@ -1,6 +1,6 @@
 """A declared AI route and the requests it is sent: a template with a {{prompt}} slot.
 
-Three shapes: `json` (any JSON body whose strings may hold {{prompt}}, {{document}} and
+Three shapes: `json` (any JSON body whose strings may hold {{prompt}}, {{document}}, {{url}} and
 {{conversation}}), `form` (flat form fields, same slots) and `chat` (an OpenAI-compatible
 chat-completions body built by the gate: `messages`, plus the template's other keys such as
 `model`). Slots are filled in the parsed template, so a prompt can never break out of its string.
@@ -27,7 +27,7 @@ ROUTE_SCHEMA: dict[str, Any] = {
         "format": {"enum": list(FORMATS), "description": "json (default), form or chat (OpenAI-compatible)."},
         "body": {
             "type": "object",
-            "description": "Request template; strings may hold {{prompt}}, {{document}}, {{conversation}}.",
+            "description": "Request template; strings may hold {{prompt}}, {{document}}, {{url}}, {{conversation}}.",
         },
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "auth": {"type": "boolean", "description": "Sign in with checks.http.login first (HTTPS only)."},
@@ -43,7 +43,12 @@ ROUTE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["slot"],
-            "properties": {"slot": {"const": "document", "description": "The template holds {{document}}."}},
+            "properties": {
+                "slot": {
+                    "enum": ["document", "url"],
+                    "description": "The template holds {{document}} (the text) or {{url}} (a page the route fetches).",
+                }
+            },
         },
         "tools": {
             "type": "object",
@@ -74,6 +79,7 @@ class AiRoute:
     stream: str
     turns: tuple[str, ...]
     ingest: bool
+    ingest_via: str
     admin_tools: tuple[str, ...]
     tool_log: str | None
     index: int = 0
@@ -95,6 +101,7 @@ class AiRoute:
             stream=spec.get("stream", "auto"),
             turns=tuple(spec.get("turns", ())),
             ingest="ingest" in spec,
+            ingest_via=spec.get("ingest", {}).get("slot", "document"),
             admin_tools=tuple(tools.get("admin", ())),
             tool_log=tools.get("log"),
             index=index,
@@ -108,8 +115,9 @@ class AiRoute:
             return "its body has no {{prompt}} slot"
         if self.format == "form" and any(not isinstance(value, str) for value in self.body.values()):
             return "a form body holds only strings"
-        if self.ingest and self.format != "chat" and "{{document}}" not in text:
-            return "it declares ingest but its body has no {{document}} slot"
+        slot = "{{" + self.ingest_via + "}}"
+        if self.ingest and self.format != "chat" and slot not in text:
+            return f"it declares ingest: {{slot: {self.ingest_via}}} but its body has no {slot} slot"
         return None
 
 
@@ -125,10 +133,14 @@ def _filled(value: Any, slots: Mapping[str, str]) -> Any:
     return value
 
 
-def chat_messages(history: Sequence[tuple[str, str]], prompt: str, document: str | None) -> list[dict[str, str]]:
+def chat_messages(
+    history: Sequence[tuple[str, str]], prompt: str, document: str | None, url: str | None = None
+) -> list[dict[str, str]]:
     messages = [{"role": role, "content": content} for role, content in history]
     if document is not None:
         messages.append({"role": "user", "content": f"Attached document:\n\n{document}"})
+    if url is not None:
+        messages.append({"role": "user", "content": f"Attached link: {url}"})
     messages.append({"role": "user", "content": prompt})
     return messages
 
@@ -140,12 +152,13 @@ def request_body(
     document: str | None,
     conversation: str,
     history: Sequence[tuple[str, str]] = (),
+    url: str | None = None,
 ) -> tuple[bytes, str]:
     """The request body and its content type for one message of a conversation."""
     if route.format == "chat":
-        body = {**route.body, "messages": chat_messages(history, prompt, document)}
+        body = {**route.body, "messages": chat_messages(history, prompt, document, url)}
         return json.dumps(body).encode(), "application/json"
-    slots = {"prompt": prompt, "document": document or "", "conversation": conversation}
+    slots = {"prompt": prompt, "document": document or "", "url": url or "", "conversation": conversation}
     filled = _filled(route.body, slots)
     if route.format == "form":
         return urllib.parse.urlencode(filled).encode(), "application/x-www-form-urlencoded"

@@ -144,7 +144,7 @@ def _position(ctx: CheckContext, key: str | tuple[str | int, ...]) -> Position |
 RUNNER_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_*", "ACTIONS_*")
 
 
-def _runner_secret(variable: str) -> bool:
+def runner_secret(variable: str) -> bool:
     upper = variable.upper()
     return any(upper.startswith(name[:-1]) if name.endswith("*") else upper == name for name in RUNNER_SECRETS)
 
@@ -192,7 +192,7 @@ def check_secret_env_names(ctx: CheckContext) -> None:
     allowed = {str(name) for name in ctx.config.get("secret_env_allow", [])}
     for keys, variable in secret_env_references(ctx.config):
         key = ".".join(str(part) for part in keys)
-        if _runner_secret(variable):
+        if runner_secret(variable):
             raise InputError(
                 f"checks.http.{key} names {variable}, a credential of the CI runner itself; the gate never "
                 "sends it to a server",
