@@ -4,6 +4,10 @@ The index is built once per process for a given directory or zip (keyed by the f
 modification times) and then answers each (ecosystem, package) lookup from a dict. Records are
 read as published: dates may be strings or YAML timestamps, versions may not parse, records may
 be withdrawn; none of that may crash the gate or hide a match.
+
+Longer than most modules (~450 lines): the defensive record reader, the version matcher and the
+index are one unit whose caches (versions parsed once per process) must agree; split, each part
+would need the others' private caches.
 """
 
 from __future__ import annotations
