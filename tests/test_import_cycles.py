@@ -106,6 +106,7 @@ def test_gate_has_no_import_cycle() -> None:
 
 def test_the_cycle_finder_sees_a_cycle_through_a_package_init() -> None:
     graph = import_graph()
-    assert "gate.report" in graph["gate.cli"], "the graph should hold module-level imports"
+    assert "gate.report" in graph["gate.cli.common"], "the graph should hold module-level imports"
+    # gate.cli -> gate.cli.common -> gate.report -> gate.cli: the circle closes through the package's __init__.
     graph["gate.report"] = graph["gate.report"] | {"gate.cli"}
     assert find_cycle(graph) is not None
